@@ -1,0 +1,64 @@
+"""One reader per input format and one dispatcher by extension.
+
+Every reader turns a file into :class:`Item` objects holding what the model reads: text,
+interleaved ABC, MTF, or audio features.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from clamp3.errors import UnsupportedFormatError
+from clamp3.formats.abc import read_abc
+from clamp3.formats.base import MODALITY_OF_KIND, Item
+from clamp3.formats.features import read_features
+from clamp3.formats.midi import read_midi, read_mtf
+from clamp3.formats.musicxml import read_musicxml_as_abc
+from clamp3.formats.scores import MUSIC21_EXTENSIONS, music21_to_abc
+from clamp3.formats.text import read_text, unique_lines
+
+
+def _score_reader(to_abc: Callable[[Path], str]) -> Callable[[Path], list[Item]]:
+    from clamp3.formats.abc import abc_to_interleaved
+
+    def read(path: Path) -> list[Item]:
+        return [Item(path, path.stem, "abc", abc_to_interleaved(to_abc(path), path))]
+
+    return read
+
+
+READERS: dict[str, Callable[[Path], list[Item]]] = {
+    ".txt": read_text,
+    ".abc": read_abc,
+    ".mtf": read_mtf,
+    ".npy": read_features,
+    ".mid": read_midi,
+    ".midi": read_midi,
+    **{ext: _score_reader(read_musicxml_as_abc) for ext in (".xml", ".musicxml", ".mxl")},
+    **{ext: _score_reader(music21_to_abc) for ext in MUSIC21_EXTENSIONS},
+}
+SUPPORTED_EXTENSIONS = tuple(READERS)
+# Inputs that `convert` turns into .abc or .mtf (text and features are already model input).
+CONVERTIBLE_EXTENSIONS = tuple(ext for ext in READERS if ext not in (".txt", ".npy", ".mtf"))
+
+
+def read_items(path: str | Path) -> list[Item]:
+    """Read a file with the reader its extension names."""
+    path = Path(path)
+    reader = READERS.get(path.suffix.lower())
+    if reader is None:
+        raise UnsupportedFormatError(
+            path, f"unsupported file type '{path.suffix}'; expected one of {' '.join(SUPPORTED_EXTENSIONS)}"
+        )
+    return reader(path)
+
+
+__all__ = [
+    "CONVERTIBLE_EXTENSIONS",
+    "MODALITY_OF_KIND",
+    "SUPPORTED_EXTENSIONS",
+    "Item",
+    "read_items",
+    "unique_lines",
+]

@@ -1,0 +1,55 @@
+"""MIDI (``.mid``, ``.midi``) to MIDI Text Format (MTF), as the official
+``batch_midi2mtf.py --m3_compatible`` writes it.
+
+MTF is one line per message of the merged track: ``ticks_per_beat N`` first, then the values
+of each message's ``dict()`` in order (type first, delta time last), with non-ASCII characters
+written as Python unicode escapes.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import mido
+
+from clamp3.errors import InputError
+from clamp3.formats.base import Item, decode_utf8, read_bytes
+
+# Meta messages carrying natural language, dropped so that M3 sees music only.
+TEXT_META_TYPES = frozenset(
+    ["text", "copyright", "track_name", "instrument_name", "lyrics", "marker", "cue_marker", "device_name"]
+)
+
+
+def message_line(message: mido.Message | mido.MetaMessage) -> str:
+    line = " ".join(str(value) for value in message.dict().values())
+    return line.encode("unicode_escape").decode("utf-8")
+
+
+def midi_to_mtf(raw: bytes, path: Path) -> str:
+    try:
+        midi = mido.MidiFile(file=io.BytesIO(raw))
+        messages = list(midi.merged_track)
+    except Exception as exc:  # mido raises OSError, EOFError, KeyError, ValueError, ...
+        raise InputError(path, f"not a readable MIDI file ({type(exc).__name__}: {exc})") from exc
+    if not any(not message.is_meta and message.type != "sysex" for message in messages):
+        raise InputError(path, "MIDI file has no channel messages (no notes)")
+    lines = [f"ticks_per_beat {midi.ticks_per_beat}"]
+    lines.extend(
+        message_line(message)
+        for message in messages
+        if not (message.is_meta and message.type in TEXT_META_TYPES)
+    )
+    return "\n".join(lines)
+
+
+def read_midi(path: Path) -> list[Item]:
+    return [Item(path, path.stem, "mtf", midi_to_mtf(read_bytes(path), path))]
+
+
+def read_mtf(path: Path) -> list[Item]:
+    text = decode_utf8(path, read_bytes(path))
+    if not text.startswith("ticks_per_beat"):
+        raise InputError(path, "not MTF: the first line must be 'ticks_per_beat N'")
+    return [Item(path, path.stem, "mtf", text)]

@@ -1,0 +1,81 @@
+"""MusicXML (``.xml``, ``.musicxml``, ``.mxl``) to standard ABC, as the official
+``batch_xml2abc.py`` makes it: Wim Vree's xml2abc with ``-d 8 -x``, run in-process.
+
+abctoolkit ships xml2abc with one change against the copy in the official repository: stemless
+notes come out as ``!stemless!`` instead of the ``s`` shorthand declared by ``U:s=!stemless!``.
+:func:`_official_stemless` turns the former into the latter so that the text is the official one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+import threading
+import zipfile
+from pathlib import Path
+from types import SimpleNamespace
+from xml.etree import ElementTree
+
+from abctoolkit import xml2abc
+
+from clamp3.errors import InputError
+from clamp3.formats.base import read_bytes
+
+# xml2abc keeps its output object in a module global, so one conversion runs at a time per process.
+_XML2ABC_LOCK = threading.Lock()
+
+
+def _xml2abc_options() -> SimpleNamespace:
+    # The command-line defaults of xml2abc, with -d 8 (L:1/8) and -x (no line breaks).
+    return SimpleNamespace(
+        u=None, m=0, c=0, d=8, n=0, b=0, o="", v=0, x=True, p=[], j=None, t=None, s=None,
+        v1=None, ped=True, stm=False, i=None,
+    )
+
+
+def _official_stemless(abc: str) -> str:
+    if "!stemless!" not in abc:
+        return abc
+    abc = abc.replace("!stemless!", "s")
+    return re.sub(r"^(K:[^\n]*\n)", r"\1U:s=!stemless!\n", abc, count=1, flags=re.M)
+
+
+def _musicxml_from_mxl(raw: bytes, path: Path) -> bytes:
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+            names = archive.namelist()
+            # xml2abc takes the first .xml outside META-INF; newer files may only have .musicxml.
+            for suffix in (".xml", ".musicxml"):
+                for name in names:
+                    if not name.startswith("META") and name.lower().endswith(suffix):
+                        return archive.read(name)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, KeyError) as exc:
+        raise InputError(path, f"not a readable .mxl archive ({exc})") from exc
+    raise InputError(path, ".mxl archive holds no MusicXML file")
+
+
+def musicxml_to_abc(raw: bytes, path: Path) -> str:
+    """Convert MusicXML bytes (or a compressed .mxl archive) to standard ABC."""
+    if raw[:4] == b"PK\x03\x04" or path.suffix.lower() == ".mxl":
+        raw = _musicxml_from_mxl(raw, path)
+    out, log = io.StringIO(), io.StringIO()
+    with _XML2ABC_LOCK, contextlib.redirect_stderr(log):
+        options = _xml2abc_options()
+        writer = xml2abc.ABCoutput(path.stem + ".abc", "", 0, options)
+        writer.outfile = out
+        xml2abc.abcOut = writer
+        try:
+            xml2abc.Parser(options).parse(io.BytesIO(raw))
+        except ElementTree.ParseError as exc:
+            raise InputError(path, f"not well-formed XML ({exc})") from exc
+        except Exception as exc:  # xml2abc fails in many ways on odd MusicXML
+            raise InputError(path, f"xml2abc failed ({type(exc).__name__}: {exc})") from exc
+    abc = out.getvalue()
+    if not abc:
+        raise InputError(path, "no notes in the MusicXML (xml2abc wrote nothing)")
+    return _official_stemless(abc)
+
+
+def read_musicxml_as_abc(path: Path) -> str:
+    return musicxml_to_abc(read_bytes(path), path)

@@ -1,0 +1,260 @@
+"""One entry point for weights: ``load_model(name_or_path)``.
+
+Accepted: a preset name (``saas``, ``c2``: the official checkpoints on the hub), a directory in
+the project's format (``config.json`` + ``model.safetensors`` + ``tokenizer/``), an official
+``.pth`` checkpoint file (every size inferred from its tensors), or a hub id of a repository
+in the project's format.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from clamp3.config import CLaMP3Config, EncoderConfig, load_preset, preset_names
+from clamp3.errors import CheckpointError
+from clamp3.models.clamp3 import CLaMP3Model
+from clamp3.models.m3 import NUM_CHARS, M3Model
+
+logger = logging.getLogger(__name__)
+
+CONFIG_NAME = "config.json"
+WEIGHTS_NAME = "model.safetensors"
+TOKENIZER_DIR = "tokenizer"
+# Buffers that checkpoints saved by older transformers carry and newer models do not register.
+_IGNORABLE_KEY_RE = re.compile(r"(^|\.)(position_ids|attn\.bias|attn\.masked_bias)$")
+
+
+# --- hub access -------------------------------------------------------------------------------
+def _hub_file(repo_id: str, filename: str, what: str) -> Path:
+    from huggingface_hub import hf_hub_download
+
+    try:
+        return Path(hf_hub_download(repo_id, filename))
+    except Exception as exc:  # offline, not cached, no such repo or file, network errors
+        raise CheckpointError(
+            f"cannot get {what} '{repo_id}/{filename}' ({type(exc).__name__}): it is not in the "
+            f"Hugging Face cache and the hub cannot be reached; download it and pass --weights PATH"
+        ) from exc
+
+
+def _hub_snapshot(repo_id: str) -> Path:
+    from huggingface_hub import snapshot_download
+
+    try:
+        return Path(snapshot_download(repo_id))
+    except Exception as exc:
+        raise CheckpointError(
+            f"cannot get weights '{repo_id}' ({type(exc).__name__}): not a local path or preset "
+            f"({', '.join(preset_names())}), and not in the Hugging Face cache; pass --weights PATH"
+        ) from exc
+
+
+def load_text_config(text_model: str) -> dict[str, Any]:
+    """The Hugging Face config of the text tower, from a directory or a (cached) hub id."""
+    from transformers import AutoConfig
+
+    try:
+        config = AutoConfig.from_pretrained(text_model)
+    except Exception as exc:
+        raise CheckpointError(
+            f"cannot load the text model config '{text_model}' ({type(exc).__name__}); "
+            f"pass --text-model with a local copy of it (a directory with config.json and tokenizer)"
+        ) from exc
+    return config.to_diff_dict() | {"model_type": config.model_type}
+
+
+def load_tokenizer(source: str | Path):
+    from transformers import AutoTokenizer
+
+    try:
+        return AutoTokenizer.from_pretrained(str(source))
+    except Exception as exc:
+        raise CheckpointError(
+            f"cannot load the tokenizer '{source}' ({type(exc).__name__}); "
+            f"pass --text-model with a local copy of it"
+        ) from exc
+
+
+# --- official checkpoints ---------------------------------------------------------------------
+def read_checkpoint(path: str | Path) -> dict[str, torch.Tensor]:
+    """An official ``.pth`` (``{'model': state_dict, ...}`` or a bare state dict), loaded safely."""
+    path = Path(path)
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError as exc:
+        raise CheckpointError(f"{path}: no such file") from exc
+    except Exception as exc:
+        raise CheckpointError(f"{path}: not a loadable PyTorch checkpoint ({type(exc).__name__}: {exc})") from exc
+    state = checkpoint.get("model", checkpoint) if isinstance(checkpoint, dict) else None
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise CheckpointError(f"{path}: expected a state dict or {{'model': state_dict}}")
+    return state
+
+
+def _shape(state: dict[str, torch.Tensor], key: str, path: str | Path) -> torch.Size:
+    if key not in state:
+        raise CheckpointError(f"{path}: missing key '{key}'; is this a CLaMP 3 / M3 checkpoint?")
+    return state[key].shape
+
+
+def infer_encoder_config(state: dict[str, torch.Tensor], prefix: str, path: str | Path) -> EncoderConfig:
+    """Sizes of a BERT encoder stored under ``prefix`` (e.g. ``audio_model.``)."""
+    layers = {int(m.group(1)) for k in state if (m := re.match(re.escape(prefix) + r"encoder\.layer\.(\d+)\.", k))}
+    if not layers:
+        raise CheckpointError(f"{path}: no encoder layers under '{prefix}'")
+    hidden = _shape(state, f"{prefix}embeddings.LayerNorm.weight", path)[0]
+    return EncoderConfig(
+        hidden_size=hidden,
+        num_layers=max(layers) + 1,
+        num_heads=max(1, hidden // 64),
+        intermediate_size=_shape(state, f"{prefix}encoder.layer.0.intermediate.dense.weight", path)[0],
+        max_length=_shape(state, f"{prefix}embeddings.position_embeddings.weight", path)[0],
+        type_vocab_size=_shape(state, f"{prefix}embeddings.token_type_embeddings.weight", path)[0],
+    )
+
+
+def config_from_state(state: dict[str, torch.Tensor], text_model: str, path: str | Path) -> CLaMP3Config:
+    text_config = load_text_config(text_model)
+    proj_out, text_hidden = _shape(state, "text_proj.weight", path)
+    if text_config.get("hidden_size", text_hidden) != text_hidden:
+        raise CheckpointError(
+            f"{path}: text tower '{text_model}' has hidden size {text_config.get('hidden_size')}, "
+            f"the checkpoint's text_proj expects {text_hidden}; pass the matching --text-model"
+        )
+    embed_key = "text_model.embeddings.word_embeddings.weight"
+    if embed_key in state and text_config.get("vocab_size") not in (None, state[embed_key].shape[0]):
+        raise CheckpointError(
+            f"{path}: text tower '{text_model}' has a vocabulary of {text_config.get('vocab_size')}, "
+            f"the checkpoint's has {state[embed_key].shape[0]}; pass the matching --text-model"
+        )
+    patch_in = _shape(state, "symbolic_model.patch_embedding.weight", path)[1]
+    return CLaMP3Config(
+        text_model=text_model,
+        text_config=text_config,
+        patch_size=patch_in // NUM_CHARS,
+        symbolic=infer_encoder_config(state, "symbolic_model.base.", path),
+        audio=infer_encoder_config(state, "audio_model.", path),
+        projection_size=proj_out,
+    )
+
+
+def load_state_strict(module: torch.nn.Module, state: dict[str, torch.Tensor], path: str | Path) -> None:
+    """Load all of ``state``; stale buffers are dropped, every other mismatch is an error."""
+    expected = module.state_dict()
+    state = {k: v for k, v in state.items() if k in expected or not _IGNORABLE_KEY_RE.search(k)}
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    # GPT-2's output layer shares the input embedding; a checkpoint may omit it.
+    missing = [k for k in missing if not (k.endswith("lm_head.weight") and k.replace("lm_head", "transformer.wte") in state)]
+    if missing or unexpected:
+        raise CheckpointError(
+            f"{path}: checkpoint does not match the model; missing keys {missing[:10]}"
+            f"{' ...' if len(missing) > 10 else ''}, unexpected keys {unexpected[:10]}"
+            f"{' ...' if len(unexpected) > 10 else ''}"
+        )
+    wrong = [
+        f"{k} {tuple(v.shape)} vs {tuple(expected[k].shape)}" for k, v in state.items() if v.shape != expected[k].shape
+    ]
+    if wrong:
+        raise CheckpointError(f"{path}: tensor shapes do not match the model: {wrong[:5]}")
+    module.load_state_dict(state, strict=False)
+
+
+def load_official(path: str | Path, text_model: str = "FacebookAI/xlm-roberta-base") -> CLaMP3Model:
+    state = read_checkpoint(path)
+    config = config_from_state(state, text_model, path)
+    model = CLaMP3Model(config)
+    load_state_strict(model, state, path)
+    model.tokenizer = load_tokenizer(text_model)
+    return model
+
+
+def load_m3(path: str | Path) -> M3Model:
+    """An official M3 pretraining checkpoint (encoder + GPT-2 character decoder)."""
+    state = read_checkpoint(path)
+    encoder = infer_encoder_config(state, "encoder.base.", path)
+    patch_in = _shape(state, "encoder.patch_embedding.weight", path)[1]
+    decoder_layers = {int(m.group(1)) for k in state if (m := re.match(r"decoder\.base\.transformer\.h\.(\d+)\.", k))}
+    if not decoder_layers:
+        raise CheckpointError(f"{path}: no decoder layers; is this an M3 checkpoint?")
+    model = M3Model(encoder, decoder_layers=max(decoder_layers) + 1, patch_size=patch_in // NUM_CHARS)
+    load_state_strict(model, state, path)
+    return model
+
+
+def export_official(model: CLaMP3Model, path: str | Path, **extra: Any) -> None:
+    """Write ``{'model': state_dict, ...}`` in the official layout, loadable by the official code."""
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    torch.save({"model": state, "epoch": extra.pop("epoch", 0), "min_eval_loss": extra.pop("min_eval_loss", 0.0), **extra}, path)
+
+
+# --- the project's format ---------------------------------------------------------------------
+def save_pretrained(model: CLaMP3Model, directory: str | Path) -> Path:
+    """config.json + model.safetensors + tokenizer/, loadable with no network."""
+    from safetensors.torch import save_file
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    model.config.save(directory / CONFIG_NAME)
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    save_file(state, directory / WEIGHTS_NAME, metadata={"format": "pt", "library": "clamp3"})
+    if model.tokenizer is not None:
+        model.tokenizer.save_pretrained(directory / TOKENIZER_DIR)
+    return directory
+
+
+def load_pretrained(directory: str | Path) -> CLaMP3Model:
+    from safetensors.torch import load_file
+
+    directory = Path(directory)
+    config = CLaMP3Config.load(directory / CONFIG_NAME)
+    model = CLaMP3Model(config)
+    weights = directory / WEIGHTS_NAME
+    if not weights.exists():
+        raise CheckpointError(f"{directory}: no {WEIGHTS_NAME}")
+    load_state_strict(model, load_file(weights), weights)
+    tokenizer_dir = directory / TOKENIZER_DIR
+    model.tokenizer = load_tokenizer(tokenizer_dir if tokenizer_dir.is_dir() else config.text_model)
+    return model
+
+
+def load_model(
+    name_or_path: str | Path = "saas",
+    text_model: str | None = None,
+    device: str | torch.device = "cpu",
+    dtype: torch.dtype = torch.float32,
+) -> CLaMP3Model:
+    """Load CLaMP 3 weights for inference (eval mode, on ``device`` in ``dtype``).
+
+    ``text_model`` (a directory or hub id) gives the tokenizer and text config of an official
+    checkpoint; presets name their own, and the project's format carries its own.
+    """
+    source = str(name_or_path)
+    path = Path(source).expanduser()
+    if source in preset_names():
+        preset = load_preset(source)
+        if preset.get("kind") == "m3":
+            raise CheckpointError(f"'{source}' is an M3 pretraining checkpoint; load it with load_m3")
+        file = _hub_file(preset["repo_id"], preset["filename"], f"the '{source}' weights")
+        model = load_official(file, text_model or preset["text_model"])
+        model.config.audio_extractor = preset.get("audio_extractor", model.config.audio_extractor)
+    elif path.is_dir() and (path / CONFIG_NAME).exists():
+        model = load_pretrained(path)
+    elif path.is_file():
+        model = load_official(path, text_model or CLaMP3Config.text_model)
+    elif path.exists():
+        raise CheckpointError(f"{path}: a directory without {CONFIG_NAME}; expected a saved clamp3 model")
+    elif source.count("/") == 1 and not source.startswith((".", "/", "~")):
+        model = load_pretrained(_hub_snapshot(source))
+    else:
+        raise CheckpointError(
+            f"weights '{source}' not found: expected a preset ({', '.join(preset_names())}), "
+            f"a model directory, a .pth file or a hub id"
+        )
+    logger.info("loaded %s (%.1fM parameters)", source, sum(p.numel() for p in model.parameters()) / 1e6)
+    return model.to(device=device, dtype=dtype).eval()
