@@ -12,9 +12,7 @@ of many files are sorted by length and run in batches padded only to the longest
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,8 +20,8 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from clamp3.errors import INPUT_ERRORS, InputError, PartialInputError
-from clamp3.formats import Item, read_items, unique_lines
+from clamp3.errors import INPUT_ERRORS, InputError
+from clamp3.formats import Item, read_many, unique_lines
 from clamp3.models.clamp3 import CLaMP3Model
 from clamp3.models.patchilizer import Patchilizer
 
@@ -65,27 +63,6 @@ def segment_bounds(length: int, max_length: int) -> list[tuple[int, int]]:
 def segment_weights(length: int, max_length: int) -> list[int]:
     full, rest = divmod(length, max_length)
     return [max_length] * full + ([rest] if rest else [])
-
-
-def _read(path: Path) -> tuple[list[Item], list[InputError]]:
-    try:
-        return read_items(path), []
-    except PartialInputError as exc:
-        return exc.items, exc.errors
-    except INPUT_ERRORS as exc:
-        return [], [exc]
-
-
-def read_all(paths: Sequence[Path], workers: int = 0) -> Iterator[tuple[Path, list[Item], list[InputError]]]:
-    """Read and convert files, in ``workers`` processes when > 0, in input order."""
-    if workers > 0 and len(paths) > 1:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            for path, (items, errors) in zip(paths, pool.map(_read, paths, chunksize=4)):
-                yield path, items, errors
-    else:
-        for path in paths:
-            items, errors = _read(path)
-            yield path, items, errors
 
 
 class Embedder:
@@ -213,7 +190,7 @@ class Embedder:
     ) -> Iterator[FileResult]:
         """Embed files of any supported type; yields one result per item or failed file.
 
-        Files are read (and converted) in ``workers`` processes; every ``chunk_size`` items
+        Files are read (and converted) in ``workers`` processes when more than one; every ``chunk_size`` items
         are embedded together, so memory stays bounded and results arrive as they are done.
         """
         paths = [Path(p) for p in paths]
@@ -225,7 +202,7 @@ class Embedder:
                 yield FileResult(prepared.item.source, prepared.item, vector)
             pending.clear()
 
-        for path, items, errors in read_all(paths, workers):
+        for path, items, errors in read_many(paths, workers):
             for error in errors:
                 yield FileResult(path, error=error)
             for item in items:
@@ -240,6 +217,3 @@ class Embedder:
             yield from flush()
         bar.close()
 
-
-def default_workers() -> int:
-    return max(1, (os.cpu_count() or 1) - 1)

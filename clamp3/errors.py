@@ -21,6 +21,9 @@ class InputError(Clamp3Error):
         self.reason = reason
         super().__init__(f"{self.path}: {reason}")
 
+    def __reduce__(self):  # keep the fields when sent back from a worker process
+        return (self.__class__, (self.path, self.reason))
+
 
 class UnsupportedFormatError(InputError):
     """A file whose extension no reader handles."""
@@ -33,6 +36,9 @@ class PartialInputError(InputError):
         self.items = items
         self.errors = errors
         super().__init__(path, f"{len(errors)} of {len(items) + len(errors)} tunes failed")
+
+    def __reduce__(self):
+        return (self.__class__, (self.path, self.items, self.errors))
 
 
 class CheckpointError(Clamp3Error):

@@ -6,10 +6,11 @@ interleaved ABC, MTF, or audio features.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from clamp3.errors import UnsupportedFormatError
+from clamp3.errors import INPUT_ERRORS, InputError, PartialInputError, UnsupportedFormatError
 from clamp3.formats.abc import read_abc
 from clamp3.formats.base import MODALITY_OF_KIND, Item
 from clamp3.formats.features import read_features
@@ -54,7 +55,30 @@ def read_items(path: str | Path) -> list[Item]:
     return reader(path)
 
 
+def try_read_items(path: Path) -> tuple[list[Item], list[InputError]]:
+    """:func:`read_items` with the declared input errors returned instead of raised."""
+    try:
+        return read_items(path), []
+    except PartialInputError as exc:
+        return exc.items, exc.errors
+    except INPUT_ERRORS as exc:
+        return [], [exc]
+
+
+def read_many(paths: Sequence[Path], workers: int = 0) -> Iterator[tuple[Path, list[Item], list[InputError]]]:
+    """Read and convert files, in ``workers`` processes when more than one, in input order."""
+    if workers > 1 and len(paths) > 1:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            for path, (items, errors) in zip(paths, pool.map(try_read_items, paths, chunksize=4)):
+                yield path, items, errors
+    else:
+        for path in paths:
+            yield path, *try_read_items(path)
+
+
 __all__ = [
+    "read_many",
+    "try_read_items",
     "CONVERTIBLE_EXTENSIONS",
     "MODALITY_OF_KIND",
     "SUPPORTED_EXTENSIONS",

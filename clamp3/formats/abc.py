@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import io
 import re
+import warnings
 from pathlib import Path
 
 from abctoolkit.rotate import rotate_abc
@@ -90,12 +91,16 @@ def interleave(abc: str, path: Path) -> str:
 
 def abc_via_musicxml(abc: str, path: Path) -> str:
     """Standard ABC without voice fields -> MusicXML (abc2xml) -> standard ABC (xml2abc)."""
-    from abctoolkit import abc2xml
     from xml.etree import ElementTree
+
+    with warnings.catch_warnings():  # abc2xml uses pyparsing's deprecated camelCase names
+        warnings.simplefilter("ignore")
+        from abctoolkit import abc2xml
 
     from clamp3.formats.musicxml import musicxml_to_abc
 
-    with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
+    with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
         try:
             documents = abc2xml.getXmlDocs(abc)
         except Exception as exc:

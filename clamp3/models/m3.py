@@ -56,6 +56,9 @@ class M3TokenDecoder(nn.Module):
             n_layer=num_layers,
             n_head=max(1, hidden_size // 64),
             n_inner=hidden_size * 4,
+            bos_token_id=1,
+            eos_token_id=2,
+            loss_type="ForCausalLM",
         )
         self.base = GPT2LMHeadModel(config)
 

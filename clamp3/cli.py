@@ -1,0 +1,163 @@
+"""The ``clamp3`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from clamp3.errors import Clamp3Error
+
+logger = logging.getLogger("clamp3")
+
+DTYPES = ("float32", "bfloat16", "float16")
+
+
+def _add_model_args(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("model")
+    group.add_argument(
+        "--weights", default="saas",
+        help="preset (saas, c2), a model directory, an official .pth file or a hub id (default: saas)",
+    )
+    group.add_argument(
+        "--text-model", default=None,
+        help="tokenizer and text config for an official .pth: a directory or hub id (default: FacebookAI/xlm-roberta-base)",
+    )
+    group.add_argument("--device", default="auto", help="cpu, cuda, cuda:1, ... (default: cuda when available)")
+    group.add_argument("--dtype", default="float32", choices=DTYPES)
+
+
+def _resolve_device(name: str) -> str:
+    import torch
+
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return name
+
+
+def load_model_from_args(args: argparse.Namespace):
+    import torch
+
+    from clamp3.models import load_model
+
+    return load_model(
+        args.weights, text_model=args.text_model, device=_resolve_device(args.device), dtype=getattr(torch, args.dtype)
+    )
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    from clamp3.convert import convert_files
+
+    report = convert_files(args.sources, args.out, workers=args.workers, overwrite=args.overwrite, progress=not args.quiet)
+    print(report.summary("converted"), file=sys.stderr)
+    return 1 if report.failures else 0
+
+
+def cmd_embed(args: argparse.Namespace) -> int:
+    from clamp3.embedding import Embedder
+    from clamp3.formats import SUPPORTED_EXTENSIONS
+    from clamp3.io import atomic_save_npy, collect_files, output_path
+
+    files, missing = collect_files(args.sources, SUPPORTED_EXTENSIONS)
+    failures = [f"{source}: no such file or folder" for source in missing]
+    for line in failures:
+        logger.error("%s", line)
+    bases = dict(files)
+    out_dir = Path(args.out)
+    todo = [path for path, base in files if args.overwrite or not _embedded(out_dir, base, path)]
+    skipped = len(files) - len(todo)
+    embedder = Embedder(load_model_from_args(args), batch_size=args.batch_size, max_text_tokens=args.max_text_tokens)
+    written: dict[Path, Path] = {}
+    for result in embedder.encode_files(todo, pooled=args.get_global, workers=args.workers, progress=not args.quiet):
+        if result.error is not None:
+            failures.append(str(result.error))
+            logger.error("%s", result.error)
+            continue
+        target = output_path(out_dir, bases[result.source], result.source, result.item.name, ".npy")
+        if target in written:
+            message = f"{result.source}: output {target} is already written for {written[target]}; rename one of them"
+            failures.append(message)
+            logger.error("%s", message)
+            continue
+        atomic_save_npy(target, result.embedding)
+        written[target] = result.source
+    print(f"embedded {len(written)}, skipped {skipped} existing, failed {len(failures)}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+def _embedded(out_dir: Path, base: Path, path: Path) -> bool:
+    from clamp3.io import output_path
+
+    target = output_path(out_dir, base, path, path.stem, ".npy")
+    return target.exists() or (target.parent.is_dir() and any(target.parent.glob(f"{path.stem}#*.npy")))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="clamp3", description="CLaMP 3: one embedding space for text, sheet music, MIDI and audio."
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    convert = commands.add_parser(
+        "convert", help="scores -> interleaved ABC, MIDI -> MTF",
+        description="Convert MusicXML/ABC/Humdrum/MEI/... to interleaved ABC and MIDI to MTF, as the official preprocessing.",
+    )
+    convert.add_argument("sources", nargs="+", metavar="SRC", help="files or folders (searched recursively)")
+    convert.add_argument("--out", required=True, help="output folder; mirrors each file's path under the folder given")
+    convert.add_argument("--workers", type=int, default=1, help="conversion processes (default: 1)")
+    convert.add_argument("--overwrite", action="store_true", help="convert again even where the output exists")
+    convert.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    convert.set_defaults(func=cmd_convert)
+
+    embed = commands.add_parser(
+        "embed", help="embed texts, scores, MIDI and audio features",
+        description="Write one .npy per input: (1, D) global vectors with --global, else (1, T, H) per-step features.",
+    )
+    embed.add_argument("sources", nargs="+", metavar="SRC", help="files or folders (searched recursively)")
+    embed.add_argument("--out", required=True, help="output folder")
+    embed.add_argument("--global", dest="get_global", action="store_true", help="one vector per input")
+    embed.add_argument("--batch-size", type=int, default=16, help="segments per forward pass (default: 16)")
+    embed.add_argument("--workers", type=int, default=1, help="processes reading and converting files (default: 1)")
+    embed.add_argument("--max-text-tokens", type=int, default=4096, help="longest text accepted (default: 4096)")
+    embed.add_argument("--overwrite", action="store_true", help="embed again even where the output exists")
+    embed.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    _add_model_args(embed)
+    embed.set_defaults(func=cmd_embed)
+    return parser
+
+
+class _Formatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return f"{record.levelname.lower()}: {record.getMessage()}"
+
+
+def _setup_logging(verbose: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_Formatter())
+    root = logging.getLogger("clamp3")
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO if verbose else logging.WARNING)
+    root.propagate = False
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
+    args = build_parser().parse_args(argv)
+    _setup_logging(args.verbose)
+    try:
+        with logging_redirect_tqdm(loggers=[logging.getLogger("clamp3")]):
+            return args.func(args)
+    except Clamp3Error as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

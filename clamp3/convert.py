@@ -1,0 +1,78 @@
+"""``clamp3 convert``: scores -> interleaved ABC, MIDI -> MTF, in parallel, crash-safe."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from clamp3.formats import CONVERTIBLE_EXTENSIONS, read_many
+from clamp3.io import atomic_write_text, collect_files, output_path
+
+logger = logging.getLogger(__name__)
+
+SUFFIX_OF_KIND = {"abc": ".abc", "mtf": ".mtf"}
+
+
+@dataclass
+class Report:
+    """What a batch did: files written or skipped, and one line per failure."""
+
+    written: list[Path] = field(default_factory=list)
+    skipped: list[Path] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+    def summary(self, verb: str) -> str:
+        return f"{verb} {len(self.written)}, skipped {len(self.skipped)} existing, failed {len(self.failures)}"
+
+
+def _already_done(out_dir: Path, base: Path, path: Path) -> list[Path]:
+    folder = output_path(out_dir, base, path, path.stem, "").parent
+    suffix = ".mtf" if path.suffix.lower() in (".mid", ".midi") else ".abc"
+    single = folder / f"{path.stem}{suffix}"
+    if single.exists():
+        return [single]
+    return sorted(folder.glob(f"{path.stem}#*{suffix}")) if folder.is_dir() else []
+
+
+def convert_files(
+    sources: Iterable[str | Path],
+    out_dir: str | Path,
+    workers: int = 1,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> Report:
+    out_dir = Path(out_dir)
+    report = Report()
+    files, missing = collect_files(sources, CONVERTIBLE_EXTENSIONS)
+    report.failures.extend(f"{source}: no such file or folder" for source in missing)
+    todo = []
+    for path, base in files:
+        done = [] if overwrite else _already_done(out_dir, base, path)
+        if done:
+            report.skipped.extend(done)
+        else:
+            todo.append((path, base))
+    bar = tqdm(total=len(todo), unit="file", desc="converting", disable=not progress)
+
+    bases = dict(todo)
+    for path, items, errors in read_many([path for path, _ in todo], workers):
+        base = bases[path]
+        for error in errors:
+            report.failures.append(str(error))
+            logger.error("%s", error)
+        for item in items:
+            target = output_path(out_dir, base, path, item.name, SUFFIX_OF_KIND[item.kind])
+            if target.resolve() == path.resolve():
+                message = f"{path}: output would overwrite the input; choose another --out"
+                report.failures.append(message)
+                logger.error("%s", message)
+                continue
+            atomic_write_text(target, item.data)
+            report.written.append(target)
+        bar.update(1)
+    bar.close()
+    return report

@@ -1,0 +1,37 @@
+"""Shared fixtures: tiny real weights built from files under tests/data, no network."""
+
+from __future__ import annotations
+
+import os
+
+os.environ["HF_HUB_OFFLINE"] = "1"  # nothing in the suite may reach a hub
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+DATA = Path(__file__).parent / "data"
+GOLDEN = DATA / "golden"
+TINY_TEXT_MODEL = DATA / "tiny-xlmr"
+TINY_OFFICIAL = GOLDEN / "embed_tiny" / "tiny_official.pth"
+# The preprocessing the tiny official checkpoint was made with (not inferable from tensors).
+TINY_MAX_TEXT_LENGTH = 16
+
+
+@pytest.fixture(scope="session")
+def tiny_model():
+    """The tiny official-format checkpoint built by the official code, loaded by ours."""
+    from clamp3.models import load_model
+
+    model = load_model(TINY_OFFICIAL, text_model=str(TINY_TEXT_MODEL))
+    model.config.max_text_length = TINY_MAX_TEXT_LENGTH
+    return model
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tiny_model, tmp_path_factory):
+    """The same weights saved in the project's own format."""
+    from clamp3.models import save_pretrained
+
+    return save_pretrained(tiny_model, tmp_path_factory.mktemp("tiny") / "model")

@@ -1,0 +1,98 @@
+"""The command line, end to end, on real files and the tiny model."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+from conftest import DATA, GOLDEN
+
+from clamp3.cli import main
+
+
+@pytest.fixture
+def mixed_folder(tmp_path):
+    src = tmp_path / "src"
+    (src / "bach").mkdir(parents=True)
+    shutil.copy(DATA / "scores" / "bwv10.7.mxl", src / "bach" / "bwv10.7.mxl")
+    shutil.copy(DATA / "scores" / "bwv277.krn", src / "bach" / "bwv277.krn")
+    shutil.copy(DATA / "scores" / "essen_book.abc", src / "essen.abc")
+    shutil.copy(GOLDEN / "convert" / "midi" / "bwv323.mid", src / "bach" / "bwv323.mid")
+    (src / "notes.md").write_text("not music")  # ignored inside folders
+    return src
+
+
+def test_convert_mirrors_paths_skips_existing_and_overwrites(mixed_folder, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["convert", str(mixed_folder), "--out", str(out), "--workers", "2", "-q"]) == 0
+    written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    assert written == ["bach/bwv10.7.abc", "bach/bwv277.abc", "bach/bwv323.mtf", "essen#1.abc", "essen#2.abc", "essen#3.abc"]
+    expected_mtf = (GOLDEN / "convert" / "mtf_official" / "bwv323.mtf").read_text(encoding="utf-8")
+    assert (out / "bach" / "bwv323.mtf").read_text(encoding="utf-8") == expected_mtf
+    assert "converted 6, skipped 0 existing, failed 0" in capsys.readouterr().err
+
+    (out / "bach" / "bwv277.abc").write_text("stale")
+    assert main(["convert", str(mixed_folder), "--out", str(out), "-q"]) == 0
+    assert "converted 0, skipped 6 existing" in capsys.readouterr().err
+    assert (out / "bach" / "bwv277.abc").read_text() == "stale"
+    assert main(["convert", str(mixed_folder), "--out", str(out), "-q", "--overwrite"]) == 0
+    assert (out / "bach" / "bwv277.abc").read_text().startswith("%%score")
+
+
+def test_convert_reports_bad_files_and_exits_1(tmp_path, capsys):
+    out = tmp_path / "out"
+    bad = [str(DATA / "bad" / name) for name in ("empty.abc", "garbage.mid", "garbage.xml", "truncated.mxl", "nomsg.mid", "nobars.abc")]
+    assert main(["convert", *bad, str(DATA / "scores" / "bwv277.krn"), "--out", str(out), "-q"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("error: ") == 6 and "converted 1, skipped 0 existing, failed 6" in err
+    assert [p.name for p in out.rglob("*") if p.is_file()] == ["bwv277.abc"]
+
+
+def test_embed_writes_official_layout_and_reports_every_bad_input(tiny_model_dir, tmp_path, capsys):
+    src = tmp_path / "src"
+    shutil.copytree(GOLDEN / "embed_tiny" / "inputs", src / "good")
+    shutil.copytree(DATA / "bad", src / "bad")
+    out = tmp_path / "out"
+    code = main(["embed", str(src), "--out", str(out), "--global", "--weights", str(tiny_model_dir), "-q", "--workers", "2"])
+    err = capsys.readouterr().err
+    assert code == 1
+    lines = [line for line in err.splitlines() if line.startswith("error: ")]
+    for name in ("empty.abc", "garbage.abc", "garbage.mid", "garbage.xml", "truncated.mxl", "nomsg.mid", "nobars.abc", "long.txt", "latin1.txt", "book_one_bad.abc#9"):
+        assert sum(name in line for line in lines) == 1, name
+    assert len(lines) == 10
+    assert "embedded 15, skipped 0 existing, failed 10" in err
+    written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.npy"))
+    assert written == sorted(
+        [f"good/{p.stem}.npy" for p in (GOLDEN / "embed_tiny" / "inputs").iterdir()]
+        + ["bad/book_one_bad#1.npy", "bad/book_one_bad#2.npy"]
+    )
+    assert not list(out.rglob("*.tmp"))
+    for path in (GOLDEN / "embed_tiny" / "global").iterdir():
+        # the saved model keeps max_text_length=16 in its config, so texts match too
+        np.testing.assert_allclose(np.load(out / "good" / path.name), np.load(path), atol=1e-4)
+
+
+def test_embed_per_step_and_skip_existing(tiny_model_dir, tmp_path, capsys):
+    src = GOLDEN / "embed_tiny" / "inputs" / "midi_1.mtf"
+    out = tmp_path / "out"
+    assert main(["embed", str(src), "--out", str(out), "--weights", str(tiny_model_dir), "-q"]) == 0
+    steps = np.load(out / "midi_1.npy")
+    np.testing.assert_allclose(steps, np.load(GOLDEN / "embed_tiny" / "steps" / "midi_1.npy"), atol=1e-4)
+    assert main(["embed", str(src), "--out", str(out), "--weights", str(tiny_model_dir), "-q"]) == 0
+    assert "embedded 0, skipped 1 existing" in capsys.readouterr().err
+
+
+def test_embed_converts_scores_on_the_fly(tiny_model_dir, mixed_folder, tmp_path):
+    out = tmp_path / "out"
+    assert main(["embed", str(mixed_folder), "--out", str(out), "--global", "--weights", str(tiny_model_dir), "-q"]) == 0
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.npy")) == [
+        "bach/bwv10.7.npy", "bach/bwv277.npy", "bach/bwv323.npy", "essen#1.npy", "essen#2.npy", "essen#3.npy"
+    ]
+    assert np.load(out / "bach" / "bwv323.npy").shape == (1, 48)
+
+
+def test_weights_offline_is_one_line_and_exit_2(tmp_path, capsys):
+    assert main(["embed", str(DATA / "scores"), "--out", str(tmp_path), "--weights", "c2", "-q"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: cannot get the 'c2' weights") and "--weights PATH" in err and "\n" not in err

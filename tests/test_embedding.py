@@ -1,0 +1,115 @@
+"""Embeddings against the official extractor, and the batched engine against a naive loop."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from conftest import DATA, GOLDEN
+
+from clamp3.embedding import Embedder, segment_bounds, segment_weights
+from clamp3.errors import InputError
+from clamp3.formats import Item, read_items
+
+TINY = GOLDEN / "embed_tiny"
+INPUTS = sorted((TINY / "inputs").iterdir())
+
+
+def test_tiny_official_goldens_global_and_per_step(tiny_model):
+    """Goldens from the official extract_clamp3.py on the same checkpoint (tests/data/README.md)."""
+    embedder = Embedder(tiny_model, batch_size=4)
+    items = [read_items(path)[0] for path in INPUTS]
+    for pooled, folder in ((True, "global"), (False, "steps")):
+        for path, ours in zip(INPUTS, embedder.encode_items(items, pooled)):
+            expected = np.load(TINY / folder / f"{path.stem}.npy")
+            assert ours.shape == expected.shape, path.name
+            assert np.abs(ours - expected).max() <= 1e-4, path.name
+
+
+def naive_embedding(model, prepared, max_length, pooled):
+    """The official per-file loop: each segment alone, padded to max_length."""
+    steps = prepared.steps
+    n = len(steps)
+    segments = [steps[i : i + max_length] for i in range(0, n, max_length)]
+    segments[-1] = steps[-max_length:]
+    pad_value = model.tokenizer.pad_token_id if prepared.modality == "text" else 0
+    outputs = []
+    with torch.inference_mode():
+        for segment in segments:
+            padded = segment.new_full((max_length, *segment.shape[1:]), pad_value)
+            padded[: len(segment)] = segment
+            mask = torch.zeros(1, max_length)
+            mask[0, : len(segment)] = 1
+            hidden = model.hidden(prepared.modality, padded[None], mask)
+            outputs.append(model.project(prepared.modality, hidden, mask)[0] if pooled else hidden[0, : len(segment)])
+    if pooled:
+        weights = torch.tensor([max_length] * (n // max_length) + ([n % max_length] if n % max_length else []))
+        return ((torch.stack(outputs) * weights[:, None]).sum(0) / weights.sum())[None].numpy()
+    tail = n % max_length or max_length
+    return torch.cat([*outputs[:-1], outputs[-1][-tail:]])[None].numpy()
+
+
+@pytest.mark.parametrize("pooled", [True, False])
+def test_batched_equals_one_at_a_time(tiny_model, pooled):
+    embedder = Embedder(tiny_model, batch_size=3)
+    prepared = [embedder.prepare(read_items(path)[0]) for path in INPUTS]
+    batched = embedder.embed_prepared(prepared, pooled)
+    for p, ours in zip(prepared, batched):
+        expected = naive_embedding(tiny_model, p, embedder.max_lengths[p.modality], pooled)
+        np.testing.assert_allclose(ours, expected, atol=1e-5, err_msg=p.item.name)
+
+
+def test_segments_follow_the_official_rule():
+    for n in range(1, 70):
+        for length in (1, 4, 16):
+            bounds = segment_bounds(n, length)
+            naive = [(i, min(i + length, n)) for i in range(0, n, length)]
+            naive[-1] = (max(0, n - length), n)
+            assert bounds == naive
+            weights = segment_weights(n, length)
+            assert len(weights) == len(bounds) and sum(weights) == n
+
+
+def test_encode_texts_equals_text_files(tiny_model):
+    embedder = Embedder(tiny_model)
+    text = (TINY / "inputs" / "text_multi.txt").read_text(encoding="utf-8")
+    vectors = embedder.encode_texts([text, "A lively Irish jig"])
+    assert vectors.shape == (2, 48)
+    np.testing.assert_allclose(vectors[:1], np.load(TINY / "global" / "text_multi.npy"), atol=1e-5)
+
+
+def test_text_over_the_token_limit_is_an_input_error(tiny_model):
+    embedder = Embedder(tiny_model, max_text_tokens=4096)
+    (item,) = read_items(DATA / "bad" / "long.txt")
+    with pytest.raises(InputError, match=r"long.txt: text is \d+ tokens, over the limit of 4096"):
+        embedder.prepare(item)
+
+
+def test_features_of_the_wrong_size_are_an_input_error(tiny_model):
+    item = Item(Path("x.npy"), "x", "features", np.zeros((4, 768), dtype=np.float32))
+    with pytest.raises(InputError, match="audio features have 768 dimensions, the model expects 64"):
+        Embedder(tiny_model).prepare(item)
+
+
+def test_encode_files_reports_bad_files_and_goes_on(tiny_model):
+    paths = [TINY / "inputs" / "score_0.abc", DATA / "bad" / "garbage.mid", DATA / "bad" / "book_one_bad.abc"]
+    results = list(Embedder(tiny_model).encode_files(paths, progress=False, workers=2))
+    good = [r.item.name for r in results if r.error is None]
+    bad = [str(r.error) for r in results if r.error is not None]
+    assert good == ["score_0", "book_one_bad#1", "book_one_bad#2"]
+    assert len(bad) == 2 and "garbage.mid" in bad[0] and "book_one_bad.abc#9" in bad[1]
+
+
+def test_bfloat16_is_close_to_float32(tiny_model):
+    from clamp3.models import load_model
+
+    model = load_model(TINY / "tiny_official.pth", text_model=tiny_model.config.text_model, dtype=torch.bfloat16)
+    model.config.max_text_length = tiny_model.config.max_text_length
+    items = [read_items(path)[0] for path in INPUTS]
+    low = Embedder(model).encode_items(items)
+    full = Embedder(tiny_model).encode_items(items)
+    for a, b in zip(low, full):
+        cosine = float((a * b).sum() / np.linalg.norm(a) / np.linalg.norm(b))
+        assert a.dtype == np.float32 and cosine > 0.99
