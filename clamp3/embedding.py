@@ -73,6 +73,7 @@ class Embedder:
         model: CLaMP3Model,
         batch_size: int = 16,
         max_text_tokens: int = DEFAULT_MAX_TEXT_TOKENS,
+        max_padding: float = 0.1,
     ):
         if model.tokenizer is None:
             raise ValueError("model has no tokenizer; load it with clamp3.load_model")
@@ -80,6 +81,7 @@ class Embedder:
         self.tokenizer = model.tokenizer
         self.batch_size = batch_size
         self.max_text_tokens = max_text_tokens
+        self.max_padding = max_padding
         self.patchilizer = Patchilizer(model.config.patch_size)
         config = model.config
         self.max_lengths = {
@@ -121,14 +123,32 @@ class Embedder:
             mask[row, : len(segment)] = 1
         return batch, mask
 
+    def _batches(self, lengths: list[int]) -> list[list[int]]:
+        """Indices grouped into batches of similar length, longest first.
+
+        A batch holds at most ``batch_size`` segments and is closed before padding would exceed
+        ``max_padding`` of its tokens: compute per token is flat in the batch size on a CPU, so
+        padding is pure loss there.
+        """
+        order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+        batches: list[list[int]] = []
+        for index in order:
+            batch = batches[-1] if batches else None
+            if batch and len(batch) < self.batch_size:
+                longest = lengths[batch[0]]
+                real = sum(lengths[i] for i in batch) + lengths[index]
+                if 1 - real / (longest * (len(batch) + 1)) <= self.max_padding:
+                    batch.append(index)
+                    continue
+            batches.append([index])
+        return batches
+
     @torch.inference_mode()
     def _run(self, modality: str, segments: list[torch.Tensor], pooled: bool) -> list[torch.Tensor]:
         """Segments of one modality -> per segment a projected vector or unpadded hidden states."""
-        order = sorted(range(len(segments)), key=lambda i: -len(segments[i]))
         outputs: list[torch.Tensor | None] = [None] * len(segments)
         device = self.model.device
-        for start in range(0, len(order), self.batch_size):
-            chunk = order[start : start + self.batch_size]
+        for chunk in self._batches([len(s) for s in segments]):
             inputs, mask = self._pad(modality, [segments[i] for i in chunk])
             inputs, mask = inputs.to(device), mask.to(device)
             hidden = self.model.hidden(modality, inputs, mask)  # (batch, length, hidden)

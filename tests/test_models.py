@@ -122,3 +122,23 @@ def test_random_model_saves_and_loads_without_network(tmp_path, tiny_model):
     model.tokenizer = tiny_model.tokenizer
     reloaded = load_model(save_pretrained(model, tmp_path / "m"))
     assert reloaded.config.symbolic.max_length == 8 and reloaded.audio_proj.out_features == 8
+
+
+def test_patch_embedding_follows_weight_changes(tiny_model, tmp_path):
+    from clamp3.models import load_model
+
+    model = load_model(TINY_OFFICIAL, text_model=str(TINY_TEXT_MODEL))
+    encoder = model.symbolic_model
+    patches = torch.randint(0, 128, (1, 3, 64))
+    with torch.inference_mode():
+        before = encoder.embed_patches(patches)
+    with torch.no_grad():
+        encoder.patch_embedding.weight.mul_(2)
+    with torch.inference_mode():
+        after = encoder.embed_patches(patches)
+    bias = encoder.patch_embedding.bias
+    torch.testing.assert_close(after - bias, 2 * (before - bias), atol=1e-5, rtol=1e-5)
+    # with gradients on, the lookup is differentiable
+    encoder.patch_embedding.weight.grad = None
+    encoder.embed_patches(patches).sum().backward()
+    assert encoder.patch_embedding.weight.grad.abs().sum() > 0

@@ -30,12 +30,27 @@ class M3PatchEncoder(nn.Module):
             "_char_offsets", torch.arange(patch_size) * NUM_CHARS, persistent=False
         )
 
+    def _weight_rows(self) -> torch.Tensor:
+        """The patch-embedding weight as contiguous rows (patch_size * 128, hidden).
+
+        A lookup into the strided transpose is 100x slower than into a contiguous copy, so the
+        copy is kept between calls while the weight does not change (not while training).
+        """
+        weight = self.patch_embedding.weight
+        if torch.is_grad_enabled() and weight.requires_grad:
+            return weight.t().contiguous()
+        key = (weight.data_ptr(), weight._version, weight.dtype, weight.device)
+        if getattr(self, "_rows_key", None) != key:
+            with torch.no_grad(), torch.inference_mode(False):  # a normal tensor, usable in any mode
+                self._rows = weight.t().contiguous()
+            self._rows_key = key
+        return self._rows
+
     def embed_patches(self, patches: torch.Tensor) -> torch.Tensor:
         """(batch, patches, patch_size) int -> (batch, patches, hidden)."""
         columns = patches.clamp(0, NUM_CHARS - 1) + self._char_offsets  # (batch, patches, patch_size)
-        weight = self.patch_embedding.weight.t()  # (patch_size * 128, hidden)
         flat = columns.reshape(-1, self.patch_size)
-        summed = nn.functional.embedding_bag(flat, weight, mode="sum")  # (batch * patches, hidden)
+        summed = nn.functional.embedding_bag(flat, self._weight_rows(), mode="sum")  # (batch * patches, hidden)
         return (summed + self.patch_embedding.bias).view(*patches.shape[:2], -1)
 
     def forward(self, patches: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
