@@ -29,6 +29,11 @@ def _add_model_args(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--dtype", default="float32", choices=DTYPES)
 
 
+def _add_audio_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--cache-dir", default=None, help="feature cache folder (default: $CLAMP3_CACHE or ~/.cache/clamp3)")
+    parser.add_argument("--no-cache", action="store_true", help="do not read or write the feature cache")
+
+
 def _resolve_device(name: str) -> str:
     import torch
 
@@ -55,6 +60,42 @@ def cmd_convert(args: argparse.Namespace) -> int:
     return 1 if report.failures else 0
 
 
+def _feature_cache(args: argparse.Namespace):
+    from clamp3.audio import FeatureCache
+
+    return None if args.no_cache else FeatureCache(args.cache_dir)
+
+
+def cmd_features(args: argparse.Namespace) -> int:
+    from tqdm.auto import tqdm
+
+    from clamp3.audio import extract_files, load_extractor
+    from clamp3.formats import AUDIO_EXTENSIONS
+    from clamp3.io import atomic_save_npy, collect_files, output_path
+
+    files, missing = collect_files(args.sources, AUDIO_EXTENSIONS)
+    failures = [f"{source}: no such file or folder" for source in missing]
+    for line in failures:
+        logger.error("%s", line)
+    out_dir = Path(args.out)
+    bases = dict(files)
+    todo = [p for p, b in files if args.overwrite or not output_path(out_dir, b, p, p.stem, ".npy").exists()]
+    extractor = load_extractor(args.extractor if args.extractor != "mert" else args.mert, device=_resolve_device(args.device))
+    written = 0
+    with tqdm(total=len(todo), unit="file", desc="extracting", disable=args.quiet) as bar:
+        for path, features, error in extract_files(todo, extractor, _feature_cache(args), args.workers):
+            bar.update(1)
+            if error is not None:
+                failures.append(str(error))
+                logger.error("%s", error)
+                continue
+            # (1, windows, dim), the official extract_mert.py layout
+            atomic_save_npy(output_path(out_dir, bases[path], path, path.stem, ".npy"), features[None])
+            written += 1
+    print(f"extracted {written}, skipped {len(files) - len(todo)} existing, failed {len(failures)}", file=sys.stderr)
+    return 1 if failures else 0
+
+
 def cmd_embed(args: argparse.Namespace) -> int:
     from clamp3.embedding import Embedder
     from clamp3.formats import SUPPORTED_EXTENSIONS
@@ -68,7 +109,13 @@ def cmd_embed(args: argparse.Namespace) -> int:
     out_dir = Path(args.out)
     todo = [path for path, base in files if args.overwrite or not _embedded(out_dir, base, path)]
     skipped = len(files) - len(todo)
-    embedder = Embedder(load_model_from_args(args), batch_size=args.batch_size, max_text_tokens=args.max_text_tokens)
+    embedder = Embedder(
+        load_model_from_args(args),
+        batch_size=args.batch_size,
+        max_text_tokens=args.max_text_tokens,
+        mert=args.mert,
+        feature_cache=_feature_cache(args),
+    )
     written: dict[Path, Path] = {}
     for result in embedder.encode_files(todo, pooled=args.get_global, workers=args.workers, progress=not args.quiet):
         if result.error is not None:
@@ -113,7 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     convert.set_defaults(func=cmd_convert)
 
     embed = commands.add_parser(
-        "embed", help="embed texts, scores, MIDI and audio features",
+        "embed", help="embed texts, scores, MIDI and audio",
         description="Write one .npy per input: (1, D) global vectors with --global, else (1, T, H) per-step features.",
     )
     embed.add_argument("sources", nargs="+", metavar="SRC", help="files or folders (searched recursively)")
@@ -125,7 +172,24 @@ def build_parser() -> argparse.ArgumentParser:
     embed.add_argument("--overwrite", action="store_true", help="embed again even where the output exists")
     embed.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     _add_model_args(embed)
+    _add_audio_args(embed)
+    embed.add_argument("--mert", default=None, help="a local copy (folder) of the MERT model the weights name")
     embed.set_defaults(func=cmd_embed)
+
+    features = commands.add_parser(
+        "features", help="audio files -> features per 5-second window",
+        description="Extract audio features as the official extract_mert.py: (1, windows, dim) per file.",
+    )
+    features.add_argument("sources", nargs="+", metavar="AUDIO", help="audio files or folders (searched recursively)")
+    features.add_argument("--out", required=True, help="output folder")
+    features.add_argument("--extractor", default="mert", choices=["mert", "spectral"], help="default: mert")
+    features.add_argument("--mert", default="m-a-p/MERT-v1-95M", help="MERT hub id or folder (default: m-a-p/MERT-v1-95M)")
+    features.add_argument("--workers", type=int, default=1, help="processes decoding audio (default: 1)")
+    features.add_argument("--device", default="auto", help="cpu, cuda, ... (default: cuda when available)")
+    features.add_argument("--overwrite", action="store_true", help="extract again even where the output exists")
+    features.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    _add_audio_args(features)
+    features.set_defaults(func=cmd_features)
     return parser
 
 

@@ -74,6 +74,9 @@ class Embedder:
         batch_size: int = 16,
         max_text_tokens: int = DEFAULT_MAX_TEXT_TOKENS,
         max_padding: float = 0.1,
+        audio_extractor=None,
+        mert: str | None = None,
+        feature_cache=None,
     ):
         if model.tokenizer is None:
             raise ValueError("model has no tokenizer; load it with clamp3.load_model")
@@ -82,6 +85,9 @@ class Embedder:
         self.batch_size = batch_size
         self.max_text_tokens = max_text_tokens
         self.max_padding = max_padding
+        self._extractor = audio_extractor
+        self.mert = mert
+        self.feature_cache = feature_cache
         self.patchilizer = Patchilizer(model.config.patch_size)
         config = model.config
         self.max_lengths = {
@@ -91,8 +97,19 @@ class Embedder:
         }
 
     # --- inputs -----------------------------------------------------------------------------
+    @property
+    def audio_extractor(self):
+        """The extractor the model's preprocessing names (loaded on first use)."""
+        if self._extractor is None:
+            from clamp3.audio import load_extractor
+
+            self._extractor = load_extractor(self.model.config.audio_extractor, mert=self.mert, device=self.model.device)
+        return self._extractor
+
     def prepare(self, item: Item) -> Prepared:
         """Tokenise, patchilise or frame one item; a bad one raises InputError."""
+        if item.kind == "waveform":
+            item = Item(item.source, item.name, "features", self.audio_extractor.extract(item.data))
         if item.modality == "text":
             joined = self.tokenizer.sep_token.join(unique_lines(item.data))
             ids = self.tokenizer(joined, add_special_tokens=True, verbose=False)["input_ids"]
@@ -200,6 +217,18 @@ class Embedder:
     def encode_items(self, items: Sequence[Item], pooled: bool = True) -> list[np.ndarray]:
         return self.embed_prepared([self.prepare(item) for item in items], pooled)
 
+    def _read(self, paths: list[Path], workers: int):
+        """read_many, with audio files turned into features through the extractor and its cache."""
+        from clamp3.formats import AUDIO_EXTENSIONS
+
+        audio = [p for p in paths if p.suffix.lower() in AUDIO_EXTENSIONS]
+        if audio:
+            from clamp3.audio import extract_files
+
+            for path, features, error in extract_files(audio, self.audio_extractor, self.feature_cache, workers):
+                yield path, ([] if error else [Item(path, path.stem, "features", features)]), [error] if error else []
+        yield from read_many([p for p in paths if p.suffix.lower() not in AUDIO_EXTENSIONS], workers)
+
     def encode_files(
         self,
         paths: Iterable[str | Path],
@@ -222,7 +251,7 @@ class Embedder:
                 yield FileResult(prepared.item.source, prepared.item, vector)
             pending.clear()
 
-        for path, items, errors in read_many(paths, workers):
+        for path, items, errors in self._read(paths, workers):
             for error in errors:
                 yield FileResult(path, error=error)
             for item in items:

@@ -6,6 +6,7 @@ import os
 
 os.environ["HF_HUB_OFFLINE"] = "1"  # nothing in the suite may reach a hub
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ["CLAMP3_CACHE"] = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"clamp3-test-cache-{os.getpid()}")
 
 from pathlib import Path  # noqa: E402
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from clamp3.errors import INPUT_ERRORS, InputError, PartialInputError, UnsupportedFormatError
 from clamp3.formats.abc import read_abc
+from clamp3.formats.audio import AUDIO_EXTENSIONS, read_audio
 from clamp3.formats.base import MODALITY_OF_KIND, Item
 from clamp3.formats.features import read_features
 from clamp3.formats.midi import read_midi, read_mtf
@@ -38,10 +39,11 @@ READERS: dict[str, Callable[[Path], list[Item]]] = {
     ".midi": read_midi,
     **{ext: _score_reader(read_musicxml_as_abc) for ext in (".xml", ".musicxml", ".mxl")},
     **{ext: _score_reader(music21_to_abc) for ext in MUSIC21_EXTENSIONS},
+    **{ext: read_audio for ext in AUDIO_EXTENSIONS},
 }
 SUPPORTED_EXTENSIONS = tuple(READERS)
 # Inputs that `convert` turns into .abc or .mtf (text and features are already model input).
-CONVERTIBLE_EXTENSIONS = tuple(ext for ext in READERS if ext not in (".txt", ".npy", ".mtf"))
+CONVERTIBLE_EXTENSIONS = tuple(ext for ext in READERS if ext not in (".txt", ".npy", ".mtf", *AUDIO_EXTENSIONS))
 
 
 def read_items(path: str | Path) -> list[Item]:
@@ -77,6 +79,7 @@ def read_many(paths: Sequence[Path], workers: int = 0) -> Iterator[tuple[Path, l
 
 
 __all__ = [
+    "AUDIO_EXTENSIONS",
     "read_many",
     "try_read_items",
     "CONVERTIBLE_EXTENSIONS",

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 # What each kind of model input is encoded by.
-MODALITY_OF_KIND = {"text": "text", "abc": "symbolic", "mtf": "symbolic", "features": "audio"}
+MODALITY_OF_KIND = {"text": "text", "abc": "symbolic", "mtf": "symbolic", "features": "audio", "waveform": "audio"}
 
 
 @dataclass(frozen=True)
@@ -16,8 +16,8 @@ class Item:
     """One unit the model embeds, read from a file.
 
     ``name`` is the file's stem, or ``stem#X`` for tune X of an ABC tune book; outputs are
-    written under that name. ``data`` is a string (text, interleaved ABC, MTF) or, for audio
-    features, a float32 array of shape (frames, dim).
+    written under that name. ``data`` is a string (text, interleaved ABC, MTF), a float32 array
+    of audio features (frames, dim), or a mono float32 waveform (samples,) at 24 kHz.
     """
 
     source: Path

@@ -1,0 +1,62 @@
+"""Audio: feature extractors (MERT, spectral), the feature cache, and files -> features."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from clamp3.audio.cache import FeatureCache, file_digest
+from clamp3.audio.extractors import DEFAULT_MERT, SPECTRAL_NAME, AudioExtractor, load_extractor, window_bounds
+from clamp3.errors import InputError
+from clamp3.formats import AUDIO_EXTENSIONS, read_many
+
+
+def extract_files(
+    paths: Sequence[Path],
+    extractor: AudioExtractor,
+    cache: FeatureCache | None = None,
+    workers: int = 0,
+) -> Iterator[tuple[Path, np.ndarray | None, InputError | None]]:
+    """Audio files -> (path, features (windows, dim), None) or (path, None, error).
+
+    Cached features are returned without decoding; files are decoded in ``workers`` processes.
+    """
+    digests: dict[Path, str] = {}
+    todo = []
+    for path in paths:
+        if cache is not None:
+            try:
+                digests[path] = file_digest(path)
+            except OSError as exc:
+                yield path, None, InputError(path, f"cannot be read ({exc.strerror or exc})")
+                continue
+            cached = cache.get(digests[path], extractor.name)
+            if cached is not None:
+                yield path, cached, None
+                continue
+        todo.append(path)
+    for path, items, errors in read_many(todo, workers):
+        if errors:
+            yield path, None, errors[0]
+            continue
+        if items[0].kind != "waveform":
+            yield path, None, InputError(path, f"not an audio file; expected one of {' '.join(AUDIO_EXTENSIONS)}")
+            continue
+        features = extractor.extract(items[0].data)
+        if cache is not None:
+            cache.put(digests[path], extractor.name, features)
+        yield path, features, None
+
+
+__all__ = [
+    "DEFAULT_MERT",
+    "SPECTRAL_NAME",
+    "AudioExtractor",
+    "FeatureCache",
+    "extract_files",
+    "file_digest",
+    "load_extractor",
+    "window_bounds",
+]

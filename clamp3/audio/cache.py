@@ -1,0 +1,46 @@
+"""Extracted audio features cached by file content, so a second run extracts nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+
+from clamp3.io import atomic_save_npy
+
+
+def default_cache_dir() -> Path:
+    return Path(os.environ.get("CLAMP3_CACHE", Path.home() / ".cache" / "clamp3"))
+
+
+def file_digest(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class FeatureCache:
+    """``<root>/features/<extractor>/<digest[:2]>/<digest>.npy``; the extractor's name is part of
+    the key, so features of different models never mix."""
+
+    def __init__(self, root: str | Path | None = None):
+        self.root = Path(root) if root is not None else default_cache_dir()
+
+    def path(self, digest: str, extractor: str) -> Path:
+        safe = re.sub(r"[^A-Za-z0-9._-]+", "_", extractor)
+        return self.root / "features" / safe / digest[:2] / f"{digest}.npy"
+
+    def get(self, digest: str, extractor: str) -> np.ndarray | None:
+        path = self.path(digest, extractor)
+        try:
+            return np.load(path, allow_pickle=False)
+        except (OSError, ValueError):
+            return None
+
+    def put(self, digest: str, extractor: str, features: np.ndarray) -> None:
+        atomic_save_npy(self.path(digest, extractor), features.astype(np.float32, copy=False))

@@ -1,0 +1,83 @@
+"""Audio files -> mono float32 waveforms at the extractor's sample rate.
+
+libsndfile (through soundfile) reads WAV, FLAC, OGG/Vorbis/Opus, MP3 and AIFF; other containers
+(m4a, aac, ...) go through ffmpeg when one is on PATH. Decoding is streamed block by block,
+mixed down to mono (the mean of the channels, as the official loader) and resampled with soxr's
+high-quality filter as it goes, so only the result at the target rate is ever held in memory.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+
+from clamp3.errors import InputError
+from clamp3.formats.base import Item
+
+SAMPLE_RATE = 24_000  # MERT v1 and the spectral extractor both read 24 kHz
+SOUNDFILE_EXTENSIONS = (".wav", ".flac", ".ogg", ".opus", ".mp3", ".aiff", ".aif")
+FFMPEG_EXTENSIONS = (".m4a", ".aac", ".wma", ".webm", ".mp4")
+AUDIO_EXTENSIONS = SOUNDFILE_EXTENSIONS + FFMPEG_EXTENSIONS
+_BLOCK_FRAMES = 1 << 18
+
+
+def _decode_soundfile(path: Path, sample_rate: int) -> np.ndarray:
+    import soundfile
+    import soxr
+
+    try:
+        with soundfile.SoundFile(str(path)) as audio:
+            resampler = None if audio.samplerate == sample_rate else soxr.ResampleStream(
+                audio.samplerate, sample_rate, 1, dtype="float32", quality="HQ"
+            )
+            pieces = []
+            while True:
+                block = audio.read(_BLOCK_FRAMES, dtype="float32", always_2d=True)
+                last = len(block) < _BLOCK_FRAMES
+                mono = block.mean(axis=1, dtype=np.float32) if block.shape[1] > 1 else block[:, 0]
+                pieces.append(resampler.resample_chunk(mono, last=last) if resampler else mono.copy())
+                if last:
+                    break
+    except (soundfile.LibsndfileError, RuntimeError, ValueError) as exc:
+        raise InputError(path, f"not a readable audio file ({exc})") from exc
+    return np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
+
+
+def _decode_ffmpeg(path: Path, sample_rate: int) -> np.ndarray:
+    ffmpeg = shutil.which("ffmpeg")
+    if ffmpeg is None:
+        raise InputError(path, f"decoding {path.suffix} needs ffmpeg on PATH (e.g. apt-get install ffmpeg)")
+    command = [ffmpeg, "-nostdin", "-v", "error", "-i", str(path), "-f", "f32le", "-ac", "1", "-ar", str(sample_rate), "-"]
+    result = subprocess.run(command, capture_output=True, check=False)
+    if result.returncode != 0:
+        reason = result.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise InputError(path, f"ffmpeg cannot decode it ({reason[-1] if reason else 'exit ' + str(result.returncode)})")
+    return np.frombuffer(result.stdout, dtype=np.float32).copy()
+
+
+def load_audio(path: str | Path, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """Decode ``path`` to a mono float32 waveform at ``sample_rate``."""
+    path = Path(path)
+    try:
+        size = os.path.getsize(path)
+    except OSError as exc:
+        raise InputError(path, f"cannot be read ({exc.strerror or exc})") from exc
+    if size == 0:
+        raise InputError(path, "file is empty")
+    if path.suffix.lower() in FFMPEG_EXTENSIONS:
+        waveform = _decode_ffmpeg(path, sample_rate)
+    else:
+        waveform = _decode_soundfile(path, sample_rate)
+    if waveform.size == 0:
+        raise InputError(path, "audio has no samples")
+    if not np.isfinite(waveform).all():
+        raise InputError(path, "audio contains NaN or infinite samples")
+    return waveform
+
+
+def read_audio(path: Path) -> list[Item]:
+    return [Item(path, path.stem, "waveform", load_audio(path))]

@@ -1,0 +1,165 @@
+"""Audio: decoding, MERT against the official extractor, the spectral extractor, the cache,
+and `clamp3 embed` / `clamp3 features` on audio files."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+from conftest import DATA, GOLDEN, TINY_OFFICIAL, TINY_TEXT_MODEL
+
+from clamp3.audio import FeatureCache, extract_files, load_extractor, window_bounds
+from clamp3.audio.mert import MertExtractor
+from clamp3.audio.spectral import SpectralExtractor
+from clamp3.cli import main
+from clamp3.errors import CheckpointError, InputError
+from clamp3.formats import read_items
+from clamp3.formats.audio import load_audio
+
+AUDIO = DATA / "audio"
+MERT = GOLDEN / "mert_tiny"
+
+
+@pytest.fixture(scope="module")
+def mert():
+    return MertExtractor.load(str(MERT / "tiny-mert"))
+
+
+def test_windows_follow_the_official_rule_and_keep_a_lone_short_clip():
+    sr = 24_000
+    assert window_bounds(int(12 * sr), sr) == [(0, 120_000), (120_000, 240_000), (240_000, 288_000)]
+    assert window_bounds(int(5.5 * sr), sr) == [(0, 120_000)]  # a 0.5 s tail is dropped
+    assert window_bounds(int(6.2 * sr), sr) == [(0, 120_000), (120_000, 148_800)]
+    assert window_bounds(int(0.6 * sr), sr) == [(0, 14_400)]  # the official script writes nothing here
+
+
+def test_mert_matches_the_official_extractor(mert):
+    """Goldens from the official extract_mert.py --mean_features on a tiny MERT built with the
+    official MusicHubert code (tests/data/README.md)."""
+    for expected_path in sorted((MERT / "official").glob("*.npy")):
+        expected = np.load(expected_path)
+        features = mert.extract(load_audio(AUDIO / f"{expected_path.stem}.wav"))
+        assert features[None].shape == expected.shape, expected_path.name
+        assert np.abs(features[None] - expected).max() <= 1e-4, expected_path.name
+    assert mert.extract(load_audio(AUDIO / "clip_0.6s.wav")).shape == (1, 64)
+
+
+def test_mert_loads_the_old_weight_norm_layout(mert, tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    state = load_file(MERT / "tiny-mert" / "model.safetensors")
+    old = {}
+    for key, value in state.items():
+        key = key.replace("parametrizations.weight.original0", "weight_g").replace("parametrizations.weight.original1", "weight_v")
+        old[key] = value
+    old.pop("masked_spec_embed")
+    folder = tmp_path / "mert-old"
+    folder.mkdir()
+    shutil.copy(MERT / "tiny-mert" / "config.json", folder / "config.json")
+    save_file(old, folder / "model.safetensors")
+    waveform = load_audio(AUDIO / "clip_6.2s.wav")
+    np.testing.assert_array_equal(MertExtractor.load(str(folder)).extract(waveform), mert.extract(waveform))
+
+
+def test_mert_without_weights_offline_names_the_flag():
+    with pytest.raises(CheckpointError, match="pass --mert PATH"):
+        MertExtractor.load("m-a-p/MERT-v1-95M")
+
+
+def test_batched_windows_equal_one_at_a_time(mert):
+    waveform = load_audio(AUDIO / "chorale_12s.wav")
+    mert.batch_size = 1
+    single = mert.extract(waveform)
+    mert.batch_size = 8
+    np.testing.assert_allclose(mert.extract(waveform), single, atol=1e-5)
+
+
+def test_spectral_features():
+    extractor = SpectralExtractor()
+    features = extractor.extract(load_audio(AUDIO / "chorale_12s.wav"))
+    assert features.shape == (3, 256) and features.dtype == np.float32 and np.isfinite(features).all()
+    np.testing.assert_array_equal(features, extractor.extract(load_audio(AUDIO / "chorale_12s.wav")))
+    assert not np.allclose(features[0], features[2])
+    assert load_extractor("spectral").name == "spectral-v1"
+
+
+@pytest.mark.parametrize(
+    "name, windows",
+    [("short_0.3s.wav", 1), ("silence_3s.wav", 1), ("six_channels_96k.wav", 1)],
+)
+def test_odd_but_valid_audio_gives_vectors(mert, name, windows):
+    waveform = load_audio(DATA / "bad_audio" / name)
+    for extractor in (mert, SpectralExtractor()):
+        features = extractor.extract(waveform)
+        assert features.shape == (windows, extractor.dim) and np.isfinite(features).all()
+
+
+def test_multichannel_high_rate_is_mixed_down_and_resampled():
+    waveform = load_audio(DATA / "bad_audio" / "six_channels_96k.wav")
+    assert waveform.shape == (12_000,)  # 0.5 s at 24 kHz
+    spectrum = np.abs(np.fft.rfft(waveform))
+    freqs = np.fft.rfftfreq(len(waveform), 1 / 24_000)
+    assert sorted(freqs[np.argsort(spectrum)[-2:]].round()) == [440.0, 660.0]
+    assert abs(waveform.max() - (0.6 + 0.3) / 6) < 0.01  # the mean of the six channels
+
+
+@pytest.mark.parametrize(
+    "name, reason",
+    [("empty.wav", "file is empty"), ("corrupt.mp3", "not a readable audio file"), ("notes.flac", "not a readable audio file")],
+)
+def test_bad_audio_is_one_clear_line(name, reason):
+    with pytest.raises(InputError) as info:
+        read_items(DATA / "bad_audio" / name)
+    assert reason in str(info.value) and name in str(info.value) and "\n" not in str(info.value)
+
+
+def test_containers_without_ffmpeg_say_what_is_missing(tmp_path, monkeypatch):
+    (tmp_path / "song.m4a").write_bytes(b"\x00\x00\x00\x20ftypM4A ")
+    monkeypatch.setattr("shutil.which", lambda name: None)
+    with pytest.raises(InputError, match=r"decoding .m4a needs ffmpeg on PATH"):
+        load_audio(tmp_path / "song.m4a")
+
+
+def test_cache_means_a_second_run_extracts_nothing(tmp_path):
+    calls = []
+
+    class Counting(SpectralExtractor):
+        def extract(self, waveform):
+            calls.append(len(waveform))
+            return super().extract(waveform)
+
+    extractor, cache = Counting(), FeatureCache(tmp_path)
+    paths = [AUDIO / "clip_5.5s.wav", AUDIO / "clip_6.2s.wav", DATA / "bad_audio" / "empty.wav"]
+    first = list(extract_files(paths, extractor, cache))
+    assert len(calls) == 2 and first[2][2] is not None
+    second = list(extract_files(paths, extractor, cache))
+    assert len(calls) == 2
+    for (_, a, _), (_, b, _) in zip(first[:2], second[:2]):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_embed_audio_equals_the_official_two_step_pipeline(tmp_path):
+    """`clamp3 embed song.wav --weights <official .pth> --mert <MERT folder>` against the official
+    extract_mert.py followed by extract_clamp3.py --get_global."""
+    out = tmp_path / "out"
+    args = ["embed", str(AUDIO), "--out", str(out), "--global", "--weights", str(TINY_OFFICIAL),
+            "--text-model", str(TINY_TEXT_MODEL), "--mert", str(MERT / "tiny-mert"), "--cache-dir", str(tmp_path / "cache"), "-q"]
+    assert main(args) == 0
+    for expected in sorted((MERT / "official_clamp3_global").glob("*.npy")):
+        assert np.abs(np.load(out / expected.name) - np.load(expected)).max() <= 1e-4, expected.name
+    assert np.load(out / "clip_0.6s.npy").shape == (1, 48)  # the official pipeline drops this clip
+    assert len(list((tmp_path / "cache").rglob("*.npy"))) == 5
+
+
+def test_features_command_writes_the_official_layout(tmp_path, capsys):
+    out = tmp_path / "out"
+    args = ["features", str(AUDIO), str(DATA / "bad_audio"), "--out", str(out), "--extractor", "mert",
+            "--mert", str(MERT / "tiny-mert"), "--no-cache", "-q"]
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert "extracted 8, skipped 0 existing, failed 3" in err
+    expected = np.load(MERT / "official" / "chorale_12s.npy")
+    assert np.abs(np.load(out / "chorale_12s.npy") - expected).max() <= 1e-4
+    assert np.load(out / "silence_3s.npy").shape == (1, 1, 64)
+    assert main(args) == 1 and "extracted 0, skipped 8 existing" in capsys.readouterr().err
