@@ -27,6 +27,10 @@ def _add_model_args(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument("--device", default="auto", help="cpu, cuda, cuda:1, ... (default: cuda when available)")
     group.add_argument("--dtype", default="float32", choices=DTYPES)
+    group.add_argument("--batch-size", type=int, default=16, help="segments per forward pass (default: 16)")
+    group.add_argument("--workers", type=int, default=1, help="processes reading and converting files (default: 1)")
+    group.add_argument("--mert", default=None, help="a local copy (folder) of the MERT model the weights name")
+    _add_audio_args(group)
 
 
 def _add_audio_args(parser: argparse.ArgumentParser) -> None:
@@ -141,6 +145,76 @@ def _embedded(out_dir: Path, base: Path, path: Path) -> bool:
     return target.exists() or (target.parent.is_dir() and any(target.parent.glob(f"{path.stem}#*.npy")))
 
 
+def _add_retrieval_commands(commands) -> None:
+    from clamp3 import commands as retrieval
+
+    index = commands.add_parser("index", help="a persistent library: add, list, prune, info")
+    actions = index.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add = actions.add_parser("add", help="embed new and changed files into the library")
+    add.add_argument("sources", nargs="+", metavar="SRC", help="files or folders (searched recursively)")
+    add.add_argument("--meta", default=None, help="CSV or JSONL with a 'path' column: metadata joined by path")
+    add.add_argument("--chunk-files", type=int, default=32, help="files per transaction (default: 32)")
+    add.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    _add_model_args(add)
+    listing = actions.add_parser("list", help="list items")
+    listing.add_argument("--modality", choices=["text", "symbolic", "audio"])
+    listing.add_argument("--where", action="append", metavar="KEY=VALUE", help="metadata filter (repeatable)")
+    listing.add_argument("--limit", type=int, default=None)
+    listing.add_argument("--json", action="store_true")
+    actions.add_parser("prune", help="drop items whose files are gone")
+    actions.add_parser("info", help="counts, model, size")
+    for action in actions.choices.values():
+        action.add_argument("--index", required=True, help="library folder")
+    index.set_defaults(func=retrieval.cmd_index)
+
+    search = commands.add_parser(
+        "search", help="nearest items to a text or a file",
+        description="Search a library (--index DIR) or, as the official clamp3_search.py, a folder of files (REF_DIR).",
+    )
+    search.add_argument("query", metavar="QUERY", help="a text in any language, or a file of any modality")
+    search.add_argument("reference", nargs="?", metavar="REF_DIR", help="a folder of files to rank (official form)")
+    search.add_argument("--index", default=None, help="library folder")
+    search.add_argument("--top-k", type=int, default=10)
+    search.add_argument("--modality", choices=["text", "symbolic", "audio"])
+    search.add_argument("--where", action="append", metavar="KEY=VALUE", help="metadata filter (repeatable)")
+    search.add_argument("--json", action="store_true", help="one JSON object per result")
+    _add_model_args(search)
+    search.set_defaults(func=retrieval.cmd_search)
+
+    for name, helptext in (("score", "similarity of query files to the reference files they pair with"),
+                           ("eval", "retrieval metrics: MRR, Hit@1/10/100, ranks")):
+        command = commands.add_parser(name, help=helptext)
+        command.add_argument("query_dir", metavar="QUERY_DIR")
+        command.add_argument("reference_dir", metavar="REF_DIR")
+        command.add_argument("--embeddings", action="store_true", help="the folders hold .npy global vectors (official layout)")
+        _add_model_args(command)
+        if name == "score":
+            command.add_argument("--group", action="store_true", help="cosine of the two mean vectors")
+            command.add_argument("--out", default="pairwise_similarities.jsonl")
+            command.set_defaults(func=retrieval.cmd_score)
+        else:
+            command.add_argument("--out", default="retrieval_ranks.jsonl")
+            command.set_defaults(func=retrieval.cmd_eval)
+
+    classify = commands.add_parser("classify", help="zero-shot classification with text prompts")
+    classify.add_argument("files", nargs="+", metavar="FILE")
+    classify.add_argument("--labels", default=None, help="comma-separated classes")
+    classify.add_argument("--labels-file", default=None, help="one class per line")
+    classify.add_argument("--template", action="append", help="prompt template with {} (repeatable: an ensemble)")
+    classify.add_argument("--temperature", type=float, default=0.01, help="softmax temperature over cosines")
+    classify.add_argument("--json", action="store_true")
+    _add_model_args(classify)
+    classify.set_defaults(func=retrieval.cmd_classify)
+
+    distance = commands.add_parser("distance", help="Fréchet distance between two sets of music")
+    distance.add_argument("reference", metavar="REF")
+    distance.add_argument("generated", metavar="GEN")
+    distance.add_argument("--bootstrap", type=int, default=100, help="bootstrap samples for the 95%% interval")
+    distance.add_argument("--embeddings", action="store_true", help="the folders hold .npy global vectors")
+    _add_model_args(distance)
+    distance.set_defaults(func=retrieval.cmd_distance)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="clamp3", description="CLaMP 3: one embedding space for text, sheet music, MIDI and audio."
@@ -166,15 +240,12 @@ def build_parser() -> argparse.ArgumentParser:
     embed.add_argument("sources", nargs="+", metavar="SRC", help="files or folders (searched recursively)")
     embed.add_argument("--out", required=True, help="output folder")
     embed.add_argument("--global", dest="get_global", action="store_true", help="one vector per input")
-    embed.add_argument("--batch-size", type=int, default=16, help="segments per forward pass (default: 16)")
-    embed.add_argument("--workers", type=int, default=1, help="processes reading and converting files (default: 1)")
     embed.add_argument("--max-text-tokens", type=int, default=4096, help="longest text accepted (default: 4096)")
     embed.add_argument("--overwrite", action="store_true", help="embed again even where the output exists")
     embed.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     _add_model_args(embed)
-    _add_audio_args(embed)
-    embed.add_argument("--mert", default=None, help="a local copy (folder) of the MERT model the weights name")
     embed.set_defaults(func=cmd_embed)
+    _add_retrieval_commands(commands)
 
     features = commands.add_parser(
         "features", help="audio files -> features per 5-second window",

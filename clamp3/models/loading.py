@@ -256,5 +256,6 @@ def load_model(
             f"weights '{source}' not found: expected a preset ({', '.join(preset_names())}), "
             f"a model directory, a .pth file or a hub id"
         )
+    model.name_or_path = source
     logger.info("loaded %s (%.1fM parameters)", source, sum(p.numel() for p in model.parameters()) / 1e6)
     return model.to(device=device, dtype=dtype).eval()

@@ -1,0 +1,396 @@
+"""A persistent music library: items, metadata and vectors in SQLite, searched exactly or
+through a FAISS index.
+
+SQLite (WAL mode) is the single source of truth. Files are embedded in chunks, and each chunk
+is one transaction: a crash in the middle of ``add`` leaves every earlier chunk committed and
+the library readable, and the next ``add`` carries on where it stopped (unchanged files, known
+by content hash, cost nothing). The FAISS index is derived data, written atomically with the
+library version it was built from, and rebuilt whenever the versions differ.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import sqlite3
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from clamp3.errors import Clamp3Error, InputError
+from clamp3.formats import SUPPORTED_EXTENSIONS
+from clamp3.io import collect_files
+from clamp3.retrieval import normalize
+
+logger = logging.getLogger(__name__)
+
+DB_NAME = "library.sqlite3"
+ANN_NAME = "ann.faiss"
+DEFAULT_ANN_THRESHOLD = 100_000
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS items (
+    id INTEGER PRIMARY KEY,
+    path TEXT NOT NULL,
+    name TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    modality TEXT NOT NULL,
+    title TEXT NOT NULL,
+    metadata TEXT NOT NULL,
+    vector BLOB NOT NULL,
+    added REAL NOT NULL,
+    UNIQUE (path, name)
+);
+CREATE INDEX IF NOT EXISTS items_path ON items (path);
+CREATE INDEX IF NOT EXISTS items_modality ON items (modality);
+"""
+
+
+class LibraryError(Clamp3Error):
+    """A library that cannot be opened or used as asked (wrong model, empty, busy)."""
+
+
+def model_identity(model) -> dict[str, str]:
+    """Name, fingerprint and dimension of a model; vectors of different models never mix."""
+    digest = hashlib.sha256()
+    for name in ("text_proj", "symbolic_proj", "audio_proj"):
+        digest.update(getattr(model, name).weight.detach().float().cpu().numpy().tobytes()[:1 << 20])
+    return {
+        "model": str(getattr(model, "name_or_path", "") or "unnamed"),
+        "fingerprint": digest.hexdigest()[:16],
+        "dim": str(model.config.projection_size),
+    }
+
+
+def file_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass
+class Hit:
+    rank: int
+    score: float
+    id: int
+    path: str
+    name: str
+    modality: str
+    title: str
+    metadata: dict
+
+    def to_dict(self) -> dict:
+        return self.__dict__.copy()
+
+
+@dataclass
+class AddReport:
+    added: int = 0
+    unchanged: int = 0
+    replaced: int = 0
+    failures: list[str] = field(default_factory=list)
+    unknown_sidecar_paths: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (
+            f"added {self.added} items, re-embedded {self.replaced} changed files, {self.unchanged} files unchanged, "
+            f"failed {len(self.failures)}"
+        )
+
+
+class Library:
+    """``Library(directory)`` opens (or, with ``create=True``, creates) a library folder."""
+
+    def __init__(self, directory: str | Path, create: bool = False, ann_threshold: int = DEFAULT_ANN_THRESHOLD):
+        self.directory = Path(directory)
+        self.ann_threshold = ann_threshold
+        db = self.directory / DB_NAME
+        if not db.exists() and not create:
+            raise LibraryError(f"{self.directory}: no library here (create one with 'clamp3 index add SRC --index {self.directory}')")
+        self.directory.mkdir(parents=True, exist_ok=True)
+        try:
+            self.db = sqlite3.connect(db, timeout=60, isolation_level=None, check_same_thread=False)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.executescript(SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise LibraryError(f"{db}: not a readable library ({exc})") from exc
+        self._cache: tuple[int, np.ndarray, np.ndarray] | None = None
+        self._ann = None
+
+    # --- metadata of the library -------------------------------------------------------------
+    def meta(self) -> dict[str, str]:
+        return dict(self.db.execute("SELECT key, value FROM meta"))
+
+    @property
+    def version(self) -> int:
+        return int(self.meta().get("version", 0))
+
+    def check_model(self, identity: dict[str, str]) -> None:
+        """Refuse vectors of another model, naming both."""
+        meta = self.meta()
+        if "fingerprint" not in meta:
+            return
+        if meta["fingerprint"] != identity["fingerprint"] or meta["dim"] != identity["dim"]:
+            raise LibraryError(
+                f"{self.directory} holds vectors of model '{meta['model']}' ({meta['dim']}-d, {meta['fingerprint']}); "
+                f"the model in use is '{identity['model']}' ({identity['dim']}-d, {identity['fingerprint']}): "
+                f"search with the library's model, or build a new library"
+            )
+
+    def __len__(self) -> int:
+        return self.db.execute("SELECT COUNT(*) FROM items").fetchone()[0]
+
+    def info(self) -> dict:
+        meta = self.meta()
+        by_modality = dict(self.db.execute("SELECT modality, COUNT(*) FROM items GROUP BY modality"))
+        files = self.db.execute("SELECT COUNT(DISTINCT path) FROM items").fetchone()[0]
+        size = sum(p.stat().st_size for p in self.directory.glob(f"{DB_NAME}*"))
+        return {"items": len(self), "files": files, "by_modality": by_modality, "bytes": size, **meta}
+
+    # --- writing ------------------------------------------------------------------------------
+    def _commit_chunk(self, rows: list[tuple], replaced_paths: Iterable[str], identity: dict[str, str]) -> None:
+        """One transaction: drop the old rows of changed files, insert the new rows, bump the version."""
+        cursor = self.db.cursor()
+        cursor.execute("BEGIN IMMEDIATE")  # waits up to the timeout for another writer
+        try:
+            meta = dict(cursor.execute("SELECT key, value FROM meta"))
+            if "fingerprint" in meta and meta["fingerprint"] != identity["fingerprint"]:
+                raise LibraryError(f"{self.directory}: another model wrote to this library meanwhile")
+            for key, value in identity.items():
+                cursor.execute("INSERT OR IGNORE INTO meta VALUES (?, ?)", (key, value))
+            cursor.executemany("DELETE FROM items WHERE path = ?", [(p,) for p in replaced_paths])
+            cursor.executemany(
+                "INSERT OR REPLACE INTO items (path, name, content_hash, modality, title, metadata, vector, added) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+            cursor.execute(
+                "INSERT INTO meta VALUES ('version', '1') ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+            )
+            cursor.execute("COMMIT")
+        except BaseException:
+            cursor.execute("ROLLBACK")
+            raise
+
+    def add(
+        self,
+        sources: Sequence[str | Path],
+        embedder,
+        sidecar: dict[str, dict[str, str]] | None = None,
+        workers: int = 0,
+        chunk_files: int = 32,
+        progress: bool = True,
+    ) -> AddReport:
+        """Embed new and changed files under ``sources``; unchanged files are skipped by hash."""
+        from clamp3.metadata import read_metadata
+
+        identity = model_identity(embedder.model)
+        self.check_model(identity)
+        report = AddReport()
+        files, missing = collect_files(sources, SUPPORTED_EXTENSIONS)
+        report.failures += [f"{m}: no such file or folder" for m in missing]
+        known = {}
+        for path, digest in self.db.execute("SELECT DISTINCT path, content_hash FROM items"):
+            known[path] = digest
+        todo: list[tuple[Path, Path, str]] = []
+        for path, base in files:
+            key = str(path.resolve())
+            try:
+                digest = file_hash(path)
+            except OSError as exc:
+                report.failures.append(f"{path}: cannot be read ({exc.strerror or exc})")
+                continue
+            if known.get(key) == digest:
+                report.unchanged += 1
+            else:
+                todo.append((path, base, digest))
+        sidecar = dict(sidecar or {})
+        used_sidecar: set[str] = set()
+        bar = tqdm(total=len(todo), unit="file", desc="indexing", disable=not progress)
+        for start in range(0, len(todo), chunk_files):
+            chunk = todo[start : start + chunk_files]
+            info = {path: (base, digest) for path, base, digest in chunk}
+            rows, done_paths = [], set()
+            for result in embedder.encode_files([p for p, _, _ in chunk], workers=workers, progress=False):
+                if result.error is not None:
+                    report.failures.append(str(result.error))
+                    logger.error("%s", result.error)
+                    continue
+                base, digest = info[result.source]
+                key = str(result.source.resolve())
+                metadata = read_metadata(result.item)
+                for candidate in (str(result.source.relative_to(base)), str(result.source), key, result.item.name):
+                    if candidate in sidecar:
+                        metadata.update(sidecar[candidate])
+                        used_sidecar.add(candidate)
+                vector = np.asarray(result.embedding, dtype=np.float32).reshape(-1)
+                if not np.isfinite(vector).all():
+                    report.failures.append(f"{result.source}: the model produced a non-finite vector")
+                    continue
+                rows.append(
+                    (key, result.item.name, digest, result.item.modality, metadata.pop("title"),
+                     json.dumps(metadata, ensure_ascii=False), vector.tobytes(), time.time())
+                )
+                done_paths.add(key)
+            replaced = [p for p in done_paths if p in known]
+            self._commit_chunk(rows, replaced, identity)
+            report.added += len(rows)
+            report.replaced += len(replaced)
+            bar.update(len(chunk))
+        bar.close()
+        report.unknown_sidecar_paths = sorted(set(sidecar) - used_sidecar)
+        return report
+
+    def prune(self) -> list[str]:
+        """Drop the items of files that no longer exist; returns their paths."""
+        gone = [p for (p,) in self.db.execute("SELECT DISTINCT path FROM items") if not Path(p).exists()]
+        if gone:
+            self.db.execute("BEGIN IMMEDIATE")
+            self.db.executemany("DELETE FROM items WHERE path = ?", [(p,) for p in gone])
+            self.db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'version'")
+            self.db.execute("COMMIT")
+        return gone
+
+    # --- reading ------------------------------------------------------------------------------
+    def items(self, modality: str | None = None, where: dict[str, str] | None = None, limit: int | None = None) -> list[dict]:
+        sql, params = self._filter_sql("SELECT id, path, name, modality, title, metadata FROM items", modality, where)
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        return [
+            {"id": i, "path": p, "name": n, "modality": m, "title": t, "metadata": json.loads(md)}
+            for i, p, n, m, t, md in self.db.execute(sql, params)
+        ]
+
+    @staticmethod
+    def _filter_sql(sql: str, modality: str | None, where: dict[str, str] | None) -> tuple[str, list]:
+        clauses, params = [], []
+        if modality:
+            clauses.append("modality = ?")
+            params.append(modality)
+        for key, value in (where or {}).items():
+            if key == "title":
+                clauses.append("title = ?")
+            else:
+                clauses.append("json_extract(metadata, ?) = ?")
+                params.append(f'$."{key}"')
+            params.append(value)
+        return (sql + (" WHERE " + " AND ".join(clauses) if clauses else "") + " ORDER BY id"), params
+
+    def matrix(self) -> tuple[np.ndarray, np.ndarray]:
+        """(ids (N,), unit vectors (N, D)), cached for the current version."""
+        version = self.version
+        if self._cache is None or self._cache[0] != version:
+            ids, vectors = [], []
+            for item_id, blob in self.db.execute("SELECT id, vector FROM items ORDER BY id"):
+                ids.append(item_id)
+                vectors.append(np.frombuffer(blob, dtype=np.float32))
+            dim = int(self.meta().get("dim", 0))
+            matrix = normalize(np.stack(vectors)) if vectors else np.zeros((0, dim), dtype=np.float32)
+            self._cache = (version, np.asarray(ids, dtype=np.int64), matrix)
+            self._ann = None
+        return self._cache[1], self._cache[2]
+
+    def _ann_index(self):
+        """The FAISS HNSW index of the current version, loaded, or built and saved atomically."""
+        import faiss
+
+        from clamp3.io import _atomic_write
+
+        version = self.version
+        if self._ann is not None and self._ann[0] == version:
+            return self._ann[1]
+        ids, matrix = self.matrix()
+        path, stamp = self.directory / ANN_NAME, self.directory / (ANN_NAME + ".json")
+        index = None
+        if path.exists() and stamp.exists():
+            try:
+                if json.loads(stamp.read_text())["version"] == version:
+                    index = faiss.read_index(str(path))
+            except (OSError, ValueError, KeyError, RuntimeError):
+                index = None
+        if index is None or index.ntotal != len(ids):
+            logger.info("building the ANN index of %d vectors", len(ids))
+            index = faiss.IndexHNSWFlat(matrix.shape[1], 32, faiss.METRIC_INNER_PRODUCT)
+            index.hnsw.efConstruction = 80
+            index.add(matrix)
+            _atomic_write(path, lambda handle: handle.write(faiss.serialize_index(index).tobytes()))
+            _atomic_write(stamp, lambda handle: handle.write(json.dumps({"version": version}).encode()))
+        index.hnsw.efSearch = 128
+        self._ann = (version, index)
+        return index
+
+    def search(
+        self,
+        queries: np.ndarray,
+        k: int = 10,
+        modality: str | None = None,
+        where: dict[str, str] | None = None,
+        exact: bool | None = None,
+    ) -> list[list[Hit]]:
+        """Top-``k`` items for each query vector (Q, D) by cosine similarity."""
+        ids, matrix = self.matrix()
+        if len(ids) == 0:
+            raise LibraryError(f"{self.directory}: the library is empty; add files with 'clamp3 index add'")
+        queries = np.atleast_2d(np.asarray(queries, dtype=np.float32))
+        if queries.shape[1] != matrix.shape[1]:
+            meta = self.meta()
+            raise LibraryError(
+                f"query vectors have {queries.shape[1]} dimensions; {self.directory} holds {matrix.shape[1]}-d vectors "
+                f"of model '{meta.get('model')}'"
+            )
+        if not np.isfinite(queries).all():
+            raise InputError("<query>", "the query vector contains NaN or infinite values")
+        queries = normalize(queries)
+        allowed = None
+        if modality or where:
+            sql, params = self._filter_sql("SELECT id FROM items", modality, where)
+            allowed = np.fromiter((i for (i,) in self.db.execute(sql, params)), dtype=np.int64)
+        use_ann = (len(ids) > self.ann_threshold) if exact is None else not exact
+        if use_ann and (allowed is None or len(allowed) > self.ann_threshold):
+            fetch = k if allowed is None else min(len(ids), k * 20)
+            scores, rows = self._ann_index().search(queries, fetch)
+            results = []
+            for query_scores, query_rows in zip(scores, rows):
+                pairs = [(s, ids[r]) for s, r in zip(query_scores, query_rows) if r >= 0]
+                if allowed is not None:
+                    allowed_set = set(allowed.tolist())
+                    pairs = [(s, i) for s, i in pairs if i in allowed_set]
+                results.append(pairs[:k])
+        else:
+            rows = np.arange(len(ids)) if allowed is None else np.searchsorted(ids, allowed)
+            sub = matrix[rows]
+            results = []
+            for start in range(0, len(queries), 256):
+                scores = queries[start : start + 256] @ sub.T  # (block, N)
+                top = min(k, scores.shape[1])
+                best = np.argpartition(-scores, top - 1, axis=1)[:, :top] if top else np.zeros((len(scores), 0), int)
+                for row_scores, candidates in zip(scores, best):
+                    order = candidates[np.argsort(-row_scores[candidates], kind="stable")]
+                    results.append([(row_scores[c], ids[rows[c]]) for c in order])
+        return [self._hits(pairs) for pairs in results]
+
+    def _hits(self, pairs: list[tuple[float, int]]) -> list[Hit]:
+        if not pairs:
+            return []
+        marks = ",".join("?" * len(pairs))
+        rows = {
+            r[0]: r for r in self.db.execute(
+                f"SELECT id, path, name, modality, title, metadata FROM items WHERE id IN ({marks})", [int(i) for _, i in pairs]
+            )
+        }
+        return [
+            Hit(rank, float(score), int(i), rows[i][1], rows[i][2], rows[i][3], rows[i][4], json.loads(rows[i][5]))
+            for rank, (score, i) in enumerate(pairs, 1)
+        ]
+
+    def close(self) -> None:
+        self.db.close()

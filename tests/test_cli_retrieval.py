@@ -1,0 +1,88 @@
+"""The retrieval commands end to end on real scores with the tiny model."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+from conftest import DATA, GOLDEN
+
+from clamp3.cli import main
+
+CONVERT = GOLDEN / "convert"
+
+
+def test_index_search_and_list(tmp_path, tiny_model_dir, capsys):
+    weights = ["--weights", str(tiny_model_dir)]
+    assert main(["index", "add", str(DATA / "scores"), "--index", str(tmp_path / "lib"), *weights, "-q"]) == 0
+    assert "added 6 items" in capsys.readouterr().err
+    assert main(["search", "Ein Volkslied aus Deutschland", "--index", str(tmp_path / "lib"), *weights, "--json", "--top-k", "3"]) == 0
+    hits = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [h["rank"] for h in hits] == [1, 2, 3] and hits[0]["score"] >= hits[2]["score"]
+    assert main(["search", str(DATA / "scores" / "bwv277.krn"), "--index", str(tmp_path / "lib"), *weights, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out.splitlines()[0])["name"] == "bwv277"
+    assert main(["index", "list", "--index", str(tmp_path / "lib"), "--where", "title=Herzog Ernst"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 2
+    assert main(["index", "info", "--index", str(tmp_path / "lib")]) == 0
+    assert json.loads(capsys.readouterr().out)["items"] == 6
+
+
+def test_search_official_form_ranks_a_folder(tiny_model_dir, capsys):
+    assert main(["search", str(DATA / "scores" / "bwv10.7.mxl"), str(DATA / "scores"), "--weights", str(tiny_model_dir), "--json"]) == 0
+    hits = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(hits) == 6 and hits[0]["path"] in ("bwv10.7.mxl", "bwv10.7_plain.xml") and hits[0]["score"] == pytest.approx(1.0, abs=1e-5)
+
+
+def test_eval_and_score(tmp_path, tiny_model_dir, capsys):
+    queries, references = tmp_path / "q", tmp_path / "r"
+    queries.mkdir(), references.mkdir()
+    for name in ("bwv10.7", "bwv277"):
+        suffix = ".mxl" if name == "bwv10.7" else ".krn"
+        shutil.copy(DATA / "scores" / f"{name}{suffix}", references / f"{name}{suffix}")
+        shutil.copy(DATA / "scores" / f"{name}{suffix}", queries / f"{name}.copy{suffix}")
+    shutil.copy(DATA / "scores" / "essen_book.abc", queries / "unpaired.abc")
+    weights = ["--weights", str(tiny_model_dir)]
+    out = tmp_path / "ranks.jsonl"
+    assert main(["eval", str(queries), str(references), *weights, "--out", str(out)]) == 0
+    metrics = json.loads(capsys.readouterr().out)
+    assert metrics["queries"] == 2 and metrics["mrr"] == 1.0 and metrics["unmatched"] == 3
+    assert [json.loads(line)["rank"] for line in out.read_text().splitlines()] == [1, 1]
+    scores = tmp_path / "pairs.jsonl"
+    assert main(["score", str(queries), str(references), *weights, "--out", str(scores)]) == 0
+    rows = [json.loads(line) for line in scores.read_text().splitlines()]
+    assert len(rows) == 2 and all(row["similarity"] == pytest.approx(1.0, abs=1e-5) for row in rows)
+    assert "unmatched query" in capsys.readouterr().err
+    assert main(["score", str(queries), str(references), *weights, "--group"]) == 0
+    assert "group similarity" in capsys.readouterr().out
+
+
+def test_eval_on_official_npy_folders(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    (tmp_path / "q" / "a").mkdir(parents=True), (tmp_path / "r" / "a").mkdir(parents=True)
+    for i in range(20):
+        vector = rng.standard_normal(8)
+        np.save(tmp_path / "r" / "a" / f"s{i}.npy", vector[None])
+        np.save(tmp_path / "q" / "a" / f"s{i}.v1.npy", (vector + 0.01 * rng.standard_normal(8))[None])
+    assert main(["eval", str(tmp_path / "q"), str(tmp_path / "r"), "--embeddings", "--out", str(tmp_path / "ranks.jsonl")]) == 0
+    metrics = json.loads(capsys.readouterr().out)
+    assert metrics["queries"] == 20 and metrics["hit@1"] == 1.0
+
+
+def test_classify_and_distance(tmp_path, tiny_model_dir, capsys):
+    weights = ["--weights", str(tiny_model_dir)]
+    args = ["classify", str(DATA / "scores"), "--labels", "chorale,folk song,jig", "--template", "{}", "--template", "It is a {}.", "--json", *weights]
+    assert main(args) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(rows) == 6
+    for row in rows:
+        assert set(row["probabilities"]) == {"chorale", "folk song", "jig"}
+        assert sum(row["probabilities"].values()) == pytest.approx(1.0, abs=1e-5)
+        assert row["label"] == max(row["probabilities"], key=row["probabilities"].get)
+    with pytest.raises(SystemExit):
+        main(["classify"])
+    assert main(["classify", str(DATA / "scores"), "--labels", "one", *weights]) == 2
+    assert main(["distance", str(CONVERT / "midi"), str(DATA / "scores"), *weights, "--bootstrap", "20"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["frechet_distance"] >= 0 and result["ci95"][0] <= result["ci95"][1] and result["generated"] == 6

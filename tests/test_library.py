@@ -1,0 +1,173 @@
+"""The SQLite library: incremental adds, search against brute force, ANN, crash safety, bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+from conftest import DATA, GOLDEN
+
+from clamp3.embedding import Embedder
+from clamp3.errors import InputError
+from clamp3.library import Library, LibraryError, model_identity
+from clamp3.retrieval import normalize
+
+CONVERT = GOLDEN / "convert"
+
+
+@pytest.fixture
+def embedder(tiny_model):
+    return Embedder(tiny_model)
+
+
+@pytest.fixture
+def music(tmp_path):
+    folder = tmp_path / "music"
+    (folder / "midi").mkdir(parents=True)
+    for name in ("bwv10.7.mxl", "bwv277.krn", "essen_book.abc"):
+        shutil.copy(DATA / "scores" / name, folder / name)
+    for midi in sorted((CONVERT / "midi").glob("*.mid"))[:6]:
+        shutil.copy(midi, folder / "midi" / midi.name)
+    return folder
+
+
+def test_add_is_incremental_by_content(tmp_path, music, embedder):
+    library = Library(tmp_path / "lib", create=True)
+    report = library.add([music], embedder, progress=False)
+    assert report.added == 11 and not report.failures  # 3 tunes in the book
+    report = library.add([music], embedder, progress=False)
+    assert (report.added, report.unchanged) == (0, 9)
+    (music / "essen_book.abc").write_text((DATA / "scores" / "essen_book.abc").read_text().split("X:3")[0])
+    report = library.add([music], embedder, progress=False)
+    assert (report.added, report.replaced, report.unchanged) == (2, 1, 8)
+    assert len(library) == 10
+    (music / "bwv277.krn").unlink()
+    assert library.prune() == [str((music / "bwv277.krn").resolve())]
+    assert len(library) == 9 and library.info()["by_modality"] == {"symbolic": 9}
+
+
+def test_metadata_from_files_and_sidecar(tmp_path, music, embedder):
+    midi = sorted((music / "midi").iterdir())[0].name
+    sidecar = {"essen_book.abc": {"region": "Germany"}, f"midi/{midi}": {"region": "Saxony"}, "nowhere.mid": {"x": "1"}}
+    library = Library(tmp_path / "lib", create=True)
+    report = library.add([music], embedder, sidecar=sidecar, progress=False)
+    assert report.unknown_sidecar_paths == ["nowhere.mid"]
+    assert [t["name"] for t in library.items(where={"region": "Saxony"})] == [midi[:-4]]
+    tunes = library.items(where={"region": "Germany"})
+    assert [t["title"] for t in tunes] == ["Das Hildebrandslied", "Herzog Ernst", "Herzog Ernst"]
+    assert tunes[0]["metadata"]["origin"] == "Europa, Mitteleuropa, Deutschland"
+    assert library.items(where={"composer": "J.S. Bach"})[0]["name"] == "bwv10.7"
+
+
+def test_search_equals_brute_force_with_filters(tmp_path, music, embedder):
+    library = Library(tmp_path / "lib", create=True)
+    library.add([music], embedder, progress=False)
+    query = embedder.encode_texts(["a chorale"])
+    ids, matrix = library.matrix()
+    expected = ids[np.argsort(-(normalize(query) @ matrix.T)[0], kind="stable")][:5]
+    hits = library.search(query, k=5)[0]
+    assert [h.id for h in hits] == list(expected)
+    assert hits[0].score >= hits[-1].score
+    only_tunes = library.search(query, k=5, where={"rhythm": "Romanze, Ballade, Lied"})[0]
+    assert {h.name for h in only_tunes} == {"essen_book#1", "essen_book#2", "essen_book#3"}
+
+
+def _fill(library, vectors, identity, offset=0):
+    rows = [(f"/v/{i}", f"v{i}", "h", "audio", f"v{i}", "{}", v.astype(np.float32).tobytes(), 0.0)
+            for i, v in enumerate(vectors, offset)]
+    library._commit_chunk(rows, [], identity)
+
+
+def test_ann_search_has_high_recall_and_is_rebuilt_when_stale(tmp_path):
+    rng = np.random.default_rng(0)
+    centers = rng.standard_normal((50, 32))
+    vectors = centers[rng.integers(0, 50, 3000)] + 0.3 * rng.standard_normal((3000, 32))
+    identity = {"model": "random", "fingerprint": "f", "dim": "32"}
+    library = Library(tmp_path / "lib", create=True, ann_threshold=1000)
+    _fill(library, vectors, identity)
+    queries = vectors[:100] + 0.1 * rng.standard_normal((100, 32))
+    exact = library.search(queries, k=10, exact=True)
+    ann = library.search(queries, k=10)
+    recall = np.mean([len({h.id for h in a} & {h.id for h in e}) / 10 for a, e in zip(ann, exact)])
+    assert recall >= 0.95
+    assert (tmp_path / "lib" / "ann.faiss").exists()
+    far = np.full((10, 32), 9.0) + rng.standard_normal((10, 32))
+    _fill(library, far, identity, offset=3000)  # a new version: the stale index is rebuilt
+    assert len(library) == 3010
+    assert library.search(far[3:4], k=1)[0][0].path == "/v/3003"
+    assert json.loads((tmp_path / "lib" / "ann.faiss.json").read_text())["version"] == library.version
+
+
+def test_bad_queries_and_other_models(tmp_path, music, embedder, tiny_model):
+    library = Library(tmp_path / "lib", create=True)
+    with pytest.raises(LibraryError, match="the library is empty"):
+        library.search(np.zeros((1, 48)))
+    library.add([music / "bwv277.krn"], embedder, progress=False)
+    with pytest.raises(LibraryError, match=r"query vectors have 768 dimensions; .* holds 48-d vectors of model"):
+        library.search(np.ones((1, 768)))
+    with pytest.raises(InputError, match="NaN"):
+        library.search(np.full((1, 48), np.nan))
+    other = dict(model_identity(tiny_model), model="other-model", fingerprint="0000")
+    with pytest.raises(LibraryError, match=r"holds vectors of model '.*'.*the model in use is 'other-model'"):
+        library.check_model(other)
+    with pytest.raises(LibraryError, match="no library here"):
+        Library(tmp_path / "nothing")
+
+
+def test_two_writers_at_once_both_land(tmp_path, music, tiny_model):
+    Library(tmp_path / "lib", create=True)
+    errors = []
+
+    def add(sources):
+        try:
+            Library(tmp_path / "lib").add(sources, Embedder(tiny_model), chunk_files=1, progress=False)
+        except Exception as exc:  # noqa: BLE001 - the test reports any failure
+            errors.append(exc)
+
+    threads = [threading.Thread(target=add, args=([music / "midi"],)), threading.Thread(target=add, args=([music / "bwv277.krn"],))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors and len(Library(tmp_path / "lib")) == 7
+    assert sqlite3.connect(tmp_path / "lib" / "library.sqlite3").execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_sigkill_during_add_leaves_a_whole_library_that_resumes(tmp_path, tiny_model_dir):
+    source = tmp_path / "music"
+    shutil.copytree(CONVERT / "abc_official", source / "abc")
+    shutil.copytree(CONVERT / "midi", source / "midi")
+    command = [sys.executable, "-m", "clamp3.cli", "index", "add", str(source), "--index", str(tmp_path / "lib"),
+               "--weights", str(tiny_model_dir), "--chunk-files", "4", "-q"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ})
+    db = tmp_path / "lib" / "library.sqlite3"
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        try:
+            if int(dict(sqlite3.connect(db).execute("SELECT key, value FROM meta")).get("version", 0)) >= 3:
+                break
+        except sqlite3.Error:
+            pass
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    library = Library(tmp_path / "lib")
+    committed = len(library)
+    assert 0 < committed < 118
+    first = library.items(limit=1)[0]
+    vector = np.frombuffer(sqlite3.connect(db).execute("SELECT vector FROM items WHERE id = ?", (first["id"],)).fetchone()[0], np.float32)
+    assert library.search(vector[None], k=1)[0][0].id == first["id"]
+    assert subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE).returncode == 0
+    assert len(Library(tmp_path / "lib")) == 118
+    info = json.loads(subprocess.run([sys.executable, "-m", "clamp3.cli", "index", "info", "--index", str(tmp_path / "lib")],
+                                     capture_output=True, text=True).stdout)
+    assert info["items"] == 118 and info["files"] == 118
