@@ -215,6 +215,35 @@ def _add_retrieval_commands(commands) -> None:
     distance.set_defaults(func=retrieval.cmd_distance)
 
 
+def _add_analysis_commands(commands) -> None:
+    from clamp3 import commands as retrieval
+
+    probe = commands.add_parser("probe", help="linear-probe classification: train, predict")
+    actions = probe.add_subparsers(dest="action", required=True, metavar="ACTION")
+    train = actions.add_parser("train", help="labels from file names (prefix before '_') or a library field")
+    train.add_argument("source", nargs="?", metavar="DIR", help="folder of files named LABEL_*.ext")
+    train.add_argument("--index", default=None, help="train on a library instead")
+    train.add_argument("--label-field", default="title", help="library metadata field holding the label")
+    train.add_argument("--out", required=True, help="probe file to write (.json)")
+    train.add_argument("--eval-split", type=float, default=0.2)
+    train.add_argument("--balanced", action="store_true", help="weight classes by inverse frequency")
+    predict = actions.add_parser("predict", help="classify files with a trained probe")
+    predict.add_argument("probe", metavar="PROBE")
+    predict.add_argument("source", metavar="FILE_OR_DIR")
+    for action in (train, predict):
+        action.add_argument("--embeddings", action="store_true", help="the folder holds .npy global vectors")
+        _add_model_args(action)
+    probe.set_defaults(func=retrieval.cmd_probe)
+
+    mapping = commands.add_parser("map", help="a UMAP map of a library (HTML or CSV)")
+    mapping.add_argument("--index", required=True)
+    mapping.add_argument("--out", required=True, help="map.html (interactive) or map.csv")
+    mapping.add_argument("--color-by", default=None, help="metadata field to colour by (default: modality)")
+    mapping.add_argument("--modality", choices=["text", "symbolic", "audio"])
+    mapping.add_argument("--center", action="store_true", help="centre each modality so they overlay")
+    mapping.set_defaults(func=retrieval.cmd_map)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="clamp3", description="CLaMP 3: one embedding space for text, sheet music, MIDI and audio."
@@ -246,6 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_args(embed)
     embed.set_defaults(func=cmd_embed)
     _add_retrieval_commands(commands)
+    _add_analysis_commands(commands)
 
     features = commands.add_parser(
         "features", help="audio files -> features per 5-second window",

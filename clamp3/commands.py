@@ -238,3 +238,64 @@ def cmd_distance(args: argparse.Namespace) -> int:
         "reference": len(reference), "generated": len(generated),
     }, indent=2))
     return 0
+
+
+def cmd_probe(args: argparse.Namespace) -> int:
+    from clamp3.analysis import label_of, load_probe, probe_predict, save_probe, train_probe
+    from clamp3.library import Library, model_identity
+
+    if args.action == "train":
+        if args.index:
+            library = Library(args.index)
+            rows = [r for r in library.items() if args.label_field in r["metadata"] or args.label_field == "title"]
+            if not rows:
+                raise Clamp3Error(f"no item of {args.index} has the metadata field '{args.label_field}'")
+            ids, matrix = library.matrix()
+            position = {int(i): n for n, i in enumerate(ids)}
+            vectors = matrix[[position[r["id"]] for r in rows]]
+            labels = [r["title"] if args.label_field == "title" else r["metadata"][args.label_field] for r in rows]
+            model = {k: v for k, v in library.meta().items() if k in ("model", "fingerprint", "dim")}
+        else:
+            embedder = _embedder(args)
+            names, vectors = embed_folder(embedder, args.source, args.embeddings)
+            labels = [label_of(name) for name in names]
+            model = model_identity(embedder.model) if embedder else {}
+        probe, report = train_probe(vectors, labels, eval_split=args.eval_split, balanced=args.balanced)
+        save_probe(probe, args.out, model)
+        print(json.dumps(report, indent=2, ensure_ascii=False))
+        return 0
+    probe = load_probe(args.probe)
+    embedder = _embedder(args)
+    names, vectors = embed_folder(embedder, args.source, args.embeddings) if Path(args.source).is_dir() else (
+        [args.source], _query_vector(embedder, args.source)[0])
+    for name, probabilities in zip(names, probe_predict(probe, vectors)):
+        best = int(np.argmax(probabilities))
+        print(json.dumps({"file": name, "label": probe["classes"][best],
+                          "probabilities": dict(zip(probe["classes"], map(float, probabilities)))}, ensure_ascii=False))
+    return 0
+
+
+def cmd_map(args: argparse.Namespace) -> int:
+    from clamp3.analysis import umap_coordinates, write_map
+    from clamp3.library import Library
+
+    library = Library(args.index)
+    rows = library.items(args.modality)
+    if len(rows) < 3:
+        raise Clamp3Error(f"{args.index}: a map needs at least 3 items, the library has {len(rows)}")
+    meta = library.meta()
+    key = f"map-{meta.get('fingerprint', 'x')}-v{library.version}-{args.modality or 'all'}-{'c' if args.center else 'n'}.npy"
+    cached = Path(args.index) / key
+    if cached.exists():
+        points = np.load(cached)
+    else:
+        ids, matrix = library.matrix()
+        position = {int(i): n for n, i in enumerate(ids)}
+        vectors = matrix[[position[r["id"]] for r in rows]]
+        points = umap_coordinates(vectors, [r["modality"] for r in rows], center=args.center)
+        from clamp3.io import atomic_save_npy
+
+        atomic_save_npy(cached, points)
+    write_map(points, rows, args.color_by, args.out)
+    print(f"map of {len(rows)} items written to {args.out}", file=sys.stderr)
+    return 0

@@ -25,7 +25,7 @@ from tqdm.auto import tqdm
 from clamp3.errors import Clamp3Error, InputError
 from clamp3.formats import SUPPORTED_EXTENSIONS
 from clamp3.io import collect_files
-from clamp3.retrieval import normalize
+from clamp3.retrieval import build_hnsw, exact_top_k, normalize
 
 logger = logging.getLogger(__name__)
 
@@ -319,9 +319,7 @@ class Library:
                 index = None
         if index is None or index.ntotal != len(ids):
             logger.info("building the ANN index of %d vectors", len(ids))
-            index = faiss.IndexHNSWFlat(matrix.shape[1], 32, faiss.METRIC_INNER_PRODUCT)
-            index.hnsw.efConstruction = 80
-            index.add(matrix)
+            index = build_hnsw(matrix)
             _atomic_write(path, lambda handle: handle.write(faiss.serialize_index(index).tobytes()))
             _atomic_write(stamp, lambda handle: handle.write(json.dumps({"version": version}).encode()))
         index.hnsw.efSearch = 128
@@ -367,15 +365,10 @@ class Library:
                 results.append(pairs[:k])
         else:
             rows = np.arange(len(ids)) if allowed is None else np.searchsorted(ids, allowed)
-            sub = matrix[rows]
-            results = []
-            for start in range(0, len(queries), 256):
-                scores = queries[start : start + 256] @ sub.T  # (block, N)
-                top = min(k, scores.shape[1])
-                best = np.argpartition(-scores, top - 1, axis=1)[:, :top] if top else np.zeros((len(scores), 0), int)
-                for row_scores, candidates in zip(scores, best):
-                    order = candidates[np.argsort(-row_scores[candidates], kind="stable")]
-                    results.append([(row_scores[c], ids[rows[c]]) for c in order])
+            if len(rows) == 0:
+                return [[] for _ in queries]
+            scores, best = exact_top_k(matrix[rows], queries, k)
+            results = [[(s, ids[rows[b]]) for s, b in zip(qs, qb)] for qs, qb in zip(scores, best)]
         return [self._hits(pairs) for pairs in results]
 
     def _hits(self, pairs: list[tuple[float, int]]) -> list[Hit]:

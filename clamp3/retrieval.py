@@ -42,6 +42,30 @@ def retrieval_ranks(queries: np.ndarray, references: np.ndarray, targets: Sequen
     return ranks
 
 
+def exact_top_k(matrix: np.ndarray, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Unit rows (N, D), unit queries (Q, D) -> scores and row indices (Q, min(k, N)), best first."""
+    top = min(k, len(matrix))
+    all_scores, all_rows = np.empty((len(queries), top), np.float32), np.empty((len(queries), top), np.int64)
+    for start in range(0, len(queries), 256):
+        scores = queries[start : start + 256] @ matrix.T  # (block, N)
+        best = np.argpartition(-scores, top - 1, axis=1)[:, :top]
+        best_scores = np.take_along_axis(scores, best, axis=1)
+        order = np.argsort(-best_scores, axis=1, kind="stable")
+        all_rows[start : start + 256] = np.take_along_axis(best, order, axis=1)
+        all_scores[start : start + 256] = np.take_along_axis(best_scores, order, axis=1)
+    return all_scores, all_rows
+
+
+def build_hnsw(matrix: np.ndarray, m: int = 32, ef_construction: int = 80):
+    """A FAISS HNSW index (inner product) over unit rows."""
+    import faiss
+
+    index = faiss.IndexHNSWFlat(matrix.shape[1], m, faiss.METRIC_INNER_PRODUCT)
+    index.hnsw.efConstruction = ef_construction
+    index.add(np.ascontiguousarray(matrix, dtype=np.float32))
+    return index
+
+
 def retrieval_metrics(ranks: np.ndarray) -> dict[str, float]:
     ranks = np.asarray(ranks)
     return {

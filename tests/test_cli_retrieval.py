@@ -86,3 +86,41 @@ def test_classify_and_distance(tmp_path, tiny_model_dir, capsys):
     assert main(["distance", str(CONVERT / "midi"), str(DATA / "scores"), *weights, "--bootstrap", "20"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["frechet_distance"] >= 0 and result["ci95"][0] <= result["ci95"][1] and result["generated"] == 6
+
+
+def test_probe_train_and_predict_from_file_names(tmp_path, tiny_model_dir, capsys):
+    folder = tmp_path / "labelled"
+    folder.mkdir()
+    midis = sorted((CONVERT / "midi").glob("*.mid"))[:12]
+    abcs = sorted((CONVERT / "abc_official").glob("bach__*.abc"))[:12]
+    for path in midis:
+        shutil.copy(path, folder / f"midi_{path.name}")
+    for path in abcs:
+        shutil.copy(path, folder / f"score_{path.name}")
+    weights = ["--weights", str(tiny_model_dir)]
+    probe = tmp_path / "probe.json"
+    assert main(["probe", "train", str(folder), "--out", str(probe), "--eval-split", "0.25", *weights]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["classes"] == ["midi", "score"] and report["eval"] == 6 and report["train"] == 18
+    assert report["accuracy"] >= 0.8  # MTF and ABC patches look nothing alike
+    assert sum(map(sum, report["confusion"])) == 6
+    assert main(["probe", "predict", str(probe), str(folder), *weights]) == 0
+    predictions = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    correct = sum(p["label"] == p["file"].split("_")[0] for p in predictions)
+    assert len(predictions) == 24 and correct >= 20
+
+
+def test_probe_from_library_metadata_and_map(tmp_path, tiny_model_dir, capsys):
+    weights = ["--weights", str(tiny_model_dir)]
+    library = str(tmp_path / "lib")
+    assert main(["index", "add", str(DATA / "scores"), str(CONVERT / "midi"), "--index", library, *weights, "-q"]) == 0
+    capsys.readouterr()
+    assert main(["probe", "train", "--index", library, "--label-field", "rhythm", "--out", str(tmp_path / "p.json")]) == 2
+    assert "at least two classes" in capsys.readouterr().err
+    assert main(["map", "--index", library, "--out", str(tmp_path / "map.csv"), "--color-by", "composer"]) == 0
+    lines = (tmp_path / "map.csv").read_text().splitlines()
+    assert lines[0] == "id,x,y,title,modality,path,composer" and len(lines) == 62
+    assert main(["map", "--index", library, "--out", str(tmp_path / "map.html")]) == 0
+    html = (tmp_path / "map.html").read_text()
+    assert "Das Hildebrandslied" in html and "plotly" in html
+    assert len(list((tmp_path / "lib").glob("map-*.npy"))) == 1  # the layout is cached per version

@@ -1,0 +1,125 @@
+"""Linear probes and maps of the embedding space.
+
+scikit-learn, UMAP and plotly are imported inside the functions: none of them is needed to embed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from clamp3.errors import Clamp3Error
+from clamp3.retrieval import normalize
+
+
+def label_of(path: str | Path) -> str:
+    """The official train_cls.py label: the file name up to its first underscore."""
+    return Path(path).name.split("_")[0]
+
+
+def train_probe(
+    vectors: np.ndarray, labels: Sequence[str], eval_split: float = 0.2, balanced: bool = False, seed: int = 0
+) -> tuple[dict, dict]:
+    """Logistic regression on unit vectors -> (probe, report with accuracy, macro-F1, confusion)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
+    from sklearn.model_selection import train_test_split
+
+    classes = sorted(set(labels))
+    if len(classes) < 2:
+        raise Clamp3Error(f"a probe needs at least two classes, found {classes}")
+    x, y = normalize(vectors), np.array([classes.index(label) for label in labels])
+    counts = Counter(y.tolist())
+    stratify = y if min(counts.values()) >= 2 and eval_split > 0 else None
+    if eval_split > 0:
+        train_x, eval_x, train_y, eval_y = train_test_split(x, y, test_size=eval_split, random_state=seed, stratify=stratify)
+    else:
+        train_x, eval_x, train_y, eval_y = x, x, y, y
+    classifier = LogisticRegression(max_iter=2000, class_weight="balanced" if balanced else None)
+    classifier.fit(train_x, train_y)
+    predicted = classifier.predict(eval_x)
+    present = sorted(set(train_y.tolist()) | set(eval_y.tolist()))
+    report = {
+        "train": int(len(train_y)),
+        "eval": int(len(eval_y)),
+        "accuracy": float(accuracy_score(eval_y, predicted)),
+        "macro_f1": float(f1_score(eval_y, predicted, average="macro", labels=present, zero_division=0)),
+        "majority_baseline": float(np.mean(eval_y == Counter(train_y.tolist()).most_common(1)[0][0])),
+        "classes": classes,
+        "confusion": confusion_matrix(eval_y, predicted, labels=list(range(len(classes)))).tolist(),
+    }
+    probe = {"classes": classes, "coef": classifier.coef_.tolist(), "intercept": classifier.intercept_.tolist()}
+    return probe, report
+
+
+def probe_predict(probe: dict, vectors: np.ndarray) -> np.ndarray:
+    """(N, D) -> class probabilities (N, C)."""
+    coef, intercept = np.asarray(probe["coef"]), np.asarray(probe["intercept"])
+    logits = normalize(vectors) @ coef.T + intercept
+    if logits.shape[1] == 1:  # binary: scikit-learn keeps one row of weights
+        logits = np.hstack([-logits, logits]) / 2
+    logits -= logits.max(axis=1, keepdims=True)
+    probabilities = np.exp(logits)
+    return probabilities / probabilities.sum(axis=1, keepdims=True)
+
+
+def save_probe(probe: dict, path: str | Path, model: dict) -> None:
+    Path(path).write_text(json.dumps({**probe, "model": model}, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def load_probe(path: str | Path) -> dict:
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise Clamp3Error(f"{path}: not a probe file ({exc})") from exc
+
+
+def umap_coordinates(vectors: np.ndarray, modalities: Sequence[str] | None = None, center: bool = False, seed: int = 42) -> np.ndarray:
+    """(N, D) -> (N, 2) UMAP with the cosine metric.
+
+    With ``center``, each modality's mean is subtracted first, so that scores, MIDI and audio of
+    the same styles overlay instead of forming one cluster per modality.
+    """
+    import umap
+
+    x = normalize(vectors)
+    if center and modalities is not None:
+        modalities = np.asarray(modalities)
+        for modality in set(modalities.tolist()):
+            x[modalities == modality] -= x[modalities == modality].mean(axis=0)
+    neighbours = max(2, min(15, len(x) - 1))
+    reducer = umap.UMAP(n_components=2, metric="cosine", n_neighbors=neighbours, random_state=seed, init="random", n_jobs=1)
+    return reducer.fit_transform(x).astype(np.float32)
+
+
+def write_map(points: np.ndarray, rows: list[dict], color_by: str | None, out: str | Path) -> None:
+    """An interactive plotly HTML (titles on hover) or a CSV, by the extension of ``out``."""
+    import csv
+
+    out = Path(out)
+    colors = [str(row["metadata"].get(color_by, row.get(color_by, ""))) if color_by else row["modality"] for row in rows]
+    if out.suffix.lower() == ".csv":
+        with open(out, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["id", "x", "y", "title", "modality", "path", color_by or "modality"])
+            for (x, y), row, color in zip(points, rows, colors):
+                writer.writerow([row["id"], f"{x:.5f}", f"{y:.5f}", row["title"], row["modality"], row["path"], color])
+        return
+    import plotly.graph_objects as go
+
+    figure = go.Figure()
+    for value in sorted(set(colors)):
+        members = [i for i, c in enumerate(colors) if c == value]
+        figure.add_trace(
+            go.Scattergl(
+                x=points[members, 0], y=points[members, 1], mode="markers", name=value or "(none)",
+                text=[rows[i]["title"] for i in members], hovertemplate="%{text}<extra>" + (value or "") + "</extra>",
+                marker={"size": 6, "opacity": 0.8},
+            )
+        )
+    figure.update_layout(title=f"CLaMP 3 map, coloured by {color_by or 'modality'}", template="plotly_white")
+    figure.write_html(out, include_plotlyjs=True)
