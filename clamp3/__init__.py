@@ -4,6 +4,7 @@ from clamp3.config import CLaMP3Config, EncoderConfig
 from clamp3.embedding import Embedder
 from clamp3.errors import CheckpointError, Clamp3Error, InputError
 from clamp3.formats import SUPPORTED_EXTENSIONS, Item, read_items
+from clamp3.library import Library
 from clamp3.models import CLaMP3Model, load_m3, load_model, save_pretrained
 
 __version__ = "0.1.0"
@@ -18,6 +19,7 @@ __all__ = [
     "EncoderConfig",
     "InputError",
     "Item",
+    "Library",
     "load_m3",
     "load_model",
     "read_items",
