@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from collections.abc import Sequence
@@ -244,6 +245,46 @@ def _add_analysis_commands(commands) -> None:
     mapping.set_defaults(func=retrieval.cmd_map)
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    import yaml
+
+    from clamp3.training import TrainConfig, train
+
+    if args.objective != "clamp3":
+        raise Clamp3Error("M3 pretraining is not implemented yet; 'clamp3 train clamp3' trains the contrastive stages")
+    config_path, quiet, overrides = None, False, []
+    settings = iter(args.settings)
+    for word in settings:
+        if word == "--config":
+            config_path = next(settings, None)
+        elif word in ("-q", "--quiet"):
+            quiet = True
+        else:
+            overrides.append(word)
+    values: dict = {}
+    if config_path:
+        values = yaml.safe_load(Path(config_path).read_text(encoding="utf-8")) or {}
+    fields = {f.name: f for f in dataclasses.fields(TrainConfig)}
+    for override in overrides:
+        key, sep, raw = override.partition("=")
+        if not sep or key not in fields:
+            raise Clamp3Error(f"override '{override}' is not key=value with a key of {sorted(fields)}")
+        values[key] = yaml.safe_load(raw)
+    unknown = set(values) - set(fields)
+    if unknown:
+        raise Clamp3Error(f"unknown training settings {sorted(unknown)}")
+    final = train(TrainConfig(**values), on_event=None if quiet else _print_event)
+    print(f"trained model: {final}", file=sys.stderr)
+    return 0
+
+
+def _print_event(event: dict) -> None:
+    if event["event"] == "eval" or event.get("step", 0) % 10 == 0:
+        print(json.dumps(event), file=sys.stderr)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="clamp3", description="CLaMP 3: one embedding space for text, sheet music, MIDI and audio."
@@ -276,6 +317,14 @@ def build_parser() -> argparse.ArgumentParser:
     embed.set_defaults(func=cmd_embed)
     _add_retrieval_commands(commands)
     _add_analysis_commands(commands)
+
+    training = commands.add_parser("train", help="contrastive training of CLaMP 3 on text-music pairs")
+    training.add_argument("objective", choices=["clamp3", "m3"])
+    training.add_argument(
+        "settings", nargs=argparse.REMAINDER, metavar="[--config CFG.yaml] [KEY=VALUE ...] [-q]",
+        help="a YAML of TrainConfig fields, then settings over it",
+    )
+    training.set_defaults(func=cmd_train)
 
     features = commands.add_parser(
         "features", help="audio files -> features per 5-second window",
