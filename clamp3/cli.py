@@ -252,8 +252,6 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     from clamp3.training import TrainConfig, train
 
-    if args.objective != "clamp3":
-        raise Clamp3Error("M3 pretraining is not implemented yet; 'clamp3 train clamp3' trains the contrastive stages")
     config_path, quiet, overrides = None, False, []
     settings = iter(args.settings)
     for word in settings:
@@ -275,6 +273,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     unknown = set(values) - set(fields)
     if unknown:
         raise Clamp3Error(f"unknown training settings {sorted(unknown)}")
+    values["objective"] = args.objective
     final = train(TrainConfig(**values), on_event=None if quiet else _print_event)
     print(f"trained model: {final}", file=sys.stderr)
     return 0

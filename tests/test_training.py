@@ -77,7 +77,7 @@ def test_bad_data_is_counted_by_line(tmp_path, pairs_file, tiny_model_dir, caplo
     pairs, report = read_pairs(pairs_file.parent / "messy.jsonl")
     assert [b.split(": ", 1)[0].rsplit(":", 1)[1] for b in report.bad] == ["9", "10", "11"]
     assert len(pairs) == 9
-    with pytest.raises(ConfigError, match="bad lines"):
+    with pytest.raises(ConfigError, match=r"33% of .*messy.jsonl is bad data, over max_bad_fraction=0.2"):
         train(config(pairs_file.parent / "messy.jsonl", tmp_path / "r", weights=tiny_model_dir, max_bad_fraction=0.2))
     events = []
     train(config(pairs_file.parent / "messy.jsonl", tmp_path / "r2", weights=tiny_model_dir, max_bad_fraction=0.5, max_steps=1), on_event=events.append)
@@ -100,3 +100,55 @@ def test_loss_and_instrument_removal():
     assert remove_instrument_names(abc) == "V:1 treble\nV:2 bass\n[V:1]c|[V:2]C|\n"
     assert remove_instrument_names("ticks_per_beat 96\nprogram_change 0 0 41\nnote_on 0 0 60 80") == (
         "ticks_per_beat 96\nprogram_change 0 0 0\nnote_on 0 0 60 80")
+
+
+def test_m3_pretraining_learns_and_its_checkpoint_starts_clamp3(pairs_file, tmp_path, tiny_model_dir):
+    from clamp3.models import load_m3
+    from clamp3.training.m3 import mask_patches
+
+    folder = GOLDEN / "convert"
+    events = []
+    settings = dict(objective="m3", train_data=f"{folder / 'abc_official'},{folder / 'mtf_official'}", weights="new",
+                    output_dir=str(tmp_path / "m3"), m3_hidden=64, m3_layers=2, m3_decoder_layers=1, m3_max_patches=32,
+                    batch_size=8, learning_rate=3e-3, warmup_steps=1, epochs=2, max_steps=25, checkpoint_every=1000)
+    final = train(TrainConfig(**settings), on_event=events.append)
+    losses = [e["loss"] for e in events if e["event"] == "step"]
+    assert len(losses) == 25 and sum(losses[-5:]) / 5 < 0.7 * sum(losses[:5]) / 5
+    m3 = load_m3(final / "m3.pth")
+    assert m3.encoder_config.hidden_size == 64 and m3.encoder_config.max_length == 32
+    # a CLaMP 3 run starts its symbolic tower from it
+    run = config(pairs_file, tmp_path / "c", weights=tiny_model_dir, init_m3=str(final / "m3.pth"), max_steps=1)
+    from clamp3.training.trainer import ContrastiveTask
+
+    task = ContrastiveTask(run)
+    for (name, a), (_, b) in zip(task.model.symbolic_model.state_dict().items(), m3.encoder.state_dict().items()):
+        assert torch.equal(a, b), name
+    # masking follows the official proportions and keeps the closing patch's many EOS codes intact
+    import random
+
+    patches = torch.arange(20 * 8).reshape(20, 8) % 100 + 4
+    corrupted, selected = mask_patches(patches, random.Random(0), train=False)
+    assert int(selected.sum()) == 9 and torch.equal(corrupted, patches)
+
+
+def test_two_processes_under_torchrun_train_like_one(pairs_file, tmp_path, tiny_model_dir):
+    """Two gloo ranks with 4 pairs each take the steps of one process with 8 (randomness off)."""
+    import os
+    import subprocess
+    import sys
+
+    common = [f"train_data={pairs_file}", f"weights={tiny_model_dir}", "warmup_steps=1", "learning_rate=1e-3",
+              "text_dropout=false", "augment=false", "dropout=0.0", "max_steps=3", "epochs=3", "-q"]
+    single = subprocess.run([sys.executable, "-m", "clamp3.cli", "train", "clamp3", f"output_dir={tmp_path / 'one'}", "batch_size=8", *common],
+                            capture_output=True, text=True)
+    assert single.returncode == 0, single.stderr
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    double = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "clamp3.cli",
+                             "train", "clamp3", f"output_dir={tmp_path / 'two'}", "batch_size=4", *common], capture_output=True, text=True, env=env)
+    assert double.returncode == 0, double.stderr[-2000:]
+
+    def losses(folder):
+        events = [json.loads(line) for line in (folder / "metrics.jsonl").read_text().splitlines()]
+        return [e["loss"] for e in events if e["event"] == "step"]
+
+    assert losses(tmp_path / "two") == pytest.approx(losses(tmp_path / "one"), rel=1e-4)

@@ -1,5 +1,5 @@
 """Training: data, the contrastive objective, and a resumable trainer. Not needed to embed."""
 
-from clamp3.training.trainer import TrainConfig, evaluate, train
+from clamp3.training.trainer import TrainConfig, train
 
-__all__ = ["TrainConfig", "evaluate", "train"]
+__all__ = ["TrainConfig", "train"]

@@ -123,9 +123,13 @@ class PairDataset(torch.utils.data.Dataset):
     text dropout over fields and translations, head/tail/middle truncation, and instrument names
     removed with probability 0.9."""
 
-    def __init__(self, pairs: list[Pair], tokenizer, patchilizer, max_text: int, max_music: int, train: bool, text_dropout: bool = True):
+    def __init__(
+        self, pairs: list[Pair], tokenizer, patchilizer, max_text: int, max_music: int, train: bool,
+        text_dropout: bool = True, augment: bool = True,
+    ):
         self.pairs, self.tokenizer, self.patchilizer = pairs, tokenizer, patchilizer
         self.max_text, self.max_music, self.train, self.text_dropout = max_text, max_music, train, text_dropout
+        self.augment = train and augment
         self._music: dict[Path, object] = {}
         self.rng = random.Random(0)
 
@@ -152,7 +156,7 @@ class PairDataset(torch.utils.data.Dataset):
     def _truncate(self, steps, length: int):
         if len(steps) <= length:
             return steps
-        choice = self.rng.choice(["head", "tail", "middle"]) if self.train else "head"
+        choice = self.rng.choice(["head", "tail", "middle"]) if self.augment else "head"
         if choice == "head":
             return steps[:length]
         if choice == "tail":
@@ -166,7 +170,7 @@ class PairDataset(torch.utils.data.Dataset):
         path = self.rng.choice(pair.files) if self.train else pair.files[0]
         music = self.music(path)
         if isinstance(music, str):
-            if self.train and self.rng.random() < 0.9:
+            if self.augment and self.rng.random() < 0.9:
                 music = remove_instrument_names(music)
             steps, modality = torch.from_numpy(self.patchilizer.encode(music)), "symbolic"
         else:

@@ -1,27 +1,33 @@
-"""Contrastive training of CLaMP 3, resumable to the batch.
+"""Training CLaMP 3 (contrastive stages) and M3 (masked patch reconstruction), resumable to the batch.
 
-``train(config)`` runs one process (CPU or GPU); a checkpoint holds the model, optimiser,
-scheduler, RNG states and the position in the data, so a resumed run continues exactly.
-Progress is reported as events (step, loss, learning rate, eval metrics) to a callback and to
-``metrics.jsonl``; ``stop`` (a threading.Event) ends a run cleanly with a checkpoint.
+``train(config)`` runs on one CPU or GPU, or on several under ``torchrun`` (each rank takes its
+share of every global batch, gradients are averaged across ranks, only rank 0 logs and writes).
+A checkpoint holds the model, optimiser, scheduler, RNG states and the position in the data,
+so a resumed run continues exactly. Progress goes to a callback as events (step, loss, learning
+rate, ETA, eval metrics) and to ``metrics.jsonl``; ``stop`` (a threading.Event) ends a run
+cleanly with a checkpoint and a usable model.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
+import os
 import random
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
+import torch.distributed as dist
 
 from clamp3.errors import INPUT_ERRORS, ConfigError
-from clamp3.models import load_model, save_pretrained
+from clamp3.io import _atomic_write
+from clamp3.models import export_official, load_m3, load_model, save_pretrained
 from clamp3.models.patchilizer import Patchilizer
 from clamp3.retrieval import retrieval_metrics, retrieval_ranks
 from clamp3.training.data import PairDataset, collate, read_pairs
@@ -33,18 +39,21 @@ FREEZE = {  # the official stages: the other music tower stays as it is
     "symbolic": ["audio_model", "audio_proj"],
     "audio": ["symbolic_model", "symbolic_proj"],
 }
+PRECISIONS = {"float32": None, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
 
 @dataclass
 class TrainConfig:
-    train_data: str = ""
+    objective: str = "clamp3"  # or "m3"
+    train_data: str = ""  # clamp3: a JSONL/CSV of pairs; m3: folders or files, comma-separated
     eval_data: str = ""
     output_dir: str = "runs/clamp3"
-    weights: str = "saas"
+    weights: str = "saas"  # clamp3: weights to start from; m3: an M3 .pth, or "new"
     text_model: str | None = None
+    init_m3: str = ""  # clamp3: start the symbolic tower from this M3 checkpoint
     stage: str = "symbolic"
     epochs: int = 10
-    batch_size: int = 32
+    batch_size: int = 32  # per process
     learning_rate: float = 1e-5
     warmup_steps: int = 1000
     weight_decay: float = 0.01
@@ -53,128 +62,278 @@ class TrainConfig:
     learnable_temperature: bool = False
     freeze_text: bool = False
     text_dropout: bool = True
+    augment: bool = True  # random truncation and instrument-name removal of the music
+    dropout: float | None = None  # None keeps the model's own
     eval_split: float = 0.0
     checkpoint_every: int = 500
     max_bad_fraction: float = 0.1
     seed: int = 0
     device: str = "cpu"
+    precision: str = "float32"
     max_steps: int = 0  # 0: all epochs
-    extra: dict = field(default_factory=dict)
+    export_official: bool = False
+    m3_hidden: int = 768
+    m3_layers: int = 12
+    m3_decoder_layers: int = 3
+    m3_max_patches: int = 512
+    patch_size: int = 64
 
     def __post_init__(self) -> None:
+        from dataclasses import fields
+
+        for spec in fields(self):  # YAML reads 1e-3 as a string; numbers given as text are numbers
+            value = getattr(self, spec.name)
+            if isinstance(value, str) and spec.type in ("float", "float | None", "int"):
+                try:
+                    setattr(self, spec.name, (float if spec.type.startswith("float") else int)(value))
+                except ValueError as exc:
+                    raise ConfigError(f"{spec.name} must be a number, got '{value}'") from exc
+        if self.objective not in ("clamp3", "m3"):
+            raise ConfigError(f"objective must be clamp3 or m3, got '{self.objective}'")
         if self.stage not in FREEZE:
             raise ConfigError(f"stage must be one of {sorted(FREEZE)}, got '{self.stage}'")
-        if self.batch_size < 2:
+        if self.precision not in PRECISIONS:
+            raise ConfigError(f"precision must be one of {sorted(PRECISIONS)}, got '{self.precision}'")
+        if self.objective == "clamp3" and self.batch_size < 2:
             raise ConfigError(f"a contrastive batch needs at least 2 pairs, got batch_size={self.batch_size}")
         if not self.train_data:
-            raise ConfigError("train_data is required (a JSONL or CSV of text-music pairs)")
+            raise ConfigError("train_data is required")
 
 
-def _rng_state() -> dict:
-    return {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+class ContrastiveTask:
+    """Text-music pairs through CLaMP 3, one music stage at a time."""
+
+    def __init__(self, config: TrainConfig):
+        self.config = config
+        model = load_model(config.weights, text_model=config.text_model, device=config.device)
+        if config.init_m3:
+            model.symbolic_model.load_state_dict(load_m3(config.init_m3).encoder.state_dict())
+        self.tokenizer = model.tokenizer
+        pairs, report = read_pairs(config.train_data)
+        eval_pairs = read_pairs(config.eval_data)[0] if config.eval_data else []
+        if not eval_pairs and config.eval_split > 0:
+            cut = max(1, int(len(pairs) * config.eval_split))
+            eval_pairs, pairs = pairs[:cut], pairs[cut:]
+        patchilizer = Patchilizer(model.config.patch_size)
+        max_music = model.config.symbolic.max_length if config.stage == "symbolic" else model.config.audio.max_length
+        self.data = PairDataset(
+            pairs, self.tokenizer, patchilizer, model.config.max_text_length, max_music, True, config.text_dropout, config.augment
+        )
+        usable = []
+        for pair in pairs:  # every music file is converted once; one the converter rejects is bad data
+            try:
+                for file in pair.files:
+                    self.data.music(file)
+                usable.append(pair)
+            except INPUT_ERRORS as exc:
+                report.bad.append(f"{config.train_data}:{pair.line}: {exc}")
+                logger.warning("%s:%d: %s", config.train_data, pair.line, exc)
+        self.data.pairs = usable
+        self.bad_fraction = len(report.bad) / max(1, len(report.bad) + len(usable))
+        self.eval_data = PairDataset(eval_pairs, self.tokenizer, patchilizer, model.config.max_text_length, max_music, False) if eval_pairs else None
+        frozen = FREEZE[config.stage] + (["text_model", "text_proj"] if config.freeze_text else [])
+        for name in frozen:
+            for param in getattr(model, name).parameters():
+                param.requires_grad = False
+        self.frozen = frozen
+        self.model = model
+        self.logit_scale = torch.nn.Parameter(torch.tensor(math.log(config.logit_scale)), requires_grad=config.learnable_temperature)
+        self.rng = self.data.rng
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def parameters(self):
+        return [p for p in self.model.parameters() if p.requires_grad] + ([self.logit_scale] if self.config.learnable_temperature else [])
+
+    def train_mode(self) -> None:
+        self.model.train()
+        for name in self.frozen:
+            getattr(self.model, name).eval()
+
+    def loss(self, indices: list[int]) -> torch.Tensor:
+        ids, text_mask, music, music_mask, modality = collate([self.data[i] for i in indices], self.tokenizer.pad_token_id)
+        device = self.config.device
+        text = self.model.encode_text(ids.to(device), text_mask.to(device))
+        music_vectors = getattr(self.model, f"encode_{modality}")(music.to(device), music_mask.to(device))
+        return contrastive_loss(text.float(), music_vectors.float(), self.logit_scale.exp())
+
+    @torch.inference_mode()
+    def evaluate(self) -> dict | None:
+        """Retrieval of each eval pair's music by its text, and the eval loss."""
+        if self.eval_data is None:
+            return None
+        self.model.eval()
+        texts, musics, device = [], [], self.config.device
+        for start in range(0, len(self.eval_data), 32):
+            batch = [self.eval_data[i] for i in range(start, min(len(self.eval_data), start + 32))]
+            ids, text_mask, music, music_mask, modality = collate(batch, self.tokenizer.pad_token_id)
+            texts.append(self.model.encode_text(ids.to(device), text_mask.to(device)).float().cpu())
+            musics.append(getattr(self.model, f"encode_{modality}")(music.to(device), music_mask.to(device)).float().cpu())
+        text, music = torch.cat(texts), torch.cat(musics)
+        ranks = retrieval_ranks(text.numpy(), music.numpy(), np.arange(len(text)))
+        metrics = retrieval_metrics(ranks)
+        return {"loss": float(contrastive_loss(text, music)), "mrr": metrics["mrr"], "hit@1": metrics["hit@1"], "hit@10": metrics["hit@10"]}
+
+    def save(self, folder: Path) -> Path:
+        self.model.eval()
+        save_pretrained(self.model, folder)
+        if self.config.export_official:
+            export_official(self.model, folder / "clamp3_official.pth")
+        return folder
 
 
-def _set_rng_state(state: dict) -> None:
-    random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
-    torch.set_rng_state(state["torch"])
+class M3Task:
+    """Masked patch reconstruction of the symbolic encoder with its character decoder."""
+
+    def __init__(self, config: TrainConfig):
+        from clamp3.config import EncoderConfig
+        from clamp3.models import M3Model
+        from clamp3.training.m3 import M3Data
+
+        self.config = config
+        if config.weights in ("", "new"):
+            encoder = EncoderConfig(hidden_size=config.m3_hidden, num_layers=config.m3_layers, max_length=config.m3_max_patches)
+            self.model = M3Model(encoder, config.m3_decoder_layers, config.patch_size)
+        else:
+            self.model = load_m3(config.weights)
+        self.model.to(config.device)
+        max_patches = self.model.encoder_config.max_length
+        self.data = M3Data(config.train_data.split(","), self.model.patch_size, max_patches)
+        self.eval = M3Data(config.eval_data.split(","), self.model.patch_size, max_patches) if config.eval_data else None
+        for line in self.data.bad:
+            logger.warning("%s", line)
+        self.bad_fraction = len(self.data.bad) / max(1, len(self.data.bad) + len(self.data))
+        self.rng = random.Random(config.seed)
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def parameters(self):
+        return list(self.model.parameters())
+
+    def train_mode(self) -> None:
+        self.model.train()
+
+    def _loss(self, data, indices, rng, train: bool) -> torch.Tensor:
+        from clamp3.training.m3 import collate_m3
+
+        inputs, mask, selected, targets = collate_m3([data.example(i, rng, train) for i in indices])
+        device = self.config.device
+        return self.model(inputs.to(device), mask.to(device), selected.to(device), targets.to(device)).loss
+
+    def loss(self, indices: list[int]) -> torch.Tensor:
+        return self._loss(self.data, indices, self.rng, True)
+
+    @torch.inference_mode()
+    def evaluate(self) -> dict | None:
+        if self.eval is None or not len(self.eval):
+            return None
+        self.model.eval()
+        rng = random.Random(0)  # the same selection every epoch
+        losses = [float(self._loss(self.eval, list(range(s, min(len(self.eval), s + 16))), rng, False)) for s in range(0, len(self.eval), 16)]
+        return {"loss": float(np.mean(losses)), "mrr": -float(np.mean(losses))}  # keep-best on the lowest loss
+
+    def save(self, folder: Path) -> Path:
+        folder.mkdir(parents=True, exist_ok=True)
+        state = {k: v.detach().cpu() for k, v in self.model.state_dict().items()}
+        _atomic_write(folder / "m3.pth", lambda handle: torch.save({"model": state, "epoch": 0, "min_eval_loss": 0.0}, handle))
+        return folder
+
+
+def _distributed() -> tuple[int, int]:
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    return (dist.get_rank(), dist.get_world_size()) if world > 1 else (0, 1)
 
 
 def train(config: TrainConfig, on_event: Callable[[dict], None] | None = None, stop=None) -> Path:
-    """Train; returns the folder of the final model (project format)."""
-    random.seed(config.seed)
-    np.random.seed(config.seed)
-    torch.manual_seed(config.seed)
+    """Train; returns the folder of the final model."""
+    rank, world = _distributed()
+    random.seed(config.seed + rank)
+    np.random.seed(config.seed + rank)
+    torch.manual_seed(config.seed + rank)
     out = Path(config.output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    model = load_model(config.weights, text_model=config.text_model, device=config.device)
-    tokenizer = model.tokenizer
-    pairs, report = read_pairs(config.train_data)
-    eval_pairs = read_pairs(config.eval_data)[0] if config.eval_data else []
-    if not eval_pairs and config.eval_split > 0:
-        cut = max(1, int(len(pairs) * config.eval_split))
-        eval_pairs, pairs = pairs[:cut], pairs[cut:]
-    patchilizer = Patchilizer(model.config.patch_size)
-    max_music = model.config.symbolic.max_length if config.stage == "symbolic" else model.config.audio.max_length
-    dataset = PairDataset(pairs, tokenizer, patchilizer, model.config.max_text_length, max_music, train=True, text_dropout=config.text_dropout)
-    usable = []
-    for pair in pairs:  # convert every music file once; a file the converter rejects is bad data
-        try:
-            for file in pair.files:
-                dataset.music(file)
-            usable.append(pair)
-        except INPUT_ERRORS as exc:
-            report.bad.append(f"{config.train_data}:{pair.line}: {exc}")
-            logger.warning("%s:%d: %s", config.train_data, pair.line, exc)
-    dataset.pairs = usable
-    if report.bad_fraction > config.max_bad_fraction:
-        raise ConfigError(f"{len(report.bad)} bad lines in {config.train_data} ({report.bad_fraction:.0%}), over max_bad_fraction={config.max_bad_fraction}")
-    if len(usable) < 2:
-        raise ConfigError(f"{config.train_data}: fewer than 2 usable pairs")
-    evaluation = PairDataset(eval_pairs, tokenizer, patchilizer, model.config.max_text_length, max_music, train=False) if eval_pairs else None
-
-    for name in FREEZE[config.stage] + (["text_model", "text_proj"] if config.freeze_text else []):
-        for param in getattr(model, name).parameters():
-            param.requires_grad = False
-    logit_scale = torch.nn.Parameter(torch.tensor(math.log(config.logit_scale)), requires_grad=config.learnable_temperature)
-    params = [p for p in model.parameters() if p.requires_grad] + ([logit_scale] if config.learnable_temperature else [])
-    optimizer = torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=config.weight_decay)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: min(1.0, (step + 1) / max(1, config.warmup_steps)))
-    steps_per_epoch = len(dataset) // config.batch_size
+    task = ContrastiveTask(config) if config.objective == "clamp3" else M3Task(config)
+    if task.bad_fraction > config.max_bad_fraction:
+        raise ConfigError(f"{task.bad_fraction:.0%} of {config.train_data} is bad data, over max_bad_fraction={config.max_bad_fraction}")
+    if config.dropout is not None:
+        for module in task.model.modules():
+            if isinstance(module, torch.nn.Dropout):
+                module.p = config.dropout
+    global_batch = config.batch_size * world
+    steps_per_epoch = len(task) // global_batch
     if steps_per_epoch == 0:
-        raise ConfigError(f"batch_size={config.batch_size} is larger than the {len(dataset)} training pairs")
-    state = {"epoch": 0, "step_in_epoch": 0, "global_step": 0, "best_mrr": -1.0}
+        raise ConfigError(f"a global batch of {global_batch} is larger than the {len(task)} training examples")
+    optimizer = torch.optim.AdamW(task.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: min(1.0, (step + 1) / max(1, config.warmup_steps)))
+    scaler = torch.amp.GradScaler(enabled=config.precision == "float16")
+    autocast_dtype = PRECISIONS[config.precision]
+    state = {"epoch": 0, "step_in_epoch": 0, "global_step": 0, "best": -math.inf}
     checkpoint = out / "checkpoint.pt"
     if checkpoint.exists():
-        saved = torch.load(checkpoint, map_location="cpu", weights_only=False)
-        model.load_state_dict(saved["model"])
+        saved = torch.load(checkpoint, map_location="cpu", weights_only=False)  # written by this function
+        task.model.load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
         scheduler.load_state_dict(saved["scheduler"])
-        logit_scale.data.copy_(saved["logit_scale"])
+        if hasattr(task, "logit_scale"):
+            task.logit_scale.data.copy_(saved["logit_scale"])
         state = saved["state"]
-        _set_rng_state(saved["rng"])
-        dataset.rng.setstate(saved["data_rng"])
+        random.setstate(saved["rng"]["python"])
+        np.random.set_state(saved["rng"]["numpy"])
+        torch.set_rng_state(saved["rng"]["torch"])
+        task.rng.setstate(saved["data_rng"])
         logger.info("resumed from step %d", state["global_step"])
 
     def save_checkpoint() -> None:
-        from clamp3.io import _atomic_write
-
-        blob = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                "logit_scale": logit_scale.data, "state": dict(state), "rng": _rng_state(), "data_rng": dataset.rng.getstate(),
-                "config": asdict(config)}
+        if rank != 0:
+            return
+        blob = {
+            "model": task.model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+            "logit_scale": getattr(task, "logit_scale", torch.zeros(())).data, "state": dict(state),
+            "rng": {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()},
+            "data_rng": task.rng.getstate(), "config": asdict(config),
+        }
         _atomic_write(checkpoint, lambda handle: torch.save(blob, handle))
 
-    metrics_file = open(out / "metrics.jsonl", "a", encoding="utf-8")
+    metrics_file = open(out / "metrics.jsonl", "a", encoding="utf-8") if rank == 0 else None
 
     def emit(event: dict) -> None:
-        metrics_file.write(json.dumps(event) + "\n")
-        metrics_file.flush()
-        if on_event:
-            on_event(event)
+        if rank == 0:
+            metrics_file.write(json.dumps(event) + "\n")
+            metrics_file.flush()
+            if on_event:
+                on_event(event)
 
-    started = time.time()
+    started, first_step = time.time(), state["global_step"]
     total_steps = config.max_steps or steps_per_epoch * config.epochs
-    model.train()
-    for name in FREEZE[config.stage]:
-        getattr(model, name).eval()
+    task.train_mode()
     while state["global_step"] < total_steps and state["epoch"] < config.epochs:
-        order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(config.seed + state["epoch"])).tolist()
+        order = torch.randperm(len(task), generator=torch.Generator().manual_seed(config.seed + state["epoch"])).tolist()
         for step in range(state["step_in_epoch"], steps_per_epoch):
-            batch = collate([dataset[i] for i in order[step * config.batch_size : (step + 1) * config.batch_size]], tokenizer.pad_token_id)
-            ids, text_mask, music, music_mask, modality = [b.to(config.device) if torch.is_tensor(b) else b for b in batch]
-            text_vectors = model.encode_text(ids, text_mask)
-            music_vectors = getattr(model, f"encode_{modality}")(music, music_mask)
-            loss = contrastive_loss(text_vectors, music_vectors, logit_scale.exp())
-            (loss / config.accumulation).backward()
+            start = step * global_batch + rank * config.batch_size
+            device_type = "cuda" if str(config.device).startswith("cuda") else "cpu"
+            precision = torch.autocast(device_type, dtype=autocast_dtype) if autocast_dtype else contextlib.nullcontext()
+            with precision:
+                loss = task.loss(order[start : start + config.batch_size])
+            scaler.scale(loss / config.accumulation).backward()
             if (step + 1) % config.accumulation == 0:
-                optimizer.step()
+                if world > 1:  # average gradients across ranks, as DistributedDataParallel does
+                    for param in task.parameters():
+                        if param.grad is not None:
+                            dist.all_reduce(param.grad)
+                            param.grad /= world
+                scaler.step(optimizer)
+                scaler.update()
                 scheduler.step()
                 optimizer.zero_grad(set_to_none=True)
             state["step_in_epoch"] = step + 1
             state["global_step"] += 1
-            elapsed = time.time() - started
+            rate = (time.time() - started) / max(1, state["global_step"] - first_step)
             emit({"event": "step", "step": state["global_step"], "epoch": state["epoch"], "loss": float(loss.detach()),
-                  "lr": scheduler.get_last_lr()[0], "eta_s": elapsed / max(1, state["global_step"]) * (total_steps - state["global_step"])})
+                  "lr": scheduler.get_last_lr()[0], "eta_s": rate * (total_steps - state["global_step"])})
             if state["global_step"] % config.checkpoint_every == 0:
                 save_checkpoint()
             if state["global_step"] >= total_steps or (stop is not None and stop.is_set()):
@@ -182,35 +341,18 @@ def train(config: TrainConfig, on_event: Callable[[dict], None] | None = None, s
         else:
             state["epoch"] += 1
             state["step_in_epoch"] = 0
-            if evaluation is not None:
-                metrics = evaluate(model, evaluation, tokenizer.pad_token_id, config.device)
+            metrics = task.evaluate()
+            if metrics is not None:
                 emit({"event": "eval", "epoch": state["epoch"], **metrics})
-                if metrics["mrr"] > state["best_mrr"]:
-                    state["best_mrr"] = metrics["mrr"]
-                    save_pretrained(model, out / "best")
-                model.train()
+                if metrics["mrr"] > state["best"] and rank == 0:
+                    state["best"] = metrics["mrr"]
+                    task.save(out / "best")
+            task.train_mode()
             continue
         break
     save_checkpoint()
-    metrics_file.close()
-    model.eval()
-    final = save_pretrained(model, out / "final")
-    emit_done = {"event": "done", "step": state["global_step"], "model": str(final)}
-    if on_event:
-        on_event(emit_done)
+    final = task.save(out / "final") if rank == 0 else out / "final"
+    emit({"event": "done", "step": state["global_step"], "model": str(final)})
+    if metrics_file:
+        metrics_file.close()
     return final
-
-
-@torch.inference_mode()
-def evaluate(model, dataset: PairDataset, pad_token_id: int, device: str, batch_size: int = 32) -> dict:
-    """Retrieval of each eval pair's music by its text, and the eval loss."""
-    model.eval()
-    texts, musics = [], []
-    for start in range(0, len(dataset), batch_size):
-        ids, text_mask, music, music_mask, modality = collate([dataset[i] for i in range(start, min(len(dataset), start + batch_size))], pad_token_id)
-        texts.append(model.encode_text(ids.to(device), text_mask.to(device)).float().cpu())
-        musics.append(getattr(model, f"encode_{modality}")(music.to(device), music_mask.to(device)).float().cpu())
-    text, music = torch.cat(texts), torch.cat(musics)
-    loss = float(contrastive_loss(text, music))
-    ranks = retrieval_ranks(text.numpy(), music.numpy(), np.arange(len(text)))
-    return {"loss": loss, **{k: v for k, v in retrieval_metrics(ranks).items() if k in ("mrr", "hit@1", "hit@10")}}
