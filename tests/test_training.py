@@ -152,3 +152,17 @@ def test_two_processes_under_torchrun_train_like_one(pairs_file, tmp_path, tiny_
         return [e["loss"] for e in events if e["event"] == "step"]
 
     assert losses(tmp_path / "two") == pytest.approx(losses(tmp_path / "one"), rel=1e-4)
+
+
+def test_length_buckets_keep_every_example_once_and_group_lengths(pairs_file, tmp_path, tiny_model_dir):
+    from clamp3.training.trainer import ContrastiveTask, epoch_order
+
+    run = config(pairs_file, tmp_path / "b", weights=tiny_model_dir, batch_size=2, length_buckets=4)
+    task = ContrastiveTask(run)
+    order = epoch_order(task, run, 0, 2)
+    assert sorted(order) == list(range(8))
+    lengths = task.lengths()
+    batches = [order[i : i + 2] for i in range(0, 8, 2)]
+    spread = sum(abs(lengths[a] - lengths[b]) for a, b in batches)
+    plain = epoch_order(task, config(pairs_file, tmp_path / "p", weights=tiny_model_dir, batch_size=2), 0, 2)
+    assert spread <= sum(abs(lengths[a] - lengths[b]) for a, b in (plain[i : i + 2] for i in range(0, 8, 2)))

@@ -63,6 +63,7 @@ class TrainConfig:
     freeze_text: bool = False
     text_dropout: bool = True
     augment: bool = True  # random truncation and instrument-name removal of the music
+    length_buckets: int = 0  # > 0: batches of similar length, sorted within windows of this many batches
     dropout: float | None = None  # None keeps the model's own
     eval_split: float = 0.0
     checkpoint_every: int = 500
@@ -143,6 +144,15 @@ class ContrastiveTask:
     def __len__(self) -> int:
         return len(self.data)
 
+    def lengths(self) -> list[int]:
+        """Music length of each example (patches or frames), for length-bucketed batches."""
+        lengths = []
+        for pair in self.data.pairs:
+            music = self.data.music(pair.files[0])
+            # patches with the two special ones, or frames with the two zero frames
+            lengths.append((len(self.data.patchilizer.units(music)) if isinstance(music, str) else len(music)) + 2)
+        return lengths
+
     def parameters(self):
         return [p for p in self.model.parameters() if p.requires_grad] + ([self.logit_scale] if self.config.learnable_temperature else [])
 
@@ -209,6 +219,9 @@ class M3Task:
     def __len__(self) -> int:
         return len(self.data)
 
+    def lengths(self) -> list[int]:
+        return [len(item) for item in self.data.items]
+
     def parameters(self):
         return list(self.model.parameters())
 
@@ -239,6 +252,24 @@ class M3Task:
         state = {k: v.detach().cpu() for k, v in self.model.state_dict().items()}
         _atomic_write(folder / "m3.pth", lambda handle: torch.save({"model": state, "epoch": 0, "min_eval_loss": 0.0}, handle))
         return folder
+
+
+def epoch_order(task, config: TrainConfig, epoch: int, global_batch: int) -> list[int]:
+    """The examples of one epoch in batch order: a seeded permutation, or with ``length_buckets``
+    windows of that many batches sorted by length, their batches then shuffled (less padding)."""
+    generator = torch.Generator().manual_seed(config.seed + epoch)
+    order = torch.randperm(len(task), generator=generator).tolist()
+    if config.length_buckets <= 0:
+        return order
+    lengths = task.lengths()
+    window = config.length_buckets * global_batch
+    batches = []
+    for start in range(0, len(order), window):
+        chunk = sorted(order[start : start + window], key=lambda i: lengths[i])
+        batches += [chunk[i : i + global_batch] for i in range(0, len(chunk), global_batch)]
+    full = [b for b in batches if len(b) == global_batch]
+    shuffled = torch.randperm(len(full), generator=generator).tolist()
+    return [i for b in shuffled for i in full[b]]
 
 
 def _distributed() -> tuple[int, int]:
@@ -311,7 +342,7 @@ def train(config: TrainConfig, on_event: Callable[[dict], None] | None = None, s
     total_steps = config.max_steps or steps_per_epoch * config.epochs
     task.train_mode()
     while state["global_step"] < total_steps and state["epoch"] < config.epochs:
-        order = torch.randperm(len(task), generator=torch.Generator().manual_seed(config.seed + state["epoch"])).tolist()
+        order = epoch_order(task, config, state["epoch"], global_batch)
         for step in range(state["step_in_epoch"], steps_per_epoch):
             start = step * global_batch + rank * config.batch_size
             device_type = "cuda" if str(config.device).startswith("cuda") else "cpu"
@@ -333,7 +364,8 @@ def train(config: TrainConfig, on_event: Callable[[dict], None] | None = None, s
             state["global_step"] += 1
             rate = (time.time() - started) / max(1, state["global_step"] - first_step)
             emit({"event": "step", "step": state["global_step"], "epoch": state["epoch"], "loss": float(loss.detach()),
-                  "lr": scheduler.get_last_lr()[0], "eta_s": rate * (total_steps - state["global_step"])})
+                  "lr": scheduler.get_last_lr()[0], "elapsed_s": time.time() - started,
+                  "eta_s": rate * (total_steps - state["global_step"])})
             if state["global_step"] % config.checkpoint_every == 0:
                 save_checkpoint()
             if state["global_step"] >= total_steps or (stop is not None and stop.is_set()):
