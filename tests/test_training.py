@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 import torch
-from conftest import DATA, GOLDEN
+from conftest import DATA, GOLDEN, TINY_TEXT_MODEL
 
 from clamp3.cli import main
 from clamp3.errors import ConfigError
@@ -46,14 +46,18 @@ def config(pairs_file, out, **overrides):
 
 def test_overfits_eight_pairs_to_mrr_one(pairs_file, tmp_path, tiny_model_dir):
     events = []
-    final = train(config(pairs_file, tmp_path / "run", weights=tiny_model_dir), on_event=events.append)
+    final = train(config(pairs_file, tmp_path / "run", weights=tiny_model_dir, export_official=True), on_event=events.append)
     losses = [e["loss"] for e in events if e["event"] == "step"]
     evals = [e for e in events if e["event"] == "eval"]
     assert losses[-1] < losses[0] * 0.5
     assert evals[-1]["mrr"] == 1.0
     assert (tmp_path / "run" / "best" / "model.safetensors").exists()
+    assert list((tmp_path / "run" / "tensorboard").glob("events.out.tfevents.*"))
     reloaded = load_model(final)  # the result is a model in the project's format
     assert reloaded.config.symbolic.hidden_size == 64
+    official = load_model(final / "clamp3_official.pth", text_model=str(TINY_TEXT_MODEL))
+    for (name, a), (_, b) in zip(official.state_dict().items(), reloaded.state_dict().items()):
+        assert torch.equal(a, b), name
 
 
 def test_resume_gives_the_same_losses(pairs_file, tmp_path, tiny_model_dir):

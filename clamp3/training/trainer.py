@@ -73,6 +73,7 @@ class TrainConfig:
     precision: str = "float32"
     max_steps: int = 0  # 0: all epochs
     export_official: bool = False
+    tensorboard: bool = True  # also write the metrics for TensorBoard under OUTPUT_DIR/tensorboard
     m3_hidden: int = 768
     m3_layers: int = 12
     m3_decoder_layers: int = 3
@@ -330,11 +331,23 @@ def train(config: TrainConfig, on_event: Callable[[dict], None] | None = None, s
         _atomic_write(checkpoint, lambda handle: torch.save(blob, handle))
 
     metrics_file = open(out / "metrics.jsonl", "a", encoding="utf-8") if rank == 0 else None
+    board = None
+    if rank == 0 and config.tensorboard:
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+
+            board = SummaryWriter(str(out / "tensorboard"))
+        except ImportError:
+            logger.warning("tensorboard is not installed (pip install 'clamp3[train]'); metrics go to metrics.jsonl only")
 
     def emit(event: dict) -> None:
         if rank == 0:
             metrics_file.write(json.dumps(event) + "\n")
             metrics_file.flush()
+            if board is not None and event["event"] in ("step", "eval"):
+                for key, value in event.items():
+                    if key not in ("event", "step", "epoch") and isinstance(value, (int, float)):
+                        board.add_scalar(f"{event['event']}/{key}", value, state["global_step"])
             if on_event:
                 on_event(event)
 
@@ -387,4 +400,6 @@ def train(config: TrainConfig, on_event: Callable[[dict], None] | None = None, s
     emit({"event": "done", "step": state["global_step"], "model": str(final)})
     if metrics_file:
         metrics_file.close()
+    if board is not None:
+        board.close()
     return final
