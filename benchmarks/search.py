@@ -22,66 +22,49 @@ from clamp3.retrieval import build_hnsw, exact_top_k, normalize, retrieval_ranks
 DIM = 768
 
 
-def percentiles(latencies: list[float]) -> tuple[float, float]:
+def time_queries(search, probes: np.ndarray, truth: list[np.ndarray] | None = None) -> tuple[float, float, float, list]:
+    """One query at a time -> p50 ms, p99 ms, recall@10 against ``truth``, and the rows found."""
+    latencies, found = [], []
+    for query in probes:
+        start = time.perf_counter()
+        rows = search(query[None])
+        latencies.append(time.perf_counter() - start)
+        found.append(rows)
+    recall = 1.0 if truth is None else float(np.mean([len(set(f) & set(t)) / 10 for f, t in zip(found, truth)]))
     p50, p99 = np.percentile(np.array(latencies) * 1000, [50, 99])
-    return float(p50), float(p99)
+    return float(p50), float(p99), recall, found
 
 
 def bench_search(size: int, queries: int, ef_search: int, rng: np.random.Generator, ann: bool) -> list[str]:
     matrix = normalize(rng.standard_normal((size, DIM), dtype=np.float32))
     probes = normalize(rng.standard_normal((queries, DIM), dtype=np.float32))
-    exact_rows, latencies = [], []
-    for query in probes:
+    p50, p99, _, exact = time_queries(lambda q: exact_top_k(matrix, q, 10)[1][0], probes)
+    rows = [f"| {size:,} | exact | {p50:.1f} | {p99:.1f} | 1.000 | - |"]
+    if ann:
         start = time.perf_counter()
-        _, rows = exact_top_k(matrix, query[None], 10)
-        latencies.append(time.perf_counter() - start)
-        exact_rows.append(rows[0])
-    exact_p50, exact_p99 = percentiles(latencies)
-    exact_row = f"| {size:,} | exact | {exact_p50:.1f} | {exact_p99:.1f} | 1.000 | - |"
-    if not ann:
-        return [exact_row, *bench_ivf(matrix, probes, exact_rows)]
-    start = time.perf_counter()
-    index = build_hnsw(matrix)
-    build = time.perf_counter() - start
-    index.hnsw.efSearch = ef_search
-    latencies, recalls = [], []
-    for query, truth in zip(probes, exact_rows):
-        start = time.perf_counter()
-        _, rows = index.search(query[None], 10)
-        latencies.append(time.perf_counter() - start)
-        recalls.append(len(set(rows[0]) & set(truth)) / 10)
-    ann_p50, ann_p99 = percentiles(latencies)
-    ivf_rows = bench_ivf(matrix, probes, exact_rows)
-    return [
-        exact_row,
-        f"| {size:,} | HNSW M=32 ef={ef_search} | {ann_p50:.2f} | {ann_p99:.2f} | {np.mean(recalls):.3f} | {build:.0f} s |",
-        *ivf_rows,
-    ]
+        index = build_hnsw(matrix)
+        build = time.perf_counter() - start
+        index.hnsw.efSearch = ef_search
+        p50, p99, recall, _ = time_queries(lambda q: index.search(q, 10)[1][0], probes, exact)
+        rows.append(f"| {size:,} | HNSW M=32 ef={ef_search} | {p50:.2f} | {p99:.2f} | {recall:.3f} | {build:.0f} s |")
+    return rows + bench_ivf(matrix, probes, exact)
 
 
-def bench_ivf(matrix: np.ndarray, probes: np.ndarray, exact_rows: list[np.ndarray]) -> list[str]:
+def bench_ivf(matrix: np.ndarray, probes: np.ndarray, exact: list[np.ndarray]) -> list[str]:
     """IVF-Flat, which builds in minutes where HNSW takes tens of minutes on 2 cores."""
     import faiss
 
     nlist = int(4 * np.sqrt(len(matrix)))
     start = time.perf_counter()
-    quantizer = faiss.IndexFlatIP(matrix.shape[1])
-    index = faiss.IndexIVFFlat(quantizer, matrix.shape[1], nlist, faiss.METRIC_INNER_PRODUCT)
-    sample = matrix[np.random.default_rng(1).choice(len(matrix), min(len(matrix), 40 * nlist), replace=False)]
-    index.train(sample)
+    index = faiss.IndexIVFFlat(faiss.IndexFlatIP(matrix.shape[1]), matrix.shape[1], nlist, faiss.METRIC_INNER_PRODUCT)
+    index.train(matrix[np.random.default_rng(1).choice(len(matrix), min(len(matrix), 40 * nlist), replace=False)])
     index.add(matrix)
     build = time.perf_counter() - start
     rows = []
     for nprobe in (16, 64):
         index.nprobe = nprobe
-        latencies, recalls = [], []
-        for query, truth in zip(probes, exact_rows):
-            start = time.perf_counter()
-            _, found = index.search(query[None], 10)
-            latencies.append(time.perf_counter() - start)
-            recalls.append(len(set(found[0]) & set(truth)) / 10)
-        p50, p99 = percentiles(latencies)
-        rows.append(f"| {len(matrix):,} | IVF-Flat nlist={nlist} nprobe={nprobe} | {p50:.2f} | {p99:.2f} | {np.mean(recalls):.3f} | {build:.0f} s |")
+        p50, p99, recall, _ = time_queries(lambda q: index.search(q, 10)[1][0], probes, exact)
+        rows.append(f"| {len(matrix):,} | IVF-Flat nlist={nlist} nprobe={nprobe} | {p50:.2f} | {p99:.2f} | {recall:.3f} | {build:.0f} s |")
     return rows
 
 

@@ -53,6 +53,17 @@ class FileResult:
     error: InputError | None = None
 
 
+def pad_batch(sequences: Sequence[torch.Tensor], value: int | float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Sequences (length, ...) -> a batch padded to the longest (batch, longest, ...) and its mask."""
+    longest = max(len(s) for s in sequences)
+    batch = sequences[0].new_full((len(sequences), longest, *sequences[0].shape[1:]), value)
+    mask = torch.zeros(len(sequences), longest, dtype=torch.long)
+    for row, sequence in enumerate(sequences):
+        batch[row, : len(sequence)] = sequence
+        mask[row, : len(sequence)] = 1
+    return batch, mask
+
+
 def segment_bounds(length: int, max_length: int) -> list[tuple[int, int]]:
     """[(start, end)] of the segments of an input of ``length`` steps, as the official script."""
     bounds = [(start, min(start + max_length, length)) for start in range(0, length, max_length)]
@@ -130,16 +141,6 @@ class Embedder:
         return Prepared(item, torch.cat([zero, frames, zero]))
 
     # --- the model --------------------------------------------------------------------------
-    def _pad(self, modality: str, segments: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-        longest = max(len(s) for s in segments)
-        pad_value = self.tokenizer.pad_token_id if modality == "text" else 0
-        batch = segments[0].new_full((len(segments), longest, *segments[0].shape[1:]), pad_value)
-        mask = torch.zeros(len(segments), longest, dtype=torch.long)
-        for row, segment in enumerate(segments):
-            batch[row, : len(segment)] = segment
-            mask[row, : len(segment)] = 1
-        return batch, mask
-
     def _batches(self, lengths: list[int]) -> list[list[int]]:
         """Indices grouped into batches of similar length, longest first.
 
@@ -166,7 +167,8 @@ class Embedder:
         outputs: list[torch.Tensor | None] = [None] * len(segments)
         device = self.model.device
         for chunk in self._batches([len(s) for s in segments]):
-            inputs, mask = self._pad(modality, [segments[i] for i in chunk])
+            pad_value = self.tokenizer.pad_token_id if modality == "text" else 0
+            inputs, mask = pad_batch([segments[i] for i in chunk], pad_value)
             inputs, mask = inputs.to(device), mask.to(device)
             hidden = self.model.hidden(modality, inputs, mask)  # (batch, length, hidden)
             if pooled:

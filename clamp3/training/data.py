@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from clamp3.embedding import pad_batch
 from clamp3.errors import INPUT_ERRORS, InputError
 from clamp3.formats import read_items
 
@@ -185,17 +186,8 @@ def collate(batch, pad_token_id: int):
     if len(set(modalities)) != 1:
         raise InputError("<batch>", "a batch mixes symbolic and audio items; train one stage at a time")
 
-    def pad(sequences, value):
-        longest = max(len(s) for s in sequences)
-        out = sequences[0].new_full((len(sequences), longest, *sequences[0].shape[1:]), value)
-        mask = torch.zeros(len(sequences), longest, dtype=torch.long)
-        for i, s in enumerate(sequences):
-            out[i, : len(s)] = s
-            mask[i, : len(s)] = 1
-        return out, mask
-
-    ids, text_mask = pad(texts, pad_token_id)
-    music, music_mask = pad(musics, 0)
+    ids, text_mask = pad_batch(texts, pad_token_id)
+    music, music_mask = pad_batch(musics, 0)
     return ids, text_mask, music, music_mask, modalities[0]
 
 
