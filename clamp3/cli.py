@@ -274,14 +274,22 @@ def cmd_train(args: argparse.Namespace) -> int:
     if unknown:
         raise Clamp3Error(f"unknown training settings {sorted(unknown)}")
     values["objective"] = args.objective
-    final = train(TrainConfig(**values), on_event=None if quiet else _print_event)
+    from tqdm.auto import tqdm
+
+    bar = tqdm(unit="step", desc="training", disable=quiet)
+
+    def show(event: dict) -> None:
+        if event["event"] == "step":
+            bar.total = event["total"]
+            bar.n = event["step"]
+            bar.set_postfix(loss=f"{event['loss']:.4f}", lr=f"{event['lr']:.2e}")
+        elif event["event"] == "eval":
+            bar.write(json.dumps(event), file=sys.stderr)
+
+    final = train(TrainConfig(**values), on_event=show)
+    bar.close()
     print(f"trained model: {final}", file=sys.stderr)
     return 0
-
-
-def _print_event(event: dict) -> None:
-    if event["event"] == "eval" or event.get("step", 0) % 10 == 0:
-        print(json.dumps(event), file=sys.stderr)
 
 
 def build_parser() -> argparse.ArgumentParser:

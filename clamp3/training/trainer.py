@@ -376,7 +376,7 @@ def train(config: TrainConfig, on_event: Callable[[dict], None] | None = None, s
             state["step_in_epoch"] = step + 1
             state["global_step"] += 1
             rate = (time.time() - started) / max(1, state["global_step"] - first_step)
-            emit({"event": "step", "step": state["global_step"], "epoch": state["epoch"], "loss": float(loss.detach()),
+            emit({"event": "step", "step": state["global_step"], "total": total_steps, "epoch": state["epoch"], "loss": float(loss.detach()),
                   "lr": scheduler.get_last_lr()[0], "elapsed_s": time.time() - started,
                   "eta_s": rate * (total_steps - state["global_step"])})
             if state["global_step"] % config.checkpoint_every == 0:
