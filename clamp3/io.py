@@ -38,7 +38,7 @@ def output_path(out_dir: Path, base: Path, source: Path, name: str, suffix: str)
     return out_dir / source.parent.relative_to(base) / f"{name}{suffix}"
 
 
-def _atomic_write(path: Path, write) -> None:
+def atomic_write(path: Path, write) -> None:
     # Write beside the target and rename, so a crash never leaves a truncated file behind.
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -52,8 +52,8 @@ def _atomic_write(path: Path, write) -> None:
 
 
 def atomic_write_text(path: Path, text: str) -> None:
-    _atomic_write(path, lambda handle: handle.write(text.encode("utf-8")))
+    atomic_write(path, lambda handle: handle.write(text.encode("utf-8")))
 
 
 def atomic_save_npy(path: Path, array: np.ndarray) -> None:
-    _atomic_write(path, lambda handle: np.save(handle, array))
+    atomic_write(path, lambda handle: np.save(handle, array))

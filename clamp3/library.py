@@ -303,7 +303,7 @@ class Library:
         """The FAISS HNSW index of the current version, loaded, or built and saved atomically."""
         import faiss
 
-        from clamp3.io import _atomic_write
+        from clamp3.io import atomic_write
 
         version = self.version
         if self._ann is not None and self._ann[0] == version:
@@ -320,8 +320,8 @@ class Library:
         if index is None or index.ntotal != len(ids):
             logger.info("building the ANN index of %d vectors", len(ids))
             index = build_hnsw(matrix)
-            _atomic_write(path, lambda handle: handle.write(faiss.serialize_index(index).tobytes()))
-            _atomic_write(stamp, lambda handle: handle.write(json.dumps({"version": version}).encode()))
+            atomic_write(path, lambda handle: handle.write(faiss.serialize_index(index).tobytes()))
+            atomic_write(stamp, lambda handle: handle.write(json.dumps({"version": version}).encode()))
         index.hnsw.efSearch = 128
         self._ann = (version, index)
         return index

@@ -26,7 +26,7 @@ import torch
 import torch.distributed as dist
 
 from clamp3.errors import INPUT_ERRORS, ConfigError
-from clamp3.io import _atomic_write
+from clamp3.io import atomic_write
 from clamp3.models import export_official, load_m3, load_model, save_pretrained
 from clamp3.models.patchilizer import Patchilizer
 from clamp3.retrieval import retrieval_metrics, retrieval_ranks
@@ -251,7 +251,7 @@ class M3Task:
     def save(self, folder: Path) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
         state = {k: v.detach().cpu() for k, v in self.model.state_dict().items()}
-        _atomic_write(folder / "m3.pth", lambda handle: torch.save({"model": state, "epoch": 0, "min_eval_loss": 0.0}, handle))
+        atomic_write(folder / "m3.pth", lambda handle: torch.save({"model": state, "epoch": 0, "min_eval_loss": 0.0}, handle))
         return folder
 
 
@@ -328,7 +328,7 @@ def train(config: TrainConfig, on_event: Callable[[dict], None] | None = None, s
             "rng": {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()},
             "data_rng": task.rng.getstate(), "config": asdict(config),
         }
-        _atomic_write(checkpoint, lambda handle: torch.save(blob, handle))
+        atomic_write(checkpoint, lambda handle: torch.save(blob, handle))
 
     metrics_file = open(out / "metrics.jsonl", "a", encoding="utf-8") if rank == 0 else None
     board = None
