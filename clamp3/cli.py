@@ -104,7 +104,7 @@ def cmd_features(args: argparse.Namespace) -> int:
 def cmd_embed(args: argparse.Namespace) -> int:
     from clamp3.embedding import Embedder
     from clamp3.formats import SUPPORTED_EXTENSIONS
-    from clamp3.io import atomic_save_npy, collect_files, output_path
+    from clamp3.io import atomic_save_npy, collect_files, existing_outputs, output_path
 
     files, missing = collect_files(args.sources, SUPPORTED_EXTENSIONS)
     failures = [f"{source}: no such file or folder" for source in missing]
@@ -112,7 +112,7 @@ def cmd_embed(args: argparse.Namespace) -> int:
         logger.error("%s", line)
     bases = dict(files)
     out_dir = Path(args.out)
-    todo = [path for path, base in files if args.overwrite or not _embedded(out_dir, base, path)]
+    todo = [path for path, base in files if args.overwrite or not existing_outputs(out_dir, base, path, ".npy")]
     skipped = len(files) - len(todo)
     embedder = Embedder(
         load_model_from_args(args),
@@ -137,13 +137,6 @@ def cmd_embed(args: argparse.Namespace) -> int:
         written[target] = result.source
     print(f"embedded {len(written)}, skipped {skipped} existing, failed {len(failures)}", file=sys.stderr)
     return 1 if failures else 0
-
-
-def _embedded(out_dir: Path, base: Path, path: Path) -> bool:
-    from clamp3.io import output_path
-
-    target = output_path(out_dir, base, path, path.stem, ".npy")
-    return target.exists() or (target.parent.is_dir() and any(target.parent.glob(f"{path.stem}#*.npy")))
 
 
 def _add_retrieval_commands(commands) -> None:

@@ -70,14 +70,15 @@ def _is_library(path: str) -> bool:
     return (Path(path) / DB_NAME).exists()
 
 
-def _query_vector(embedder, query: str) -> tuple[np.ndarray, str]:
+def _query_vector(embedder, query: str) -> np.ndarray:
+    """(1, D): the file ``query`` names, or else the text itself."""
     path = Path(query)
     if path.is_file():
         results = list(embedder.encode_files([path], progress=False))
         if results[0].error is not None:
             raise results[0].error
-        return results[0].embedding.reshape(1, -1), "file"
-    return embedder.encode_texts([query]), "text"
+        return results[0].embedding.reshape(1, -1)
+    return embedder.encode_texts([query])
 
 
 def cmd_index(args: argparse.Namespace) -> int:
@@ -116,7 +117,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     if args.reference and not _is_library(args.reference):
         # The official form: rank the files of a folder against one query file.
         names, vectors = embed_folder(embedder, args.reference, workers=args.workers)
-        query, _ = _query_vector(embedder, args.query)
+        query = _query_vector(embedder, args.query)
         scores = cosine_matrix(query, vectors)[0]
         order = np.argsort(-scores, kind="stable")[: args.top_k]
         hits = [{"rank": r, "score": float(scores[i]), "path": names[i]} for r, i in enumerate(order, 1)]
@@ -125,7 +126,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         from clamp3.library import model_identity
 
         library.check_model(model_identity(embedder.model))
-        query, _ = _query_vector(embedder, args.query)
+        query = _query_vector(embedder, args.query)
         hits = [h.to_dict() for h in library.search(query, args.top_k, args.modality, _where(args.where))[0]]
     for hit in hits:
         if args.json:
@@ -135,20 +136,32 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_score(args: argparse.Namespace) -> int:
-    from clamp3.retrieval import group_similarity, normalize, pair_by_key
-
+def _embed_folders(args: argparse.Namespace):
+    """Both folders of ``score`` / ``eval`` -> (query names, queries, reference names, references)."""
     embedder = None if args.embeddings else _embedder(args)
-    query_names, queries = embed_folder(embedder, args.query_dir, args.embeddings)
-    reference_names, references = embed_folder(embedder, args.reference_dir, args.embeddings)
-    if args.group:
-        print(f"group similarity: {group_similarity(queries, references):.4f} ({len(queries)} queries, {len(references)} references)")
-        return 0
+    return (*embed_folder(embedder, args.query_dir, args.embeddings), *embed_folder(embedder, args.reference_dir, args.embeddings))
+
+
+def _pair(query_names: list[str], reference_names: list[str]):
+    """Queries matched to references by the official key; the unmatched are logged, not asked about."""
+    from clamp3.retrieval import pair_by_key
+
     pairing = pair_by_key(query_names, reference_names)
     for name in pairing.unmatched_queries:
         logger.warning("unmatched query %s", name)
     for name in pairing.unmatched_references:
         logger.warning("unmatched reference %s", name)
+    return pairing
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    from clamp3.retrieval import group_similarity, normalize
+
+    query_names, queries, reference_names, references = _embed_folders(args)
+    if args.group:
+        print(f"group similarity: {group_similarity(queries, references):.4f} ({len(queries)} queries, {len(references)} references)")
+        return 0
+    pairing = _pair(query_names, reference_names)
     q, r = normalize(queries[pairing.query_index]), normalize(references[pairing.reference_index])
     similarities = (q * r).sum(axis=1)
     rows = sorted(
@@ -166,17 +179,11 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from clamp3.retrieval import pair_by_key, retrieval_metrics, retrieval_ranks
+    from clamp3.retrieval import retrieval_metrics, retrieval_ranks
 
-    embedder = None if args.embeddings else _embedder(args)
-    query_names, queries = embed_folder(embedder, args.query_dir, args.embeddings)
-    reference_names, references = embed_folder(embedder, args.reference_dir, args.embeddings)
-    pairing = pair_by_key(query_names, reference_names)
+    query_names, queries, reference_names, references = _embed_folders(args)
+    pairing = _pair(query_names, reference_names)
     unmatched = len(pairing.unmatched_queries) + len(pairing.unmatched_references)
-    for name in pairing.unmatched_queries:
-        logger.warning("unmatched query %s", name)
-    for name in pairing.unmatched_references:
-        logger.warning("unmatched reference %s", name)
     if not pairing.query_index:
         raise Clamp3Error("no query file pairs with a reference file (pairs share folder and name before the first dot)")
     # Rank among the matched references only, as the official script does.
@@ -250,13 +257,11 @@ def cmd_probe(args: argparse.Namespace) -> int:
             rows = [r for r in library.items() if args.label_field in r["metadata"] or args.label_field == "title"]
             if not rows:
                 raise Clamp3Error(f"no item of {args.index} has the metadata field '{args.label_field}'")
-            ids, matrix = library.matrix()
-            position = {int(i): n for n, i in enumerate(ids)}
-            vectors = matrix[[position[r["id"]] for r in rows]]
+            vectors = library.vectors_of([r["id"] for r in rows])
             labels = [r["title"] if args.label_field == "title" else r["metadata"][args.label_field] for r in rows]
             model = {k: v for k, v in library.meta().items() if k in ("model", "fingerprint", "dim")}
         else:
-            embedder = _embedder(args)
+            embedder = None if args.embeddings else _embedder(args)
             names, vectors = embed_folder(embedder, args.source, args.embeddings)
             labels = [label_of(name) for name in names]
             model = model_identity(embedder.model) if embedder else {}
@@ -267,7 +272,7 @@ def cmd_probe(args: argparse.Namespace) -> int:
     probe = load_probe(args.probe)
     embedder = _embedder(args)
     names, vectors = embed_folder(embedder, args.source, args.embeddings) if Path(args.source).is_dir() else (
-        [args.source], _query_vector(embedder, args.source)[0])
+        [args.source], _query_vector(embedder, args.source))
     for name, probabilities in zip(names, probe_predict(probe, vectors)):
         best = int(np.argmax(probabilities))
         print(json.dumps({"file": name, "label": probe["classes"][best],
@@ -289,10 +294,7 @@ def cmd_map(args: argparse.Namespace) -> int:
     if cached.exists():
         points = np.load(cached)
     else:
-        ids, matrix = library.matrix()
-        position = {int(i): n for n, i in enumerate(ids)}
-        vectors = matrix[[position[r["id"]] for r in rows]]
-        points = umap_coordinates(vectors, [r["modality"] for r in rows], center=args.center)
+        points = umap_coordinates(library.vectors_of([r["id"] for r in rows]), [r["modality"] for r in rows], center=args.center)
         from clamp3.io import atomic_save_npy
 
         atomic_save_npy(cached, points)

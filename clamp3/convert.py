@@ -10,7 +10,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from clamp3.formats import CONVERTIBLE_EXTENSIONS, read_many
-from clamp3.io import atomic_write_text, collect_files, output_path
+from clamp3.io import atomic_write_text, collect_files, existing_outputs, output_path
 
 logger = logging.getLogger(__name__)
 
@@ -29,15 +29,6 @@ class Report:
         return f"{verb} {len(self.written)}, skipped {len(self.skipped)} existing, failed {len(self.failures)}"
 
 
-def _already_done(out_dir: Path, base: Path, path: Path) -> list[Path]:
-    folder = output_path(out_dir, base, path, path.stem, "").parent
-    suffix = ".mtf" if path.suffix.lower() in (".mid", ".midi") else ".abc"
-    single = folder / f"{path.stem}{suffix}"
-    if single.exists():
-        return [single]
-    return sorted(folder.glob(f"{path.stem}#*{suffix}")) if folder.is_dir() else []
-
-
 def convert_files(
     sources: Iterable[str | Path],
     out_dir: str | Path,
@@ -51,7 +42,8 @@ def convert_files(
     report.failures.extend(f"{source}: no such file or folder" for source in missing)
     todo = []
     for path, base in files:
-        done = [] if overwrite else _already_done(out_dir, base, path)
+        suffix = ".mtf" if path.suffix.lower() in (".mid", ".midi") else ".abc"
+        done = [] if overwrite else existing_outputs(out_dir, base, path, suffix)
         if done:
             report.skipped.extend(done)
         else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from collections.abc import Iterable
@@ -31,6 +32,24 @@ def collect_files(
         else:
             missing.append(str(source))
     return found, missing
+
+
+def file_digest(path: str | Path) -> str:
+    """SHA-256 of a file's bytes, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def existing_outputs(out_dir: Path, base: Path, source: Path, suffix: str) -> list[Path]:
+    """Outputs already written for ``source``: ``stem<suffix>``, or ``stem#X<suffix>`` per tune of a book."""
+    single = output_path(out_dir, base, source, source.stem, suffix)
+    if single.exists():
+        return [single]
+    folder = single.parent
+    return sorted(folder.glob(f"{source.stem}#*{suffix}")) if folder.is_dir() else []
 
 
 def output_path(out_dir: Path, base: Path, source: Path, name: str, suffix: str) -> Path:

@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 
 from clamp3.errors import Clamp3Error, InputError
 from clamp3.formats import SUPPORTED_EXTENSIONS
-from clamp3.io import collect_files
+from clamp3.io import collect_files, file_digest
 from clamp3.retrieval import build_hnsw, exact_top_k, normalize
 
 logger = logging.getLogger(__name__)
@@ -66,14 +66,6 @@ def model_identity(model) -> dict[str, str]:
         "fingerprint": digest.hexdigest()[:16],
         "dim": str(model.config.projection_size),
     }
-
-
-def file_hash(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @dataclass
@@ -205,7 +197,7 @@ class Library:
         for path, base in files:
             key = str(path.resolve())
             try:
-                digest = file_hash(path)
+                digest = file_digest(path)
             except OSError as exc:
                 report.failures.append(f"{path}: cannot be read ({exc.strerror or exc})")
                 continue
@@ -299,6 +291,11 @@ class Library:
             self._ann = None
         return self._cache[1], self._cache[2]
 
+    def vectors_of(self, item_ids: list[int]) -> np.ndarray:
+        """Unit vectors (len(item_ids), D) of the given items, in that order."""
+        ids, matrix = self.matrix()
+        return matrix[np.searchsorted(ids, np.asarray(item_ids, dtype=np.int64))]
+
     def _ann_index(self):
         """The FAISS HNSW index of the current version, loaded, or built and saved atomically."""
         import faiss
@@ -356,11 +353,11 @@ class Library:
         if use_ann and (allowed is None or len(allowed) > self.ann_threshold):
             fetch = k if allowed is None else min(len(ids), k * 20)
             scores, rows = self._ann_index().search(queries, fetch)
+            allowed_set = None if allowed is None else set(allowed.tolist())
             results = []
             for query_scores, query_rows in zip(scores, rows):
                 pairs = [(s, ids[r]) for s, r in zip(query_scores, query_rows) if r >= 0]
-                if allowed is not None:
-                    allowed_set = set(allowed.tolist())
+                if allowed_set is not None:
                     pairs = [(s, i) for s, i in pairs if i in allowed_set]
                 results.append(pairs[:k])
         else:

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import numpy as np
 
-from clamp3.audio.cache import FeatureCache, file_digest
+from clamp3.audio.cache import FeatureCache
 from clamp3.audio.extractors import DEFAULT_MERT, SPECTRAL_NAME, AudioExtractor, load_extractor, window_bounds
 from clamp3.errors import InputError
 from clamp3.formats import AUDIO_EXTENSIONS, read_many
+from clamp3.io import file_digest
 
 
 def extract_files(

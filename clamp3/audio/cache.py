@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from pathlib import Path
@@ -14,14 +13,6 @@ from clamp3.io import atomic_save_npy
 
 def default_cache_dir() -> Path:
     return Path(os.environ.get("CLAMP3_CACHE", Path.home() / ".cache" / "clamp3"))
-
-
-def file_digest(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 class FeatureCache:

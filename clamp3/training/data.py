@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from clamp3.embedding import pad_batch
-from clamp3.errors import INPUT_ERRORS, InputError
+from clamp3.errors import InputError
 from clamp3.formats import read_items
 
 logger = logging.getLogger(__name__)
@@ -103,6 +103,19 @@ def read_pairs(path: str | Path) -> tuple[list[Pair], DataReport]:
     return pairs, report
 
 
+def truncate(steps, length: int, rng: random.Random, randomly: bool):
+    """At most ``length`` steps: the head, or with ``randomly`` the head, the tail or a middle run."""
+    if len(steps) <= length:
+        return steps
+    choice = rng.choice(["head", "tail", "middle"]) if randomly else "head"
+    if choice == "head":
+        return steps[:length]
+    if choice == "tail":
+        return steps[-length:]
+    start = rng.randint(1, len(steps) - length)
+    return steps[start : start + length]
+
+
 def remove_instrument_names(music: str) -> str:
     """Drop instrument names (ABC ``nm=``/``snm=`` of V: lines) and programs (MTF program_change -> 0)."""
     lines = re.findall(r".*?\n|.*$", music)
@@ -154,17 +167,6 @@ class PairDataset(torch.utils.data.Dataset):
         rng.shuffle(chosen)
         return self.tokenizer.sep_token.join(chosen)
 
-    def _truncate(self, steps, length: int):
-        if len(steps) <= length:
-            return steps
-        choice = self.rng.choice(["head", "tail", "middle"]) if self.augment else "head"
-        if choice == "head":
-            return steps[:length]
-        if choice == "tail":
-            return steps[-length:]
-        start = self.rng.randint(1, len(steps) - length)
-        return steps[start : start + length]
-
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor, str]:
         pair = self.pairs[index]
         ids = torch.tensor(self.tokenizer(self._text(pair))["input_ids"], dtype=torch.long)
@@ -177,7 +179,7 @@ class PairDataset(torch.utils.data.Dataset):
         else:
             zero = np.zeros((1, music.shape[1]), dtype=np.float32)
             steps, modality = torch.from_numpy(np.concatenate([zero, music, zero])), "audio"
-        return self._truncate(ids, self.max_text), self._truncate(steps, self.max_music), modality
+        return truncate(ids, self.max_text, self.rng, self.augment), truncate(steps, self.max_music, self.rng, self.augment), modality
 
 
 def collate(batch, pad_token_id: int):
@@ -191,4 +193,4 @@ def collate(batch, pad_token_id: int):
     return ids, text_mask, music, music_mask, modalities[0]
 
 
-__all__ = ["INPUT_ERRORS", "DataReport", "Pair", "PairDataset", "collate", "read_pairs", "remove_instrument_names"]
+__all__ = ["DataReport", "Pair", "PairDataset", "collate", "read_pairs", "remove_instrument_names", "truncate"]

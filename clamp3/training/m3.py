@@ -14,6 +14,7 @@ from clamp3.errors import INPUT_ERRORS
 from clamp3.formats import read_items
 from clamp3.io import collect_files
 from clamp3.models.patchilizer import EOS_ID, MASK_ID, PAD_ID, Patchilizer
+from clamp3.training.data import truncate
 
 MASK_RATIO = 0.45
 SYMBOLIC_EXTENSIONS = (".abc", ".mtf", ".mid", ".midi", ".xml", ".musicxml", ".mxl", ".krn")
@@ -62,12 +63,7 @@ class M3Data:
         return len(self.items)
 
     def example(self, index: int, rng: random.Random, train: bool):
-        patches = self.items[index]
-        if len(patches) > self.max_patches:
-            choice = rng.choice(["head", "tail", "middle"]) if train else "head"
-            start = {"head": 0, "tail": len(patches) - self.max_patches}.get(choice) if choice != "middle" else rng.randint(
-                1, len(patches) - self.max_patches)
-            patches = patches[start : start + self.max_patches]
+        patches = truncate(self.items[index], self.max_patches, rng, train)
         corrupted, selected = mask_patches(patches, rng, train)
         return corrupted, selected, patches
 
