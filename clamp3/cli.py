@@ -19,8 +19,9 @@ DTYPES = ("float32", "bfloat16", "float16")
 def _add_model_args(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("model")
     group.add_argument(
-        "--weights", default="saas",
-        help="preset (saas, c2), a model directory, an official .pth file or a hub id (default: saas)",
+        "--weights", default="default",
+        help="'default' (the small multilingual model in assets/), a preset (saas, c2), a model directory, "
+        "an official .pth file or a hub id (default: default)",
     )
     group.add_argument(
         "--text-model", default=None,
@@ -167,7 +168,7 @@ def _add_retrieval_commands(commands) -> None:
     )
     search.add_argument("query", metavar="QUERY", help="a text in any language, or a file of any modality")
     search.add_argument("reference", nargs="?", metavar="REF_DIR", help="a folder of files to rank (official form)")
-    search.add_argument("--index", default=None, help="library folder")
+    search.add_argument("--index", default=None, help="library folder (default: the demo library, with --weights default)")
     search.add_argument("--top-k", type=int, default=10)
     search.add_argument("--modality", choices=["text", "symbolic", "audio"])
     search.add_argument("--where", action="append", metavar="KEY=VALUE", help="metadata filter (repeatable)")

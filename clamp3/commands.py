@@ -109,6 +109,17 @@ def cmd_index(args: argparse.Namespace) -> int:
     return 0
 
 
+def _default_index(args: argparse.Namespace) -> Path:
+    """The demo library, for the embedded model; other weights need --index."""
+    from clamp3.models import EMBEDDED
+
+    if args.weights != EMBEDDED:
+        raise Clamp3Error(f"no library given: pass --index DIR (the demo library holds vectors of '{EMBEDDED}' only)")
+    from clamp3.embedded import library_dir
+
+    return library_dir()
+
+
 def cmd_search(args: argparse.Namespace) -> int:
     from clamp3.library import Library
     from clamp3.retrieval import cosine_matrix
@@ -122,7 +133,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         order = np.argsort(-scores, kind="stable")[: args.top_k]
         hits = [{"rank": r, "score": float(scores[i]), "path": names[i]} for r, i in enumerate(order, 1)]
     else:
-        library = Library(args.reference or args.index)
+        library = Library(args.reference or args.index or _default_index(args))
         from clamp3.library import model_identity
 
         library.check_model(model_identity(embedder.model))

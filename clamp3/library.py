@@ -195,7 +195,7 @@ class Library:
             known[path] = digest
         todo: list[tuple[Path, Path, str]] = []
         for path, base in files:
-            key = str(path.resolve())
+            key = self._key(path)
             try:
                 digest = file_digest(path)
             except OSError as exc:
@@ -218,7 +218,7 @@ class Library:
                     logger.error("%s", result.error)
                     continue
                 base, digest = info[result.source]
-                key = str(result.source.resolve())
+                key = self._key(result.source)
                 metadata = read_metadata(result.item)
                 for candidate in (str(result.source.relative_to(base)), str(result.source), key, result.item.name):
                     if candidate in sidecar:
@@ -242,9 +242,21 @@ class Library:
         report.unknown_sidecar_paths = sorted(set(sidecar) - used_sidecar)
         return report
 
+    def _key(self, path: Path) -> str:
+        """The stored path: relative to the library folder for files inside it (a library that
+        ships with its music stays valid wherever it is copied), absolute for the others."""
+        resolved = path.resolve()
+        try:
+            return resolved.relative_to(self.directory.resolve()).as_posix()
+        except ValueError:
+            return str(resolved)
+
+    def absolute(self, stored: str) -> str:
+        return stored if Path(stored).is_absolute() else str(self.directory / stored)
+
     def prune(self) -> list[str]:
         """Drop the items of files that no longer exist; returns their paths."""
-        gone = [p for (p,) in self.db.execute("SELECT DISTINCT path FROM items") if not Path(p).exists()]
+        gone = [p for (p,) in self.db.execute("SELECT DISTINCT path FROM items") if not Path(self.absolute(p)).exists()]
         if gone:
             self.db.execute("BEGIN IMMEDIATE")
             self.db.executemany("DELETE FROM items WHERE path = ?", [(p,) for p in gone])
@@ -258,7 +270,7 @@ class Library:
         if limit:
             sql += f" LIMIT {int(limit)}"
         return [
-            {"id": i, "path": p, "name": n, "modality": m, "title": t, "metadata": json.loads(md)}
+            {"id": i, "path": self.absolute(p), "name": n, "modality": m, "title": t, "metadata": json.loads(md)}
             for i, p, n, m, t, md in self.db.execute(sql, params)
         ]
 
@@ -378,7 +390,7 @@ class Library:
             )
         }
         return [
-            Hit(rank, float(score), int(i), rows[i][1], rows[i][2], rows[i][3], rows[i][4], json.loads(rows[i][5]))
+            Hit(rank, float(score), int(i), self.absolute(rows[i][1]), rows[i][2], rows[i][3], rows[i][4], json.loads(rows[i][5]))
             for rank, (score, i) in enumerate(pairs, 1)
         ]
 

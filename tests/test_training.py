@@ -170,3 +170,39 @@ def test_length_buckets_keep_every_example_once_and_group_lengths(pairs_file, tm
     spread = sum(abs(lengths[a] - lengths[b]) for a, b in batches)
     plain = epoch_order(task, config(pairs_file, tmp_path / "p", weights=tiny_model_dir, batch_size=2), 0, 2)
     assert spread <= sum(abs(lengths[a] - lengths[b]) for a, b in (plain[i : i + 2] for i in range(0, 8, 2)))
+
+
+def test_frozen_text_tower_is_run_once_per_text_and_still_learns(pairs_file, tmp_path, tiny_model_dir):
+    """freeze_text_model: the tower's pooled outputs are cached, its projection and the music tower train."""
+    from clamp3.training.trainer import ContrastiveTask
+
+    cfg = config(pairs_file, tmp_path / "run", weights=tiny_model_dir, freeze_text_model=True, text_sampling="one",
+                 text_dropout=True, augment=False, normalize=True, logit_scale=10.0, epochs=30)
+    task = ContrastiveTask(cfg)
+    tower_before = {k: v.clone() for k, v in task.model.text_model.state_dict().items()}
+    calls = []
+    original = task.model.text_hidden
+    task.model.text_hidden = lambda ids, mask: calls.append(len(ids)) or original(ids, mask)
+    first = float(task.loss(list(range(8))).detach())
+    assert sum(calls) <= 16  # each pair has two candidate texts (analysis and its German copy)
+    for _ in range(3):
+        task.loss(list(range(8)))
+    assert sum(calls) <= 16 and len(task.pooled_texts) <= 16
+    reference = task.model.text_proj(task._pooled(*_batch(task, range(8))))
+    assert torch.allclose(reference, task.model.encode_text(*_batch(task, range(8))), atol=1e-5)
+    events = []
+    train(cfg, on_event=events.append)
+    losses = [e["loss"] for e in events if e["event"] == "step"]
+    assert losses[-1] < first * 0.5
+    trained = load_model(tmp_path / "run" / "final")
+    for key, value in trained.text_model.state_dict().items():
+        assert torch.equal(value, tower_before[key]), key
+
+
+def _batch(task, indices):
+    from clamp3.training.data import collate
+
+    task.data.train = False  # the evaluation text of each pair, deterministic
+    ids, mask, *_ = collate([task.data[i] for i in indices], task.tokenizer.pad_token_id)
+    task.data.train = True
+    return ids, mask

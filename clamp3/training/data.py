@@ -135,15 +135,17 @@ def remove_instrument_names(music: str) -> str:
 class PairDataset(torch.utils.data.Dataset):
     """Pairs -> (text token ids, music steps) with the official augmentations in training mode:
     text dropout over fields and translations, head/tail/middle truncation, and instrument names
-    removed with probability 0.9."""
+    removed with probability 0.9. ``text_sampling="one"`` takes one whole candidate text instead
+    of the official random subset of fields."""
 
     def __init__(
         self, pairs: list[Pair], tokenizer, patchilizer, max_text: int, max_music: int, train: bool,
-        text_dropout: bool = True, augment: bool = True,
+        text_dropout: bool = True, augment: bool = True, text_sampling: str = "official",
     ):
         self.pairs, self.tokenizer, self.patchilizer = pairs, tokenizer, patchilizer
         self.max_text, self.max_music, self.train, self.text_dropout = max_text, max_music, train, text_dropout
         self.augment = train and augment
+        self.text_sampling = text_sampling
         self._music: dict[Path, object] = {}
         self.rng = random.Random(0)
 
@@ -161,6 +163,8 @@ class PairDataset(torch.utils.data.Dataset):
         rng = self.rng
         if not (self.train and self.text_dropout):
             return pair.analysis
+        if self.text_sampling == "one":  # one whole candidate: the data already holds short and long texts
+            return rng.choice(pair.texts + pair.translations)
         candidates = pair.translations if (pair.translations and rng.random() < 0.5) else pair.texts or pair.translations
         lines = [c for c in "\n".join(dict.fromkeys(candidates)).split("\n") if c]
         chosen = [c for c in lines if rng.random() < 0.5] or lines

@@ -24,10 +24,11 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.distributed as dist
+from torch.nn import functional as F
 
 from clamp3.errors import INPUT_ERRORS, ConfigError
 from clamp3.io import atomic_write
-from clamp3.models import export_official, load_m3, load_model, save_pretrained
+from clamp3.models import export_official, load_m3, load_model, masked_mean, save_pretrained
 from clamp3.models.patchilizer import Patchilizer
 from clamp3.retrieval import retrieval_metrics, retrieval_ranks
 from clamp3.training.data import PairDataset, collate, read_pairs
@@ -60,7 +61,10 @@ class TrainConfig:
     accumulation: int = 1
     logit_scale: float = 1.0
     learnable_temperature: bool = False
-    freeze_text: bool = False
+    normalize: bool = False  # True: cosine logits (CLIP); False: the official raw dot products
+    freeze_text: bool = False  # the text tower and its projection
+    freeze_text_model: bool = False  # the text tower only; its pooled outputs are computed once per text
+    text_sampling: str = "official"  # or "one": one candidate text per example (see PairDataset)
     text_dropout: bool = True
     augment: bool = True  # random truncation and instrument-name removal of the music
     length_buckets: int = 0  # > 0: batches of similar length, sorted within windows of this many batches
@@ -92,6 +96,8 @@ class TrainConfig:
                     raise ConfigError(f"{spec.name} must be a number, got '{value}'") from exc
         if self.objective not in ("clamp3", "m3"):
             raise ConfigError(f"objective must be clamp3 or m3, got '{self.objective}'")
+        if self.text_sampling not in ("official", "one"):
+            raise ConfigError(f"text_sampling must be official or one, got '{self.text_sampling}'")
         if self.stage not in FREEZE:
             raise ConfigError(f"stage must be one of {sorted(FREEZE)}, got '{self.stage}'")
         if self.precision not in PRECISIONS:
@@ -119,7 +125,8 @@ class ContrastiveTask:
         patchilizer = Patchilizer(model.config.patch_size)
         max_music = model.config.symbolic.max_length if config.stage == "symbolic" else model.config.audio.max_length
         self.data = PairDataset(
-            pairs, self.tokenizer, patchilizer, model.config.max_text_length, max_music, True, config.text_dropout, config.augment
+            pairs, self.tokenizer, patchilizer, model.config.max_text_length, max_music, True, config.text_dropout, config.augment,
+            config.text_sampling,
         )
         usable = []
         for pair in pairs:  # every music file is converted once; one the converter rejects is bad data
@@ -134,6 +141,8 @@ class ContrastiveTask:
         self.bad_fraction = len(report.bad) / max(1, len(report.bad) + len(usable))
         self.eval_data = PairDataset(eval_pairs, self.tokenizer, patchilizer, model.config.max_text_length, max_music, False) if eval_pairs else None
         frozen = FREEZE[config.stage] + (["text_model", "text_proj"] if config.freeze_text else [])
+        frozen += ["text_model"] if config.freeze_text_model and not config.freeze_text else []
+        self.pooled_texts: dict[tuple[int, ...], torch.Tensor] | None = {} if "text_model" in frozen else None
         for name in frozen:
             for param in getattr(model, name).parameters():
                 param.requires_grad = False
@@ -165,9 +174,31 @@ class ContrastiveTask:
     def loss(self, indices: list[int]) -> torch.Tensor:
         ids, text_mask, music, music_mask, modality = collate([self.data[i] for i in indices], self.tokenizer.pad_token_id)
         device = self.config.device
-        text = self.model.encode_text(ids.to(device), text_mask.to(device))
+        if self.pooled_texts is None:
+            text = self.model.encode_text(ids.to(device), text_mask.to(device))
+        else:
+            text = self.model.text_proj(self._pooled(ids, text_mask).to(device))
         music_vectors = getattr(self.model, f"encode_{modality}")(music.to(device), music_mask.to(device))
-        return contrastive_loss(text.float(), music_vectors.float(), self.logit_scale.exp())
+        text, music_vectors = text.float(), music_vectors.float()
+        if self.config.normalize:
+            text, music_vectors = F.normalize(text, dim=-1), F.normalize(music_vectors, dim=-1)
+        return contrastive_loss(text, music_vectors, self.logit_scale.exp())
+
+    def _pooled(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Mean-pooled outputs of the frozen text tower, (batch, hidden); each text computed once."""
+        keys = [tuple(row[: int(m.sum())].tolist()) for row, m in zip(ids, mask)]
+        new = list(dict.fromkeys(k for k in keys if k not in self.pooled_texts))
+        if new:
+            rows = [keys.index(k) for k in new]
+            sub_ids, sub_mask = ids[rows], mask[rows]
+            length = int(sub_mask.sum(dim=1).max())
+            sub_ids, sub_mask = sub_ids[:, :length].to(self.config.device), sub_mask[:, :length].to(self.config.device)
+            with torch.no_grad(), torch.autocast(sub_ids.device.type, enabled=False):
+                hidden = self.model.text_hidden(sub_ids, sub_mask)
+                pooled = masked_mean(hidden.float(), sub_mask).cpu()
+            for key, vector in zip(new, pooled):
+                self.pooled_texts[key] = vector
+        return torch.stack([self.pooled_texts[k] for k in keys]).to(self.model.text_proj.weight.dtype)
 
     @torch.inference_mode()
     def evaluate(self) -> dict | None:
@@ -184,7 +215,9 @@ class ContrastiveTask:
         text, music = torch.cat(texts), torch.cat(musics)
         ranks = retrieval_ranks(text.numpy(), music.numpy(), np.arange(len(text)))
         metrics = retrieval_metrics(ranks)
-        return {"loss": float(contrastive_loss(text, music)), "mrr": metrics["mrr"], "hit@1": metrics["hit@1"], "hit@10": metrics["hit@10"]}
+        scored = (F.normalize(text, dim=-1), F.normalize(music, dim=-1)) if self.config.normalize else (text, music)
+        loss = contrastive_loss(*scored, float(self.logit_scale.exp()))
+        return {"loss": float(loss), "mrr": metrics["mrr"], "hit@1": metrics["hit@1"], "hit@10": metrics["hit@10"]}
 
     def save(self, folder: Path) -> Path:
         self.model.eval()

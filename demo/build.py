@@ -1,0 +1,243 @@
+"""Build the demo data set from the music21 corpus: one command, fixed seed, resumable.
+
+    python -m demo.build --out data/demo --workers 2
+
+Each work becomes interleaved ABC (metadata fields removed: the model sees music only) and MTF
+(through music21's MIDI export; the flattened notes where that export fails); a seeded subset
+is rendered to audio with the General MIDI SoundFont (the first 20 s) and turned into
+spectral-v1 features. Texts in eight languages come from each work's metadata. Output:
+
+    music/{train,val,heldout}/<id>.abc|.mtf|.npy
+    works.jsonl                      metadata, split, files and texts of every work
+    pairs_{symbolic,audio}_{train,val}.jsonl   training pairs for ``clamp3 train``
+    failed.txt                       works that could not be converted, with the reason
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import logging
+import random
+import re
+import sys
+from multiprocessing import Pool
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from clamp3.io import atomic_save_npy, atomic_write_text
+from demo.corpus import corpus_root, select
+from demo.texts import descriptions
+
+logger = logging.getLogger("demo.build")
+
+MUSIC_FIELDS = set("LMKQVIU")  # header fields that describe the music itself
+AUDIO_SECONDS = 20.0
+
+
+def music_only(abc: str) -> str:
+    """Interleaved ABC without information fields (origin, source, notes, ...) or comments."""
+    kept = []
+    for line in abc.split("\n"):
+        if re.match(r"^[A-Za-z]:", line) and line[0] not in MUSIC_FIELDS:
+            continue
+        if line.startswith("%") and not line.startswith("%%"):
+            continue
+        kept.append(line)
+    return "\n".join(kept)
+
+
+def header(abc: str, name: str) -> str | None:
+    match = re.search(rf"^{name}:\s*(\S+)", abc, re.M)
+    return match.group(1) if match else None
+
+
+def _midi_bytes(score) -> bytes:
+    from music21 import midi, stream
+
+    try:
+        return midi.translate.streamToMidiFile(score).writestr()
+    except Exception:  # music21 fails on duplicated time signatures (1 in 5 Essen songs): export the notes alone
+        flat = stream.Stream(score.flatten().notesAndRests)
+        return midi.translate.streamToMidiFile(flat).writestr()
+
+
+def convert(task: tuple[dict, str, bool]) -> dict:
+    """One work -> its ABC, MTF, optional audio features and the labels read from the music."""
+    from music21 import converter
+
+    from clamp3.formats import read_items
+    from clamp3.formats.abc import abc_to_interleaved
+    from clamp3.formats.midi import midi_to_mtf
+
+    work, root, with_audio = task
+    source = Path(root) / work["source"]
+    try:
+        if work["number"] is not None:
+            tune = next(text for number, text in _tunes(source) if number == work["number"])
+            abc = abc_to_interleaved(tune, Path(f"{source}#{work['number']}"))
+            score = converter.parse(tune, format="abc")
+        else:
+            abc = read_items(source)[0].data
+            score = converter.parse(source)
+        midi = _midi_bytes(score)
+        mtf = midi_to_mtf(midi, source)
+        features = None
+        if with_audio:
+            from clamp3.audio.extractors import load_extractor
+            from clamp3.audio.render import render_midi
+
+            waveform = render_midi(midi, source, max_seconds=AUDIO_SECONDS)
+            features = load_extractor("spectral-v1").extract(waveform) if np.abs(waveform).max() > 0 else None
+    except Exception as exc:  # any reader or music21 failure: this work is reported and left out
+        return {"id": work["id"], "error": f"{type(exc).__name__}: {str(exc)[:200]}"}
+    abc = music_only(abc)
+    voices = len(set(re.findall(r"^V:\s*(\S+)", abc, re.M))) or 1
+    return {"id": work["id"], "abc": abc, "mtf": mtf, "features": features,
+            "metre": header(abc, "M"), "key": header(abc, "K"), "voices": voices}
+
+
+def _files(out: Path, work: dict) -> dict[str, Path]:
+    folder = out / "music" / work["split"]
+    names = {"abc": f"{work['id']}.abc", "mtf": f"{work['id']}.mtf"} | ({"audio": f"{work['id']}.npy"} if work["audio"] else {})
+    return {kind: folder / name for kind, name in names.items()}
+
+
+def _converted(out: Path, work: dict) -> bool:
+    return all(path.exists() for path in _files(out, work).values())
+
+
+def _load(out: Path, work: dict) -> dict:
+    """The result of an earlier run, read back from its files."""
+    files = _files(out, work)
+    abc = files["abc"].read_text(encoding="utf-8")
+    voices = len(set(re.findall(r"^V:\s*(\S+)", abc, re.M))) or 1
+    features = np.load(files["audio"]) if "audio" in files else None
+    return {"id": work["id"], "loaded": True, "features": features, "metre": header(abc, "M"), "key": header(abc, "K"), "voices": voices}
+
+
+def _chain(*iterables):
+    for iterable in iterables:
+        yield from iterable
+
+
+_TUNE_CACHE: dict[Path, list] = {}
+
+
+def _tunes(path: Path):
+    from demo.corpus import tunes_of
+
+    if path not in _TUNE_CACHE:
+        _TUNE_CACHE.clear()
+        _TUNE_CACHE[path] = tunes_of(path)
+    return _TUNE_CACHE[path]
+
+
+def safe_id(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", text)
+
+
+def build(out: Path, seed: int = 0, workers: int = 2, audio_fraction: float = 0.2, limit: int | None = None, val: float = 0.05) -> dict:
+    rng = random.Random(seed)
+    works = select(seed)
+    if limit:
+        works = rng.sample(works, limit)
+    seen: dict[str, int] = {}
+    for work in works:
+        base = safe_id(work["id"])
+        seen[base] = seen.get(base, 0) + 1
+        work["id"] = base if seen[base] == 1 else f"{base}-{seen[base]}"
+        if work["split"] == "train" and rng.random() < val:
+            work["split"] = "val"
+        work["audio"] = rng.random() < audio_fraction
+    root = str(corpus_root())
+    done = [w for w in works if _converted(out, w)]  # a rerun converts only what is missing
+    tasks = [(w, root, w["audio"]) for w in works if not _converted(out, w)]
+    tasks.sort(key=lambda t: (t[0]["source"], t[0]["id"]))  # in source order: a worker reads each tune book once
+    by_id = {w["id"]: w for w in works}
+    failed, records = [], []
+    with Pool(workers) if workers > 1 else _Serial() as pool:
+        results = pool.imap(convert, tasks, chunksize=4)
+        for result in tqdm(_chain((_load(out, w) for w in done), results), total=len(works), desc="converting", unit="work"):
+            work = by_id[result["id"]]
+            if "error" in result:
+                failed.append(f"{work['source']}#{work['number']}: {result['error']}")
+                continue
+            folder = out / "music" / work["split"]
+            folder.mkdir(parents=True, exist_ok=True)
+            files = {"abc": folder / f"{work['id']}.abc", "mtf": folder / f"{work['id']}.mtf"}
+            if not result.get("loaded"):
+                atomic_write_text(files["abc"], result["abc"])
+                atomic_write_text(files["mtf"], result["mtf"])
+            if result["features"] is not None:
+                files["audio"] = folder / f"{work['id']}.npy"
+                if not result.get("loaded"):
+                    atomic_save_npy(files["audio"], result["features"].astype(np.float32))
+            work.update(metre=result["metre"], key=result["key"], voices=result["voices"])
+            work["files"] = {k: str(v.relative_to(out)) for k, v in files.items()}
+            work["texts"] = descriptions(work, random.Random(f"{seed}:{work['id']}"))
+            if not work["texts"]:
+                failed.append(f"{work['source']}#{work['number']}: no description (no class label)")
+                continue
+            records.append(work)
+    records.sort(key=lambda w: w["id"])
+    referenced = {out / f for w in records for f in w["files"].values()}
+    for stale in (out / "music").rglob("*"):  # left by an earlier run with another selection or split
+        if stale.is_file() and stale not in referenced:
+            stale.unlink()
+    _write_jsonl(out / "works.jsonl", records)
+    for split in ("train", "val"):
+        for stage, kinds in (("symbolic", ("abc", "mtf")), ("audio", ("audio",))):
+            rows = [
+                {"id": w["id"], "filepaths": [w["files"][k] for k in kinds if k in w["files"]],
+                 "texts": [t for texts in w["texts"].values() for t in texts]}
+                for w in records if w["split"] == split and any(k in w["files"] for k in kinds)
+            ]
+            _write_jsonl(out / f"pairs_{stage}_{split}.jsonl", rows)
+    atomic_write_text(out / "failed.txt", "\n".join(failed) + ("\n" if failed else ""))
+    summary = {"works": len(records), "failed": len(failed), "audio": sum("audio" in w["files"] for w in records),
+               **{s: sum(w["split"] == s for w in records) for s in ("train", "val", "heldout")}}
+    atomic_write_text(out / "summary.json", json.dumps(summary, indent=2) + "\n")
+    return summary
+
+
+def _write_jsonl(path: Path, rows: list[dict]) -> None:
+    buffer = io.StringIO()
+    for row in rows:
+        buffer.write(json.dumps(row, ensure_ascii=False) + "\n")
+    atomic_write_text(path, buffer.getvalue())
+
+
+class _Serial:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    @staticmethod
+    def imap(function, iterable, chunksize=1):
+        return map(function, iterable)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--out", default="data/demo")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--audio-fraction", type=float, default=0.2, help="works rendered to audio (default: 0.2)")
+    parser.add_argument("--limit", type=int, default=None, help="a random sample of this many works (for tests)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    summary = build(out, args.seed, args.workers, args.audio_fraction, args.limit)
+    print(json.dumps(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
