@@ -3,7 +3,8 @@
     python -m demo.build --out data/demo --workers 2
 
 Each work becomes interleaved ABC (metadata fields removed: the model sees music only) and MTF
-(through music21's MIDI export; the flattened notes where that export fails); a seeded subset
+(through music21's MIDI export; for fiddle tunes, and where that export fails, the flattened
+notes without repeats); a seeded subset
 is rendered to audio with the General MIDI SoundFont (the first 20 s) and turned into
 spectral-v1 features. Texts in eight languages come from each work's metadata. Output:
 
@@ -28,6 +29,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
+from clamp3.formats.abc import is_interleaved
 from clamp3.io import atomic_save_npy, atomic_write_text
 from demo.corpus import corpus_root, select
 from demo.texts import descriptions
@@ -55,10 +57,14 @@ def header(abc: str, name: str) -> str | None:
     return match.group(1) if match else None
 
 
-def _midi_bytes(score) -> bytes:
+def _midi_bytes(score, flat: bool = False) -> bytes:
+    """music21's MIDI export; with ``flat`` (one-voice tunes) the notes alone, which skips the
+    repeat expansion that costs about a second per fiddle tune."""
     from music21 import midi, stream
 
     try:
+        if flat:
+            return midi.translate.streamToMidiFile(stream.Stream(score.flatten().notesAndRests)).writestr()
         return midi.translate.streamToMidiFile(score).writestr()
     except Exception:  # music21 fails on duplicated time signatures (1 in 5 Essen songs): export the notes alone
         flat = stream.Stream(score.flatten().notesAndRests)
@@ -83,7 +89,7 @@ def convert(task: tuple[dict, str, bool]) -> dict:
         else:
             abc = read_items(source)[0].data
             score = converter.parse(source)
-        midi = _midi_bytes(score)
+        midi = _midi_bytes(score, flat=work["kind"] == "fiddle")
         mtf = midi_to_mtf(midi, source)
         features = None
         if with_audio:
@@ -116,7 +122,7 @@ def _load(out: Path, work: dict) -> dict:
     abc = files["abc"].read_text(encoding="utf-8")
     voices = len(set(re.findall(r"^V:\s*(\S+)", abc, re.M))) or 1
     features = np.load(files["audio"]) if "audio" in files else None
-    return {"id": work["id"], "loaded": True, "features": features, "metre": header(abc, "M"), "key": header(abc, "K"), "voices": voices}
+    return {"id": work["id"], "loaded": True, "abc": abc, "features": features, "metre": header(abc, "M"), "key": header(abc, "K"), "voices": voices}
 
 
 def _chain(*iterables):
@@ -165,6 +171,9 @@ def build(out: Path, seed: int = 0, workers: int = 2, audio_fraction: float = 0.
             work = by_id[result["id"]]
             if "error" in result:
                 failed.append(f"{work['source']}#{work['number']}: {result['error']}")
+                continue
+            if not is_interleaved(result["abc"]):  # xml2abc wrote stray lines outside the voices
+                failed.append(f"{work['source']}#{work['number']}: the converted ABC is not interleaved")
                 continue
             folder = out / "music" / work["split"]
             folder.mkdir(parents=True, exist_ok=True)

@@ -19,7 +19,7 @@ CONFIG = CLaMP3Config(
     text_model=E5_SMALL,
     max_text_length=64,
     patch_size=64,
-    symbolic=EncoderConfig(hidden_size=256, num_layers=4, max_length=256),
+    symbolic=EncoderConfig(hidden_size=256, num_layers=4, max_length=64),  # 64 patches: a folk tune, the start of a longer work
     audio=EncoderConfig(hidden_size=256, num_layers=2, max_length=64),  # 256 = the spectral-v1 feature size
     projection_size=384,
     audio_extractor="spectral-v1",

@@ -206,3 +206,23 @@ def _batch(task, indices):
     ids, mask, *_ = collate([task.data[i] for i in indices], task.tokenizer.pad_token_id)
     task.data.train = True
     return ids, mask
+
+
+def test_whitened_text_projection_and_cached_frozen_music(pairs_file, tmp_path, tiny_model_dir):
+    """whiten_text: projected training texts start centred with equal variance per direction;
+    freeze_music_model: each music input goes through the frozen tower once."""
+    from clamp3.training.trainer import ContrastiveTask
+
+    cfg = config(pairs_file, tmp_path / "run", weights=tiny_model_dir, freeze_text_model=True, freeze_music_model=True,
+                 whiten_text=100, augment=False, normalize=True)
+    task = ContrastiveTask(cfg)
+    texts = list(task.pooled_texts.values())
+    projected = task.model.text_proj(torch.stack(texts)).detach().double()
+    assert torch.allclose(projected.mean(dim=0), torch.zeros(projected.shape[1], dtype=torch.double), atol=1e-4)
+    calls = []
+    original = task.model.hidden
+    task.model.hidden = lambda *args: calls.append(len(args[1])) or original(*args)
+    for _ in range(3):
+        task.loss(list(range(8)))
+    assert sum(calls) <= 8 and len(task.pooled_music) <= 8
+    assert not any(p.requires_grad for p in task.model.symbolic_model.parameters())

@@ -71,9 +71,12 @@ def has_voices(abc: str) -> bool:
 def interleave(abc: str, path: Path) -> str:
     """Standard ABC of one tune (with ``V:`` voices) -> interleaved ABC, as the official stage 2."""
     lines = [line for line in io.StringIO(abc).readlines() if line.strip() != ""]
-    lines = remove_information_field(abc_lines=lines, info_fields=REMOVED_FIELDS)
-    lines = _clean_quotes(remove_bar_no_annotations(lines))
     with contextlib.redirect_stdout(io.StringIO()):  # abctoolkit prints its diagnostics
+        try:  # abctoolkit raises a bare Exception when it finds no tune body
+            lines = remove_information_field(abc_lines=lines, info_fields=REMOVED_FIELDS)
+            lines = _clean_quotes(remove_bar_no_annotations(lines))
+        except Exception as exc:
+            raise InputError(path, f"cannot find the ABC tune body ({type(exc).__name__}: {exc})") from exc
         try:
             stripped, _ = strip_empty_bars(lines)
         except Exception as exc:  # abctoolkit raises KeyError/IndexError on malformed tunes

@@ -26,6 +26,7 @@ import torch
 import torch.distributed as dist
 from torch.nn import functional as F
 
+from clamp3.embedding import pad_batch
 from clamp3.errors import INPUT_ERRORS, ConfigError
 from clamp3.io import atomic_write
 from clamp3.models import export_official, load_m3, load_model, masked_mean, save_pretrained
@@ -49,7 +50,7 @@ class TrainConfig:
     train_data: str = ""  # clamp3: a JSONL/CSV of pairs; m3: folders or files, comma-separated
     eval_data: str = ""
     output_dir: str = "runs/clamp3"
-    weights: str = "saas"  # clamp3: weights to start from; m3: an M3 .pth, or "new"
+    weights: str = "default"  # clamp3: weights to start from; m3: an M3 .pth, or "new"
     text_model: str | None = None
     init_m3: str = ""  # clamp3: start the symbolic tower from this M3 checkpoint
     stage: str = "symbolic"
@@ -65,6 +66,8 @@ class TrainConfig:
     freeze_text: bool = False  # the text tower and its projection
     freeze_text_model: bool = False  # the text tower only; its pooled outputs are computed once per text
     text_sampling: str = "official"  # or "one": one candidate text per example (see PairDataset)
+    freeze_music_model: bool = False  # the stage's music tower only; its pooled outputs are computed once per input
+    whiten_text: int = 0  # > 0, with a frozen text tower: text_proj starts as the whitening of this many training texts
     text_dropout: bool = True
     augment: bool = True  # random truncation and instrument-name removal of the music
     length_buckets: int = 0  # > 0: batches of similar length, sorted within windows of this many batches
@@ -142,12 +145,16 @@ class ContrastiveTask:
         self.eval_data = PairDataset(eval_pairs, self.tokenizer, patchilizer, model.config.max_text_length, max_music, False) if eval_pairs else None
         frozen = FREEZE[config.stage] + (["text_model", "text_proj"] if config.freeze_text else [])
         frozen += ["text_model"] if config.freeze_text_model and not config.freeze_text else []
+        frozen += [f"{config.stage}_model"] if config.freeze_music_model else []
         self.pooled_texts: dict[tuple[int, ...], torch.Tensor] | None = {} if "text_model" in frozen else None
+        self.pooled_music: dict[bytes, torch.Tensor] | None = {} if config.freeze_music_model else None
         for name in frozen:
             for param in getattr(model, name).parameters():
                 param.requires_grad = False
         self.frozen = frozen
         self.model = model
+        if config.whiten_text > 0:
+            self._whiten_text_proj(pairs, config.whiten_text)
         self.logit_scale = torch.nn.Parameter(torch.tensor(math.log(config.logit_scale)), requires_grad=config.learnable_temperature)
         self.rng = self.data.rng
 
@@ -178,11 +185,54 @@ class ContrastiveTask:
             text = self.model.encode_text(ids.to(device), text_mask.to(device))
         else:
             text = self.model.text_proj(self._pooled(ids, text_mask).to(device))
-        music_vectors = getattr(self.model, f"encode_{modality}")(music.to(device), music_mask.to(device))
+        if self.pooled_music is None:
+            music_vectors = getattr(self.model, f"encode_{modality}")(music.to(device), music_mask.to(device))
+        else:
+            music_vectors = getattr(self.model, f"{modality}_proj")(self._pooled_music(music, music_mask, modality).to(device))
         text, music_vectors = text.float(), music_vectors.float()
         if self.config.normalize:
             text, music_vectors = F.normalize(text, dim=-1), F.normalize(music_vectors, dim=-1)
         return contrastive_loss(text, music_vectors, self.logit_scale.exp())
+
+    def _pooled_music(self, music: torch.Tensor, mask: torch.Tensor, modality: str) -> torch.Tensor:
+        """Mean-pooled outputs of the frozen music tower, (batch, hidden); each input computed once."""
+        keys = [row[: int(m.sum())].numpy().tobytes() for row, m in zip(music, mask)]
+        new = list(dict.fromkeys(k for k in keys if k not in self.pooled_music))
+        if new:
+            rows = [keys.index(k) for k in new]
+            sub, sub_mask = music[rows].to(self.config.device), mask[rows].to(self.config.device)
+            with torch.no_grad():
+                pooled = masked_mean(self.model.hidden(modality, sub, sub_mask).float(), sub_mask).cpu()
+            for key, vector in zip(new, pooled):
+                self.pooled_music[key] = vector
+        return torch.stack([self.pooled_music[k] for k in keys]).to(self.model.text_proj.weight.dtype)
+
+    @torch.no_grad()
+    def _whiten_text_proj(self, pairs, count: int) -> None:
+        """Start text_proj as PCA whitening of the frozen tower's pooled outputs: a frozen tower's
+        texts share one dominant direction (cosines near 0.9), which leaves the music tower no
+        signal and lets it collapse; whitened, different texts start nearly orthogonal."""
+        if self.pooled_texts is None:
+            raise ConfigError("whiten_text needs a frozen text tower (freeze_text_model=true)")
+        texts = list(dict.fromkeys(t for pair in pairs for t in pair.texts + pair.translations))
+        texts = self.data.rng.sample(texts, min(count, len(texts)))
+        vectors = []
+        for start in range(0, len(texts), 64):
+            encoded = [torch.tensor(self.tokenizer(t)["input_ids"][: self.data.max_text]) for t in texts[start : start + 64]]
+            ids, mask = pad_batch(encoded, self.tokenizer.pad_token_id)
+            vectors.append(self._pooled(ids, mask).double())
+        x = torch.cat(vectors)
+        mean = x.mean(dim=0)
+        values, vectors_ = torch.linalg.eigh(torch.cov((x - mean).T))  # ascending
+        proj = self.model.text_proj
+        rank = int((values > values.max() * 1e-6).sum())  # directions the sample spans; the rest stay zero
+        k = min(proj.out_features, rank)
+        top = vectors_[:, -k:] / torch.sqrt(values[-k:])  # (hidden, k)
+        weight = torch.zeros_like(proj.weight, dtype=torch.float64)
+        weight[:k] = top.T / math.sqrt(k)
+        proj.weight.copy_(weight.to(proj.weight.dtype))
+        proj.bias.copy_((-weight @ mean).to(proj.bias.dtype))
+        logger.info("text_proj initialised as the whitening of %d texts", len(texts))
 
     def _pooled(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Mean-pooled outputs of the frozen text tower, (batch, hidden); each text computed once."""

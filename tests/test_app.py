@@ -1,0 +1,95 @@
+"""The app: handlers without a browser, and `python app.py` serving the named /search endpoint to
+a gradio_client; on the tiny test model and a library of real scores built here."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from clamp3.errors import Clamp3Error
+from clamp3.library import Hit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from explorers import search  # noqa: E402
+from explorers.context import Context  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def library_dir(tiny_model, tmp_path_factory):
+    from conftest import GOLDEN
+
+    from clamp3 import Embedder, Library
+
+    folder = tmp_path_factory.mktemp("library")
+    scores = sorted((GOLDEN / "convert" / "abc_official").glob("*.abc"))[:12]
+    Library(folder, create=True).add(scores, Embedder(tiny_model), progress=False)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def context(tiny_model_dir, library_dir):
+    return Context.load(str(tiny_model_dir), str(library_dir))
+
+
+def test_text_search_handler_ranks_the_library(context):
+    hits = search.search(context, "ein Volkslied", None, k=5)
+    assert len(hits) == 5 and hits[0].score >= hits[-1].score
+    with pytest.raises(Clamp3Error, match="type a query"):
+        search.search(context, "   ", None)
+
+
+def test_weights_without_a_library_are_refused(tiny_model_dir, monkeypatch):
+    monkeypatch.delenv("CLAMP3_INDEX", raising=False)
+    with pytest.raises(Clamp3Error, match="--index"):
+        Context.load(str(tiny_model_dir), None)
+
+
+def test_file_search_handler_finds_the_file_itself(context):
+    row = context.library.items(modality="symbolic")[5]
+    hits = search.search(context, "", row["path"], k=3, modality="scores and MIDI")
+    assert hits[0].path == row["path"] and hits[0].score > 0.999
+
+
+def test_results_escape_metadata():
+    hit = Hit(1, 0.5, 7, "/x/<b>.abc", "t", "symbolic", "<script>alert(1)</script>", {"region": "<img src=x onerror=alert(1)>"})
+    page = search.results_html([hit])
+    assert "<script>" not in page and "<img" not in page and "&lt;script&gt;" in page
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_python_app_py_serves_search_to_a_client(tmp_path, tiny_model_dir, library_dir):
+    from gradio_client import Client
+
+    port = free_port()
+    env = dict(os.environ, GRADIO_ANALYTICS_ENABLED="False")
+    command = [sys.executable, "app.py", "--port", str(port), "--weights", str(tiny_model_dir), "--index", str(library_dir)]
+    process = subprocess.Popen(command, cwd=ROOT, env=env,
+                               stdout=open(tmp_path / "app.log", "w"), stderr=subprocess.STDOUT)
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                assert process.poll() is None, (tmp_path / "app.log").read_text()
+                time.sleep(0.5)
+        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+        page = client.predict("Chinesisches Volkslied aus Shanxi", None, 10, "all", api_name="/search")
+        assert page.count("<tr>") == 11  # the header and ten results
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
