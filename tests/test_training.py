@@ -226,3 +226,30 @@ def test_whitened_text_projection_and_cached_frozen_music(pairs_file, tmp_path, 
         task.loss(list(range(8)))
     assert sum(calls) <= 8 and len(task.pooled_music) <= 8
     assert not any(p.requires_grad for p in task.model.symbolic_model.parameters())
+
+
+def test_whitening_init_centres_and_equalises():
+    """_whitening_init: rows with a large shared mean and unequal variances come out centred, with
+    covariance I / k over the spanned directions."""
+    from clamp3.training.trainer import _whitening_init
+
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(500, 16, generator=generator, dtype=torch.double) * torch.linspace(0.1, 3.0, 16, dtype=torch.double) + 15.0
+    proj = torch.nn.Linear(16, 8)
+    _whitening_init(proj, x)
+    y = proj(x.float()).double().detach()
+    assert torch.allclose(y.mean(dim=0), torch.zeros(8, dtype=torch.double), atol=1e-4)
+    assert torch.allclose(torch.cov(y.T), torch.eye(8, dtype=torch.double) / 8, atol=1e-4)
+
+
+def test_whitened_music_projection_fills_the_frozen_cache(pairs_file, tmp_path, tiny_model_dir):
+    """whiten_music with a frozen music tower: the sample's pooled outputs land in the cache, and
+    projected they start centred."""
+    from clamp3.training.trainer import ContrastiveTask
+
+    cfg = config(pairs_file, tmp_path / "run", weights=tiny_model_dir, freeze_music_model=True, whiten_music=100, augment=False)
+    task = ContrastiveTask(cfg)
+    assert task.pooled_music
+    projected = task.model.symbolic_proj(torch.stack(list(task.pooled_music.values()))).detach().double()
+    assert projected.abs().sum() > 0
+    assert torch.allclose(projected.mean(dim=0), torch.zeros(projected.shape[1], dtype=torch.double), atol=1e-3)

@@ -50,7 +50,7 @@ class TrainConfig:
     train_data: str = ""  # clamp3: a JSONL/CSV of pairs; m3: folders or files, comma-separated
     eval_data: str = ""
     output_dir: str = "runs/clamp3"
-    weights: str = "default"  # clamp3: weights to start from; m3: an M3 .pth, or "new"
+    weights: str = "saas"  # clamp3: weights to start from; m3: an M3 .pth, or "new"
     text_model: str | None = None
     init_m3: str = ""  # clamp3: start the symbolic tower from this M3 checkpoint
     stage: str = "symbolic"
@@ -68,6 +68,7 @@ class TrainConfig:
     text_sampling: str = "official"  # or "one": one candidate text per example (see PairDataset)
     freeze_music_model: bool = False  # the stage's music tower only; its pooled outputs are computed once per input
     whiten_text: int = 0  # > 0, with a frozen text tower: text_proj starts as the whitening of this many training texts
+    whiten_music: int = 0  # > 0: the stage's music projection starts as the whitening of this many training inputs
     text_dropout: bool = True
     augment: bool = True  # random truncation and instrument-name removal of the music
     length_buckets: int = 0  # > 0: batches of similar length, sorted within windows of this many batches
@@ -109,6 +110,22 @@ class TrainConfig:
             raise ConfigError(f"a contrastive batch needs at least 2 pairs, got batch_size={self.batch_size}")
         if not self.train_data:
             raise ConfigError("train_data is required")
+
+
+@torch.no_grad()
+def _whitening_init(proj: torch.nn.Linear, x: torch.Tensor) -> None:
+    """Set ``proj`` to PCA whitening of the rows of ``x`` (samples, in_features), scaled so that
+    outputs have unit expected norm; directions the sample does not span stay zero."""
+    x = x.double()
+    mean = x.mean(dim=0)
+    values, vectors = torch.linalg.eigh(torch.cov((x - mean).T))  # ascending
+    rank = int((values > values.max() * 1e-6).sum())
+    k = min(proj.out_features, rank)
+    top = vectors[:, -k:] / torch.sqrt(values[-k:])  # (in_features, k)
+    weight = torch.zeros_like(proj.weight, dtype=torch.float64)
+    weight[:k] = top.T / math.sqrt(k)
+    proj.weight.copy_(weight.to(proj.weight.dtype))
+    proj.bias.copy_((-weight @ mean).to(proj.bias.dtype))
 
 
 class ContrastiveTask:
@@ -155,6 +172,8 @@ class ContrastiveTask:
         self.model = model
         if config.whiten_text > 0:
             self._whiten_text_proj(pairs, config.whiten_text)
+        if config.whiten_music > 0:
+            self._whiten_music_proj(config.whiten_music)
         self.logit_scale = torch.nn.Parameter(torch.tensor(math.log(config.logit_scale)), requires_grad=config.learnable_temperature)
         self.rng = self.data.rng
 
@@ -221,18 +240,31 @@ class ContrastiveTask:
             encoded = [torch.tensor(self.tokenizer(t)["input_ids"][: self.data.max_text]) for t in texts[start : start + 64]]
             ids, mask = pad_batch(encoded, self.tokenizer.pad_token_id)
             vectors.append(self._pooled(ids, mask).double())
-        x = torch.cat(vectors)
-        mean = x.mean(dim=0)
-        values, vectors_ = torch.linalg.eigh(torch.cov((x - mean).T))  # ascending
-        proj = self.model.text_proj
-        rank = int((values > values.max() * 1e-6).sum())  # directions the sample spans; the rest stay zero
-        k = min(proj.out_features, rank)
-        top = vectors_[:, -k:] / torch.sqrt(values[-k:])  # (hidden, k)
-        weight = torch.zeros_like(proj.weight, dtype=torch.float64)
-        weight[:k] = top.T / math.sqrt(k)
-        proj.weight.copy_(weight.to(proj.weight.dtype))
-        proj.bias.copy_((-weight @ mean).to(proj.bias.dtype))
+        _whitening_init(self.model.text_proj, torch.cat(vectors))
         logger.info("text_proj initialised as the whitening of %d texts", len(texts))
+
+    @torch.no_grad()
+    def _whiten_music_proj(self, count: int) -> None:
+        """The music projection starts as the whitening of the tower's pooled outputs: those of a
+        new or briefly pretrained encoder share one large mean vector (norm ~15 against ~1 of
+        variation between inputs), which a randomly initialised projection trained with Adam
+        does not get past. With a frozen tower the outputs land in its cache."""
+        modality = self.config.stage
+        indices = self.data.rng.sample(range(len(self.data)), min(count, len(self.data)))
+        was_training = self.model.training
+        self.model.eval()
+        vectors = []
+        for start in range(0, len(indices), 32):
+            _, _, music, mask, _ = collate([self.data[i] for i in indices[start : start + 32]], self.tokenizer.pad_token_id)
+            if self.pooled_music is not None:
+                vectors.append(self._pooled_music(music, mask, modality).double())
+            else:
+                device = self.config.device
+                hidden = self.model.hidden(modality, music.to(device), mask.to(device)).float()
+                vectors.append(masked_mean(hidden, mask.to(device)).cpu().double())
+        self.model.train(was_training)
+        _whitening_init(getattr(self.model, f"{modality}_proj"), torch.cat(vectors))
+        logger.info("%s_proj initialised as the whitening of %d inputs", modality, len(indices))
 
     def _pooled(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Mean-pooled outputs of the frozen text tower, (batch, hidden); each text computed once."""
