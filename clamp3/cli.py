@@ -19,9 +19,9 @@ DTYPES = ("float32", "bfloat16", "float16")
 def _add_model_args(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("model")
     group.add_argument(
-        "--weights", default="saas",
-        help="a preset (saas, c2), 'default' (the small model in assets/, once it ships), a model directory, "
-        "an official .pth file or a hub id (default: saas)",
+        "--weights", default="default",
+        help="'default' (the small multilingual model in assets/), a preset (saas, c2: the official weights), "
+        "a model directory, an official .pth file or a hub id (default: default)",
     )
     group.add_argument(
         "--text-model", default=None,

@@ -143,8 +143,15 @@ def cmd_search(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(hit, ensure_ascii=False))
         else:
-            print(f"{hit['rank']:>3}  {hit['score']:.4f}  {hit.get('title', '')}  {hit['path']}")
+            print(f"{hit['rank']:>3}  {hit['score']:.4f}  {hit.get('title', '')}{_metadata_summary(hit.get('metadata'))}  {hit['path']}")
     return 0
+
+
+def _metadata_summary(metadata: dict | None, fields: int = 4) -> str:
+    """A few metadata values of a hit, for the plain listing: `` [China, Shanxi, 2/4]``."""
+    skip = {"title", "work", "split"}
+    values = [str(v) for k, v in (metadata or {}).items() if k not in skip and v not in (None, "")][:fields]
+    return f"  [{', '.join(values)}]" if values else ""
 
 
 def _embed_folders(args: argparse.Namespace):

@@ -41,9 +41,11 @@ AUDIO_SECONDS = 20.0
 
 
 def music_only(abc: str) -> str:
-    """Interleaved ABC without information fields (origin, source, notes, ...) or comments."""
+    """Interleaved ABC without information fields (origin, source, notes, ...) or comments.
+    Line ends are made ``\n``: a stray carriage return would be a line break to every reader
+    of the written file, but not to the checks made here."""
     kept = []
-    for line in abc.split("\n"):
+    for line in abc.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
         if re.match(r"^[A-Za-z]:", line) and line[0] not in MUSIC_FIELDS:
             continue
         if line.startswith("%") and not line.startswith("%%"):
@@ -55,6 +57,14 @@ def music_only(abc: str) -> str:
 def header(abc: str, name: str) -> str | None:
     match = re.search(rf"^{name}:\s*(\S+)", abc, re.M)
     return match.group(1) if match else None
+
+
+def music_labels(abc: str) -> dict:
+    """What the descriptions say of the music itself, read from its interleaved ABC: metre, key,
+    number of voices and of bars (one body line of interleaved ABC is one bar of every voice)."""
+    voices = len(set(re.findall(r"^V:\s*(\S+)", abc, re.M))) or 1
+    bars = sum(line.startswith("[V:") for line in abc.split("\n"))
+    return {"metre": header(abc, "M"), "key": header(abc, "K"), "voices": voices, "bars": bars}
 
 
 def _midi_bytes(score, flat: bool = False) -> bytes:
@@ -101,9 +111,7 @@ def convert(task: tuple[dict, str, bool]) -> dict:
     except Exception as exc:  # any reader or music21 failure: this work is reported and left out
         return {"id": work["id"], "error": f"{type(exc).__name__}: {str(exc)[:200]}"}
     abc = music_only(abc)
-    voices = len(set(re.findall(r"^V:\s*(\S+)", abc, re.M))) or 1
-    return {"id": work["id"], "abc": abc, "mtf": mtf, "features": features,
-            "metre": header(abc, "M"), "key": header(abc, "K"), "voices": voices}
+    return {"id": work["id"], "abc": abc, "mtf": mtf, "features": features, **music_labels(abc)}
 
 
 def _files(out: Path, work: dict) -> dict[str, Path]:
@@ -120,9 +128,8 @@ def _load(out: Path, work: dict) -> dict:
     """The result of an earlier run, read back from its files."""
     files = _files(out, work)
     abc = files["abc"].read_text(encoding="utf-8")
-    voices = len(set(re.findall(r"^V:\s*(\S+)", abc, re.M))) or 1
     features = np.load(files["audio"]) if "audio" in files else None
-    return {"id": work["id"], "loaded": True, "abc": abc, "features": features, "metre": header(abc, "M"), "key": header(abc, "K"), "voices": voices}
+    return {"id": work["id"], "loaded": True, "abc": abc, "features": features, **music_labels(abc)}
 
 
 def _chain(*iterables):
@@ -147,18 +154,18 @@ def safe_id(text: str) -> str:
 
 
 def build(out: Path, seed: int = 0, workers: int = 2, audio_fraction: float = 0.2, limit: int | None = None, val: float = 0.05) -> dict:
-    rng = random.Random(seed)
     works = select(seed)
     if limit:
-        works = rng.sample(works, limit)
+        works = random.Random(seed).sample(works, limit)
     seen: dict[str, int] = {}
     for work in works:
         base = safe_id(work["id"])
         seen[base] = seen.get(base, 0) + 1
         work["id"] = base if seen[base] == 1 else f"{base}-{seen[base]}"
-        if work["split"] == "train" and rng.random() < val:
+        draw = random.Random(f"{seed}:{work['id']}")  # per work: a change of selection moves no other work
+        if work["split"] == "train" and draw.random() < val:
             work["split"] = "val"
-        work["audio"] = rng.random() < audio_fraction
+        work["audio"] = draw.random() < audio_fraction
     root = str(corpus_root())
     done = [w for w in works if _converted(out, w)]  # a rerun converts only what is missing
     tasks = [(w, root, w["audio"]) for w in works if not _converted(out, w)]
@@ -185,7 +192,7 @@ def build(out: Path, seed: int = 0, workers: int = 2, audio_fraction: float = 0.
                 files["audio"] = folder / f"{work['id']}.npy"
                 if not result.get("loaded"):
                     atomic_save_npy(files["audio"], result["features"].astype(np.float32))
-            work.update(metre=result["metre"], key=result["key"], voices=result["voices"])
+            work.update({k: result[k] for k in ("metre", "key", "voices", "bars")})
             work["files"] = {k: str(v.relative_to(out)) for k, v in files.items()}
             work["texts"] = descriptions(work, random.Random(f"{seed}:{work['id']}"))
             if not work["texts"]:

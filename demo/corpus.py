@@ -8,6 +8,7 @@ the corpus folders.
 
 from __future__ import annotations
 
+import math
 import random
 import re
 from collections import defaultdict
@@ -141,8 +142,11 @@ def task_label(work: dict) -> str:
     return work.get("region") or work.get("tune_type") or work.get("composer") or work.get("era") or "other"
 
 
-def select(seed: int = 0, germany: int = 1000, other: int = 450, palestrina: int = 300, heldout: float = 0.12) -> list[dict]:
-    """The demo corpus with a ``split`` per work: 'train' or 'heldout' (stratified by class)."""
+def select(seed: int = 0, germany: int | None = None, other: int | None = None, palestrina: int = 300, heldout: float = 0.1) -> list[dict]:
+    """The demo corpus with a ``split`` per work: 'train' or 'heldout' (stratified by class, at
+    least ``heldout`` of each class of three works or more). Every Essen song is kept by default
+    (``germany``/``other`` cap those classes), so that the held-out regions keep the corpus's
+    proportions; Palestrina's 1,318 mass movements are capped, most being near repeats."""
     rng = random.Random(seed)
     essen = essen_works()
     by_region = defaultdict(list)
@@ -168,7 +172,7 @@ def select(seed: int = 0, germany: int = 1000, other: int = 450, palestrina: int
     for key in sorted(strata):
         group = strata[key]
         rng.shuffle(group)
-        cut = max(1, round(len(group) * heldout)) if len(group) >= 3 else 0
+        cut = math.ceil(len(group) * heldout) if len(group) >= 3 else 0
         for index, work in enumerate(group):
             work["split"] = "heldout" if index < cut else "train"
     return sorted(works, key=lambda w: w["id"])

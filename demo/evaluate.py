@@ -1,10 +1,12 @@
 """Held-out evaluation of a model on the demo corpus: zero-shot classification through text
-prompts only, beside the majority class and a linear probe on the same vectors, and text -> score
-retrieval per language with a generated description as the query.
+prompts only, beside the majority class and a linear probe on the same vectors, and text -> music
+retrieval per language with a generated description (the first text of each work) as the query.
 
     python -m demo.evaluate --weights default --data data/demo --out assets/clamp3-small-multilingual/metrics.json
 
-The pool of every task is the held-out split (works that training never saw).
+The pool of every task is the held-out split (works that training never saw). Scores are read as
+interleaved ABC; the same tasks on the MIDI of the works (MTF) and on the rendered audio are
+reported beside them.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from demo.texts import LANGUAGES, class_prompts
 
 TASKS = {"tune_type": "tune type", "region": "region (Essen)", "composer": "composer"}
 COMPOSER_CLASSES = {"Bach", "Palestrina", "Monteverdi", "Beethoven", "Mozart", "Haydn"}
+KINDS = {"abc": "score (ABC)", "mtf": "MIDI (MTF)", "audio": "audio"}
 
 
 def task_label(work: dict, task: str) -> str | None:
@@ -35,6 +38,7 @@ def task_label(work: dict, task: str) -> str | None:
 
 
 def embed_works(embedder: Embedder, data: Path, works: list[dict], kind: str) -> np.ndarray:
+    """(works, D) unit vectors of one file kind of each work."""
     paths = [data / w["files"][kind] for w in works]
     vectors = {}
     for result in embedder.encode_files(paths, progress=False):
@@ -44,71 +48,92 @@ def embed_works(embedder: Embedder, data: Path, works: list[dict], kind: str) ->
     return normalize(np.stack([vectors[p] for p in paths]))
 
 
-def zero_shot_accuracy(embedder: Embedder, vectors: np.ndarray, labels: list[str], task: str, lang: str) -> float:
+def class_centroids(embedder: Embedder, task: str, lang: str) -> tuple[list[str], np.ndarray]:
+    """Classes and their prompt-ensemble vectors (mean of each class's unit prompt vectors)."""
     prompts = class_prompts(task, lang)
     classes = list(prompts)
-    centroids = normalize(np.stack([normalize(embedder.encode_texts(prompts[c])).mean(axis=0) for c in classes]))
-    predicted = np.array(classes)[np.argmax(vectors @ centroids.T, axis=1)]
-    return float(np.mean(predicted == np.array(labels)))
+    return classes, normalize(np.stack([normalize(embedder.encode_texts(prompts[c])).mean(axis=0) for c in classes]))
 
 
-def probe_accuracy(train_x: np.ndarray, train_y: list[str], test_x: np.ndarray, test_y: list[str]) -> float:
+def accuracies(predicted: np.ndarray, labels: list[str]) -> dict[str, float]:
+    """Accuracy and balanced accuracy (the mean of the per-class recalls)."""
+    labels = np.asarray(labels)
+    recalls = [float(np.mean(predicted[labels == c] == c)) for c in sorted(set(labels))]
+    return {"accuracy": float(np.mean(predicted == labels)), "balanced": float(np.mean(recalls))}
+
+
+def probe_predict(train_x: np.ndarray, train_y: list[str], test_x: np.ndarray) -> np.ndarray:
     from sklearn.linear_model import LogisticRegression
 
-    classifier = LogisticRegression(max_iter=3000, C=10.0).fit(train_x, train_y)
-    return float(np.mean(classifier.predict(test_x) == np.array(test_y)))
+    return LogisticRegression(max_iter=3000, C=10.0).fit(train_x, train_y).predict(test_x)
 
 
-def evaluate(weights: str, data: Path, languages: list[str]) -> dict:
+def classification(embedder, vectors, labels, train_x, train_y, task, languages) -> dict:
+    zero_shot, balanced = {}, {}
+    for lang in languages:
+        classes, centroids = class_centroids(embedder, task, lang)
+        scores = accuracies(np.array(classes)[np.argmax(vectors @ centroids.T, axis=1)], labels)
+        zero_shot[lang], balanced[lang] = scores["accuracy"], scores["balanced"]
+    majority = Counter(train_y).most_common(1)[0][0]
+    return {
+        "n": len(labels),
+        "classes": dict(Counter(labels).most_common()),
+        "zero_shot": zero_shot,
+        "zero_shot_balanced": balanced,
+        "majority": accuracies(np.array([majority] * len(labels)), labels),
+        "linear_probe": accuracies(probe_predict(train_x, train_y, vectors), labels),
+    }
+
+
+def retrieval(embedder, vectors, works, lang) -> dict:
+    rows = [i for i, w in enumerate(works) if lang in w["texts"]]
+    queries = normalize(embedder.encode_texts([works[i]["texts"][lang][0] for i in rows]))
+    return {"pool": len(works), **retrieval_metrics(retrieval_ranks(queries, vectors, np.array(rows)))}
+
+
+def evaluate(weights: str, data: Path, languages: list[str], kinds: tuple[str, ...] = ("abc", "mtf", "audio")) -> dict:
     model = load_model(weights)
     embedder = Embedder(model, batch_size=32)
     works = [json.loads(line) for line in (data / "works.jsonl").read_text(encoding="utf-8").splitlines()]
-    heldout = [w for w in works if w["split"] == "heldout"]
-    train = [w for w in works if w["split"] != "heldout" and any(task_label(w, t) for t in TASKS)]
-    heldout_x = embed_works(embedder, data, heldout, "abc")
-    train_x = embed_works(embedder, data, train, "abc")
-    report: dict = {"weights": weights, "heldout_works": len(heldout), "classification": {}, "retrieval": {}}
-    for task, title in TASKS.items():
-        test_rows = [i for i, w in enumerate(heldout) if task_label(w, task)]
-        train_rows = [i for i, w in enumerate(train) if task_label(w, task)]
-        test_y = [task_label(heldout[i], task) for i in test_rows]
-        train_y = [task_label(train[i], task) for i in train_rows]
-        majority = Counter(train_y).most_common(1)[0][0]
-        report["classification"][task] = {
-            "title": title,
-            "n": len(test_rows),
-            "classes": sorted(set(train_y)),
-            "zero_shot": {lang: zero_shot_accuracy(embedder, heldout_x[test_rows], test_y, task, lang) for lang in languages},
-            "majority": float(np.mean(np.array(test_y) == majority)),
-            "linear_probe": probe_accuracy(train_x[train_rows], train_y, heldout_x[test_rows], test_y),
-        }
-    for lang in languages:
-        rows = [i for i, w in enumerate(heldout) if lang in w["texts"]]
-        queries = normalize(embedder.encode_texts([heldout[i]["texts"][lang][0] for i in rows]))
-        ranks = retrieval_ranks(queries, heldout_x, np.array(rows))
-        report["retrieval"][lang] = {"queries": len(rows), "pool": len(heldout), **retrieval_metrics(ranks)}
-    audio = [w for w in heldout if "audio" in w["files"]]
-    if audio:
-        audio_x = embed_works(embedder, data, audio, "audio")
-        queries = normalize(embedder.encode_texts([w["texts"]["en"][0] for w in audio]))
-        report["audio_retrieval_en"] = {"queries": len(audio), "pool": len(audio), **retrieval_metrics(retrieval_ranks(queries, audio_x, np.arange(len(audio))))}
+    report: dict = {"weights": weights, "heldout_works": sum(w["split"] == "heldout" for w in works), "kinds": {}}
+    for kind in kinds:
+        heldout = [w for w in works if w["split"] == "heldout" and kind in w["files"]]
+        train = [w for w in works if w["split"] != "heldout" and kind in w["files"] and any(task_label(w, t) for t in TASKS)]
+        if not heldout:
+            continue
+        heldout_x, train_x = embed_works(embedder, data, heldout, kind), embed_works(embedder, data, train, kind)
+        section: dict = {"title": KINDS[kind], "pool": len(heldout), "classification": {}, "retrieval": {}}
+        for task, title in TASKS.items():
+            test_rows = [i for i, w in enumerate(heldout) if task_label(w, task)]
+            train_rows = [i for i, w in enumerate(train) if task_label(w, task)]
+            if len(test_rows) < 5 or len({task_label(train[i], task) for i in train_rows}) < 2:
+                continue
+            section["classification"][task] = {"title": title, **classification(
+                embedder, heldout_x[test_rows], [task_label(heldout[i], task) for i in test_rows],
+                train_x[train_rows], [task_label(train[i], task) for i in train_rows], task, languages,
+            )}
+        section["retrieval"] = {lang: retrieval(embedder, heldout_x, heldout, lang) for lang in languages}
+        report["kinds"][kind] = section
     return report
 
 
 def table(report: dict) -> str:
-    lines = ["| task | n | zero-shot (en) | zero-shot (mean of languages) | majority | linear probe |", "|---|---|---|---|---|---|"]
-    for result in report["classification"].values():
-        shots = result["zero_shot"]
-        lines.append(
-            f"| {result['title']} | {result['n']} | {shots.get('en', float('nan')):.3f} | {np.mean(list(shots.values())):.3f} "
-            f"| {result['majority']:.3f} | {result['linear_probe']:.3f} |"
-        )
-    lines += ["", "| language | queries | pool | Hit@1 | Hit@10 | MRR |", "|---|---|---|---|---|---|"]
-    for lang, result in report["retrieval"].items():
-        lines.append(f"| {lang} | {result['queries']} | {result['pool']} | {result['hit@1']:.3f} | {result['hit@10']:.3f} | {result['mrr']:.3f} |")
-    if "audio_retrieval_en" in report:
-        result = report["audio_retrieval_en"]
-        lines.append(f"| en, text -> audio | {result['queries']} | {result['pool']} | {result['hit@1']:.3f} | {result['hit@10']:.3f} | {result['mrr']:.3f} |")
+    lines = []
+    for section in report["kinds"].values():
+        lines += [f"### {section['title']}: {section['pool']} held-out works", "",
+                  "| task | n | zero-shot (en) | zero-shot (8 languages: min / mean) | balanced (en) | majority | linear probe |",
+                  "|---|---|---|---|---|---|---|"]
+        for result in section["classification"].values():
+            shots = list(result["zero_shot"].values())
+            lines.append(
+                f"| {result['title']} | {result['n']} | {result['zero_shot'].get('en', float('nan')):.3f} "
+                f"| {min(shots):.3f} / {np.mean(shots):.3f} | {result['zero_shot_balanced'].get('en', float('nan')):.3f} "
+                f"| {result['majority']['accuracy']:.3f} | {result['linear_probe']['accuracy']:.3f} |"
+            )
+        lines += ["", "| query language | Hit@1 | Hit@10 | MRR |", "|---|---|---|---|"]
+        for lang, result in section["retrieval"].items():
+            lines.append(f"| {lang} | {result['hit@1']:.3f} | {result['hit@10']:.3f} | {result['mrr']:.3f} |")
+        lines.append("")
     return "\n".join(lines)
 
 
@@ -117,9 +142,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--weights", default="default")
     parser.add_argument("--data", default="data/demo")
     parser.add_argument("--languages", default=",".join(LANGUAGES))
+    parser.add_argument("--kinds", default="abc,mtf,audio", help="file kinds to evaluate (default: abc,mtf,audio)")
     parser.add_argument("--out", default=None, help="write the report as JSON here")
     args = parser.parse_args(argv)
-    report = evaluate(args.weights, Path(args.data), args.languages.split(","))
+    report = evaluate(args.weights, Path(args.data), args.languages.split(","), tuple(args.kinds.split(",")))
     if args.out:
         Path(args.out).write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(table(report))

@@ -1,12 +1,14 @@
 """Put a trained model and its demo library into ``assets/`` (after each retraining).
 
-    python -m demo.release --model runs/demo/audio/best --data data/demo
+    python -m demo.release --model runs/demo/audio/final --data data/demo --runs runs/demo/symbolic,runs/demo/audio
 
 1. the model (config + safetensors; the text tower is not copied, it comes from PyPI packages);
-2. its held-out evaluation (``metrics.json`` beside the model);
+2. its held-out evaluation (``metrics.json``) and its model card (``README.md``, rendered from
+   ``demo/model_card.md`` with the figures of this model, its data and its training runs);
 3. the demo library: every work's score (interleaved ABC) and, for the rendered subset, its audio
    features, embedded by the model into a SQLite library with the work's metadata; UMAP map
-   coordinates (``map.csv``); the converted music compressed as ``music.tar.xz``.
+   coordinates (``map.csv``); the converted music (ABC, MTF for playback, features) compressed
+   as ``music.tar.xz``.
 """
 
 from __future__ import annotations
@@ -18,7 +20,10 @@ import json
 import shutil
 import sys
 import tarfile
+from collections import Counter
 from pathlib import Path
+
+import yaml
 
 from clamp3 import Embedder
 from clamp3.embedded import LIBRARY_DIR, MAP_NAME, MODEL_DIR, MUSIC_ARCHIVE, assets_dir
@@ -26,7 +31,9 @@ from clamp3.library import Library
 from clamp3.models import load_model
 
 METADATA_FIELDS = ("kind", "collection", "region", "country", "province", "tune_type", "function", "composer", "era",
-                   "metre", "key", "voices", "split")
+                   "metre", "key", "voices", "bars", "split")
+CARD_TEMPLATE = Path(__file__).with_name("model_card.md")
+STAGE_KEYS = ("stage", "freeze_text", "freeze_text_model", "text_prior", "epochs", "batch_size", "learning_rate", "lr_schedule")
 
 
 def copy_model(source: Path, target: Path) -> None:
@@ -35,20 +42,20 @@ def copy_model(source: Path, target: Path) -> None:
     tmp.mkdir(parents=True)
     for name in ("config.json", "model.safetensors"):
         shutil.copy2(source / name, tmp / name)
-    for keep in ("README.md", "metrics.json"):  # the model card stays; metrics are rewritten below
-        if (target / keep).exists():
-            shutil.copy2(target / keep, tmp / keep)
     shutil.rmtree(target, ignore_errors=True)
     tmp.rename(target)
 
 
-def build_library(data: Path, target: Path, workers: int) -> Library:
-    works = [json.loads(line) for line in (data / "works.jsonl").read_text(encoding="utf-8").splitlines()]
+def read_works(data: Path) -> list[dict]:
+    return [json.loads(line) for line in (data / "works.jsonl").read_text(encoding="utf-8").splitlines()]
+
+
+def build_library(data: Path, target: Path, workers: int) -> tuple[Library, Path, Path]:
     tmp = target.with_name(target.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     music = tmp / "music"
     sidecar, files = {}, []
-    for work in works:
+    for work in read_works(data):
         meta = {k: str(work[k]) for k in METADATA_FIELDS if work.get(k) not in (None, "")}
         meta |= {"title": work.get("title") or work["id"], "work": work["id"]}
         for kind in ("abc", "mtf", "audio"):
@@ -82,31 +89,82 @@ def write_map(library: Library, folder: Path) -> None:
     (folder / MAP_NAME).write_text(buffer.getvalue(), encoding="utf-8")
 
 
+def run_summary(run: Path) -> str:
+    """One line of a training run: its settings, steps, time on this machine and last evaluation."""
+    config = yaml.safe_load((run / "config.yaml").read_text()) if (run / "config.yaml").exists() else {}
+    events = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()] if (run / "metrics.jsonl").exists() else []
+    steps = [e for e in events if e["event"] == "step"]
+    evals = [e for e in events if e["event"] == "eval"]
+    settings = ", ".join(f"{k}={config[k]}" for k in STAGE_KEYS if k in config)
+    line = f"- `{run.name}`: {settings}"
+    if steps:
+        line += f"; {steps[-1]['step']} steps, {steps[-1]['elapsed_s'] / 60:.0f} min on 2 CPU cores, final loss {steps[-1]['loss']:.3f}"
+    if evals:
+        line += f"; validation text -> music MRR {evals[-1]['mrr']:.3f}, Hit@10 {evals[-1]['hit@10']:.3f}"
+    return line
+
+
+def render_card(model_folder: Path, data: Path, report: dict | None, runs: list[Path]) -> str:
+    from demo.evaluate import table
+
+    model = load_model("default")
+    config = model.config
+    works = read_works(data)
+    kinds = Counter(w["kind"] for w in works)
+
+    def count(prefix: str) -> str:
+        return f"{sum(p.numel() for n, p in model.named_parameters() if n.startswith(prefix)) / 1e6:.1f}M"
+
+    values = {
+        "symbolic_layers": config.symbolic.num_layers, "symbolic_hidden": config.symbolic.hidden_size,
+        "symbolic_max": config.symbolic.max_length, "symbolic_params": count("symbolic_model"),
+        "audio_layers": config.audio.num_layers, "audio_hidden": config.audio.hidden_size, "audio_params": count("audio_model"),
+        "proj_params": f"{sum(count_params(model, n) for n in ('text_proj', 'symbolic_proj', 'audio_proj')) / 1e6:.2f}M",
+        "file_mb": f"{(model_folder / 'model.safetensors').stat().st_size / 1e6:.1f}",
+        "works": f"{len(works):,}", "essen": f"{kinds['folk']:,}", "fiddle": f"{kinds['fiddle']:,}", "composer": f"{kinds['composer']:,}",
+        "audio": f"{sum('audio' in w['files'] for w in works):,}", "heldout": f"{sum(w['split'] == 'heldout' for w in works):,}",
+        "val": f"{sum(w['split'] == 'val' for w in works):,}",
+        "stages": "\n".join(run_summary(run) for run in runs) or "- (no training runs given to the release)",
+        "tables": table(report) if report else "(not evaluated in this release)",
+        "commands": "\n".join(f"    clamp3 train clamp3 --config demo/configs/{run.name}.yaml" for run in runs),
+    }
+    return CARD_TEMPLATE.read_text(encoding="utf-8").format(**values)
+
+
+def count_params(model, name: str) -> int:
+    return sum(p.numel() for p in getattr(model, name).parameters())
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--model", required=True, help="a trained model folder (e.g. runs/demo/audio/best)")
+    parser.add_argument("--model", required=True, help="a trained model folder (e.g. runs/demo/audio/final)")
     parser.add_argument("--data", default="data/demo")
+    parser.add_argument("--runs", default="", help="the training runs behind the model, comma-separated, for the model card")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--skip-eval", action="store_true")
     args = parser.parse_args(argv)
     data, assets = Path(args.data), assets_dir()
-    copy_model(Path(args.model), assets / MODEL_DIR)
+    target = assets / MODEL_DIR
+    copy_model(Path(args.model), target)
+    report = None
     if not args.skip_eval:
         from demo.evaluate import evaluate, table
 
         report = evaluate("default", data, ["en", "de", "fr", "es", "it", "zh", "ja", "ru"])
-        (assets / MODEL_DIR / "metrics.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        (target / "metrics.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         print(table(report))
+    runs = [Path(r) for r in args.runs.split(",") if r]
+    (target / "README.md").write_text(render_card(target, data, report, runs), encoding="utf-8")
     library, tmp, music = build_library(data, assets / LIBRARY_DIR, args.workers)
     write_map(library, tmp)
     library.close()
     with tarfile.open(tmp / MUSIC_ARCHIVE, "w:xz", preset=9) as tar:
         tar.add(music, arcname="music")
+    shutil.rmtree(music)  # unpacked from the archive on first use
     for extra in tmp.glob("library.sqlite3-*"):  # WAL files of a cleanly closed library are empty
         extra.unlink()
-    target = assets / LIBRARY_DIR
-    shutil.rmtree(target, ignore_errors=True)
-    tmp.rename(target)
+    shutil.rmtree(assets / LIBRARY_DIR, ignore_errors=True)
+    tmp.rename(assets / LIBRARY_DIR)
     print(f"released {args.model} and its library to {assets}")
     return 0
 

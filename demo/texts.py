@@ -51,19 +51,19 @@ TUNE_TYPES = {
     "air": ["a slow air", "eine langsame Air", "un air lent", "un aire lento", "un'aria lenta", "慢板曲调", "スロー・エア", "медленный эйр"],
 }
 FUNCTIONS = {  # keyword of the Essen R: field -> name in each language
-    "love": ("liebe", ["love song", "Liebeslied", "chanson d'amour", "canción de amor", "canzone d'amore", "情歌", "恋の歌", "песня о любви"]),
-    "lullaby": ("wiegen", ["lullaby", "Wiegenlied", "berceuse", "canción de cuna", "ninna nanna", "摇篮曲", "子守歌", "колыбельная"]),
-    "children": ("kinder", ["children's song", "Kinderlied", "chanson pour enfants", "canción infantil", "canzone per bambini", "儿歌", "童謡", "детская песня"]),
-    "ballad": ("ballade", ["ballad", "Ballade", "ballade", "balada", "ballata", "叙事曲", "バラード", "баллада"]),
-    "romance": ("romanze", ["romance", "Romanze", "romance", "romance", "romanza", "浪漫曲", "ロマンス", "романс"]),
-    "dance": ("tanz", ["dance song", "Tanzlied", "chanson à danser", "canción de baile", "canzone a ballo", "舞蹈歌曲", "踊りの歌", "плясовая песня"]),
-    "religious": ("relig", ["religious song", "geistliches Lied", "chant religieux", "canción religiosa", "canto religioso", "宗教歌曲", "宗教歌", "духовная песня"]),
-    "soldier": ("soldat", ["soldiers' song", "Soldatenlied", "chanson de soldats", "canción de soldados", "canzone di soldati", "士兵歌曲", "兵士の歌", "солдатская песня"]),
-    "work": ("haozi", ["work song", "Arbeitslied", "chanson de travail", "canción de trabajo", "canto di lavoro", "劳动号子", "労働歌", "трудовая песня"]),
-    "mountain": ("shange", ["mountain song (shan'ge)", "Berglied (Shan'ge)", "chant des montagnes (shan'ge)", "canción de montaña (shan'ge)", "canto di montagna (shan'ge)", "山歌", "山歌", "горная песня (шаньгэ)"]),
-    "xiaodiao": ("xiaodiao", ["ditty (xiaodiao)", "kleines Lied (Xiaodiao)", "petite chanson (xiaodiao)", "cancioncilla (xiaodiao)", "canzoncina (xiaodiao)", "小调", "小調", "песенка (сяодяо)"]),
-    "narrative": ("erzaehl", ["narrative song", "Erzähllied", "chanson narrative", "canción narrativa", "canzone narrativa", "叙事歌", "物語歌", "повествовательная песня"]),
-    "humorous": ("scherz", ["humorous song", "Scherzlied", "chanson humoristique", "canción humorística", "canzone scherzosa", "诙谐歌曲", "おどけ歌", "шуточная песня"]),
+    "love": ("liebe", ["love song", "ein Liebeslied", "une chanson d'amour", "una canción de amor", "una canzone d'amore", "情歌", "恋の歌", "песня о любви"]),
+    "lullaby": ("wiegen", ["lullaby", "ein Wiegenlied", "une berceuse", "una canción de cuna", "una ninna nanna", "摇篮曲", "子守歌", "колыбельная"]),
+    "children": ("kinder", ["children's song", "ein Kinderlied", "une chanson pour enfants", "una canción infantil", "una canzone per bambini", "儿歌", "童謡", "детская песня"]),
+    "ballad": ("ballade", ["ballad", "eine Ballade", "une ballade", "una balada", "una ballata", "叙事曲", "バラード", "баллада"]),
+    "romance": ("romanze", ["romance", "eine Romanze", "une romance", "un romance", "una romanza", "浪漫曲", "ロマンス", "романс"]),
+    "dance": ("tanz", ["dance song", "ein Tanzlied", "une chanson à danser", "una canción de baile", "una canzone a ballo", "舞蹈歌曲", "踊りの歌", "плясовая песня"]),
+    "religious": ("relig", ["religious song", "ein geistliches Lied", "un chant religieux", "una canción religiosa", "un canto religioso", "宗教歌曲", "宗教歌", "духовная песня"]),
+    "soldier": ("soldat", ["soldiers' song", "ein Soldatenlied", "une chanson de soldats", "una canción de soldados", "una canzone di soldati", "士兵歌曲", "兵士の歌", "солдатская песня"]),
+    "work": ("haozi", ["work song", "ein Arbeitslied", "une chanson de travail", "una canción de trabajo", "un canto di lavoro", "劳动号子", "労働歌", "трудовая песня"]),
+    "mountain": ("shange", ["mountain song (shan'ge)", "ein Berglied (Shan'ge)", "un chant des montagnes (shan'ge)", "una canción de montaña (shan'ge)", "un canto di montagna (shan'ge)", "山歌", "山歌", "горная песня (шаньгэ)"]),
+    "xiaodiao": ("xiaodiao", ["ditty (xiaodiao)", "ein kleines Lied (Xiaodiao)", "une petite chanson (xiaodiao)", "una cancioncilla (xiaodiao)", "una canzoncina (xiaodiao)", "小调", "小調", "песенка (сяодяо)"]),
+    "narrative": ("erzaehl", ["narrative song", "ein Erzähllied", "une chanson narrative", "una canción narrativa", "una canzone narrativa", "叙事歌", "物語歌", "повествовательная песня"]),
+    "humorous": ("scherz", ["humorous song", "ein Scherzlied", "une chanson humoristique", "una canción humorística", "una canzone scherzosa", "诙谐歌曲", "おどけ歌", "шуточная песня"]),
 }
 COMPOSERS = {  # name in Latin script, Chinese, Japanese, Russian nominative, Russian genitive
     "Bach": ("Johann Sebastian Bach", "巴赫", "バッハ", "Бах", "Баха"),
@@ -89,16 +89,16 @@ FRAMES = {
                mono="a single melody line", title='titled "{t}"', function="a {f}", sep=", "),
     "de": dict(folk="ein Volkslied {place}", folk_prov="ein Volkslied aus {prov}, China", fiddle="{type}, ein Fiedelstück", irish="irisch",
                by="ein Stück von {c}", music_by="Musik von {c}", era="Musik {era}", metre="im {m}-Takt", voices="für {n} Stimmen",
-               mono="einstimmig", title="mit dem Titel „{t}“", function="ein {f}", sep=", "),
+               mono="einstimmig", title="mit dem Titel „{t}“", function="{f}", sep=", "),
     "fr": dict(folk="une chanson populaire {place}", folk_prov="une chanson populaire du {prov} (Chine)", fiddle="{type}, un air de violon", irish="irlandais",
                by="une œuvre de {c}", music_by="musique de {c}", era="musique {era}", metre="en {m}", voices="à {n} voix",
-               mono="une seule ligne mélodique", title="titre : « {t} »", function="une {f}", sep=", "),
+               mono="une seule ligne mélodique", title="titre : « {t} »", function="{f}", sep=", "),
     "es": dict(folk="una canción popular {place}", folk_prov="una canción popular de {prov} (China)", fiddle="{type}, una pieza de violín", irish="irlandés",
                by="una obra de {c}", music_by="música de {c}", era="música {era}", metre="en compás de {m}", voices="a {n} voces",
-               mono="una sola línea melódica", title="con el título «{t}»", function="una {f}", sep=", "),
+               mono="una sola línea melódica", title="con el título «{t}»", function="{f}", sep=", "),
     "it": dict(folk="una canzone popolare {place}", folk_prov="una canzone popolare dello {prov} (Cina)", fiddle="{type}, un brano per violino", irish="irlandese",
                by="un brano di {c}", music_by="musica di {c}", era="musica {era}", metre="in {m}", voices="a {n} voci",
-               mono="una sola linea melodica", title="dal titolo «{t}»", function="una {f}", sep=", "),
+               mono="una sola linea melodica", title="dal titolo «{t}»", function="{f}", sep=", "),
     "zh": dict(folk="{place}民歌", folk_prov="中国{prov}民歌", fiddle="{type}（提琴曲）", irish="爱尔兰",
                by="{c}的作品", music_by="{c}创作的音乐", era="{era}的音乐", metre="{m}拍", voices="{n}声部",
                mono="单声部旋律", title="《{t}》", function="{f}", sep="，"),
@@ -173,6 +173,21 @@ def _place(work: dict, i: int, lang: str) -> str | None:
     return None
 
 
+BARS = {  # language -> (one bar, n bars)
+    "en": ("1 bar", "{n} bars"), "de": ("1 Takt", "{n} Takte"), "fr": ("1 mesure", "{n} mesures"),
+    "es": ("1 compás", "{n} compases"), "it": ("1 battuta", "{n} battute"), "zh": ("1小节", "{n}小节"),
+    "ja": ("1小節", "{n}小節"), "ru": ("1 такт", "{n} тактов"),
+}
+
+
+def bars_phrase(n: int, lang: str) -> str:
+    """The length of a piece in bars, with the plural each language takes after a number."""
+    one, many = BARS[lang]
+    if lang == "ru" and n % 10 in (1, 2, 3, 4) and n % 100 not in (11, 12, 13, 14):
+        return f"{n} {'такт' if n % 10 == 1 else 'такта'}"
+    return one if n == 1 else many.format(n=n)
+
+
 def core(work: dict, lang: str) -> str | None:
     """The short description: what kind of music, with its class (region, tune type, composer)."""
     i, frames = LANGUAGES.index(lang), FRAMES[lang]
@@ -190,11 +205,11 @@ def core(work: dict, lang: str) -> str | None:
     return None
 
 
-def details(work: dict, lang: str) -> list[str]:
-    """Optional parts: title, song function, era, metre, key, voices."""
+def details(work: dict, lang: str, title: bool = True) -> list[str]:
+    """Optional parts: title, song function, era, metre, key, voices, length in bars."""
     i, frames = LANGUAGES.index(lang), FRAMES[lang]
     parts = []
-    if work.get("title"):
+    if title and work.get("title"):
         parts.append(frames["title"].format(t=work["title"]))
     if work.get("function") in FUNCTIONS:
         parts.append(frames["function"].format(f=FUNCTIONS[work["function"]][1][i]))
@@ -206,29 +221,33 @@ def details(work: dict, lang: str) -> list[str]:
         parts.append(name)
     if work.get("voices"):
         parts.append(frames["mono"] if work["voices"] == 1 else frames["voices"].format(n=work["voices"]))
+    if work.get("bars"):
+        parts.append(bars_phrase(work["bars"], lang))
     return parts
 
 
-def describe(work: dict, lang: str, rng: random.Random | None = None) -> str | None:
+def describe(work: dict, lang: str, rng: random.Random | None = None, title: bool = True) -> str | None:
     """A description; with ``rng`` a random subset and order of the details, else all of them."""
     head = core(work, lang)
     if head is None:
         return None
-    parts = details(work, lang)
+    parts = details(work, lang, title)
     if rng is not None:
         parts = [p for p in parts if rng.random() < 0.5]
         rng.shuffle(parts)
     return FRAMES[lang]["sep"].join([head, *parts])
 
 
-def descriptions(work: dict, rng: random.Random, per_language: int = 3) -> dict[str, list[str]]:
-    """Per language: the full description, the short one, and random subsets, without repeats."""
+def descriptions(work: dict, rng: random.Random, per_language: int = 1) -> dict[str, list[str]]:
+    """Per language: the description of everything the music shows (all but the title, which the
+    model never sees: the held-out retrieval query), the short one, and random subsets of all the
+    facts, title included, without repeats."""
     out = {}
     for lang in LANGUAGES:
         head = core(work, lang)
         if head is None:
             continue
-        texts = [describe(work, lang), head] + [describe(work, lang, rng) for _ in range(per_language)]
+        texts = [describe(work, lang, title=False), head] + [describe(work, lang, rng) for _ in range(per_language)]
         out[lang] = list(dict.fromkeys(texts))
     return out
 

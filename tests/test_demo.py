@@ -8,9 +8,9 @@ import random
 
 import pytest
 
-from demo.build import build, music_only
+from demo.build import build, music_labels, music_only
 from demo.corpus import essen_origin, song_function, tunes_of
-from demo.texts import LANGUAGES, class_prompts, describe, descriptions, key_name
+from demo.texts import LANGUAGES, bars_phrase, class_prompts, describe, descriptions, key_name
 
 
 def test_essen_origins_give_region_country_and_province():
@@ -32,13 +32,23 @@ def test_keys_are_named_in_each_language():
     assert key_name("none", "en") is None and key_name("Hp", "en") is None
 
 
+def test_bar_counts_take_each_language_plural():
+    assert [bars_phrase(n, "ru") for n in (1, 3, 5, 11, 21, 24)] == ["1 такт", "3 такта", "5 тактов", "11 тактов", "21 такт", "24 такта"]
+    assert bars_phrase(1, "en") == "1 bar" and bars_phrase(16, "de") == "16 Takte" and bars_phrase(8, "ja") == "8小節"
+
+
+def test_music_labels_read_metre_key_voices_and_bars():
+    abc = "L:1/8\nM:3/4\nK:G\nV:1 treble\nV:2 bass\n[V:1]GAB|[V:2]G,2|\n[V:1]d6|[V:2]D,2|\n"
+    assert music_labels(abc) == {"metre": "3/4", "key": "G", "voices": 2, "bars": 2}
+
+
 def test_descriptions_cover_every_language_and_vary():
     work = {"kind": "folk", "region": "China", "country": "China", "province": "Shanxi", "title": "Zou xikou",
-            "function": "mountain", "metre": "2/4", "key": "G", "voices": 1}
+            "function": "mountain", "metre": "2/4", "key": "G", "voices": 1, "bars": 22}
     texts = descriptions(work, random.Random(0))
     assert set(texts) == set(LANGUAGES)
     assert texts["zh"][1] == "中国山西民歌" and texts["de"][1] == "ein Volkslied aus Shanxi, China"
-    assert "Zou xikou" in texts["en"][0] and "2/4" in texts["ja"][0]
+    assert "Zou xikou" not in texts["en"][0] and "2/4" in texts["ja"][0] and "22" in texts["de"][0]
     assert all(len(set(v)) == len(v) >= 2 for v in texts.values())
     fiddle = describe({"kind": "fiddle", "tune_type": "slip jig", "metre": "9/8"}, "fr")
     assert fiddle.startswith("un slip jig") and "9/8" in fiddle

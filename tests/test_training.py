@@ -4,6 +4,7 @@ an uninterrupted one, and bad data is counted by line."""
 from __future__ import annotations
 
 import json
+import math
 import shutil
 
 import pytest
@@ -52,6 +53,7 @@ def test_overfits_eight_pairs_to_mrr_one(pairs_file, tmp_path, tiny_model_dir):
     assert losses[-1] < losses[0] * 0.5
     assert evals[-1]["mrr"] == 1.0
     assert (tmp_path / "run" / "best" / "model.safetensors").exists()
+    assert "learning_rate: 0.002" in (tmp_path / "run" / "config.yaml").read_text()
     assert list((tmp_path / "run" / "tensorboard").glob("events.out.tfevents.*"))
     reloaded = load_model(final)  # the result is a model in the project's format
     assert reloaded.config.symbolic.hidden_size == 64
@@ -197,6 +199,76 @@ def test_frozen_text_tower_is_run_once_per_text_and_still_learns(pairs_file, tmp
     trained = load_model(tmp_path / "run" / "final")
     for key, value in trained.text_model.state_dict().items():
         assert torch.equal(value, tower_before[key]), key
+
+
+def test_text_cache_persists_the_frozen_tower_between_runs(pairs_file, tmp_path, tiny_model_dir):
+    """text_cache: every training text is computed before the first step and saved; a second run
+    (another stage, a rerun) reads them back and runs the text tower on nothing; a file of
+    another tower is ignored."""
+    from clamp3.training.trainer import ContrastiveTask, TextCache
+
+    cache = tmp_path / "texts.safetensors"
+    cfg = config(pairs_file, tmp_path / "a", weights=tiny_model_dir, freeze_text_model=True, text_sampling="one",
+                 text_cache=str(cache), augment=False, normalize=True, logit_scale=10.0, epochs=2)
+    first = ContrastiveTask(cfg)
+    assert len(first.pooled_texts) == 8 and cache.exists()  # 8 analyses; the German copies are the same texts
+    stored = TextCache(cache, first.model.text_model)
+    assert set(stored.vectors) == set(first.pooled_texts)
+    for key, vector in first.pooled_texts.items():
+        assert torch.equal(stored.vectors[key], vector)
+    second = ContrastiveTask(cfg)
+    calls = []
+    second.model.text_hidden = lambda ids, mask: calls.append(len(ids))
+    second.loss(list(range(8)))
+    assert calls == []
+    other = torch.nn.Linear(3, 3)  # another tower: the cache starts empty
+    assert TextCache(cache, other).vectors == {}
+
+
+def test_cosine_schedule_and_clipping_reach_the_end(pairs_file, tmp_path, tiny_model_dir):
+    events = []
+    train(config(pairs_file, tmp_path / "run", weights=tiny_model_dir, epochs=6, warmup_steps=2, lr_schedule="cosine",
+                 max_grad_norm=1.0, learnable_temperature=True, logit_scale=50.0), on_event=events.append)
+    rates = [e["lr"] for e in events if e["event"] == "step"]
+    assert rates[1] == pytest.approx(2e-3 * 0.5 * (1 + math.cos(math.pi * 2 / 6)))
+    assert max(rates) <= 2e-3 and rates[-1] < 1e-9
+    with pytest.raises(ConfigError, match="lr_schedule"):
+        TrainConfig(train_data="x", lr_schedule="linear")
+
+
+def test_text_prior_adjusts_only_the_music_to_text_direction():
+    """Logit adjustment against a loop: music -> text logits lose each text's log prior; a prior
+    equal for every text changes nothing (softmax is shift-invariant)."""
+    generator = torch.Generator().manual_seed(0)
+    text, music = torch.randn(5, 4, generator=generator), torch.randn(5, 4, generator=generator)
+    prior = torch.log(torch.tensor([0.5, 0.2, 0.1, 0.1, 0.1]))
+    expected = 0.0
+    for i in range(5):
+        row = torch.tensor([2.0 * float(text[i] @ music[j]) for j in range(5)])
+        column = torch.tensor([2.0 * float(text[j] @ music[i]) - float(prior[j]) for j in range(5)])
+        expected += float(-torch.log_softmax(row, 0)[i] - torch.log_softmax(column, 0)[i]) / 10
+    assert float(contrastive_loss(text, music, 2.0, prior)) == pytest.approx(expected, rel=1e-5)
+    assert float(contrastive_loss(text, music, 2.0, torch.full((5,), -3.0))) == pytest.approx(float(contrastive_loss(text, music, 2.0)), rel=1e-6)
+
+
+def test_text_prior_counts_each_text_by_how_often_it_is_drawn(tmp_path, tiny_model_dir):
+    from clamp3.training.trainer import ContrastiveTask, text_key
+
+    scores = sorted((GOLDEN / "convert" / "abc_official").glob("bach__*.abc"))[:4]
+    lines = []
+    own = ["a lively jig", "a slow air", "a sad reel", "an old hornpipe"]
+    for i, score in enumerate(scores):  # every pair: the shared short text and a text of its own
+        shutil.copy(score, tmp_path / f"s{i}.abc")
+        lines.append(json.dumps({"id": str(i), "filepaths": [f"s{i}.abc"], "texts": ["a chorale", own[i]]}))
+    (tmp_path / "pairs.jsonl").write_text("\n".join(lines) + "\n")
+    cfg = config(tmp_path / "pairs.jsonl", tmp_path / "run", weights=tiny_model_dir, text_sampling="one", text_prior=True)
+    table, rarest = ContrastiveTask(cfg).text_log_prior
+    tokenizer = load_model(tiny_model_dir).tokenizer
+    shared = table[text_key(torch.tensor(tokenizer("a chorale")["input_ids"]))]
+    assert shared == pytest.approx(math.log(0.5)) and rarest == pytest.approx(math.log(0.125))
+    assert len(table) == 5
+    with pytest.raises(ConfigError, match="text_prior"):
+        TrainConfig(train_data="x", text_prior=True)
 
 
 def _batch(task, indices):

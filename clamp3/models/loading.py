@@ -262,7 +262,7 @@ def create_model(config: CLaMP3Config) -> CLaMP3Model:
 
 
 def load_model(
-    name_or_path: str | Path = "saas",
+    name_or_path: str | Path = EMBEDDED,
     text_model: str | None = None,
     device: str | torch.device = "cpu",
     dtype: torch.dtype = torch.float32,

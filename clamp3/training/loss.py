@@ -16,10 +16,22 @@ def gather_with_grad(features: torch.Tensor) -> torch.Tensor:
     return torch.cat(all_gather(features), dim=0)
 
 
-def contrastive_loss(text: torch.Tensor, music: torch.Tensor, logit_scale: torch.Tensor | float = 1.0) -> torch.Tensor:
+def contrastive_loss(
+    text: torch.Tensor, music: torch.Tensor, logit_scale: torch.Tensor | float = 1.0, text_log_prior: torch.Tensor | None = None
+) -> torch.Tensor:
     """(B, D), (B, D) -> scalar. Vectors are used as the model projects them (not normalised),
-    with the official fixed logit scale of 1 by default."""
+    with the official fixed logit scale of 1 by default.
+
+    ``text_log_prior`` (B,), the log frequency of each text in the training data, is subtracted
+    from the music -> text logits (logit adjustment): in-batch InfoNCE learns the pointwise mutual
+    information log p(text | music) / p(text), which ranks a frequent class's text below a rare
+    one's for the same evidence; adjusted, similarities estimate log p(text | music) and zero-shot
+    classes keep their base rates. Text -> music rows are unchanged (a constant per row).
+    """
     text, music = gather_with_grad(text), gather_with_grad(music)
     logits = logit_scale * text @ music.T
     labels = torch.arange(len(text), device=text.device)
-    return (F.cross_entropy(logits, labels) + F.cross_entropy(logits.T, labels)) / 2
+    music_to_text = logits.T
+    if text_log_prior is not None:
+        music_to_text = music_to_text - gather_with_grad(text_log_prior.to(logits.dtype))[None, :]
+    return (F.cross_entropy(logits, labels) + F.cross_entropy(music_to_text, labels)) / 2

@@ -11,6 +11,7 @@ cleanly with a checkpoint and a usable model.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
 import math
@@ -50,7 +51,7 @@ class TrainConfig:
     train_data: str = ""  # clamp3: a JSONL/CSV of pairs; m3: folders or files, comma-separated
     eval_data: str = ""
     output_dir: str = "runs/clamp3"
-    weights: str = "saas"  # clamp3: weights to start from; m3: an M3 .pth, or "new"
+    weights: str = "default"  # clamp3: weights to start from (the embedded model, a preset, a path); m3: an M3 .pth, or "new"
     text_model: str | None = None
     init_m3: str = ""  # clamp3: start the symbolic tower from this M3 checkpoint
     stage: str = "symbolic"
@@ -58,6 +59,8 @@ class TrainConfig:
     batch_size: int = 32  # per process
     learning_rate: float = 1e-5
     warmup_steps: int = 1000
+    lr_schedule: str = "constant"  # after warm-up: "constant" (the official) or "cosine" (to 0 at the last step)
+    max_grad_norm: float = 0.0  # > 0: clip the gradient norm
     weight_decay: float = 0.01
     accumulation: int = 1
     logit_scale: float = 1.0
@@ -65,7 +68,9 @@ class TrainConfig:
     normalize: bool = False  # True: cosine logits (CLIP); False: the official raw dot products
     freeze_text: bool = False  # the text tower and its projection
     freeze_text_model: bool = False  # the text tower only; its pooled outputs are computed once per text
+    text_cache: str = ""  # with a frozen text tower: a file keeping its pooled outputs between runs and stages
     text_sampling: str = "official"  # or "one": one candidate text per example (see PairDataset)
+    text_prior: bool = False  # with text_sampling=one: music -> text logits corrected by each text's log frequency (see contrastive_loss)
     freeze_music_model: bool = False  # the stage's music tower only; its pooled outputs are computed once per input
     whiten_text: int = 0  # > 0, with a frozen text tower: text_proj starts as the whitening of this many training texts
     whiten_music: int = 0  # > 0: the stage's music projection starts as the whitening of this many training inputs
@@ -100,12 +105,16 @@ class TrainConfig:
                     raise ConfigError(f"{spec.name} must be a number, got '{value}'") from exc
         if self.objective not in ("clamp3", "m3"):
             raise ConfigError(f"objective must be clamp3 or m3, got '{self.objective}'")
+        if self.lr_schedule not in ("constant", "cosine"):
+            raise ConfigError(f"lr_schedule must be constant or cosine, got '{self.lr_schedule}'")
         if self.text_sampling not in ("official", "one"):
             raise ConfigError(f"text_sampling must be official or one, got '{self.text_sampling}'")
         if self.stage not in FREEZE:
             raise ConfigError(f"stage must be one of {sorted(FREEZE)}, got '{self.stage}'")
         if self.precision not in PRECISIONS:
             raise ConfigError(f"precision must be one of {sorted(PRECISIONS)}, got '{self.precision}'")
+        if self.text_prior and self.text_sampling != "one":
+            raise ConfigError("text_prior needs text_sampling=one (the frequency of a text is that of one whole candidate)")
         if self.objective == "clamp3" and self.batch_size < 2:
             raise ConfigError(f"a contrastive batch needs at least 2 pairs, got batch_size={self.batch_size}")
         if not self.train_data:
@@ -126,6 +135,46 @@ def _whitening_init(proj: torch.nn.Linear, x: torch.Tensor) -> None:
     weight[:k] = top.T / math.sqrt(k)
     proj.weight.copy_(weight.to(proj.weight.dtype))
     proj.bias.copy_((-weight @ mean).to(proj.bias.dtype))
+
+
+def text_key(ids: torch.Tensor) -> bytes:
+    """A text's token ids -> its key in the pooled-output cache."""
+    return hashlib.sha1(ids.to(torch.int32).numpy().tobytes()).digest()
+
+
+class TextCache:
+    """Pooled outputs of a frozen text tower kept in a safetensors file between runs, keyed by
+    token ids and tied to the tower's weights (a file of another tower is ignored, with a warning)."""
+
+    def __init__(self, path: Path, text_model: torch.nn.Module):
+        digest = hashlib.sha256()
+        for name, tensor in sorted(text_model.state_dict().items()):
+            digest.update(name.encode())
+            digest.update(tensor.detach().float().cpu().numpy().tobytes()[: 1 << 16])
+        self.path, self.tower = path, digest.hexdigest()[:16]
+        self.vectors: dict[bytes, torch.Tensor] = {}
+        self._saved = 0
+        if path.exists():
+            from safetensors import safe_open
+
+            with safe_open(str(path), "pt") as handle:
+                if handle.metadata().get("tower") != self.tower:
+                    logger.warning("%s holds another text tower's outputs; starting a new cache", path)
+                    return
+                keys, vectors = handle.get_tensor("keys"), handle.get_tensor("vectors")
+            self.vectors = {bytes(k.tolist()): v for k, v in zip(keys, vectors)}
+            self._saved = len(self.vectors)
+            logger.info("text cache %s: %d texts", path, len(self.vectors))
+
+    def save(self) -> None:
+        if len(self.vectors) == self._saved:
+            return
+        from safetensors.torch import save
+
+        keys = torch.tensor([list(k) for k in self.vectors], dtype=torch.uint8)
+        blob = save({"keys": keys, "vectors": torch.stack(list(self.vectors.values())).float()}, metadata={"tower": self.tower})
+        atomic_write(self.path, lambda handle: handle.write(blob))
+        self._saved = len(self.vectors)
 
 
 class ContrastiveTask:
@@ -163,19 +212,26 @@ class ContrastiveTask:
         frozen = FREEZE[config.stage] + (["text_model", "text_proj"] if config.freeze_text else [])
         frozen += ["text_model"] if config.freeze_text_model and not config.freeze_text else []
         frozen += [f"{config.stage}_model"] if config.freeze_music_model else []
-        self.pooled_texts: dict[tuple[int, ...], torch.Tensor] | None = {} if "text_model" in frozen else None
+        self.pooled_texts: dict[bytes, torch.Tensor] | None = {} if "text_model" in frozen else None
         self.pooled_music: dict[bytes, torch.Tensor] | None = {} if config.freeze_music_model else None
         for name in frozen:
             for param in getattr(model, name).parameters():
                 param.requires_grad = False
         self.frozen = frozen
         self.model = model
+        self.text_cache = TextCache(Path(config.text_cache), model.text_model) if config.text_cache else None
+        if self.text_cache is not None:
+            if self.pooled_texts is None:
+                raise ConfigError("text_cache needs a frozen text tower (freeze_text_model=true or freeze_text=true)")
+            self.pooled_texts = self.text_cache.vectors
+            self._precompute_texts(pairs)
         if config.whiten_text > 0:
             self._whiten_text_proj(pairs, config.whiten_text)
         if config.whiten_music > 0:
             self._whiten_music_proj(config.whiten_music)
         self.logit_scale = torch.nn.Parameter(torch.tensor(math.log(config.logit_scale)), requires_grad=config.learnable_temperature)
         self.rng = self.data.rng
+        self.text_log_prior = self._text_log_prior(usable) if config.text_prior else None
 
     def __len__(self) -> int:
         return len(self.data)
@@ -197,6 +253,17 @@ class ContrastiveTask:
         for name in self.frozen:
             getattr(self.model, name).eval()
 
+    def _text_log_prior(self, pairs) -> tuple[dict[bytes, float], float]:
+        """Log probability that a training example draws each text (one candidate of its pair,
+        uniformly), keyed by token ids; and the value for a text not seen here (the rarest)."""
+        frequency: dict[bytes, float] = {}
+        for pair in pairs:
+            candidates = pair.texts + pair.translations
+            for text in candidates:
+                key = text_key(torch.tensor(self.tokenizer(text)["input_ids"][: self.data.max_text]))
+                frequency[key] = frequency.get(key, 0.0) + 1.0 / len(candidates) / len(pairs)
+        return {k: math.log(v) for k, v in frequency.items()}, math.log(min(frequency.values()))
+
     def loss(self, indices: list[int]) -> torch.Tensor:
         ids, text_mask, music, music_mask, modality = collate([self.data[i] for i in indices], self.tokenizer.pad_token_id)
         device = self.config.device
@@ -211,7 +278,12 @@ class ContrastiveTask:
         text, music_vectors = text.float(), music_vectors.float()
         if self.config.normalize:
             text, music_vectors = F.normalize(text, dim=-1), F.normalize(music_vectors, dim=-1)
-        return contrastive_loss(text, music_vectors, self.logit_scale.exp())
+        prior = None
+        if self.text_log_prior is not None:
+            table, rarest = self.text_log_prior
+            keys = [text_key(row[: int(m.sum())]) for row, m in zip(ids, text_mask)]
+            prior = torch.tensor([table.get(k, rarest) for k in keys], device=text.device)
+        return contrastive_loss(text, music_vectors, self.logit_scale.exp(), prior)
 
     def _pooled_music(self, music: torch.Tensor, mask: torch.Tensor, modality: str) -> torch.Tensor:
         """Mean-pooled outputs of the frozen music tower, (batch, hidden); each input computed once."""
@@ -266,9 +338,26 @@ class ContrastiveTask:
         _whitening_init(getattr(self.model, f"{modality}_proj"), torch.cat(vectors))
         logger.info("%s_proj initialised as the whitening of %d inputs", modality, len(indices))
 
+    @torch.no_grad()
+    def _precompute_texts(self, pairs) -> None:
+        """Pooled outputs of every text of the training pairs, in batches of similar length (a
+        quarter of the cost of computing them batch by batch as training meets them), saved to
+        the text cache."""
+        texts = list(dict.fromkeys(t for pair in pairs for t in pair.texts + pair.translations))
+        encoded = [torch.tensor(self.tokenizer(t)["input_ids"][: self.data.max_text]) for t in texts]
+        todo = sorted((e for e in encoded if text_key(e) not in self.pooled_texts), key=len)
+        if not todo:
+            return
+        from tqdm.auto import tqdm
+
+        for start in tqdm(range(0, len(todo), 128), desc="text tower", unit="batch", disable=None):
+            self._pooled(*pad_batch(todo[start : start + 128], self.tokenizer.pad_token_id))
+        self.text_cache.save()
+        logger.info("text cache %s: %d texts computed, %d in all", self.text_cache.path, len(todo), len(self.pooled_texts))
+
     def _pooled(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Mean-pooled outputs of the frozen text tower, (batch, hidden); each text computed once."""
-        keys = [tuple(row[: int(m.sum())].tolist()) for row, m in zip(ids, mask)]
+        keys = [text_key(row[: int(m.sum())]) for row, m in zip(ids, mask)]
         new = list(dict.fromkeys(k for k in keys if k not in self.pooled_texts))
         if new:
             rows = [keys.index(k) for k in new]
@@ -303,6 +392,8 @@ class ContrastiveTask:
 
     def save(self, folder: Path) -> Path:
         self.model.eval()
+        if self.text_cache is not None:
+            self.text_cache.save()
         save_pretrained(self.model, folder)
         if self.config.export_official:
             export_official(self.model, folder / "clamp3_official.pth")
@@ -415,7 +506,15 @@ def train(config: TrainConfig, on_event: Callable[[dict], None] | None = None, s
     if steps_per_epoch == 0:
         raise ConfigError(f"a global batch of {global_batch} is larger than the {len(task)} training examples")
     optimizer = torch.optim.AdamW(task.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: min(1.0, (step + 1) / max(1, config.warmup_steps)))
+    total_steps = config.max_steps or steps_per_epoch * config.epochs
+
+    def lr_factor(step: int) -> float:
+        warm = min(1.0, (step + 1) / max(1, config.warmup_steps))
+        if config.lr_schedule == "cosine":
+            return warm * 0.5 * (1 + math.cos(math.pi * min(1.0, step / max(1, total_steps))))
+        return warm
+
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor)
     scaler = torch.amp.GradScaler(enabled=config.precision == "float16")
     autocast_dtype = PRECISIONS[config.precision]
     state = {"epoch": 0, "step_in_epoch": 0, "global_step": 0, "best": -math.inf}
@@ -445,6 +544,10 @@ def train(config: TrainConfig, on_event: Callable[[dict], None] | None = None, s
         }
         atomic_write(checkpoint, lambda handle: torch.save(blob, handle))
 
+    if rank == 0:  # the settings beside the results, for the record
+        import yaml
+
+        atomic_write(out / "config.yaml", lambda handle: handle.write(yaml.safe_dump(asdict(config), sort_keys=False).encode()))
     metrics_file = open(out / "metrics.jsonl", "a", encoding="utf-8") if rank == 0 else None
     board = None
     if rank == 0 and config.tensorboard:
@@ -467,7 +570,6 @@ def train(config: TrainConfig, on_event: Callable[[dict], None] | None = None, s
                 on_event(event)
 
     started, first_step = time.time(), state["global_step"]
-    total_steps = config.max_steps or steps_per_epoch * config.epochs
     task.train_mode()
     while state["global_step"] < total_steps and state["epoch"] < config.epochs:
         order = epoch_order(task, config, state["epoch"], global_batch)
@@ -484,8 +586,14 @@ def train(config: TrainConfig, on_event: Callable[[dict], None] | None = None, s
                         if param.grad is not None:
                             dist.all_reduce(param.grad)
                             param.grad /= world
+                if config.max_grad_norm > 0:
+                    scaler.unscale_(optimizer)
+                    torch.nn.utils.clip_grad_norm_(task.parameters(), config.max_grad_norm)
                 scaler.step(optimizer)
                 scaler.update()
+                if getattr(task, "logit_scale", None) is not None and config.learnable_temperature:
+                    with torch.no_grad():  # CLIP's bound: a temperature of at least 0.01
+                        task.logit_scale.clamp_(0, math.log(100))
                 scheduler.step()
                 optimizer.zero_grad(set_to_none=True)
             state["step_in_epoch"] = step + 1
