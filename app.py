@@ -1,27 +1,69 @@
 """The clamp3 app: ``python app.py`` serves the embedded default model and demo library.
 
-    python app.py [--weights default|saas|DIR] [--index DIR] [--host 127.0.0.1] [--port 7860]
+    python app.py [--weights default|saas|DIR] [--index DIR] [--roots DIR ...] [--home DIR]
+                  [--max-upload-mb 50] [--read-only] [--host 127.0.0.1] [--port 7860]
 
-``CLAMP3_WEIGHTS`` and ``CLAMP3_INDEX`` do the same as the options (for a Hugging Face Space).
+``CLAMP3_WEIGHTS``, ``CLAMP3_INDEX``, ``CLAMP3_ROOTS``, ``CLAMP3_HOME``, ``CLAMP3_MAX_UPLOAD_MB`` and
+``CLAMP3_READ_ONLY`` do the same as the options (for a Hugging Face Space).
 """
 
 from __future__ import annotations
 
 import argparse
+import html
 import logging
+import os
 import sys
 
 import gradio as gr
 
-from explorers import search
+from explorers import classify, compare, library, maps, search, train
+from explorers.common import shown_errors
 from explorers.context import Context
+
+CSS = """
+.clamp3-results, .clamp3-table { border-collapse: collapse; width: 100%; font-size: 0.9em; }
+.clamp3-results td, .clamp3-results th, .clamp3-table td, .clamp3-table th { border-bottom: 1px solid #ddd; padding: 4px 6px; text-align: left; }
+.clamp3-score svg { max-width: 100%; height: auto; background: white; }
+.clamp3-note { color: #a33; }
+"""
+
+
+def embed(context: Context, text: str, file: str | None) -> dict:
+    """The ``/embed`` endpoint: the unit vector of a text or a file."""
+    vector = context.encode_file(file) if file else context.encode_text(text.strip()) if text and text.strip() else None
+    if vector is None:
+        from clamp3.errors import Clamp3Error
+
+        raise Clamp3Error("give a text or a file to embed")
+    return {"model": context.weights, "dim": int(vector.shape[1]), "vector": [round(float(v), 7) for v in vector[0]]}
 
 
 def build_app(context: Context) -> gr.Blocks:
     with gr.Blocks(title="CLaMP 3 explorer") as app:
-        gr.Markdown(f"# CLaMP 3 explorer\n{len(context.library)} items in `{context.index.name}`, model `{context.weights}`")
+        header = gr.Markdown()
         with gr.Tab("Search"):
             search.build(context)
+        with gr.Tab("Classify"):
+            classify.build(context)
+        with gr.Tab("Map"):
+            maps.build(context)
+        with gr.Tab("Library"):
+            stats = library.build(context)
+        with gr.Tab("Train"):
+            train.build(context)
+        with gr.Tab("Compare"):
+            compare.build(context)
+        with gr.Row(visible=False):
+            text, file, vector = gr.Textbox(), gr.File(type="filepath"), gr.JSON()
+        gr.Button(visible=False).click(shown_errors(lambda t, f: embed(context, t, f)), [text, file], vector, api_name="embed")
+
+        def describe():
+            return (f"# CLaMP 3 explorer\n{len(context.library)} items in `{html.escape(context.index.name)}`, "
+                    f"model `{html.escape(str(context.weights))}`")
+
+        app.load(describe, None, header, api_name=False)
+        app.load(lambda: library.statistics(context), None, stats, api_name=False)
     return app
 
 
@@ -29,12 +71,23 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--weights", default=None, help="default: $CLAMP3_WEIGHTS or the embedded model")
     parser.add_argument("--index", default=None, help="library folder (default: $CLAMP3_INDEX or the demo library)")
+    parser.add_argument("--roots", nargs="*", default=None, help="server folders the app may read (default: $CLAMP3_ROOTS, none)")
+    parser.add_argument("--home", default=None, help="uploads, runs, exports (default: $CLAMP3_HOME or ~/.cache/clamp3/app)")
+    parser.add_argument("--max-upload-mb", type=float, default=None, help="default: $CLAMP3_MAX_UPLOAD_MB or 50")
+    parser.add_argument("--read-only", action="store_true", default=None, help="the Library and Train tabs change nothing")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=7860)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    context = Context.load(args.weights, args.index)
-    build_app(context).queue(default_concurrency_limit=4).launch(server_name=args.host, server_port=args.port)
+    if args.max_upload_mb is not None:
+        os.environ["CLAMP3_MAX_UPLOAD_MB"] = str(args.max_upload_mb)
+    context = Context.load(args.weights, args.index, args.roots, args.home, args.read_only)
+    exports = context.home / "exports"
+    exports.mkdir(parents=True, exist_ok=True)
+    build_app(context).queue(default_concurrency_limit=4).launch(
+        server_name=args.host, server_port=args.port, css=CSS, allowed_paths=[str(exports)],
+        max_file_size=f"{context.max_upload_mb:g}mb",
+    )
     return 0
 
 

@@ -96,6 +96,50 @@ def umap_coordinates(vectors: np.ndarray, modalities: Sequence[str] | None = Non
     return reducer.fit_transform(x).astype(np.float32)
 
 
+def library_map(library, modality: str | None = None, center: bool = False) -> tuple[list[dict], np.ndarray]:
+    """The library's items and their (N, 2) UMAP coordinates, computed once per library version.
+
+    A shipped ``map.csv`` (id, x, y of every item, per-modality centred) is used as it is while
+    the library holds exactly its items; other maps are cached beside the library as ``.npy``.
+    """
+    import csv
+
+    from clamp3.io import atomic_save_npy
+
+    rows = library.items(modality)
+    if len(rows) < 3:
+        raise Clamp3Error(f"{library.directory}: a map needs at least 3 items, the library has {len(rows)}")
+    shipped = library.directory / "map.csv"
+    if center and modality is None and shipped.exists():
+        with open(shipped, newline="", encoding="utf-8") as handle:
+            table = {int(r["id"]): (float(r["x"]), float(r["y"])) for r in csv.DictReader(handle)}
+        if len(table) == len(rows) and all(r["id"] in table for r in rows):
+            return rows, np.asarray([table[r["id"]] for r in rows], dtype=np.float32)
+    meta = library.meta()
+    cached = library.directory / f"map-{meta.get('fingerprint', 'x')}-v{library.version}-{modality or 'all'}-{'c' if center else 'n'}.npy"
+    if cached.exists():
+        points = np.load(cached)
+        if len(points) == len(rows):
+            return rows, points
+    points = umap_coordinates(library.vectors_of([r["id"] for r in rows]), [r["modality"] for r in rows], center=center)
+    try:
+        atomic_save_npy(cached, points)
+    except OSError:  # a read-only library still gets its map, computed again next time
+        pass
+    return rows, points
+
+
+def place_on_map(vectors: np.ndarray, library_vectors: np.ndarray, points: np.ndarray, k: int = 10) -> np.ndarray:
+    """(Q, D) new vectors -> (Q, 2) positions on an existing map: the similarity-weighted mean of
+    their ``k`` nearest items' coordinates (UMAP keeps no transform for a map read from disk)."""
+    cosines = normalize(vectors) @ library_vectors.T
+    k = min(k, cosines.shape[1])
+    nearest = np.argsort(-cosines, axis=1)[:, :k]
+    weights = np.exp((np.take_along_axis(cosines, nearest, axis=1) - 1.0) / 0.05)
+    weights /= weights.sum(axis=1, keepdims=True)
+    return np.einsum("qk,qkc->qc", weights, points[nearest]).astype(np.float32)
+
+
 def write_map(points: np.ndarray, rows: list[dict], color_by: str | None, out: str | Path) -> None:
     """An interactive plotly HTML (titles on hover) or a CSV, by the extension of ``out``."""
     import csv

@@ -299,23 +299,10 @@ def cmd_probe(args: argparse.Namespace) -> int:
 
 
 def cmd_map(args: argparse.Namespace) -> int:
-    from clamp3.analysis import umap_coordinates, write_map
+    from clamp3.analysis import library_map, write_map
     from clamp3.library import Library
 
-    library = Library(args.index)
-    rows = library.items(args.modality)
-    if len(rows) < 3:
-        raise Clamp3Error(f"{args.index}: a map needs at least 3 items, the library has {len(rows)}")
-    meta = library.meta()
-    key = f"map-{meta.get('fingerprint', 'x')}-v{library.version}-{args.modality or 'all'}-{'c' if args.center else 'n'}.npy"
-    cached = Path(args.index) / key
-    if cached.exists():
-        points = np.load(cached)
-    else:
-        points = umap_coordinates(library.vectors_of([r["id"] for r in rows]), [r["modality"] for r in rows], center=args.center)
-        from clamp3.io import atomic_save_npy
-
-        atomic_save_npy(cached, points)
+    rows, points = library_map(Library(args.index), args.modality, args.center)
     write_map(points, rows, args.color_by, args.out)
     print(f"map of {len(rows)} items written to {args.out}", file=sys.stderr)
     return 0

@@ -264,6 +264,23 @@ class Library:
             self.db.execute("COMMIT")
         return gone
 
+    def remove(self, item_ids: Iterable[int]) -> int:
+        """Drop the given items (one transaction); returns how many were there."""
+        ids = [(int(i),) for i in item_ids]
+        cursor = self.db.cursor()
+        cursor.execute("BEGIN IMMEDIATE")
+        try:
+            before = cursor.execute("SELECT COUNT(*) FROM items").fetchone()[0]
+            cursor.executemany("DELETE FROM items WHERE id = ?", ids)
+            removed = before - cursor.execute("SELECT COUNT(*) FROM items").fetchone()[0]
+            if removed:
+                cursor.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'version'")
+            cursor.execute("COMMIT")
+        except BaseException:
+            cursor.execute("ROLLBACK")
+            raise
+        return removed
+
     # --- reading ------------------------------------------------------------------------------
     def items(self, modality: str | None = None, where: dict[str, str] | None = None, limit: int | None = None) -> list[dict]:
         sql, params = self._filter_sql("SELECT id, path, name, modality, title, metadata FROM items", modality, where)

@@ -1,14 +1,23 @@
-"""What every tab shares: the model and the library, loaded once, used under one lock.
+"""What every tab shares: the model and the library, loaded once, used under one lock; and the
+rules for what comes from outside (uploads, server folders).
 
 The model is not thread-safe to call from several threads at once on the CPU without paying for
 it twice in memory bandwidth, so encoding goes through one lock; Gradio's queue decides the
 concurrency of the handlers around it.
+
+Settings, each an option of ``app.py`` and an environment variable (for a Hugging Face Space):
+``CLAMP3_WEIGHTS``, ``CLAMP3_INDEX``, ``CLAMP3_ROOTS`` (server folders the Library and Train tabs
+may read, separated by ``os.pathsep``; none by default), ``CLAMP3_HOME`` (uploads, training runs
+and re-embedded libraries; default ``~/.cache/clamp3/app``), ``CLAMP3_MAX_UPLOAD_MB`` (default 50),
+``CLAMP3_READ_ONLY=1`` (the Library and Train tabs change nothing).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
+import shutil
 import threading
 import time
 from dataclasses import dataclass, field
@@ -16,12 +25,20 @@ from pathlib import Path
 
 import numpy as np
 
-from clamp3 import Embedder, Library, load_model
-from clamp3.errors import Clamp3Error
+from clamp3 import SUPPORTED_EXTENSIONS, Embedder, Library, load_model
+from clamp3.errors import Clamp3Error, InputError
 from clamp3.library import Hit, model_identity
 from clamp3.retrieval import normalize
 
 logger = logging.getLogger(__name__)
+
+SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def safe_name(name: str) -> str:
+    """A file name with no folder part, no leading dot and nothing but [A-Za-z0-9._-]."""
+    stem = SAFE_NAME.sub("_", Path(name).name).lstrip(".") or "upload"
+    return stem[:120]
 
 
 @dataclass
@@ -30,12 +47,19 @@ class Context:
     index: Path
     embedder: Embedder
     library: Library
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    roots: list[Path] = field(default_factory=list)
+    home: Path = field(default_factory=lambda: Path.home() / ".cache" / "clamp3" / "app")
+    max_upload_mb: float = 50.0
+    read_only: bool = False
+    lock: threading.RLock = field(default_factory=threading.RLock)
     loaded_in: float = 0.0
 
     @classmethod
-    def load(cls, weights: str | None = None, index: str | None = None) -> Context:
-        """``weights``/``index`` default to $CLAMP3_WEIGHTS / $CLAMP3_INDEX, then the embedded default."""
+    def load(
+        cls, weights: str | None = None, index: str | None = None, roots: list[str] | None = None,
+        home: str | None = None, read_only: bool | None = None,
+    ) -> Context:
+        """Arguments default to their environment variables, then to the embedded default."""
         from clamp3.models import EMBEDDED
 
         started = time.perf_counter()
@@ -47,21 +71,35 @@ class Context:
             from clamp3.embedded import library_dir
 
             index = library_dir()
+        if roots is None:
+            roots = [r for r in os.environ.get("CLAMP3_ROOTS", "").split(os.pathsep) if r]
+        home = home or os.environ.get("CLAMP3_HOME") or Path.home() / ".cache" / "clamp3" / "app"
+        if read_only is None:
+            read_only = os.environ.get("CLAMP3_READ_ONLY", "") not in ("", "0", "false")
         model = load_model(weights)
         library = Library(index, create=True)
         library.check_model(model_identity(model))
-        context = cls(weights, Path(index), Embedder(model, batch_size=16), library)
+        context = cls(
+            weights, Path(index), Embedder(model, batch_size=16), library,
+            roots=[Path(r).resolve() for r in roots], home=Path(home),
+            max_upload_mb=float(os.environ.get("CLAMP3_MAX_UPLOAD_MB", 50)), read_only=read_only,
+        )
         context.loaded_in = time.perf_counter() - started
         logger.info("loaded %s and %s (%d items) in %.1f s", weights, index, len(library), context.loaded_in)
         return context
 
+    # --- the model ------------------------------------------------------------------------------
     def encode_text(self, text: str) -> np.ndarray:
         """(1, D) unit vector of a query text."""
+        return self.encode_texts([text])
+
+    def encode_texts(self, texts: list[str]) -> np.ndarray:
         with self.lock:
-            return normalize(self.embedder.encode_texts([text]))
+            return normalize(self.embedder.encode_texts(texts))
 
     def encode_file(self, path: str | Path) -> np.ndarray:
         """(1, D) unit vector of an uploaded file (its first item, for a tune book)."""
+        self.check_upload(path)
         with self.lock:
             results = list(self.embedder.encode_files([path], progress=False))
         for result in results:
@@ -70,6 +108,76 @@ class Context:
             return normalize(result.embedding.reshape(1, -1))
         raise Clamp3Error(f"{Path(path).name}: no music found in the file")
 
+    def encode_files(self, paths: list[str | Path]) -> tuple[list[str], np.ndarray, list[str]]:
+        """Names, (N, D) unit vectors and one-line failures of several uploads (bad ones skipped)."""
+        names, vectors, failures = [], [], []
+        for path in paths:
+            try:
+                vectors.append(self.encode_file(path)[0])
+                names.append(Path(path).name)
+            except Clamp3Error as exc:
+                failures.append(str(exc))
+        dim = self.embedder.model.config.projection_size
+        return names, (np.stack(vectors) if vectors else np.zeros((0, dim), dtype=np.float32)), failures
+
     def search(self, vector: np.ndarray, k: int, modality: str | None = None, where: dict[str, str] | None = None) -> list[Hit]:
         with self.lock:
             return self.library.search(vector, k, modality, where)[0]
+
+    def swap(self, weights: str, library: Library) -> None:
+        """Serve other weights and their library from now on (the Train tab's last step)."""
+        model = load_model(weights)
+        library.check_model(model_identity(model))
+        with self.lock:
+            self.weights, self.index, self.library = weights, library.directory, library
+            self.embedder = Embedder(model, batch_size=16)
+
+    # --- what comes from outside ----------------------------------------------------------------
+    def check_upload(self, path: str | Path) -> Path:
+        """An uploaded file of a supported type and within the size limit, or a one-line error."""
+        path = Path(path)
+        if path.suffix.lower() not in SUPPORTED_EXTENSIONS:
+            kinds = " ".join(sorted(SUPPORTED_EXTENSIONS))
+            raise InputError(Path(path.name), f"unsupported file type '{path.suffix or '(none)'}'; supported: {kinds}")
+        try:
+            size = path.stat().st_size
+        except OSError as exc:
+            raise InputError(Path(path.name), f"cannot be read ({exc.strerror or exc})") from exc
+        if size > self.max_upload_mb * 2**20:
+            raise InputError(Path(path.name), f"{size / 2**20:.1f} MB is over the upload limit of {self.max_upload_mb:g} MB")
+        return path
+
+    def store_uploads(self, paths: list[str | Path], session: str) -> tuple[list[Path], list[str]]:
+        """Copy checked uploads into this session's own folder under sanitised names."""
+        folder = self.home / "uploads" / safe_name(session or "anonymous")
+        folder.mkdir(parents=True, exist_ok=True)
+        stored, failures = [], []
+        for path in paths:
+            try:
+                self.check_upload(path)
+            except InputError as exc:
+                failures.append(str(exc))
+                continue
+            target = folder / safe_name(Path(path).name)
+            tmp = target.with_name(f".{target.name}.part")
+            shutil.copyfile(path, tmp)
+            os.replace(tmp, target)
+            stored.append(target)
+        return stored, failures
+
+    def server_path(self, text: str) -> Path:
+        """A server file or folder, refused unless it lies (symlinks resolved) under an allowed root."""
+        if not self.roots:
+            raise Clamp3Error("server folders are off: start the app with --roots DIR (or CLAMP3_ROOTS) to allow some")
+        path = Path(text.strip()).expanduser()
+        resolved = path.resolve()
+        if not any(resolved == root or resolved.is_relative_to(root) for root in self.roots):
+            allowed = ", ".join(str(r) for r in self.roots)
+            raise Clamp3Error(f"{text.strip()}: outside the allowed folders ({allowed})")
+        if not resolved.exists():
+            raise Clamp3Error(f"{text.strip()}: no such file or folder")
+        return resolved
+
+    def writable(self) -> None:
+        if self.read_only:
+            raise Clamp3Error("this app is read-only (CLAMP3_READ_ONLY): the library and training cannot be changed")

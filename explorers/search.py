@@ -1,4 +1,5 @@
-"""Search tab: a text in any language or a dropped file as the query; results from the library."""
+"""Search tab: a text in any language or a dropped file as the query; results from the library,
+filtered by modality and metadata, each one playable and shown as engraved sheet music."""
 
 from __future__ import annotations
 
@@ -9,13 +10,22 @@ import gradio as gr
 
 from clamp3.errors import Clamp3Error
 from clamp3.library import Hit
+from explorers.common import field_values, metadata_fields, preview, shown_errors
 from explorers.context import Context
 
 MODALITIES = {"all": None, "scores and MIDI": "symbolic", "audio": "audio"}
 SHOWN_FIELDS = ("region", "province", "tune_type", "composer", "era", "function", "metre", "key", "split")
+ANY = "(any)"
 
 
-def search(context: Context, text: str, file: str | None, k: int = 10, modality: str = "all") -> list[Hit]:
+def _modality(name: str | None) -> str | None:
+    return MODALITIES.get(name, name if name in ("symbolic", "audio") else None)
+
+
+def search(
+    context: Context, text: str, file: str | None, k: int = 10, modality: str = "all",
+    field: str | None = None, value: str | None = None,
+) -> list[Hit]:
     """The handler behind the tab and the ``/search`` endpoint: a file wins over the text."""
     if file:
         vector = context.encode_file(file)
@@ -23,7 +33,8 @@ def search(context: Context, text: str, file: str | None, k: int = 10, modality:
         vector = context.encode_text(text.strip())
     else:
         raise Clamp3Error("type a query or drop a file")
-    return context.search(vector, int(k), MODALITIES.get(modality, modality if modality in ("symbolic", "audio") else None))
+    where = {field: value} if field and field != ANY and value and value != ANY else None
+    return context.search(vector, int(k), _modality(modality), where)
 
 
 def results_html(hits: list[Hit]) -> str:
@@ -36,23 +47,54 @@ def results_html(hits: list[Hit]) -> str:
             f"<td>{html.escape(hit.modality)}</td><td>{html.escape(details)}</td><td>{html.escape(Path(hit.path).name)}</td></tr>"
         )
     head = "<tr><th>#</th><th>score</th><th>title</th><th>modality</th><th>metadata</th><th>file</th></tr>"
+    if not hits:
+        return "<p class='clamp3-note'>no item of the library matches these filters</p>"
     return f"<table class='clamp3-results'>{head}{''.join(rows)}</table>"
 
 
 def build(context: Context) -> None:
+    fields = [ANY] + metadata_fields(context)
     with gr.Row():
         text = gr.Textbox(label="Query (any language)", placeholder="Chinesisches Volkslied aus Shanxi", scale=4)
         k = gr.Slider(1, 50, value=10, step=1, label="results", scale=1)
         modality = gr.Dropdown(list(MODALITIES), value="all", label="modality", scale=1)
-    file = gr.File(label="...or drop a file (audio, MIDI, MusicXML, ABC, text)", type="filepath")
+    with gr.Row():
+        file = gr.File(label="...or drop a file (audio, MIDI, MusicXML, ABC, text)", type="filepath", scale=3)
+        with gr.Column(scale=2):
+            field = gr.Dropdown(fields, value=ANY, label="only items whose field")
+            value = gr.Dropdown([ANY], value=ANY, label="has the value", allow_custom_value=True)
     button = gr.Button("Search", variant="primary")
-    output = gr.HTML()
+    output = gr.HTML(elem_id="search-results")
+    hits_state = gr.State([])
+    with gr.Row():
+        choice = gr.Dropdown([], label="Play and show a result", scale=3)
+    with gr.Row():
+        audio = gr.Audio(label="listen", type="numpy", interactive=False)
+    score = gr.HTML(elem_id="search-score")
 
-    def run(text: str, file: str | None, k: int, modality: str) -> str:
-        try:
-            return results_html(search(context, text, file, k, modality))
-        except Clamp3Error as exc:
-            raise gr.Error(str(exc)) from exc
+    @shown_errors
+    def api_search(text: str, file: str | None, k: int, modality: str) -> str:
+        return results_html(search(context, text, file, k, modality))
 
+    @shown_errors
+    def run(text: str, file: str | None, k: int, modality: str, field: str, value: str):
+        hits = search(context, text, file, k, modality, field, value)
+        choices = [(f"{h.rank}. {h.title} ({h.modality})", h.path) for h in hits]
+        return results_html(hits), [h.to_dict() for h in hits], gr.update(choices=choices, value=None)
+
+    @shown_errors
+    def show(path: str | None):
+        if not path:
+            return None, ""
+        return preview(path)
+
+    def values_of(field: str):
+        return gr.update(choices=[ANY] + field_values(context, field) if field != ANY else [ANY], value=ANY)
+
+    # The named endpoint keeps its four inputs for gradio_client scripts; the page adds filters.
+    api = gr.Button(visible=False)
+    api.click(api_search, [text, file, k, modality], output, api_name="search")
     for trigger in (button.click, text.submit):
-        trigger(run, [text, file, k, modality], output, api_name="search" if trigger == button.click else False)
+        trigger(run, [text, file, k, modality, field, value], [output, hits_state, choice], api_name=False)
+    field.change(values_of, field, value, api_name=False)
+    choice.change(show, choice, [audio, score], api_name=False)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import io
 import re
+import threading
 import warnings
 from pathlib import Path
 
@@ -32,6 +33,8 @@ from clamp3.formats.base import Item, decode_utf8, read_bytes
 REMOVED_FIELDS = ["X:", "T:", "C:", "W:", "w:", "Z:", "%%MIDI"]
 _FIELD_RE = re.compile(r"^[A-Za-z]:")
 _TUNE_START_RE = re.compile(r"^X:", re.M)
+# abc2xml keeps its parser in module globals, so one conversion runs at a time per process.
+_ABC2XML_LOCK = threading.Lock()
 
 
 def _is_field_or_comment(line: str) -> bool:
@@ -92,17 +95,15 @@ def interleave(abc: str, path: Path) -> str:
     return "".join(rotated)
 
 
-def abc_via_musicxml(abc: str, path: Path) -> str:
-    """Standard ABC without voice fields -> MusicXML (abc2xml) -> standard ABC (xml2abc)."""
+def abc_to_musicxml(abc: str, path: Path) -> bytes:
+    """Standard or interleaved ABC of one tune -> MusicXML, by Wim Vree's abc2xml."""
     from xml.etree import ElementTree
 
     with warnings.catch_warnings():  # abc2xml uses pyparsing's deprecated camelCase names
         warnings.simplefilter("ignore")
         from abctoolkit import abc2xml
 
-    from clamp3.formats.musicxml import musicxml_to_abc
-
-    with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+    with _ABC2XML_LOCK, contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
             documents = abc2xml.getXmlDocs(abc)
@@ -110,8 +111,14 @@ def abc_via_musicxml(abc: str, path: Path) -> str:
             raise InputError(path, f"abc2xml failed ({type(exc).__name__}: {exc})") from exc
     if not documents:
         raise InputError(path, "not parseable as ABC (abc2xml produced no score)")
-    xml = ElementTree.tostring(documents[0], encoding="utf-8")
-    return musicxml_to_abc(xml, path.with_suffix(".xml"))
+    return ElementTree.tostring(documents[0], encoding="utf-8")
+
+
+def abc_via_musicxml(abc: str, path: Path) -> str:
+    """Standard ABC without voice fields -> MusicXML (abc2xml) -> standard ABC (xml2abc)."""
+    from clamp3.formats.musicxml import musicxml_to_abc
+
+    return musicxml_to_abc(abc_to_musicxml(abc, path), path.with_suffix(".xml"))
 
 
 def abc_to_interleaved(abc: str, path: Path) -> str:

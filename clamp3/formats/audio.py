@@ -25,7 +25,7 @@ AUDIO_EXTENSIONS = SOUNDFILE_EXTENSIONS + FFMPEG_EXTENSIONS
 _BLOCK_FRAMES = 1 << 18
 
 
-def _decode_soundfile(path: Path, sample_rate: int) -> np.ndarray:
+def _decode_soundfile(path: Path, sample_rate: int, max_seconds: float | None) -> np.ndarray:
     import soundfile
     import soxr
 
@@ -34,10 +34,14 @@ def _decode_soundfile(path: Path, sample_rate: int) -> np.ndarray:
             resampler = None if audio.samplerate == sample_rate else soxr.ResampleStream(
                 audio.samplerate, sample_rate, 1, dtype="float32", quality="HQ"
             )
+            remaining = None if max_seconds is None else round(max_seconds * audio.samplerate)
             pieces = []
             while True:
-                block = audio.read(_BLOCK_FRAMES, dtype="float32", always_2d=True)
-                last = len(block) < _BLOCK_FRAMES
+                wanted = _BLOCK_FRAMES if remaining is None else min(_BLOCK_FRAMES, remaining)
+                block = audio.read(wanted, dtype="float32", always_2d=True)
+                if remaining is not None:
+                    remaining -= len(block)
+                last = len(block) < wanted or remaining == 0
                 mono = block.mean(axis=1, dtype=np.float32) if block.shape[1] > 1 else block[:, 0]
                 pieces.append(resampler.resample_chunk(mono, last=last) if resampler else mono.copy())
                 if last:
@@ -47,11 +51,12 @@ def _decode_soundfile(path: Path, sample_rate: int) -> np.ndarray:
     return np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
 
 
-def _decode_ffmpeg(path: Path, sample_rate: int) -> np.ndarray:
+def _decode_ffmpeg(path: Path, sample_rate: int, max_seconds: float | None) -> np.ndarray:
     ffmpeg = shutil.which("ffmpeg")
     if ffmpeg is None:
         raise InputError(path, f"decoding {path.suffix} needs ffmpeg on PATH (e.g. apt-get install ffmpeg)")
-    command = [ffmpeg, "-nostdin", "-v", "error", "-i", str(path), "-f", "f32le", "-ac", "1", "-ar", str(sample_rate), "-"]
+    duration = [] if max_seconds is None else ["-t", str(max_seconds)]
+    command = [ffmpeg, "-nostdin", "-v", "error", "-i", str(path), *duration, "-f", "f32le", "-ac", "1", "-ar", str(sample_rate), "-"]
     result = subprocess.run(command, capture_output=True, check=False)
     if result.returncode != 0:
         reason = result.stderr.decode("utf-8", "replace").strip().splitlines()
@@ -59,8 +64,8 @@ def _decode_ffmpeg(path: Path, sample_rate: int) -> np.ndarray:
     return np.frombuffer(result.stdout, dtype=np.float32).copy()
 
 
-def load_audio(path: str | Path, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
-    """Decode ``path`` to a mono float32 waveform at ``sample_rate``."""
+def load_audio(path: str | Path, sample_rate: int = SAMPLE_RATE, max_seconds: float | None = None) -> np.ndarray:
+    """Decode ``path`` (or its first ``max_seconds``) to a mono float32 waveform at ``sample_rate``."""
     path = Path(path)
     try:
         size = os.path.getsize(path)
@@ -69,9 +74,9 @@ def load_audio(path: str | Path, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     if size == 0:
         raise InputError(path, "file is empty")
     if path.suffix.lower() in FFMPEG_EXTENSIONS:
-        waveform = _decode_ffmpeg(path, sample_rate)
+        waveform = _decode_ffmpeg(path, sample_rate, max_seconds)
     else:
-        waveform = _decode_soundfile(path, sample_rate)
+        waveform = _decode_soundfile(path, sample_rate, max_seconds)
     if waveform.size == 0:
         raise InputError(path, "audio has no samples")
     if not np.isfinite(waveform).all():

@@ -41,7 +41,7 @@ def _official_stemless(abc: str) -> str:
     return re.sub(r"^(K:[^\n]*\n)", r"\1U:s=!stemless!\n", abc, count=1, flags=re.M)
 
 
-def _musicxml_from_mxl(raw: bytes, path: Path) -> bytes:
+def musicxml_from_mxl(raw: bytes, path: Path) -> bytes:
     try:
         with zipfile.ZipFile(io.BytesIO(raw)) as archive:
             names = archive.namelist()
@@ -58,7 +58,7 @@ def _musicxml_from_mxl(raw: bytes, path: Path) -> bytes:
 def musicxml_to_abc(raw: bytes, path: Path) -> str:
     """Convert MusicXML bytes (or a compressed .mxl archive) to standard ABC."""
     if raw[:4] == b"PK\x03\x04" or path.suffix.lower() == ".mxl":
-        raw = _musicxml_from_mxl(raw, path)
+        raw = musicxml_from_mxl(raw, path)
     out, log = io.StringIO(), io.StringIO()
     with _XML2ABC_LOCK, contextlib.redirect_stderr(log):
         options = _xml2abc_options()

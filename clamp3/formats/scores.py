@@ -11,14 +11,17 @@ from clamp3.formats.musicxml import musicxml_to_abc
 MUSIC21_EXTENSIONS = (".krn", ".mei", ".capx", ".nwctxt")
 
 
-def music21_to_abc(path: Path) -> str:
+def music21_to_musicxml(path: Path) -> bytes:
     import music21
     from music21.musicxml.m21ToXml import GeneralObjectExporter
 
     read_bytes(path)  # empty and unreadable files get the common message
     try:
         score = music21.converter.parse(str(path), forceSource=True)
-        xml = GeneralObjectExporter(score).parse()
+        return GeneralObjectExporter(score).parse()
     except Exception as exc:  # music21 raises many unrelated types on bad input
         raise InputError(path, f"music21 cannot read it ({type(exc).__name__}: {exc})") from exc
-    return musicxml_to_abc(xml, path.with_suffix(".musicxml"))
+
+
+def music21_to_abc(path: Path) -> str:
+    return musicxml_to_abc(music21_to_musicxml(path), path.with_suffix(".musicxml"))

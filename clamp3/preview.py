@@ -1,0 +1,177 @@
+"""A library item -> what the web app shows and plays: an engraved score and a short waveform.
+
+Every score format becomes MusicXML first and verovio engraves that: ABC through abc2xml
+(verovio's own ABC importer kills the process with a segmentation fault on interleaved ABC),
+MIDI and the formats music21 reads through music21. The audio of a score is verovio's MIDI
+export rendered with the General MIDI SoundFont; audio files are decoded and cut.
+
+Both functions refuse files over :data:`MAX_BYTES` and raise :class:`InputError` for anything
+they cannot read, so the app can turn every failure into one message.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import os
+from collections.abc import Callable
+from pathlib import Path
+from xml.etree import ElementTree
+
+import numpy as np
+
+from clamp3.audio.render import SAMPLE_RATE, render_midi
+from clamp3.errors import InputError, UnsupportedFormatError
+from clamp3.formats.abc import abc_to_musicxml, split_tunes
+from clamp3.formats.audio import AUDIO_EXTENSIONS, load_audio
+from clamp3.formats.base import decode_utf8, read_bytes
+from clamp3.formats.musicxml import musicxml_from_mxl
+from clamp3.formats.scores import MUSIC21_EXTENSIONS, music21_to_musicxml
+
+MAX_BYTES = 20 * 1024 * 1024
+MIDI_EXTENSIONS = (".mid", ".midi")
+# music21's quantisation is the slow step for MIDI; a page holds far fewer than 256 quarters.
+MIDI_ENGRAVED_QUARTERS = 256
+# pageWidth x scale / 100 = 900 px; the viewBox lets the page shrink to a narrower column.
+VEROVIO_OPTIONS = {
+    "pageWidth": 2250,
+    "scale": 40,
+    "adjustPageHeight": True,
+    "footer": "none",
+    "svgViewBox": True,
+    "svgRemoveXlink": True,
+}
+
+
+def _check_size(path: Path) -> None:
+    try:
+        size = os.path.getsize(path)
+    except OSError as exc:
+        raise InputError(path, f"cannot be read ({exc.strerror or exc})") from exc
+    if size > MAX_BYTES:
+        raise InputError(path, f"file is {size / 2**20:.1f} MB; previews are made for files up to {MAX_BYTES // 2**20} MB")
+
+
+def _abc_musicxml(path: Path) -> bytes:
+    _, first_tune = split_tunes(decode_utf8(path, read_bytes(path)))[0]
+    return abc_to_musicxml(first_tune, path)
+
+
+def _file_musicxml(path: Path) -> bytes:
+    raw = read_bytes(path)
+    if raw[:4] == b"PK\x03\x04" or path.suffix.lower() == ".mxl":
+        return musicxml_from_mxl(raw, path)
+    return raw
+
+
+def _read_midi(path: Path):
+    """(the file's bytes, the file as mido reads it), refused when unreadable or without a note."""
+    import mido
+
+    raw = read_bytes(path)
+    try:
+        midi = mido.MidiFile(file=io.BytesIO(raw))
+    except Exception as exc:  # mido raises OSError, EOFError, KeyError, ValueError, ...
+        raise InputError(path, f"not a readable MIDI file ({type(exc).__name__}: {exc})") from exc
+    if not any(message.type == "note_on" and message.velocity > 0 for track in midi.tracks for message in track):
+        raise InputError(path, "MIDI file has no notes")
+    return raw, midi
+
+
+def _midi_musicxml(path: Path) -> bytes:
+    """The first :data:`MIDI_ENGRAVED_QUARTERS` quarter notes of every track, through music21."""
+    import mido
+    from music21 import converter
+    from music21.musicxml.m21ToXml import GeneralObjectExporter
+
+    _, midi = _read_midi(path)
+    limit = MIDI_ENGRAVED_QUARTERS * midi.ticks_per_beat
+    head = mido.MidiFile(type=midi.type, ticks_per_beat=midi.ticks_per_beat)
+    for track in midi.tracks:
+        kept, tick = mido.MidiTrack(), 0
+        for message in track:
+            tick += message.time
+            if tick > limit:
+                break
+            kept.append(message)
+        head.tracks.append(kept)  # mido ends each track when saving
+    buffer = io.BytesIO()
+    head.save(file=buffer)
+    try:
+        score = converter.parseData(buffer.getvalue(), format="midi")
+        return GeneralObjectExporter(score).parse()
+    except Exception as exc:  # music21 raises many unrelated types on odd MIDI
+        raise InputError(path, f"music21 cannot make a score of it ({type(exc).__name__}: {exc})") from exc
+
+
+MUSICXML_SOURCES: dict[str, Callable[[Path], bytes]] = {
+    ".abc": _abc_musicxml,
+    **{ext: _file_musicxml for ext in (".xml", ".musicxml", ".mxl")},
+    **{ext: _midi_musicxml for ext in MIDI_EXTENSIONS},
+    **{ext: music21_to_musicxml for ext in MUSIC21_EXTENSIONS},
+}
+SCORE_EXTENSIONS = tuple(MUSICXML_SOURCES)
+AUDIO_PREVIEW_EXTENSIONS = SCORE_EXTENSIONS + AUDIO_EXTENSIONS
+
+
+def _unsupported(path: Path, supported: tuple[str, ...]) -> UnsupportedFormatError:
+    return UnsupportedFormatError(path, f"no preview for '{path.suffix}' files; expected one of {' '.join(supported)}")
+
+
+def _toolkit(path: Path):
+    """``path`` converted to MusicXML and loaded into a fresh verovio toolkit (about 3 ms to make)."""
+    import verovio
+
+    xml = MUSICXML_SOURCES[path.suffix.lower()](path)
+    try:
+        root = ElementTree.fromstring(xml)
+    except ElementTree.ParseError as exc:
+        raise InputError(path, f"not well-formed XML ({exc})") from exc
+    if root.tag not in ("score-partwise", "score-timewise"):
+        raise InputError(path, f"not MusicXML: the root element is <{root.tag}>, expected <score-partwise>")
+    if not any(element.tag in ("pitch", "unpitched") for element in root.iter()):
+        raise InputError(path, "the score has no notes")
+    verovio.enableLog(verovio.LOG_OFF)  # it writes every importer warning to stderr
+    toolkit = verovio.toolkit()
+    toolkit.setOptions(VEROVIO_OPTIONS)
+    if not toolkit.loadData(ElementTree.tostring(root, encoding="unicode")):
+        raise InputError(path, "verovio cannot read the MusicXML made from it")
+    return toolkit
+
+
+def score_svg(path: str | Path, max_pages: int = 1) -> str:
+    """The first ``max_pages`` pages of the file's score engraved as SVG, one ``<svg>`` per page.
+
+    ABC tune books show their first tune; MIDI files their first 256 quarter notes.
+    """
+    if max_pages < 1:
+        raise ValueError(f"max_pages must be at least 1, got {max_pages}")
+    path = Path(path)
+    if path.suffix.lower() not in MUSICXML_SOURCES:
+        raise _unsupported(path, SCORE_EXTENSIONS)
+    _check_size(path)
+    toolkit = _toolkit(path)
+    pages = min(max_pages, toolkit.getPageCount())
+    return "\n".join(toolkit.renderToSVG(page) for page in range(1, pages + 1))
+
+
+def audio_preview(path: str | Path, max_seconds: float = 30.0) -> tuple[int, np.ndarray]:
+    """(sample rate, mono float32 waveform (samples,)) of the file's first ``max_seconds``.
+
+    Audio files are decoded; MIDI is rendered with the General MIDI SoundFont; scores are
+    rendered from verovio's MIDI export of their MusicXML (the first tune of an ABC book).
+    """
+    if max_seconds <= 0:
+        raise ValueError(f"max_seconds must be positive, got {max_seconds}")
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in AUDIO_PREVIEW_EXTENSIONS:
+        raise _unsupported(path, AUDIO_PREVIEW_EXTENSIONS)
+    _check_size(path)
+    if suffix in AUDIO_EXTENSIONS:
+        return SAMPLE_RATE, load_audio(path, SAMPLE_RATE, max_seconds=max_seconds)
+    if suffix in MIDI_EXTENSIONS:
+        midi, _ = _read_midi(path)
+    else:
+        midi = base64.b64decode(_toolkit(path).renderToMIDI())
+    return SAMPLE_RATE, render_midi(midi, path, SAMPLE_RATE, max_seconds=max_seconds)

@@ -1,0 +1,128 @@
+"""Classify tab: zero-shot classification with class prompts the user edits (one class a line,
+several templates, any language), for an uploaded file or a selection of the library."""
+
+from __future__ import annotations
+
+import gradio as gr
+import numpy as np
+import plotly.graph_objects as go
+
+from clamp3.errors import Clamp3Error
+from clamp3.retrieval import normalize, zero_shot
+from explorers.common import field_values, metadata_fields, shown_errors, table_html
+from explorers.context import Context
+
+# name -> (classes, templates); "{}" in a template stands for the class.
+PRESETS: dict[str, tuple[list[str], list[str]]] = {
+    "tune type": (["jig", "reel", "hornpipe", "slip jig", "strathspey", "air"], ["{}, a fiddle tune", "{}"]),
+    "region": (["Germany", "China", "Lorraine", "Luxembourg", "Poland"], ["a folk song from {}"]),
+    "era": (["Medieval", "Renaissance", "Baroque", "Classical", "Romantic"], ["music from the {} era"]),
+    "mood": (["happy", "sad", "calm", "lively"], ["a {} piece of music", "{} music"]),
+    "genre": (["folk song", "fiddle tune", "chorale", "madrigal", "string quartet"], ["{}"]),
+}
+MAX_SELECTION = 500
+
+
+def parse_lines(text: str) -> list[str]:
+    """One entry a line (commas also separate classes typed on one line), blanks and repeats dropped."""
+    seen: list[str] = []
+    for line in (text or "").replace(",", "\n").splitlines():
+        if line.strip() and line.strip() not in seen:
+            seen.append(line.strip())
+    return seen
+
+
+def class_vectors(context: Context, classes: list[str], templates: list[str]) -> np.ndarray:
+    """(C, D) prompt-ensemble vectors: the mean of each class's unit template vectors."""
+    if len(classes) < 2:
+        raise Clamp3Error("give at least two classes, one a line")
+    templates = templates or ["{}"]
+    bad = [t for t in templates if "{}" not in t]
+    if bad:
+        raise Clamp3Error(f"template '{bad[0]}' has no {{}} where the class goes")
+    prompts = [template.replace("{}", c) for c in classes for template in templates]
+    vectors = context.encode_texts(prompts).reshape(len(classes), len(templates), -1)
+    return normalize(vectors.mean(axis=1))
+
+
+def classify(
+    context: Context, file: str | None, classes_text: str, templates_text: str, temperature: float = 0.02,
+    field: str | None = None, value: str | None = None,
+) -> tuple[list[str], np.ndarray, list[str]]:
+    """Classes, (N, C) probabilities and the item names: of the uploaded file, or else of the
+    library items whose ``field`` has ``value`` (at most MAX_SELECTION)."""
+    classes = parse_lines(classes_text)
+    templates = [t.strip() for t in (templates_text or "").splitlines() if t.strip()]
+    centroids = class_vectors(context, classes, templates)
+    if file:
+        vectors, names = context.encode_file(file), [str(file).rsplit("/", 1)[-1]]
+    elif field and value:
+        rows = context.library.items(where={field: value}, limit=MAX_SELECTION)
+        if not rows:
+            raise Clamp3Error(f"no item of the library has {field} = {value}")
+        with context.lock:
+            vectors = context.library.vectors_of([r["id"] for r in rows])
+        names = [r["title"] for r in rows]
+    else:
+        raise Clamp3Error("drop a file, or choose a field and a value to classify part of the library")
+    _, probabilities = zero_shot(vectors, centroids, float(temperature))
+    return classes, probabilities, names
+
+
+def chart(classes: list[str], probabilities: np.ndarray) -> go.Figure:
+    mean = probabilities.mean(axis=0)
+    order = np.argsort(-mean)
+    figure = go.Figure(go.Bar(x=[float(mean[i]) for i in order], y=[classes[i] for i in order], orientation="h",
+                              text=[f"{mean[i]:.2f}" for i in order], textposition="auto"))
+    title = "probability" if len(probabilities) == 1 else f"mean probability over {len(probabilities)} items"
+    figure.update_layout(title=title, template="plotly_white", yaxis={"autorange": "reversed"}, height=80 + 40 * len(classes),
+                         margin={"l": 10, "r": 10, "t": 40, "b": 10}, xaxis={"range": [0, 1]})
+    return figure
+
+
+def per_item_table(classes: list[str], probabilities: np.ndarray, names: list[str]) -> str:
+    best = probabilities.argmax(axis=1)
+    rows = [[name, classes[b], f"{p[b]:.3f}"] for name, b, p in zip(names, best, probabilities)]
+    counts = np.bincount(best, minlength=len(classes))
+    summary = ", ".join(f"{classes[i]}: {counts[i]}" for i in np.argsort(-counts) if counts[i])
+    return f"<p>top class counts: {summary}</p>" + table_html(["item", "top class", "probability"], rows[:100])
+
+
+def build(context: Context) -> None:
+    first = next(iter(PRESETS))
+    with gr.Row():
+        preset = gr.Dropdown(list(PRESETS), value=first, label="preset", scale=1)
+        temperature = gr.Slider(0.005, 0.2, value=0.02, step=0.005, label="temperature", scale=1)
+    with gr.Row():
+        classes = gr.Textbox("\n".join(PRESETS[first][0]), lines=6, label="classes (one a line: add, remove, rename)", scale=1)
+        templates = gr.Textbox("\n".join(PRESETS[first][1]), lines=6, label="templates ({} is the class; one a line, averaged)", scale=1)
+    with gr.Row():
+        file = gr.File(label="a file to classify", type="filepath", scale=2)
+        with gr.Column(scale=2):
+            fields = [""] + metadata_fields(context)
+            field = gr.Dropdown(fields, value="", label="...or the library items whose field")
+            value = gr.Dropdown([], label="has the value", allow_custom_value=True)
+    button = gr.Button("Classify", variant="primary")
+    plot = gr.Plot(label="probabilities", elem_id="classify-plot")
+    details = gr.HTML()
+    api_output = gr.JSON(visible=False)
+
+    def load_preset(name: str):
+        chosen_classes, chosen_templates = PRESETS[name]
+        return "\n".join(chosen_classes), "\n".join(chosen_templates)
+
+    @shown_errors
+    def run(file, classes_text, templates_text, temperature, field, value):
+        labels, probabilities, names = classify(context, file, classes_text, templates_text, temperature, field, value)
+        return chart(labels, probabilities), per_item_table(labels, probabilities, names)
+
+    @shown_errors
+    def api_classify(file, classes_text, templates_text, temperature):
+        labels, probabilities, _ = classify(context, file, classes_text, templates_text, temperature)
+        ranking = sorted(zip(labels, probabilities[0].tolist()), key=lambda t: -t[1])
+        return {"label": ranking[0][0], "probabilities": dict(ranking)}
+
+    preset.change(load_preset, preset, [classes, templates], api_name=False)
+    field.change(lambda f: gr.update(choices=field_values(context, f), value=None), field, value, api_name=False)
+    button.click(run, [file, classes, templates, temperature, field, value], [plot, details], api_name=False)
+    gr.Button(visible=False).click(api_classify, [file, classes, templates, temperature], api_output, api_name="classify")

@@ -1,0 +1,142 @@
+"""Map tab: the UMAP map of the library coloured by any metadata field, titles on hover, a text
+or a file pinned onto it as a star, and a selection exported as CSV."""
+
+from __future__ import annotations
+
+import csv
+import html
+import time
+from pathlib import Path
+
+import gradio as gr
+import numpy as np
+import plotly.graph_objects as go
+
+from clamp3.analysis import library_map, place_on_map
+from clamp3.errors import Clamp3Error
+from explorers.common import metadata_fields, shown_errors
+from explorers.context import Context
+
+MAX_TRACES = 24  # the most common values get a colour each, the rest share "other"
+
+
+def color_values(rows: list[dict], field: str) -> list[str]:
+    if field in ("modality", "title"):
+        return [str(r[field]) for r in rows]
+    return [str(r["metadata"].get(field, "(none)")) for r in rows]
+
+
+def figure(rows: list[dict], points: np.ndarray, field: str, pins: list[tuple[str, np.ndarray]] = ()) -> go.Figure:
+    values = color_values(rows, field)
+    counts: dict[str, int] = {}
+    for v in values:
+        counts[v] = counts.get(v, 0) + 1
+    kept = set(sorted(counts, key=lambda v: -counts[v])[:MAX_TRACES])
+    values = [v if v in kept else "other" for v in values]
+    fig = go.Figure()
+    for value in sorted(set(values), key=lambda v: -sum(1 for x in values if x == v)):
+        members = [i for i, v in enumerate(values) if v == value]
+        fig.add_trace(go.Scattergl(
+            x=points[members, 0], y=points[members, 1], mode="markers", name=f"{value} ({len(members)})",
+            # plotly renders a small set of HTML tags in hover text: titles are escaped first.
+            text=[html.escape(rows[i]["title"]) for i in members], customdata=[rows[i]["id"] for i in members],
+            hovertemplate="%{text}<extra>" + html.escape(value) + "</extra>", marker={"size": 5, "opacity": 0.75},
+        ))
+    for label, xy in pins:
+        fig.add_trace(go.Scatter(
+            x=[float(xy[0])], y=[float(xy[1])], mode="markers+text", name=f"query: {label[:40]}", text=[html.escape(label[:40])],
+            textposition="top center", marker={"symbol": "star", "size": 22, "color": "black", "line": {"width": 1, "color": "gold"}},
+        ))
+    fig.update_layout(template="plotly_white", height=640, legend={"itemsizing": "constant"},
+                      title=f"{len(rows)} items, coloured by {field}", margin={"l": 10, "r": 10, "t": 40, "b": 10})
+    return fig
+
+
+def pin(context: Context, rows: list[dict], points: np.ndarray, text: str, file: str | None) -> list[tuple[str, np.ndarray]]:
+    """A text and/or a file as positions on the map (similarity-weighted mean of their neighbours)."""
+    queries = []
+    if text and text.strip():
+        queries.append((text.strip(), context.encode_text(text.strip())))
+    if file:
+        queries.append((Path(file).name, context.encode_file(file)))
+    if not queries:
+        return []
+    with context.lock:
+        vectors = context.library.vectors_of([r["id"] for r in rows])
+    return [(label, place_on_map(vector, vectors, points)[0]) for label, vector in queries]
+
+
+def select(rows: list[dict], points: np.ndarray, field: str, values: list[str], box: tuple[float, float, float, float] | None) -> list[int]:
+    """Indices of the items whose colour value is one of ``values`` (all when none) inside the box."""
+    chosen = set(values or [])
+    colors = color_values(rows, field)
+    keep = []
+    for i, (x, y) in enumerate(points):
+        if chosen and colors[i] not in chosen:
+            continue
+        if box is not None and not (box[0] <= x <= box[1] and box[2] <= y <= box[3]):
+            continue
+        keep.append(i)
+    return keep
+
+
+def export_csv(context: Context, rows: list[dict], points: np.ndarray, keep: list[int], field: str) -> Path:
+    folder = context.home / "exports"
+    folder.mkdir(parents=True, exist_ok=True)
+    out = folder / f"map-selection-{time.strftime('%Y%m%d-%H%M%S')}-{len(keep)}.csv"
+    tmp = out.with_name(out.name + ".part")
+    with open(tmp, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["id", "x", "y", "title", "modality", field, "path"])
+        colors = color_values(rows, field)
+        for i in keep:
+            writer.writerow([rows[i]["id"], f"{points[i, 0]:.4f}", f"{points[i, 1]:.4f}", rows[i]["title"],
+                             rows[i]["modality"], colors[i], rows[i]["path"]])
+    tmp.replace(out)
+    return out
+
+
+def build(context: Context) -> None:
+    fields = ["modality"] + metadata_fields(context)
+    default = "region" if "region" in fields else fields[0]
+    with gr.Row():
+        field = gr.Dropdown(fields, value=default, label="colour by", scale=1)
+        center = gr.Checkbox(True, label="centre each modality (scores and audio overlay)", scale=1)
+        text = gr.Textbox(label="pin a text onto the map", placeholder="a lively Irish jig", scale=2)
+        file = gr.File(label="...or a file", type="filepath", scale=1)
+    draw = gr.Button("Draw", variant="primary")
+    plot = gr.Plot(elem_id="map-plot")
+    with gr.Accordion("Export a selection as CSV", open=False):
+        values = gr.Dropdown([], multiselect=True, label="values of the colour field (none: all)", allow_custom_value=True)
+        with gr.Row():
+            x0, x1 = gr.Number(None, label="x from"), gr.Number(None, label="x to")
+            y0, y1 = gr.Number(None, label="y from"), gr.Number(None, label="y to")
+        export = gr.Button("Export")
+        download = gr.File(label="selection", interactive=False)
+
+    def current(center: bool):
+        with context.lock:
+            library = context.library
+        return library_map(library, None, bool(center))
+
+    @shown_errors
+    def run(field: str, center: bool, text: str, file: str | None):
+        rows, points = current(center)
+        pins = pin(context, rows, points, text, file)
+        choices = sorted(set(color_values(rows, field)))
+        return figure(rows, points, field, pins), gr.update(choices=choices[:1000], value=[])
+
+    @shown_errors
+    def run_export(field, center, values, x0, x1, y0, y1):
+        rows, points = current(center)
+        box = None
+        if any(v is not None for v in (x0, x1, y0, y1)):
+            box = (x0 if x0 is not None else -np.inf, x1 if x1 is not None else np.inf,
+                   y0 if y0 is not None else -np.inf, y1 if y1 is not None else np.inf)
+        keep = select(rows, points, field, values, box)
+        if not keep:
+            raise Clamp3Error("the selection is empty")
+        return str(export_csv(context, rows, points, keep, field))
+
+    draw.click(run, [field, center, text, file], [plot, values], api_name="map")
+    export.click(run_export, [field, center, values, x0, x1, y0, y1], download, api_name=False)

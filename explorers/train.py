@@ -1,0 +1,205 @@
+"""Train tab: a form for the training engine, run as a subprocess of the ``clamp3 train`` CLI;
+start / stop, a live loss and metric plot from its ``metrics.jsonl``, the log; when it ends, one
+click loads the new model and re-embeds the library with it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import gradio as gr
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from clamp3 import Library
+from clamp3.errors import Clamp3Error
+from explorers.common import TRACK_TQDM, shown_errors
+from explorers.context import Context
+
+DATA_TYPES = (".jsonl", ".csv")
+
+
+@dataclass
+class Job:
+    process: subprocess.Popen
+    output_dir: Path
+    log: Path
+    started: float
+
+    @property
+    def running(self) -> bool:
+        return self.process.poll() is None
+
+    def final(self) -> Path | None:
+        final = self.output_dir / "final"
+        return final if (final / "config.json").exists() else None
+
+
+class Trainer:
+    """At most one training subprocess per app."""
+
+    def __init__(self, context: Context):
+        self.context = context
+        self.job: Job | None = None
+        self.lock = threading.Lock()
+
+    def data_path(self, upload: str | None, server: str, session: str) -> Path:
+        if upload:
+            if Path(upload).suffix.lower() not in DATA_TYPES:
+                raise Clamp3Error(f"{Path(upload).name}: training data is a .jsonl or .csv of text-music pairs")
+            folder = self.context.home / "uploads" / (session or "anonymous")
+            folder.mkdir(parents=True, exist_ok=True)
+            from explorers.context import safe_name
+
+            target = folder / safe_name(Path(upload).name)
+            target.write_bytes(Path(upload).read_bytes())
+            return target
+        if server and server.strip():
+            return self.context.server_path(server)
+        raise Clamp3Error("upload a .jsonl/.csv of pairs or give its server path")
+
+    def command(self, data: Path, output_dir: Path, stage: str, epochs: int, learning_rate: float, batch_size: int,
+                device: str, eval_split: float) -> list[str]:
+        settings = {
+            "train_data": str(data), "output_dir": str(output_dir), "weights": self.context.weights, "stage": stage,
+            "epochs": int(epochs), "learning_rate": float(learning_rate), "batch_size": int(batch_size), "device": device,
+            "eval_split": float(eval_split), "warmup_steps": 0, "checkpoint_every": 100,
+        }
+        return [sys.executable, "-m", "clamp3.cli", "train", "clamp3", "-q", *(f"{k}={v}" for k, v in settings.items())]
+
+    def start(self, command: list[str], output_dir: Path) -> Job:
+        self.context.writable()
+        with self.lock:
+            if self.job is not None and self.job.running:
+                raise Clamp3Error(f"a run is going on in {self.job.output_dir}: stop it first")
+            output_dir.mkdir(parents=True, exist_ok=True)
+            log = output_dir / "train.log"
+            with open(log, "w", encoding="utf-8") as handle:
+                handle.write(" ".join(command) + "\n")
+                handle.flush()
+                process = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True,
+                                           env=dict(os.environ, PYTHONUNBUFFERED="1"))
+            self.job = Job(process, output_dir, log, time.time())
+            return self.job
+
+    def stop(self) -> str:
+        with self.lock:
+            if self.job is None or not self.job.running:
+                return "no run is going on"
+            os.killpg(self.job.process.pid, signal.SIGTERM)
+            try:
+                self.job.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.job.process.pid, signal.SIGKILL)
+            return f"stopped; the last checkpoint in {self.job.output_dir} resumes it"
+
+    def status(self) -> tuple[str, list[dict], str]:
+        job = self.job
+        if job is None:
+            return "no run yet", [], ""
+        events = read_events(job.output_dir / "metrics.jsonl")
+        log = job.log.read_text(encoding="utf-8", errors="replace")[-4000:] if job.log.exists() else ""
+        if job.running:
+            state = f"running for {time.time() - job.started:.0f} s in {job.output_dir}"
+        elif job.final():
+            state = f"finished: {job.final()}"
+        else:
+            state = f"ended with exit code {job.process.returncode} (see the log)"
+        return state, events, log
+
+
+def read_events(path: Path) -> list[dict]:
+    events = []
+    if path.exists():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                events.append(json.loads(line))
+            except ValueError:  # the line being written
+                continue
+    return events
+
+
+def curves(events: list[dict]) -> go.Figure:
+    steps = [e for e in events if e.get("event") == "step"]
+    evals = [e for e in events if e.get("event") == "eval"]
+    figure = make_subplots(rows=1, cols=2, subplot_titles=("training loss", "evaluation"))
+    figure.add_trace(go.Scatter(x=[e["step"] for e in steps], y=[e["loss"] for e in steps], name="loss", mode="lines"), 1, 1)
+    for key in ("mrr", "hit@10", "loss"):
+        if any(key in e for e in evals):
+            figure.add_trace(go.Scatter(x=[e["epoch"] for e in evals], y=[e.get(key) for e in evals], name=f"eval {key}",
+                                        mode="lines+markers"), 1, 2)
+    figure.update_layout(template="plotly_white", height=360, margin={"l": 10, "r": 10, "t": 40, "b": 10})
+    return figure
+
+
+def reembed(context: Context, weights: Path, target: Path, progress: bool = True) -> Library:
+    """A new library at ``target`` with the current library's files and metadata, embedded by ``weights``."""
+    from clamp3 import Embedder, load_model
+
+    rows = context.library.items()
+    sidecar = {r["path"]: {"title": r["title"], **r["metadata"]} for r in rows}
+    files = sorted({r["path"] for r in rows})
+    library = Library(target, create=True)
+    library.add(files, Embedder(load_model(str(weights)), batch_size=16), sidecar=sidecar, progress=progress)
+    return library
+
+
+def build(context: Context) -> None:
+    trainer = Trainer(context)
+    import torch
+
+    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    with gr.Row():
+        upload = gr.File(label="pairs (.jsonl or .csv)", type="filepath", scale=2)
+        server = gr.Textbox(label="...or a server path (under the allowed roots)", scale=2)
+    with gr.Row():
+        stage = gr.Dropdown(["symbolic", "audio"], value="symbolic", label="stage")
+        epochs = gr.Number(3, label="epochs", precision=0, minimum=1)
+        learning_rate = gr.Number(1e-4, label="learning rate")
+        batch_size = gr.Number(16, label="batch size", precision=0, minimum=2)
+        device = gr.Dropdown(devices, value=devices[-1], label="device")
+        eval_split = gr.Slider(0.0, 0.5, value=0.1, step=0.05, label="held out for evaluation")
+    with gr.Row():
+        start = gr.Button("Start", variant="primary", interactive=not context.read_only)
+        stop = gr.Button("Stop", variant="stop")
+        load = gr.Button("Load the new model and re-embed the library", interactive=not context.read_only)
+    state = gr.Textbox(label="state", interactive=False)
+    plot = gr.Plot(elem_id="train-plot")
+    log = gr.Textbox(label="log", lines=8, max_lines=8, interactive=False, autoscroll=True)
+    timer = gr.Timer(2.0, active=False)
+
+    @shown_errors
+    def run_start(upload, server, stage, epochs, learning_rate, batch_size, device, eval_split, request: gr.Request):
+        session = getattr(request, "session_hash", None) or "anonymous"
+        data = trainer.data_path(upload, server, session)
+        output_dir = context.home / "runs" / time.strftime("%Y%m%d-%H%M%S")
+        job = trainer.start(trainer.command(data, output_dir, stage, epochs, learning_rate, batch_size, device, eval_split), output_dir)
+        return f"started in {job.output_dir}", gr.Timer(active=True)
+
+    def tick():
+        text, events, tail = trainer.status()
+        active = trainer.job is not None and trainer.job.running
+        return text, curves(events), tail, gr.Timer(active=active)
+
+    @shown_errors
+    def run_load(progress=TRACK_TQDM):
+        context.writable()
+        job = trainer.job
+        if job is None or job.running or job.final() is None:
+            raise Clamp3Error("no finished run to load yet")
+        target = context.home / "libraries" / job.output_dir.name
+        library = reembed(context, job.final(), target)
+        context.swap(str(job.final()), library)
+        return f"serving {job.final()} with {len(library)} items re-embedded into {target}"
+
+    start.click(run_start, [upload, server, stage, epochs, learning_rate, batch_size, device, eval_split], [state, timer], api_name=False)
+    stop.click(lambda: trainer.stop(), None, state, api_name=False)
+    timer.tick(tick, None, [state, plot, log, timer], api_name=False)
+    load.click(run_load, None, state, api_name=False)

@@ -1,0 +1,149 @@
+"""End-to-end in a real browser: Playwright drives Debian's Chromium (``apt-get install chromium``,
+done by ``.ci/run``; Playwright downloads nothing) against ``python app.py`` on the tiny test model
+and a library of real scores. Screenshots are kept in ``tests/artifacts/``."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "tests" / "artifacts"
+XSS_TITLE = '<img src=x onerror="window.__xss=1">'
+
+
+def chromium() -> str:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        found = shutil.which(name)
+        if found:
+            return found
+    raise RuntimeError("no Chromium on this machine: 'apt-get install chromium' (.ci/run does it)")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tiny_model, tiny_model_dir, tmp_path_factory):
+    from conftest import GOLDEN
+
+    from clamp3 import Embedder, Library
+
+    folder = tmp_path_factory.mktemp("browser")
+    scores = sorted((GOLDEN / "convert" / "abc_official").glob("*.abc"))[:12]
+    sidecar = {str(p): {"region": ("Alsace", "Tyrol")[i % 2]} for i, p in enumerate(scores)}
+    sidecar[str(scores[0])]["title"] = XSS_TITLE
+    Library(folder / "library", create=True).add(scores, Embedder(tiny_model), sidecar=sidecar, progress=False)
+    port = free_port()
+    log = open(folder / "app.log", "w")
+    command = [sys.executable, "app.py", "--port", str(port), "--weights", str(tiny_model_dir), "--index", str(folder / "library"),
+               "--home", str(folder / "home"), "--max-upload-mb", "1", "--roots", str(folder / "root")]
+    (folder / "root").mkdir()
+    process = subprocess.Popen(command, cwd=ROOT, env=dict(os.environ, GRADIO_ANALYTICS_ENABLED="False"),
+                               stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+        except OSError:
+            assert process.poll() is None, (folder / "app.log").read_text()
+            time.sleep(0.5)
+    yield f"http://127.0.0.1:{port}/", folder
+    process.terminate()
+    process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium(), args=["--no-sandbox", "--disable-gpu"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, server, request):
+    url, _ = server
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page.set_default_timeout(60_000)
+    page.goto(url)
+    page.get_by_text("CLaMP 3 explorer").first.wait_for()
+    yield page
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+    page.close()
+
+
+def open_tab(page, name: str) -> None:
+    page.get_by_role("tab", name=name).click()
+
+
+def test_type_a_query_and_see_results(page):
+    page.get_by_label("Query (any language)").fill("Chinesisches Volkslied aus Shanxi")
+    page.get_by_label("Query (any language)").press("Enter")
+    rows = page.locator("#search-results table tr")
+    rows.nth(10).wait_for()
+    assert rows.count() == 11  # the header and ten results
+    assert page.evaluate("window.__xss") is None  # the title holding an onerror handler ran nothing
+    assert XSS_TITLE in page.locator("#search-results").inner_text()  # shown as text
+
+
+def test_upload_a_midi_and_get_class_probabilities(page):
+    from conftest import GOLDEN
+
+    open_tab(page, "Classify")
+    tab = page.locator("[role=tabpanel]:visible")
+    tab.locator("input[type=file]").first.set_input_files(str(GOLDEN / "convert" / "midi" / "bwv417.mid"))
+    page.wait_for_timeout(1000)
+    tab.get_by_role("button", name="Classify").click()
+    bars = page.locator("#classify-plot .js-plotly-plot .bars path")
+    bars.first.wait_for()
+    assert bars.count() == 6  # the six tune types of the first preset
+    assert "probability" in page.locator("#classify-plot").inner_text()
+
+
+def test_open_the_map(page):
+    open_tab(page, "Map")
+    tab = page.locator("[role=tabpanel]:visible")
+    tab.get_by_label("pin a text onto the map").fill("a folk song")
+    tab.get_by_role("button", name="Draw").click()
+    points = page.locator("#map-plot .js-plotly-plot")
+    points.first.wait_for()
+    page.locator("#map-plot .legendtext", has_text="Alsace").first.wait_for()
+    assert page.locator("#map-plot .legendtext", has_text="query: a folk song").count() == 1
+
+
+def test_bad_uploads_get_a_clear_message_and_the_app_keeps_serving(page, server, tmp_path):
+    (tmp_path / "notes.docx").write_bytes(b"PK\x03\x04 not music")
+    page.locator("input[type=file]").first.set_input_files(str(tmp_path / "notes.docx"))
+    page.wait_for_timeout(1000)
+    page.get_by_role("button", name="Search").click()
+    page.get_by_text("unsupported file type '.docx'").first.wait_for()
+    (tmp_path / "corrupt.mid").write_bytes(b"MThd\x00\x00\x00\x06 broken")
+    page.reload()  # an empty file box again
+    page.locator("input[type=file]").first.set_input_files(str(tmp_path / "corrupt.mid"))
+    page.wait_for_timeout(1000)
+    page.get_by_role("button", name="Search").click()
+    page.get_by_text("corrupt.mid").first.wait_for()
+    open_tab(page, "Library")
+    tab = page.locator("[role=tabpanel]:visible")
+    tab.get_by_label("...or a server folder", exact=False).fill("/etc")
+    tab.get_by_role("button", name="Add to the library").click()
+    page.get_by_text("outside the allowed folders").first.wait_for()
+    page.reload()  # a fresh page: the search tab's file box empty again
+    page.get_by_label("Query (any language)").fill("a jig")
+    page.get_by_label("Query (any language)").press("Enter")
+    page.locator("#search-results table tr").nth(5).wait_for()

@@ -1,0 +1,269 @@
+"""The app's tab handlers without a browser, on the tiny test model and a library of real scores
+(with metadata) built here: search filters and previews, classify, map, library, train, compare,
+and the rules for uploads and server folders."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from clamp3.errors import Clamp3Error, InputError
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from explorers import classify, compare, library, maps, search, train  # noqa: E402
+from explorers.context import Context, safe_name  # noqa: E402
+
+REGIONS = ("Alsace", "Bohemia", "Tyrol")
+
+
+@pytest.fixture(scope="module")
+def scores(tmp_path_factory):
+    from conftest import GOLDEN
+
+    folder = tmp_path_factory.mktemp("scores")
+    for path in sorted((GOLDEN / "convert" / "abc_official").glob("*.abc"))[:12]:
+        shutil.copy(path, folder / path.name)
+    return sorted(folder.glob("*.abc"))
+
+
+@pytest.fixture(scope="module")
+def library_dir(tiny_model, scores, tmp_path_factory):
+    from clamp3 import Embedder, Library
+
+    folder = tmp_path_factory.mktemp("library")
+    sidecar = {str(p): {"region": REGIONS[i % 3], "title": f"Tune <{i}>"} for i, p in enumerate(scores)}
+    report = Library(folder, create=True).add(scores, Embedder(tiny_model), sidecar=sidecar, progress=False)
+    assert report.added == 12
+    return folder
+
+
+@pytest.fixture
+def context(tiny_model_dir, library_dir, tmp_path):
+    """A fresh copy of the library per test (some tests change it), server root = tmp_path/root."""
+    copy = tmp_path / "library"
+    shutil.copytree(library_dir, copy)
+    (tmp_path / "root").mkdir()
+    return Context.load(str(tiny_model_dir), str(copy), roots=[str(tmp_path / "root")], home=str(tmp_path / "home"), read_only=False)
+
+
+# --- search -------------------------------------------------------------------------------------
+def test_search_filters_by_metadata(context):
+    hits = search.search(context, "a folk song", None, k=10, field="region", value="Bohemia")
+    assert len(hits) == 4 and {h.metadata["region"] for h in hits} == {"Bohemia"}
+    assert len(search.search(context, "a folk song", None, k=10, field=search.ANY, value=search.ANY)) == 10
+
+
+def test_results_escape_titles(context):
+    page = search.results_html(search.search(context, "x", None, k=3))
+    assert "Tune &lt;" in page and "Tune <" not in page
+
+
+def test_preview_plays_and_engraves_a_result(context):
+    from explorers.common import preview
+
+    path = context.library.items()[0]["path"]
+    (rate, wave), page = preview(path)
+    assert rate > 8000 and 0 < len(wave) <= 31 * rate and float(np.sqrt(np.mean(wave**2))) > 1e-3
+    assert "<svg" in page
+
+
+def test_preview_of_audio_features_uses_the_score_beside_them(tmp_path, scores):
+    from explorers.common import preview_source
+
+    shutil.copy(scores[0], tmp_path / "work.abc")
+    np.save(tmp_path / "work.npy", np.zeros((2, 3), dtype=np.float32))
+    assert preview_source(tmp_path / "work.npy") == tmp_path / "work.abc"
+    np.save(tmp_path / "alone.npy", np.zeros((2, 3), dtype=np.float32))
+    with pytest.raises(Clamp3Error, match="alone.npy: audio features only"):
+        preview_source(tmp_path / "alone.npy")
+
+
+# --- classify -----------------------------------------------------------------------------------
+def test_classify_a_file_with_edited_prompts(context, scores):
+    classes, probabilities, names = classify.classify(context, str(scores[0]), "jig\nreel, air\njig", "{}, a fiddle tune\n{}")
+    assert classes == ["jig", "reel", "air"] and probabilities.shape == (1, 3)
+    assert abs(probabilities.sum() - 1) < 1e-5 and names == [scores[0].name]
+    figure = classify.chart(classes, probabilities)
+    assert sorted(figure.data[0].y) == sorted(classes)
+
+
+def test_classify_a_library_selection(context):
+    classes, probabilities, names = classify.classify(context, None, "north\nsouth", "{}", field="region", value="Tyrol")
+    assert probabilities.shape == (4, 2) and all(n.startswith("Tune <") for n in names)
+    assert "&lt;" in classify.per_item_table(classes, probabilities, names)
+
+
+@pytest.mark.parametrize(("classes", "templates", "message"), [
+    ("only one", "{}", "at least two classes"),
+    ("a\nb", "no placeholder", "has no {} where the class goes"),
+])
+def test_classify_refuses_bad_prompts(context, scores, classes, templates, message):
+    with pytest.raises(Clamp3Error, match=message):
+        classify.classify(context, str(scores[0]), classes, templates)
+
+
+def test_every_preset_has_classes_and_templates_with_a_slot():
+    for classes, templates in classify.PRESETS.values():
+        assert len(classes) >= 2 and all("{}" in t for t in templates)
+
+
+# --- map ----------------------------------------------------------------------------------------
+def test_map_pins_a_query_near_its_neighbours_and_exports_a_selection(context):
+    from clamp3.analysis import library_map
+
+    rows, points = library_map(context.library, None, center=False)
+    assert points.shape == (12, 2) and np.isfinite(points).all()
+    assert list(context.index.glob("map-*.npy"))  # cached for the next start
+    pins = maps.pin(context, rows, points, "a folk song", None)
+    (label, xy), = pins
+    assert label == "a folk song"
+    assert points[:, 0].min() <= xy[0] <= points[:, 0].max() and points[:, 1].min() <= xy[1] <= points[:, 1].max()
+    figure = maps.figure(rows, points, "region", pins)
+    assert figure.data[-1].marker.symbol == "star" and all("<" not in t for trace in figure.data[:-1] for t in trace.text)
+    keep = maps.select(rows, points, "region", ["Alsace"], None)
+    assert len(keep) == 4
+    out = maps.export_csv(context, rows, points, keep, "region")
+    lines = out.read_text().splitlines()
+    assert lines[0].startswith("id,x,y,title") and len(lines) == 5 and all(",Alsace," in line for line in lines[1:])
+
+
+def test_a_file_lands_on_its_own_place_on_the_map(context):
+    from clamp3.analysis import library_map, place_on_map
+
+    rows, points = library_map(context.library, None, center=False)
+    vectors = context.library.vectors_of([r["id"] for r in rows])
+    placed = place_on_map(vectors[3:4], vectors, points, k=1)
+    assert np.allclose(placed[0], points[3])
+
+
+# --- library ------------------------------------------------------------------------------------
+def test_uploads_are_added_under_sanitised_names_in_the_session_folder(context, scores, tmp_path):
+    odd = tmp_path / "..evil name;rm -rf.abc"
+    shutil.copy(scores[0], odd)
+    (tmp_path / "notes.docx").write_bytes(b"PK\x03\x04")
+    report = library.add(context, [str(odd), str(tmp_path / "notes.docx")], "", "session-1", progress=False)
+    assert "unsupported file type '.docx'" in report
+    stored = list((context.home / "uploads" / "session-1").iterdir())
+    assert [p.name for p in stored] == ["evil_name_rm_-rf.abc"]
+    assert any(r["path"] == str(stored[0]) for r in context.library.items())
+
+
+def test_an_upload_over_the_size_limit_is_refused_with_its_size(context, scores):
+    context.max_upload_mb = 0.0001
+    with pytest.raises(Clamp3Error, match=r"MB is over the upload limit of 0.0001 MB"):
+        library.add(context, [str(scores[0])], "", "s", progress=False)
+    with pytest.raises(InputError, match="over the upload limit"):
+        search.search(context, "", str(scores[0]))
+
+
+def test_server_folders_only_under_the_allowed_roots(context, scores, tmp_path):
+    inside = tmp_path / "root" / "music"
+    inside.mkdir()
+    shutil.copy(scores[1], inside / "one.abc")
+    (tmp_path / "root" / "escape").symlink_to(tmp_path / "library")
+    for outside in ("/etc", str(tmp_path / "root" / ".." / "library"), str(tmp_path / "root" / "escape")):
+        with pytest.raises(Clamp3Error, match="outside the allowed folders"):
+            library.add(context, None, outside, "s", progress=False)
+    assert library.add(context, None, str(inside), "s", progress=False).startswith("added 1 items")
+    context.roots = []
+    with pytest.raises(Clamp3Error, match="server folders are off"):
+        context.server_path(str(inside))
+
+
+def test_list_filter_remove_and_statistics(context):
+    rows = library.listing(context, "", "region", "Tyrol", "")
+    assert len(rows) == 4
+    assert len(library.listing(context, "symbolic", "", "", "tune <1")) == 3  # 1, 10, 11
+    message = library.remove(context, f"{rows[0]['id']}, {rows[1]['id']} 999999")
+    assert message == "removed 2 of 3 items" and len(context.library) == 10
+    assert len(search.search(context, "x", None, k=50)) == 10  # the search sees the removal at once
+    page = library.statistics(context)
+    assert "<td>items</td><td>10</td>" in page and "region (most common)" in page
+    with pytest.raises(Clamp3Error, match="whole numbers"):
+        library.remove(context, "seven")
+
+
+def test_a_read_only_app_changes_nothing(context, scores):
+    context.read_only = True
+    with pytest.raises(Clamp3Error, match="read-only"):
+        library.add(context, [str(scores[0])], "", "s", progress=False)
+    with pytest.raises(Clamp3Error, match="read-only"):
+        library.remove(context, "1")
+    assert len(context.library) == 12
+
+
+def test_safe_name():
+    assert safe_name("../../etc/passwd") == "passwd"
+    assert safe_name(".bashrc") == "bashrc" and safe_name("a b\u00e9.mid") == "a_b_.mid"
+
+
+# --- compare ------------------------------------------------------------------------------------
+def test_compare_two_sets(context, scores, tmp_path):
+    result = compare.compare(context, [str(p) for p in scores[:5]], [str(p) for p in scores[5:]], bootstrap=10)
+    assert result["reference"] == 5 and result["compared"] == 7 and result["frechet_distance"] > 0
+    assert -1 <= result["group_similarity"] <= 1 and result["ci95"][0] <= result["ci95"][1]
+    same = compare.compare(context, [str(p) for p in scores[:6]], [str(p) for p in scores[:6]], bootstrap=0)
+    assert abs(same["frechet_distance"]) < 1e-4 and same["group_similarity"] > 0.9999
+    (tmp_path / "broken.mid").write_bytes(b"MThd garbage")
+    with pytest.raises(Clamp3Error, match=r"the compared set needs at least 2 readable files, it has 1 \(.*broken.mid"):
+        compare.compare(context, [str(p) for p in scores[:3]], [str(scores[3]), str(tmp_path / "broken.mid")])
+
+
+# --- train --------------------------------------------------------------------------------------
+def test_train_tab_runs_the_cli_then_serves_the_new_model(context, scores, tmp_path):
+    lines = [json.dumps({"id": str(i), "filepaths": [str(p)], "analysis": f"tune number {i}"}) for i, p in enumerate(scores[:8])]
+    (tmp_path / "root" / "pairs.jsonl").write_text("\n".join(lines) + "\n")
+    trainer = train.Trainer(context)
+    data = trainer.data_path(None, str(tmp_path / "root" / "pairs.jsonl"), "s")
+    out = context.home / "runs" / "r1"
+    command = trainer.command(data, out, "symbolic", 2, 1e-3, 4, "cpu", 0.25)
+    job = trainer.start(command, out)
+    with pytest.raises(Clamp3Error, match="a run is going on"):
+        trainer.start(command, out)
+    deadline = time.time() + 240
+    while job.running and time.time() < deadline:
+        time.sleep(1)
+    state, events, log = trainer.status()
+    assert job.final() is not None, log
+    assert state.startswith("finished") and any(e["event"] == "eval" for e in events)
+    assert len(train.curves(events).data) >= 2
+    new = train.reembed(context, job.final(), context.home / "libraries" / "r1", progress=False)
+    assert len(new) == 12
+    context.swap(str(job.final()), new)
+    hits = search.search(context, "tune number 3", None, k=3)
+    assert len(hits) == 3 and context.weights == str(job.final())
+
+
+def test_train_tab_stops_a_run(context, tmp_path, scores):
+    lines = [json.dumps({"id": str(i), "filepaths": [str(p)], "analysis": f"tune {i}"}) for i, p in enumerate(scores)]
+    (tmp_path / "root" / "pairs.jsonl").write_text("\n".join(lines) + "\n")
+    trainer = train.Trainer(context)
+    out = context.home / "runs" / "long"
+    job = trainer.start(trainer.command(tmp_path / "root" / "pairs.jsonl", out, "symbolic", 10_000, 1e-4, 2, "cpu", 0.0), out)
+    time.sleep(2)
+    assert "stopped" in trainer.stop() and not job.running
+    assert trainer.stop() == "no run is going on"
+
+
+def test_train_data_upload_must_be_pairs(context, tmp_path):
+    (tmp_path / "x.exe").write_bytes(b"MZ")
+    with pytest.raises(Clamp3Error, match=r"x.exe: training data is a .jsonl or .csv"):
+        train.Trainer(context).data_path(str(tmp_path / "x.exe"), "", "s")
+
+
+# --- /embed -------------------------------------------------------------------------------------
+def test_embed_endpoint_returns_a_unit_vector(context, scores):
+    import app
+
+    result = app.embed(context, "", str(scores[0]))
+    assert result["dim"] == len(result["vector"]) and abs(np.linalg.norm(result["vector"]) - 1) < 1e-4
+    with pytest.raises(Clamp3Error, match="give a text or a file"):
+        app.embed(context, "  ", None)
