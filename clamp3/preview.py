@@ -32,6 +32,8 @@ MAX_BYTES = 20 * 1024 * 1024
 MIDI_EXTENSIONS = (".mid", ".midi")
 # music21's quantisation is the slow step for MIDI; a page holds far fewer than 256 quarters.
 MIDI_ENGRAVED_QUARTERS = 256
+# The same bound for ABC: lines of music converted (one bar of every voice per interleaved line).
+PREVIEW_ABC_LINES = 32
 # pageWidth x scale / 100 = 900 px; the viewBox lets the page shrink to a narrower column.
 VEROVIO_OPTIONS = {
     "pageWidth": 2250,
@@ -52,9 +54,24 @@ def _check_size(path: Path) -> None:
         raise InputError(path, f"file is {size / 2**20:.1f} MB; previews are made for files up to {MAX_BYTES // 2**20} MB")
 
 
+def _abc_head(tune: str, lines: int = PREVIEW_ABC_LINES) -> str:
+    """The header and the first ``lines`` lines of music of an ABC tune (an interleaved line is
+    one bar of every voice): abc2xml's time grows with the whole tune, a preview needs its start."""
+    kept, music = [], 0
+    for line in tune.splitlines():
+        field = len(line) > 1 and line[1] == ":" and line[0].isalpha()
+        is_music = bool(line.strip()) and not field and not line.startswith("%")
+        if is_music:
+            music += 1
+            if music > lines:
+                break
+        kept.append(line)
+    return "\n".join(kept) + "\n"
+
+
 def _abc_musicxml(path: Path) -> bytes:
     _, first_tune = split_tunes(decode_utf8(path, read_bytes(path)))[0]
-    return abc_to_musicxml(first_tune, path)
+    return abc_to_musicxml(_abc_head(first_tune), path)
 
 
 def _file_musicxml(path: Path) -> bytes:
@@ -175,3 +192,15 @@ def audio_preview(path: str | Path, max_seconds: float = 30.0) -> tuple[int, np.
     else:
         midi = base64.b64decode(_toolkit(path).renderToMIDI())
     return SAMPLE_RATE, render_midi(midi, path, SAMPLE_RATE, max_seconds=max_seconds)
+
+
+def score_preview(path: str | Path, max_pages: int = 1, max_seconds: float = 30.0) -> tuple[str, tuple[int, np.ndarray]]:
+    """:func:`score_svg` and :func:`audio_preview` of a score from one conversion (the slow step)."""
+    path = Path(path)
+    if path.suffix.lower() not in MUSICXML_SOURCES or path.suffix.lower() in MIDI_EXTENSIONS:
+        return score_svg(path, max_pages), audio_preview(path, max_seconds)
+    _check_size(path)
+    toolkit = _toolkit(path)
+    svg = "\n".join(toolkit.renderToSVG(page) for page in range(1, min(max_pages, toolkit.getPageCount()) + 1))
+    midi = base64.b64decode(toolkit.renderToMIDI())
+    return svg, (SAMPLE_RATE, render_midi(midi, path, SAMPLE_RATE, max_seconds=max_seconds))

@@ -98,7 +98,17 @@ def run_summary(run: Path) -> str:
     settings = ", ".join(f"{k}={config[k]}" for k in STAGE_KEYS if k in config)
     line = f"- `{run.name}`: {settings}"
     if steps:
-        line += f"; {steps[-1]['step']} steps, {steps[-1]['elapsed_s'] / 60:.0f} min on 2 CPU cores, final loss {steps[-1]['loss']:.3f}"
+        # elapsed_s restarts with each resumed process: add up the segments (steps redone after a
+        # kill, between the last checkpoint and the kill, count as time spent)
+        seconds, segments, previous = 0.0, 1, 0.0
+        for event in steps:
+            if event["elapsed_s"] < previous:
+                seconds, segments = seconds + previous, segments + 1
+            previous = event["elapsed_s"]
+        seconds += previous
+        runs_note = f" over {segments} processes (resumed from checkpoints)" if segments > 1 else ""
+        line += (f"; {steps[-1]['step']} steps, {seconds / 60:.0f} min on 2 CPU cores{runs_note}, "
+                 f"final loss {steps[-1]['loss']:.3f}")
     if evals:
         line += f"; validation text -> music MRR {evals[-1]['mrr']:.3f}, Hit@10 {evals[-1]['hit@10']:.3f}"
     return line

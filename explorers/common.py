@@ -72,25 +72,20 @@ def preview_source(path: str | Path) -> Path:
 
 
 def preview(path: str | Path) -> tuple[tuple[int, object] | None, str]:
-    """(sample rate, waveform) for gr.Audio and the engraved first page as HTML, each on its own:
-    a score that cannot be engraved still plays, and the other way round."""
-    from clamp3.preview import audio_preview, score_svg
+    """(sample rate, waveform) for gr.Audio and the engraved first page as HTML; a score that
+    cannot be engraved or played gets a one-line note instead."""
+    from clamp3.preview import audio_preview, score_preview
 
     source = preview_source(path)
-    notes = []
+    audio, svg, note = None, "", ""
     try:
-        audio = audio_preview(source)
+        if source.suffix.lower() in PREVIEW_ORDER:
+            svg, audio = score_preview(source)
+        else:
+            audio = audio_preview(source)
     except Clamp3Error as exc:
-        audio = None
-        notes.append(str(exc))
-    svg = ""
-    if source.suffix.lower() in PREVIEW_ORDER:
-        try:
-            svg = score_svg(source)
-        except Clamp3Error as exc:
-            notes.append(str(exc))
-    message = "".join(f"<p class='clamp3-note'>{html.escape(n)}</p>" for n in notes)
-    return audio, f"<div class='clamp3-score'>{svg}</div>{message}"
+        note = f"<p class='clamp3-note'>{html.escape(str(exc))}</p>"
+    return audio, f"<div class='clamp3-score'>{svg}</div>{note}"
 
 
 def table_html(headers: list[str], rows: list[list[object]], css: str = "clamp3-table") -> str:

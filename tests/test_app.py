@@ -90,9 +90,8 @@ def test_python_app_py_serves_search_to_a_client(tmp_path, tiny_model_dir, libra
         client = Client(f"http://127.0.0.1:{port}/", verbose=False)
         page = client.predict("Chinesisches Volkslied aus Shanxi", None, 10, "all", api_name="/search")
         assert page.count("<tr>") == 11  # the header and ten results
-        from gradio_client import handle_file
-
         from conftest import GOLDEN
+        from gradio_client import handle_file
 
         score = GOLDEN / "convert" / "midi" / "bwv417.mid"
         result = client.predict(handle_file(str(score)), "jig\nreel\nair", "{}, a fiddle tune", 0.02, api_name="/classify")

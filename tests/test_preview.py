@@ -84,9 +84,9 @@ def test_a_tune_book_shows_its_first_tune():
 
 
 def test_max_pages_caps_the_pages():
-    one, three = score_svg(INTERLEAVED_CHORALE), score_svg(INTERLEAVED_CHORALE, max_pages=3)
-    assert (pages(one), pages(three)) == (1, 3)
-    assert three.count('class="note"') > 2 * one.count('class="note"')
+    one, two = score_svg(INTERLEAVED_CHORALE), score_svg(INTERLEAVED_CHORALE, max_pages=3)
+    assert (pages(one), pages(two)) == (1, 2)  # the first 32 bars (PREVIEW_ABC_LINES) fill two pages
+    assert two.count('class="note"') > 1.5 * one.count('class="note"')
     with pytest.raises(ValueError, match="max_pages"):
         score_svg(INTERLEAVED_CHORALE, max_pages=0)
 
@@ -144,3 +144,12 @@ def test_files_over_the_size_limit_are_refused_unread(tmp_path):
     for preview in (score_svg, audio_preview):
         with pytest.raises(InputError, match=r"huge\.mid: file is 21\.0 MB; previews are made for files up to 20 MB"):
             preview(path)
+
+
+def test_a_long_abc_is_cut_to_its_first_lines_of_music():
+    from clamp3.preview import PREVIEW_ABC_LINES, _abc_head
+
+    tune = "X:1\nT:long\nM:4/4\nL:1/8\nK:C\n%%comment\n" + "".join("[V:1]cdef gabc'|[V:2]CDEF GABc|\n" for _ in range(10_000))
+    head = _abc_head(tune)
+    assert head.startswith("X:1\nT:long") and "%%comment" in head
+    assert head.count("[V:1]") == PREVIEW_ABC_LINES

