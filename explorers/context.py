@@ -41,6 +41,15 @@ def safe_name(name: str) -> str:
     return stem[:120]
 
 
+def _unpack_quietly() -> None:
+    from clamp3.embedded import library_dir
+
+    try:
+        library_dir(unpack=True)
+    except Clamp3Error as exc:
+        logger.warning("%s", exc)
+
+
 @dataclass
 class Context:
     weights: str
@@ -70,7 +79,10 @@ class Context:
                 raise Clamp3Error(f"weights '{weights}' need a library of their own vectors: pass --index DIR")
             from clamp3.embedded import library_dir
 
-            index = library_dir()
+            # The music (for playing and engraving results) unpacks in the background: search
+            # needs only the database, so the first answer does not wait for it.
+            index = library_dir(unpack=False)
+            threading.Thread(target=_unpack_quietly, name="unpack-demo-music", daemon=True).start()
         if roots is None:
             roots = [r for r in os.environ.get("CLAMP3_ROOTS", "").split(os.pathsep) if r]
         home = home or os.environ.get("CLAMP3_HOME") or Path.home() / ".cache" / "clamp3" / "app"
