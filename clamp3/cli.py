@@ -105,7 +105,7 @@ def cmd_features(args: argparse.Namespace) -> int:
 def cmd_embed(args: argparse.Namespace) -> int:
     from clamp3.embedding import Embedder
     from clamp3.formats import SUPPORTED_EXTENSIONS
-    from clamp3.io import atomic_save_npy, collect_files, existing_outputs, output_path
+    from clamp3.io import collect_files, existing_outputs, npy_writer, output_path, write_outputs
 
     files, missing = collect_files(args.sources, SUPPORTED_EXTENSIONS)
     failures = [f"{source}: no such file or folder" for source in missing]
@@ -123,6 +123,14 @@ def cmd_embed(args: argparse.Namespace) -> int:
         feature_cache=_feature_cache(args),
     )
     written: dict[Path, Path] = {}
+    group: list = []  # the outputs of one source (the tunes of a book arrive one after another), written together
+    source = None
+
+    def write_group() -> None:
+        if group:
+            write_outputs(out_dir, bases[source], source, ".npy", group)
+            group.clear()
+
     for result in embedder.encode_files(todo, pooled=args.get_global, workers=args.workers, progress=not args.quiet):
         if result.error is not None:
             failures.append(str(result.error))
@@ -134,8 +142,12 @@ def cmd_embed(args: argparse.Namespace) -> int:
             failures.append(message)
             logger.error("%s", message)
             continue
-        atomic_save_npy(target, result.embedding)
+        if result.source != source:
+            write_group()
+            source = result.source
+        group.append((target, npy_writer(result.embedding)))
         written[target] = result.source
+    write_group()
     print(f"embedded {len(written)}, skipped {skipped} existing, failed {len(failures)}", file=sys.stderr)
     return 1 if failures else 0
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from clamp3.errors import Clamp3Error
+from clamp3.io import atomic_write_text
 
 logger = logging.getLogger("clamp3")
 
@@ -187,8 +188,7 @@ def cmd_score(args: argparse.Namespace) -> int:
          for i, j, s in zip(pairing.query_index, pairing.reference_index, similarities)),
         key=lambda row: -row["similarity"],
     )
-    with open(args.out, "w", encoding="utf-8") as handle:
-        handle.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+    atomic_write_text(Path(args.out), "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows))
     mean = float(similarities.mean()) if len(similarities) else float("nan")
     print(f"average pairwise similarity: {mean:.4f} over {len(rows)} pairs; "
           f"{len(pairing.unmatched_queries)} queries and {len(pairing.unmatched_references)} references unmatched; "
@@ -209,9 +209,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
     position = {j: n for n, j in enumerate(matched)}
     ranks = retrieval_ranks(queries[pairing.query_index], references[matched], [position[j] for j in pairing.reference_index])
     metrics = retrieval_metrics(ranks)
-    with open(args.out, "w", encoding="utf-8") as handle:
-        for i, j, rank in sorted(zip(pairing.query_index, pairing.reference_index, ranks), key=lambda t: t[2]):
-            handle.write(json.dumps({"query": query_names[i], "reference": reference_names[j], "rank": int(rank)}) + "\n")
+    ordered = sorted(zip(pairing.query_index, pairing.reference_index, ranks), key=lambda t: t[2])
+    atomic_write_text(Path(args.out), "".join(
+        json.dumps({"query": query_names[i], "reference": reference_names[j], "rank": int(rank)}) + "\n" for i, j, rank in ordered
+    ))
     print(json.dumps({**metrics, "references": len(matched), "unmatched": unmatched}, indent=2))
     return 0
 

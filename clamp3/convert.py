@@ -10,11 +10,16 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from clamp3.formats import CONVERTIBLE_EXTENSIONS, read_many
-from clamp3.io import atomic_write_text, collect_files, existing_outputs, output_path
+from clamp3.io import collect_files, existing_outputs, output_path, text_writer, write_outputs
 
 logger = logging.getLogger(__name__)
 
 SUFFIX_OF_KIND = {"abc": ".abc", "mtf": ".mtf"}
+
+
+def suffix_of(path: Path) -> str:
+    """The output suffix of a convertible file: MIDI -> .mtf, scores -> .abc."""
+    return ".mtf" if path.suffix.lower() in (".mid", ".midi") else ".abc"
 
 
 @dataclass
@@ -42,8 +47,7 @@ def convert_files(
     report.failures.extend(f"{source}: no such file or folder" for source in missing)
     todo = []
     for path, base in files:
-        suffix = ".mtf" if path.suffix.lower() in (".mid", ".midi") else ".abc"
-        done = [] if overwrite else existing_outputs(out_dir, base, path, suffix)
+        done = [] if overwrite else existing_outputs(out_dir, base, path, suffix_of(path))
         if done:
             report.skipped.extend(done)
         else:
@@ -56,6 +60,7 @@ def convert_files(
         for error in errors:
             report.failures.append(str(error))
             logger.error("%s", error)
+        outputs = []
         for item in items:
             target = output_path(out_dir, base, path, item.name, SUFFIX_OF_KIND[item.kind])
             if target.resolve() == path.resolve():
@@ -63,8 +68,10 @@ def convert_files(
                 report.failures.append(message)
                 logger.error("%s", message)
                 continue
-            atomic_write_text(target, item.data)
-            report.written.append(target)
+            outputs.append((target, text_writer(item.data)))
+        # all tunes of a book at once: a killed run leaves the whole book or marks it unfinished
+        write_outputs(out_dir, base, path, suffix_of(path), outputs)
+        report.written.extend(target for target, _ in outputs)
         bar.update(1)
     bar.close()
     return report

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
+
+# Read once, at import (reading it means setting it): outputs get the mode a plain open() gives.
+_UMASK = os.umask(0)
+os.umask(_UMASK)
 
 
 def collect_files(
@@ -44,12 +50,25 @@ def file_digest(path: str | Path) -> str:
 
 
 def existing_outputs(out_dir: Path, base: Path, source: Path, suffix: str) -> list[Path]:
-    """Outputs already written for ``source``: ``stem<suffix>``, or ``stem#X<suffix>`` per tune of a book."""
+    """Outputs already written for ``source``: ``stem<suffix>``, or ``stem#X<suffix>`` per tune of a book.
+
+    None while a temporary file of its outputs remains: a run killed between the tunes of a book
+    leaves them, and the book is written again.
+    """
     single = output_path(out_dir, base, source, source.stem, suffix)
+    folder = single.parent
+    if not folder.is_dir() or unfinished_outputs(out_dir, base, source, suffix):
+        return []
     if single.exists():
         return [single]
-    folder = single.parent
-    return sorted(folder.glob(f"{source.stem}#*{suffix}")) if folder.is_dir() else []
+    return sorted(folder.glob(f"{glob.escape(source.stem)}#*{suffix}"))
+
+
+def unfinished_outputs(out_dir: Path, base: Path, source: Path, suffix: str) -> list[Path]:
+    """Temporary files that a killed run left for the outputs of ``source``."""
+    folder = output_path(out_dir, base, source, source.stem, suffix).parent
+    stem = glob.escape(source.stem)
+    return sorted(folder.glob(f".{stem}{suffix}.*.tmp")) + sorted(folder.glob(f".{stem}#*{suffix}.*.tmp"))
 
 
 def output_path(out_dir: Path, base: Path, source: Path, name: str, suffix: str) -> Path:
@@ -57,22 +76,51 @@ def output_path(out_dir: Path, base: Path, source: Path, name: str, suffix: str)
     return out_dir / source.parent.relative_to(base) / f"{name}{suffix}"
 
 
-def atomic_write(path: Path, write) -> None:
-    # Write beside the target and rename, so a crash never leaves a truncated file behind.
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+def atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> None:
+    """Write ``path`` through ``write(handle)``; a crash never leaves a truncated file behind."""
+    atomic_write_many([(path, write)])
+
+
+def atomic_write_many(files: Sequence[tuple[Path, Callable[[BinaryIO], object]]]) -> None:
+    """Write files that belong together (the tunes of one book): each to a temporary name beside
+    its target, then all renamed. A process killed before the last rename leaves temporary files
+    (``.<name>.*.tmp``), by which :func:`existing_outputs` knows the group is not complete."""
+    temporary: list[Path] = []
     try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-        os.replace(tmp, path)
+        for path, write in files:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+            temporary.append(Path(name))
+            os.chmod(name, 0o666 & ~_UMASK)  # mkstemp makes it private; the output gets the usual mode
+            with os.fdopen(fd, "wb") as handle:
+                write(handle)
+        for tmp, (path, _) in zip(temporary, files):
+            os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        for tmp in temporary:
+            tmp.unlink(missing_ok=True)
         raise
 
 
+def write_outputs(out_dir: Path, base: Path, source: Path, suffix: str, files: Sequence[tuple[Path, Callable[[BinaryIO], object]]]) -> None:
+    """The outputs of ``source``, written together; then the temporary files an earlier killed run
+    left for them are removed."""
+    atomic_write_many(files)
+    for tmp in unfinished_outputs(out_dir, base, source, suffix):
+        tmp.unlink(missing_ok=True)
+
+
+def text_writer(text: str) -> Callable[[BinaryIO], object]:
+    return lambda handle: handle.write(text.encode("utf-8"))
+
+
+def npy_writer(array: np.ndarray) -> Callable[[BinaryIO], object]:
+    return lambda handle: np.save(handle, array)
+
+
 def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write(path, lambda handle: handle.write(text.encode("utf-8")))
+    atomic_write(path, text_writer(text))
 
 
 def atomic_save_npy(path: Path, array: np.ndarray) -> None:
-    atomic_write(path, lambda handle: np.save(handle, array))
+    atomic_write(path, npy_writer(array))

@@ -28,7 +28,7 @@ import torch.distributed as dist
 from torch.nn import functional as F
 
 from clamp3.embedding import pad_batch
-from clamp3.errors import INPUT_ERRORS, ConfigError
+from clamp3.errors import INPUT_ERRORS, CheckpointError, ConfigError
 from clamp3.io import atomic_write
 from clamp3.models import export_official, load_m3, load_model, masked_mean, save_pretrained
 from clamp3.models.patchilizer import Patchilizer
@@ -479,6 +479,51 @@ def epoch_order(task, config: TrainConfig, epoch: int, global_batch: int) -> lis
     return [i for b in shuffled for i in full[b]]
 
 
+# numpy's RNG state as checkpoints written before plain RNG states hold it: rebuilding an array
+# runs no code, so these stay within what ``weights_only`` allows.
+_NUMPY_ARRAY_GLOBALS = [np.zeros(0).__reduce__()[0], np.ndarray, np.dtype, type(np.dtype(np.uint32))]
+
+
+def _rng_states() -> dict:
+    """Every RNG state as tensors and plain types, so that ``torch.load(weights_only=True)`` reads it."""
+    name, keys, position, has_gauss, cached_gaussian = np.random.get_state()
+    return {
+        "python": random.getstate(), "numpy": (name, keys.tolist(), position, has_gauss, cached_gaussian),
+        "torch": torch.get_rng_state(), "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+    }
+
+
+def read_checkpoint(path: Path) -> dict:
+    """A training checkpoint, loaded with ``weights_only=True``; one that cannot be read is an error,
+    never a fresh start (it is written to a temporary name and renamed, so a killed run leaves the
+    previous one whole: a damaged one was damaged outside training)."""
+    try:
+        with torch.serialization.safe_globals(_NUMPY_ARRAY_GLOBALS):
+            return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch reports damage as RuntimeError, UnpicklingError, EOFError, ...
+        reason = (str(exc).strip().splitlines() or [""])[0]
+        raise CheckpointError(
+            f"{path}: not a readable training checkpoint ({type(exc).__name__}: {reason}); move it away to train from the start"
+        ) from exc
+
+
+def _truncate_metrics(path: Path, step: int) -> None:
+    """Drop the events logged after the checkpoint of ``step``: a resumed run logs them again."""
+    if not path.exists():
+        return
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    keep = None
+    for number, line in enumerate(lines):
+        try:
+            event = json.loads(line)
+        except ValueError:  # a line cut short by the kill
+            continue
+        if event.get("event") == "step" and event.get("step") == step:
+            keep = number + 1
+    if keep is not None and keep < len(lines):
+        atomic_write(path, lambda handle: handle.write("".join(lines[:keep]).encode("utf-8")))
+
+
 def _distributed() -> tuple[int, int]:
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world > 1 and not dist.is_initialized():
@@ -519,18 +564,25 @@ def train(config: TrainConfig, on_event: Callable[[dict], None] | None = None, s
     autocast_dtype = PRECISIONS[config.precision]
     state = {"epoch": 0, "step_in_epoch": 0, "global_step": 0, "best": -math.inf}
     checkpoint = out / "checkpoint.pt"
-    if checkpoint.exists():
-        saved = torch.load(checkpoint, map_location="cpu", weights_only=False)  # written by this function
+    resumed = checkpoint.exists()
+    if resumed:
+        saved = read_checkpoint(checkpoint)
         task.model.load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
         scheduler.load_state_dict(saved["scheduler"])
+        if saved.get("scaler"):  # empty when saved without float16
+            scaler.load_state_dict(saved["scaler"])
         if hasattr(task, "logit_scale"):
             task.logit_scale.data.copy_(saved["logit_scale"])
         state = saved["state"]
         random.setstate(saved["rng"]["python"])
         np.random.set_state(saved["rng"]["numpy"])
         torch.set_rng_state(saved["rng"]["torch"])
+        if saved["rng"].get("cuda") and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(saved["rng"]["cuda"])
         task.rng.setstate(saved["data_rng"])
+        if rank == 0:
+            _truncate_metrics(out / "metrics.jsonl", state["global_step"])
         logger.info("resumed from step %d", state["global_step"])
 
     def save_checkpoint() -> None:
@@ -538,9 +590,8 @@ def train(config: TrainConfig, on_event: Callable[[dict], None] | None = None, s
             return
         blob = {
             "model": task.model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-            "logit_scale": getattr(task, "logit_scale", torch.zeros(())).data, "state": dict(state),
-            "rng": {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()},
-            "data_rng": task.rng.getstate(), "config": asdict(config),
+            "scaler": scaler.state_dict(), "logit_scale": getattr(task, "logit_scale", torch.zeros(())).data, "state": dict(state),
+            "rng": _rng_states(), "data_rng": task.rng.getstate(), "config": asdict(config),
         }
         atomic_write(checkpoint, lambda handle: torch.save(blob, handle))
 
@@ -554,7 +605,8 @@ def train(config: TrainConfig, on_event: Callable[[dict], None] | None = None, s
         try:
             from torch.utils.tensorboard import SummaryWriter
 
-            board = SummaryWriter(str(out / "tensorboard"))
+            # a resumed run drops the events it logged after its checkpoint, as it logs them again
+            board = SummaryWriter(str(out / "tensorboard"), purge_step=state["global_step"] + 1 if resumed else None)
         except ImportError:
             logger.warning("tensorboard is not installed (pip install 'clamp3[train]'); metrics go to metrics.jsonl only")
 
