@@ -36,3 +36,12 @@ def tiny_model_dir(tiny_model, tmp_path_factory):
     from clamp3.models import save_pretrained
 
     return save_pretrained(tiny_model, tmp_path_factory.mktemp("tiny") / "model")
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--fuzz-examples",
+        type=int,
+        default=None,
+        help="random inputs per reader in tests/test_fuzz.py (default: a short fixed set)",
+    )

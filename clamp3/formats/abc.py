@@ -28,11 +28,19 @@ from abctoolkit.utils import (
 )
 
 from clamp3.errors import InputError, PartialInputError
-from clamp3.formats.base import Item, decode_utf8, read_bytes
+from clamp3.formats.base import MAX_FILE_BYTES, Item, decode_utf8, read_bytes
 
 REMOVED_FIELDS = ["X:", "T:", "C:", "W:", "w:", "Z:", "%%MIDI"]
 _FIELD_RE = re.compile(r"^[A-Za-z]:")
 _TUNE_START_RE = re.compile(r"^X:", re.M)
+_VOICE_ID_RE = re.compile(r"(?:^|\[)V:\s*([^\]\s]+)", re.M)
+# Limits that keep one file's conversion cheap, checked on the text before any conversion.
+MAX_BARS = 10_000  # bars per voice of one tune: ten times the longest symphonic movement
+MAX_TUNES = 100_000  # tunes in one book
+# A tune without voice fields goes through abc2xml and xml2abc, which take more than linear time
+# in the notes of a bar or a line: 6 KB of them take seconds. Folk songs, which come this way,
+# are a few hundred bytes.
+MAX_ABC2XML_CHARS = 8 * 1024
 # abc2xml keeps its parser in module globals, so one conversion runs at a time per process.
 _ABC2XML_LOCK = threading.Lock()
 
@@ -123,12 +131,20 @@ def abc_via_musicxml(abc: str, path: Path) -> str:
 
 def abc_to_interleaved(abc: str, path: Path) -> str:
     """Any single-tune ABC text -> interleaved ABC."""
+    body = [line for line in abc.split("\n") if line.strip() and not _is_field_or_comment(line)]
+    barlines = sum(line.count("|") for line in body)
+    bars = barlines // max(1, len(set(_VOICE_ID_RE.findall(abc))))
+    if bars > MAX_BARS:
+        raise InputError(path, f"ABC tune has some {bars} bars per voice, over the limit of {MAX_BARS}")
     if is_interleaved(abc):
         return abc
-    body = [line for line in abc.split("\n") if line.strip() and not _is_field_or_comment(line)]
-    if not any("|" in line for line in body):
+    if not barlines:
         raise InputError(path, "ABC has no bars (no '|' in the tune body)")
     if not has_voices(abc):
+        if len(abc) > MAX_ABC2XML_CHARS:
+            raise InputError(
+                path, f"ABC tune without voice fields is {len(abc)} characters, over the {MAX_ABC2XML_CHARS} that are converted"
+            )
         abc = abc_via_musicxml(abc, path)
     return interleave(abc, path)
 
@@ -156,6 +172,11 @@ def read_abc(path: Path) -> list[Item]:
     batch reports each bad tune and still keeps the rest.
     """
     text = decode_utf8(path, read_bytes(path))
+    starts = [match.start() for match in _TUNE_START_RE.finditer(text)]
+    if len(starts) > MAX_TUNES:
+        raise InputError(path, f"ABC book holds {len(starts)} tunes, over the limit of {MAX_TUNES}")
+    if len(starts) > 1 and starts[0] * len(starts) > MAX_FILE_BYTES:  # each tune gets a copy of the preamble
+        raise InputError(path, f"the {starts[0]} characters before the first X: repeated on {len(starts)} tunes are too much")
     tunes = split_tunes(text)
     if len(tunes) == 1:
         return [Item(path, path.stem, "abc", abc_to_interleaved(text, path))]

@@ -23,6 +23,10 @@ SOUNDFILE_EXTENSIONS = (".wav", ".flac", ".ogg", ".opus", ".mp3", ".aiff", ".aif
 FFMPEG_EXTENSIONS = (".m4a", ".aac", ".wma", ".webm", ".mp4")
 AUDIO_EXTENSIONS = SOUNDFILE_EXTENSIONS + FFMPEG_EXTENSIONS
 _BLOCK_FRAMES = 1 << 18
+# Longer audio is refused (2 hours at 24 kHz are 0.7 GB of float32); the check reads the header
+# first and then stops decoding at the limit, so that neither a long file nor a header that
+# claims a tiny sample rate (an hour per thousand frames at 1 Hz) makes a waveform past it.
+MAX_AUDIO_SECONDS = 2 * 60 * 60
 
 
 def _decode_soundfile(path: Path, sample_rate: int, max_seconds: float | None) -> np.ndarray:
@@ -34,13 +38,19 @@ def _decode_soundfile(path: Path, sample_rate: int, max_seconds: float | None) -
             resampler = None if audio.samplerate == sample_rate else soxr.ResampleStream(
                 audio.samplerate, sample_rate, 1, dtype="float32", quality="HQ"
             )
-            remaining = None if max_seconds is None else round(max_seconds * audio.samplerate)
+            if max_seconds is None:
+                if audio.frames > MAX_AUDIO_SECONDS * audio.samplerate:
+                    seconds = audio.frames / audio.samplerate
+                    raise InputError(path, f"audio is {seconds:.0f} s long, over the limit of {MAX_AUDIO_SECONDS} s")
+                # one frame past the limit tells a header that understates the length
+                remaining = round(MAX_AUDIO_SECONDS * audio.samplerate) + 1
+            else:
+                remaining = round(max_seconds * audio.samplerate)
             pieces = []
             while True:
-                wanted = _BLOCK_FRAMES if remaining is None else min(_BLOCK_FRAMES, remaining)
+                wanted = min(_BLOCK_FRAMES, remaining)
                 block = audio.read(wanted, dtype="float32", always_2d=True)
-                if remaining is not None:
-                    remaining -= len(block)
+                remaining -= len(block)
                 last = len(block) < wanted or remaining == 0
                 mono = block.mean(axis=1, dtype=np.float32) if block.shape[1] > 1 else block[:, 0]
                 pieces.append(resampler.resample_chunk(mono, last=last) if resampler else mono.copy())
@@ -48,6 +58,8 @@ def _decode_soundfile(path: Path, sample_rate: int, max_seconds: float | None) -
                     break
     except (soundfile.LibsndfileError, RuntimeError, ValueError) as exc:
         raise InputError(path, f"not a readable audio file ({exc})") from exc
+    if max_seconds is None and remaining == 0:
+        raise InputError(path, f"audio decodes to over {MAX_AUDIO_SECONDS} s, the limit")
     return np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
 
 
@@ -55,13 +67,17 @@ def _decode_ffmpeg(path: Path, sample_rate: int, max_seconds: float | None) -> n
     ffmpeg = shutil.which("ffmpeg")
     if ffmpeg is None:
         raise InputError(path, f"decoding {path.suffix} needs ffmpeg on PATH (e.g. apt-get install ffmpeg)")
-    duration = [] if max_seconds is None else ["-t", str(max_seconds)]
+    # past the limit by a second, to tell a file over it
+    duration = ["-t", str(MAX_AUDIO_SECONDS + 1 if max_seconds is None else max_seconds)]
     command = [ffmpeg, "-nostdin", "-v", "error", "-i", str(path), *duration, "-f", "f32le", "-ac", "1", "-ar", str(sample_rate), "-"]
     result = subprocess.run(command, capture_output=True, check=False)
     if result.returncode != 0:
         reason = result.stderr.decode("utf-8", "replace").strip().splitlines()
         raise InputError(path, f"ffmpeg cannot decode it ({reason[-1] if reason else 'exit ' + str(result.returncode)})")
-    return np.frombuffer(result.stdout, dtype=np.float32).copy()
+    waveform = np.frombuffer(result.stdout, dtype=np.float32).copy()
+    if max_seconds is None and len(waveform) > MAX_AUDIO_SECONDS * sample_rate:
+        raise InputError(path, f"audio decodes to over {MAX_AUDIO_SECONDS} s, the limit")
+    return waveform
 
 
 def load_audio(path: str | Path, sample_rate: int = SAMPLE_RATE, max_seconds: float | None = None) -> np.ndarray:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,17 +31,33 @@ class Item:
         return MODALITY_OF_KIND[self.kind]
 
 
-def read_bytes(path: Path) -> bytes:
-    """Read a whole file; an empty one is an input error, not an empty result."""
+# One file's budget: a bigger file is refused before it is read, so that no input makes a batch
+# job hold gigabytes or parse for hours. Readers whose parsing costs more per byte set lower ones.
+MAX_FILE_BYTES = 64 * 2**20
+
+
+def read_bytes(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
+    """Read a whole file of at most ``limit`` bytes; an empty one is an input error, not an empty result."""
     from clamp3.errors import InputError
 
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as file:
+            size = os.fstat(file.fileno()).st_size
+            # a device or pipe reports no size: read one byte past the limit to tell
+            raw = file.read(limit + 1) if size <= limit else b""
     except OSError as exc:
         raise InputError(path, f"cannot be read ({exc.strerror or exc})") from exc
+    check_size(path, max(size, len(raw)), limit)
     if not raw.strip():
         raise InputError(path, "file is empty")
     return raw
+
+
+def check_size(path: Path, size: int, limit: int) -> None:
+    from clamp3.errors import InputError
+
+    if size > limit:
+        raise InputError(path, f"file is {size / 2**20:.1f} MB, over the {limit / 2**20:g} MB this reader takes")
 
 
 def decode_utf8(path: Path, raw: bytes) -> str:

@@ -7,14 +7,21 @@ from pathlib import Path
 import numpy as np
 
 from clamp3.errors import InputError
-from clamp3.formats.base import Item
+from clamp3.formats.base import MAX_FILE_BYTES, Item, check_size
 
 
 def read_features(path: Path) -> list[Item]:
     try:
-        array = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as exc:
-        raise InputError(path, f"not a NumPy .npy array ({exc})") from exc
+        size = path.stat().st_size
+    except OSError as exc:
+        raise InputError(path, f"cannot be read ({exc.strerror or exc})") from exc
+    check_size(path, size, MAX_FILE_BYTES)
+    try:
+        # mapped, not read: a header that claims more data than the file holds is refused
+        # instead of allocated; the copy below is then bounded by the file's size
+        array = np.array(np.load(path, mmap_mode="r", allow_pickle=False))
+    except Exception as exc:  # numpy's header parser raises ValueError, SyntaxError, TokenError, OverflowError, ...
+        raise InputError(path, f"not a NumPy .npy array ({type(exc).__name__}: {exc})") from exc
     if array.ndim == 3 and array.shape[0] == 1:
         array = array[0]
     if array.ndim != 2:

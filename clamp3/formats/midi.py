@@ -16,6 +16,9 @@ import mido
 from clamp3.errors import InputError
 from clamp3.formats.base import Item, decode_utf8, read_bytes
 
+# mido and the MTF lines take some 25 µs and a few hundred bytes a message. 2 MB of MIDI, the
+# most one file may hold, is up to 700,000 messages (ten times a long orchestral file).
+MAX_MIDI_BYTES = 2 * 2**20
 # Meta messages carrying natural language, dropped so that M3 sees music only.
 TEXT_META_TYPES = frozenset(
     ["text", "copyright", "track_name", "instrument_name", "lyrics", "marker", "cue_marker", "device_name"]
@@ -45,7 +48,7 @@ def midi_to_mtf(raw: bytes, path: Path) -> str:
 
 
 def read_midi(path: Path) -> list[Item]:
-    return [Item(path, path.stem, "mtf", midi_to_mtf(read_bytes(path), path))]
+    return [Item(path, path.stem, "mtf", midi_to_mtf(read_bytes(path, MAX_MIDI_BYTES), path))]
 
 
 def read_mtf(path: Path) -> list[Item]:

@@ -20,10 +20,17 @@ from xml.etree import ElementTree
 from abctoolkit import xml2abc
 
 from clamp3.errors import InputError
-from clamp3.formats.base import read_bytes
+from clamp3.formats.base import MAX_FILE_BYTES, read_bytes
 
 # xml2abc keeps its output object in a module global, so one conversion runs at a time per process.
 _XML2ABC_LOCK = threading.Lock()
+# Numbers xml2abc repeats something for: a character per octave or tremolo stroke, a loop pass
+# per lyric verse up to the highest number. (element, attribute or None for its text)
+REPEAT_COUNTS = (
+    ("octave", None), ("display-octave", None), ("tuning-octave", None), ("clef-octave-change", None),
+    ("octave-change", None), ("diatonic", None), ("chromatic", None), ("tremolo", None), ("lyric", "number"),
+)  # fmt: skip
+MAX_REPEAT_COUNT = 99
 
 
 def _xml2abc_options() -> SimpleNamespace:
@@ -44,21 +51,53 @@ def _official_stemless(abc: str) -> str:
 def musicxml_from_mxl(raw: bytes, path: Path) -> bytes:
     try:
         with zipfile.ZipFile(io.BytesIO(raw)) as archive:
-            names = archive.namelist()
+            members = archive.infolist()
             # xml2abc takes the first .xml outside META-INF; newer files may only have .musicxml.
             for suffix in (".xml", ".musicxml"):
-                for name in names:
-                    if not name.startswith("META") and name.lower().endswith(suffix):
-                        return archive.read(name)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, KeyError) as exc:
-        raise InputError(path, f"not a readable .mxl archive ({exc})") from exc
+                for member in members:
+                    if not member.filename.startswith("META") and member.filename.lower().endswith(suffix):
+                        return _read_member(archive, member, path)
+    except InputError:
+        raise
+    except Exception as exc:  # zipfile raises BadZipFile, ValueError, NotImplementedError, zlib.error, ...
+        raise InputError(path, f"not a readable .mxl archive ({type(exc).__name__}: {exc})") from exc
     raise InputError(path, ".mxl archive holds no MusicXML file")
+
+
+def _read_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo, path: Path) -> bytes:
+    """The score in the archive, refused past the size limit (a zip bomb inflates no further)."""
+    with archive.open(member) as file:
+        raw = file.read(MAX_FILE_BYTES + 1)
+    if len(raw) > MAX_FILE_BYTES:
+        raise InputError(path, f"{member.filename} inflates to over {MAX_FILE_BYTES / 2**20:g} MB, the limit for a score")
+    return raw
+
+
+def _check_repeat_counts(raw: bytes, path: Path) -> None:
+    """Refuse the numbers that xml2abc repeats something for: an octave of a billion would make a
+    gigabyte string, a lyric verse of 10^19 a loop without end. MusicXML's own ranges are single
+    digits; the check parses the XML, as only the parser sees through character references."""
+    try:
+        root = ElementTree.fromstring(raw)
+    except (ElementTree.ParseError, LookupError, ValueError) as exc:  # LookupError, ValueError: the declared encoding
+        raise InputError(path, f"not well-formed XML ({type(exc).__name__}: {exc})") from exc
+    for tag, attribute in REPEAT_COUNTS:
+        for element in root.iter(tag):
+            text = element.text if attribute is None else element.get(attribute)
+            try:  # as xml2abc reads them; Sibelius writes verse numbers as "verse1"
+                value = int(re.sub(r"^.*verse", "", text or "0"))
+            except ValueError:
+                continue  # xml2abc reports it
+            if abs(value) > MAX_REPEAT_COUNT:
+                name = f"<{tag}>" if attribute is None else f"<{tag} {attribute}>"
+                raise InputError(path, f"{name} is {value}; at most {MAX_REPEAT_COUNT} either way is converted")
 
 
 def musicxml_to_abc(raw: bytes, path: Path) -> str:
     """Convert MusicXML bytes (or a compressed .mxl archive) to standard ABC."""
     if raw[:4] == b"PK\x03\x04" or path.suffix.lower() == ".mxl":
         raw = musicxml_from_mxl(raw, path)
+    _check_repeat_counts(raw, path)
     out, log = io.StringIO(), io.StringIO()
     with _XML2ABC_LOCK, contextlib.redirect_stderr(log):
         options = _xml2abc_options()
@@ -67,8 +106,6 @@ def musicxml_to_abc(raw: bytes, path: Path) -> str:
         xml2abc.abcOut = writer
         try:
             xml2abc.Parser(options).parse(io.BytesIO(raw))
-        except ElementTree.ParseError as exc:
-            raise InputError(path, f"not well-formed XML ({exc})") from exc
         except Exception as exc:  # xml2abc fails in many ways on odd MusicXML
             raise InputError(path, f"xml2abc failed ({type(exc).__name__}: {exc})") from exc
     abc = out.getvalue()

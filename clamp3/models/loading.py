@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from clamp3.config import CLaMP3Config, EncoderConfig, load_preset, preset_names
-from clamp3.errors import CheckpointError
+from clamp3.errors import CheckpointError, ConfigError
 from clamp3.models.clamp3 import CLaMP3Model
 from clamp3.models.m3 import NUM_CHARS, M3Model
 from clamp3.models.packaged import PREFIX as PACKAGED_PREFIX
@@ -95,48 +96,65 @@ def read_checkpoint(path: str | Path) -> dict[str, torch.Tensor]:
     except Exception as exc:
         raise CheckpointError(f"{path}: not a loadable PyTorch checkpoint ({type(exc).__name__}: {exc})") from exc
     state = checkpoint.get("model", checkpoint) if isinstance(checkpoint, dict) else None
-    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+    if not isinstance(state, dict) or not all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()):
         raise CheckpointError(f"{path}: expected a state dict or {{'model': state_dict}}")
+    for key, tensor in state.items():
+        if tensor.layout != torch.strided or tensor.is_meta or tensor.is_quantized or tensor.is_complex():
+            raise CheckpointError(f"{path}: tensor '{key}' is {tensor.layout} {tensor.dtype} on {tensor.device}, not a dense real tensor")
+        # A tensor may be stored as a view with zero strides: a few bytes that claim any shape,
+        # and so any model size. Every tensor must hold its own data.
+        if tensor.untyped_storage().nbytes() < tensor.numel() * tensor.element_size():
+            raise CheckpointError(f"{path}: tensor '{key}' of shape {tuple(tensor.shape)} is not backed by stored data")
     return state
 
 
-def _shape(state: dict[str, torch.Tensor], key: str, path: str | Path) -> torch.Size:
+def _shape(state: dict[str, torch.Tensor], key: str, path: str | Path, ndim: int) -> torch.Size:
     if key not in state:
         raise CheckpointError(f"{path}: missing key '{key}'; is this a CLaMP 3 / M3 checkpoint?")
+    if state[key].ndim != ndim:
+        raise CheckpointError(f"{path}: '{key}' has shape {tuple(state[key].shape)}, expected {ndim} dimensions")
     return state[key].shape
+
+
+def _layer_count(state: dict[str, torch.Tensor], prefix: str, path: str | Path) -> int:
+    """The number of layers ``{prefix}{index}.`` in ``state``, which must be numbered from 0 on."""
+    layers = {int(m.group(1)) for k in state if (m := re.match(re.escape(prefix) + r"(\d+)\.", k))}
+    if layers != set(range(len(layers))):  # a gap would build layers that no tensor fills
+        raise CheckpointError(f"{path}: layers {prefix}N are numbered {sorted(layers)[:3]}...{max(layers)}, not 0 to {len(layers) - 1}")
+    return len(layers)
 
 
 def infer_encoder_config(state: dict[str, torch.Tensor], prefix: str, path: str | Path) -> EncoderConfig:
     """Sizes of a BERT encoder stored under ``prefix`` (e.g. ``audio_model.``)."""
-    layers = {int(m.group(1)) for k in state if (m := re.match(re.escape(prefix) + r"encoder\.layer\.(\d+)\.", k))}
+    layers = _layer_count(state, f"{prefix}encoder.layer.", path)
     if not layers:
         raise CheckpointError(f"{path}: no encoder layers under '{prefix}'")
-    hidden = _shape(state, f"{prefix}embeddings.LayerNorm.weight", path)[0]
+    hidden = _shape(state, f"{prefix}embeddings.LayerNorm.weight", path, 1)[0]
     return EncoderConfig(
         hidden_size=hidden,
-        num_layers=max(layers) + 1,
+        num_layers=layers,
         num_heads=max(1, hidden // 64),
-        intermediate_size=_shape(state, f"{prefix}encoder.layer.0.intermediate.dense.weight", path)[0],
-        max_length=_shape(state, f"{prefix}embeddings.position_embeddings.weight", path)[0],
-        type_vocab_size=_shape(state, f"{prefix}embeddings.token_type_embeddings.weight", path)[0],
+        intermediate_size=_shape(state, f"{prefix}encoder.layer.0.intermediate.dense.weight", path, 2)[0],
+        max_length=_shape(state, f"{prefix}embeddings.position_embeddings.weight", path, 2)[0],
+        type_vocab_size=_shape(state, f"{prefix}embeddings.token_type_embeddings.weight", path, 2)[0],
     )
 
 
 def config_from_state(state: dict[str, torch.Tensor], text_model: str, path: str | Path) -> CLaMP3Config:
     text_config = load_text_config(text_model)
-    proj_out, text_hidden = _shape(state, "text_proj.weight", path)
+    proj_out, text_hidden = _shape(state, "text_proj.weight", path, 2)
     if text_config.get("hidden_size", text_hidden) != text_hidden:
         raise CheckpointError(
             f"{path}: text tower '{text_model}' has hidden size {text_config.get('hidden_size')}, "
             f"the checkpoint's text_proj expects {text_hidden}; pass the matching --text-model"
         )
     embed_key = "text_model.embeddings.word_embeddings.weight"
-    if embed_key in state and text_config.get("vocab_size") not in (None, state[embed_key].shape[0]):
+    if embed_key in state and text_config.get("vocab_size") not in (None, _shape(state, embed_key, path, 2)[0]):
         raise CheckpointError(
             f"{path}: text tower '{text_model}' has a vocabulary of {text_config.get('vocab_size')}, "
             f"the checkpoint's has {state[embed_key].shape[0]}; pass the matching --text-model"
         )
-    patch_in = _shape(state, "symbolic_model.patch_embedding.weight", path)[1]
+    patch_in = _shape(state, "symbolic_model.patch_embedding.weight", path, 2)[1]
     return CLaMP3Config(
         text_model=text_model,
         text_config=text_config,
@@ -147,8 +165,22 @@ def config_from_state(state: dict[str, torch.Tensor], text_model: str, path: str
     )
 
 
+def build_strict(build: Callable[[], torch.nn.Module], state: dict[str, torch.Tensor], path: str | Path) -> torch.nn.Module:
+    """``build()`` with all of ``state`` loaded. Keys and shapes are checked against a copy built
+    on the meta device first, so that sizes read from a forged checkpoint allocate nothing."""
+    with torch.device("meta"):
+        _checked_state(build(), state, path)
+    module = build()
+    load_state_strict(module, state, path)
+    return module
+
+
 def load_state_strict(module: torch.nn.Module, state: dict[str, torch.Tensor], path: str | Path) -> None:
     """Load all of ``state``; stale buffers are dropped, every other mismatch is an error."""
+    module.load_state_dict(_checked_state(module, state, path), strict=False)
+
+
+def _checked_state(module: torch.nn.Module, state: dict[str, torch.Tensor], path: str | Path) -> dict[str, torch.Tensor]:
     expected = module.state_dict()
     state = {k: v for k, v in state.items() if k in expected or not _IGNORABLE_KEY_RE.search(k)}
     missing = sorted(set(expected) - set(state))
@@ -166,14 +198,13 @@ def load_state_strict(module: torch.nn.Module, state: dict[str, torch.Tensor], p
     ]
     if wrong:
         raise CheckpointError(f"{path}: tensor shapes do not match the model: {wrong[:5]}")
-    module.load_state_dict(state, strict=False)
+    return state
 
 
 def load_official(path: str | Path, text_model: str = "FacebookAI/xlm-roberta-base") -> CLaMP3Model:
     state = read_checkpoint(path)
     config = config_from_state(state, text_model, path)
-    model = CLaMP3Model(config)
-    load_state_strict(model, state, path)
+    model = build_strict(lambda: CLaMP3Model(config), state, path)
     model.tokenizer = load_tokenizer(text_model)
     return model
 
@@ -182,13 +213,11 @@ def load_m3(path: str | Path) -> M3Model:
     """An official M3 pretraining checkpoint (encoder + GPT-2 character decoder)."""
     state = read_checkpoint(path)
     encoder = infer_encoder_config(state, "encoder.base.", path)
-    patch_in = _shape(state, "encoder.patch_embedding.weight", path)[1]
-    decoder_layers = {int(m.group(1)) for k in state if (m := re.match(r"decoder\.base\.transformer\.h\.(\d+)\.", k))}
+    patch_in = _shape(state, "encoder.patch_embedding.weight", path, 2)[1]
+    decoder_layers = _layer_count(state, "decoder.base.transformer.h.", path)
     if not decoder_layers:
         raise CheckpointError(f"{path}: no decoder layers; is this an M3 checkpoint?")
-    model = M3Model(encoder, decoder_layers=max(decoder_layers) + 1, patch_size=patch_in // NUM_CHARS)
-    load_state_strict(model, state, path)
-    return model
+    return build_strict(lambda: M3Model(encoder, decoder_layers=decoder_layers, patch_size=patch_in // NUM_CHARS), state, path)
 
 
 def export_official(model: CLaMP3Model, path: str | Path, **extra: Any) -> None:
@@ -231,15 +260,22 @@ def load_pretrained(directory: str | Path) -> CLaMP3Model:
     from safetensors.torch import load_file
 
     directory = Path(directory)
-    config = CLaMP3Config.load(directory / CONFIG_NAME)
-    model = CLaMP3Model(config)
+    try:
+        config = CLaMP3Config.load(directory / CONFIG_NAME)
+    except ConfigError:
+        raise
+    except (OSError, ValueError, TypeError, AttributeError) as exc:  # not JSON, or not a config's fields
+        raise CheckpointError(f"{directory / CONFIG_NAME}: not a readable model config ({type(exc).__name__}: {exc})") from exc
     weights = directory / WEIGHTS_NAME
     if not weights.exists():
         raise CheckpointError(f"{directory}: no {WEIGHTS_NAME}")
-    state = load_file(weights)
+    try:
+        state = load_file(weights)
+    except Exception as exc:  # safetensors raises SafetensorError on a corrupt header, OSError, ...
+        raise CheckpointError(f"{weights}: not a loadable safetensors file ({type(exc).__name__}: {exc})") from exc
     if _packaged_text(config):
         state |= _packaged_text_state(config)
-    load_state_strict(model, state, weights)
+    model = build_strict(lambda: CLaMP3Model(config), state, weights)
     tokenizer_dir = directory / TOKENIZER_DIR
     model.tokenizer = load_tokenizer(tokenizer_dir if tokenizer_dir.is_dir() else config.text_model)
     return model
