@@ -197,6 +197,18 @@ def _midi(track: bytes, claimed_length: int | None = None) -> bytes:
     return header + b"MTrk" + struct.pack(">I", len(track) if claimed_length is None else claimed_length) + track
 
 
+def test_abc_meter_is_not_run_as_python(tmp_path):
+    # abc2xml evaluated the numerator of M: with eval(); a tune without voice fields reaches it
+    import builtins
+
+    payload = "__import__('builtins').setattr(__import__('builtins'),'clamp3_meter_ran',1)or(4)"
+    path = tmp_path / "meter.abc"
+    path.write_text(f"X:1\nM:{payload}/4\nL:1/4\nK:G\nG2 | B2B2c2c2 | d4d2 |\n")
+    (item,) = read_items(path)
+    assert not hasattr(builtins, "clamp3_meter_ran")
+    assert "M:4/4" in item.data  # as abc2xml takes any meter it cannot read
+
+
 @pytest.mark.parametrize("voices", ["V:1\n", ""], ids=["voices", "no-voices"])
 def test_abc_of_a_million_bars_is_refused(voices, tmp_path):
     path = tmp_path / "bars.abc"

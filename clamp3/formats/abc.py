@@ -33,6 +33,7 @@ from clamp3.formats.base import MAX_FILE_BYTES, Item, decode_utf8, read_bytes
 REMOVED_FIELDS = ["X:", "T:", "C:", "W:", "w:", "Z:", "%%MIDI"]
 _FIELD_RE = re.compile(r"^[A-Za-z]:")
 _TUNE_START_RE = re.compile(r"^X:", re.M)
+_METER_SUM_RE = re.compile(r"\s*\d{1,3}(\s*\+\s*\d{1,3})*\s*")
 _VOICE_ID_RE = re.compile(r"(?:^|\[)V:\s*([^\]\s]+)", re.M)
 # Limits that keep one file's conversion cheap, checked on the text before any conversion.
 MAX_BARS = 10_000  # bars per voice of one tune: ten times the longest symphonic movement
@@ -103,6 +104,15 @@ def interleave(abc: str, path: Path) -> str:
     return "".join(rotated)
 
 
+def _meter_numerator(text: str) -> int:
+    """Stands in for ``eval`` in abc2xml, which evaluates the numerator of ``M:`` as Python (to
+    allow M:2+3/4): ``M:__import__('os').system(...)/4`` ran code. Sums of whole numbers only;
+    anything else raises, and abc2xml takes 4/4 as it does for any meter it cannot read."""
+    if not _METER_SUM_RE.fullmatch(text):
+        raise ValueError(f"not a meter: {text!r}")
+    return sum(int(term) for term in text.split("+"))
+
+
 def abc_to_musicxml(abc: str, path: Path) -> bytes:
     """Standard or interleaved ABC of one tune -> MusicXML, by Wim Vree's abc2xml."""
     from xml.etree import ElementTree
@@ -111,6 +121,7 @@ def abc_to_musicxml(abc: str, path: Path) -> bytes:
         warnings.simplefilter("ignore")
         from abctoolkit import abc2xml
 
+    abc2xml.eval = _meter_numerator  # the module's one use of eval: see _meter_numerator
     with _ABC2XML_LOCK, contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
