@@ -4,6 +4,7 @@
     python benchmarks/scale.py train
     python benchmarks/scale.py ann [--vectors 1000000] [--dim 768] [--nlist 1024] [--pq 64] [--nprobe 16 64]
                                    [--rerank 100 400] [--hnsw 100000] [--exact-max 1000000] [--scratch DIR]
+    python benchmarks/scale.py ann --library assets/demo-library --nlist 64 --pq 48 96 --hnsw 10000
 
 ``embed``: files/s of ``Embedder.encode_files`` on the CPU for symbolic files as users have them
 (MusicXML and MIDI converted on the fly, interleaved ABC, and a random sample of music21 works as
@@ -15,7 +16,8 @@ batch each against one process with the whole batch (final weights compared), an
 run stopped and resumed against an uninterrupted one.
 
 ``ann``: a library of N random-but-clustered unit vectors (a Gaussian mixture in a 64-d subspace
-plus 10 % isotropic noise; real embeddings are not checked here). The footprint per million vectors
+plus 10 % isotropic noise), or with ``--library DIR`` the vectors of a real library, some held out
+as queries. The footprint per million vectors
 of float32, float16, the FAISS HNSW index the library builds today (on ``--hnsw`` of them) and an
 IVF-PQ index; IVF-PQ build time; one-query-at-a-time latency and recall@10 against exact search,
 with and without re-ranking the top ``--rerank`` candidates by float16 vectors read from disk, served from a
@@ -191,8 +193,7 @@ def bench_train(args: argparse.Namespace) -> None:
 
 
 # --- a library of 10^7 items ---------------------------------------------------------------------------
-def clustered(n: int, dim: int, seed: int, clusters: int = 1000, latent: int = 64, block: int = 100_000,
-              out: np.ndarray | None = None) -> np.ndarray:
+def clustered(n: int, dim: int, seed: int, clusters: int = 1000, latent: int = 64, block: int = 100_000) -> np.ndarray:
     """(n, dim) unit vectors: a mixture of ``clusters`` Gaussians in a ``latent``-d subspace, plus
     isotropic noise carrying a tenth of the energy. The subspace and centres depend on nothing but
     the generator's fixed seed, so queries (another ``seed``) come from the same mixture."""
@@ -203,7 +204,7 @@ def clustered(n: int, dim: int, seed: int, clusters: int = 1000, latent: int = 6
     centres = fixed.standard_normal((clusters, latent)).astype(np.float32)
     noise = np.sqrt(0.1 * latent * 1.36 / dim).astype(np.float32)  # a tenth of the mixture's energy
     rng = np.random.default_rng(seed)
-    out = np.empty((n, dim), dtype=np.float32) if out is None else out
+    out = np.empty((n, dim), dtype=np.float32)
     for start in range(0, n, block):
         rows = min(block, n - start)
         z = centres[rng.integers(clusters, size=rows)] + 0.6 * rng.standard_normal((rows, latent), dtype=np.float32)
@@ -300,14 +301,26 @@ def bench_ann(args: argparse.Namespace) -> None:
 
     from clamp3.retrieval import build_hnsw, exact_top_k
 
-    n, dim, block = args.vectors, args.dim, 100_000
+    block = 100_000
+    if args.library:  # real embeddings: a library's vectors, --queries of them held out as queries
+        from clamp3.library import Library
+
+        vectors = Library(args.library).matrix()[1]
+        held_out = np.zeros(len(vectors), dtype=bool)
+        held_out[np.random.default_rng(1).choice(len(vectors), args.queries, replace=False)] = True
+        queries, real = vectors[held_out], vectors[~held_out]
+        n, dim, source = len(real), real.shape[1], f"the vectors of {args.library} (less the queries)"
+    else:
+        n, dim, source = args.vectors, args.dim, "clustered unit vectors"
+        queries = clustered(args.queries, dim, seed=1)
     threads = faiss.omp_get_max_threads()
     folder = Path(tempfile.mkdtemp(prefix="clamp3-ann-", dir=args.scratch))
     try:
-        queries = clustered(args.queries, dim, seed=1)
         starts = range(0, n, block)
 
         def library_block(number: int) -> np.ndarray:  # the same rows every time it is asked for
+            if args.library:
+                return real[starts[number] : starts[number] + block]
             return clustered(min(block, n - starts[number]), dim, seed=10 + number)
 
         indexes = {}
@@ -345,7 +358,7 @@ def bench_ann(args: argparse.Namespace) -> None:
         passed = time.perf_counter() - started
         np.save(folder / "queries.npy", queries)
         np.save(folder / "truth.npy", truth)
-        print(f"{n:,} clustered unit vectors of {dim} dimensions, {args.queries} queries; one pass to write them as "
+        print(f"{n:,} {source} of {dim} dimensions, {args.queries} queries; one pass to write them as "
               f"float16, find the exact top 10 and fill the indexes: {passed:.0f} s; {threads} threads to build, "
               f"1 thread to search; {machine_load()}\n")
 
@@ -446,6 +459,7 @@ def main(argv: list[str] | None = None) -> int:
     ann.add_argument("--rerank", type=int, nargs="+", default=[100, 400], help="candidates re-ranked by float16 vectors")
     ann.add_argument("--hnsw", type=int, default=100_000, help="build the HNSW index on this many (0: none)")
     ann.add_argument("--exact-max", type=int, default=1_000_000, help="time exact search on at most this many (held as float32)")
+    ann.add_argument("--library", default=None, help="a library folder: its vectors instead of synthetic ones")
     ann.add_argument("--scratch", default=None, help="folder for the index and the float16 vectors (default: $TMPDIR)")
     args = parser.parse_args(argv)
     {"embed": bench_embed, "train": bench_train, "ann": bench_ann}[args.part](args)
