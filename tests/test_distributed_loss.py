@@ -1,16 +1,19 @@
-"""The cross-rank gather: two gloo processes, each with half the batch and gradients averaged
-as DDP does, give the gradients of one process on the whole batch."""
+"""The cross-rank gather: two gloo processes, each with half the batch and gradients averaged in
+the trainer's buckets, give the gradients of one process on the whole batch; and the trainer's
+broadcast gives every rank rank 0's weights."""
 
 from __future__ import annotations
 
 import os
 import socket
+from types import SimpleNamespace
 
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
 from clamp3.training.loss import contrastive_loss
+from clamp3.training.trainer import _all_reduce_gradients, _broadcast_weights
 
 
 def _model():
@@ -31,10 +34,16 @@ def _worker(rank: int, world: int, port: int, queue) -> None:
     half = slice(rank * 4, rank * 4 + 4)
     loss = contrastive_loss(text_tower(texts[half]), music_tower(musics[half]))
     loss.backward()
-    for param in (*text_tower.parameters(), *music_tower.parameters()):
-        dist.all_reduce(param.grad)
-        param.grad /= world  # what DistributedDataParallel does
-    queue.put((rank, float(loss), [p.grad.clone() for p in (*text_tower.parameters(), *music_tower.parameters())]))
+    # buckets of 64 bytes: the four gradients (96, 16, 80 and 16 bytes) go in three collectives
+    _all_reduce_gradients([*text_tower.parameters(), *music_tower.parameters()], world, bucket_bytes=64)
+    # a model seeded by rank, as the trainer seeds it, then rank 0's weights broadcast
+    torch.manual_seed(100 + rank)
+    task = SimpleNamespace(model=torch.nn.Sequential(torch.nn.Linear(3, 3), torch.nn.LayerNorm(3)),
+                           logit_scale=torch.nn.Parameter(torch.tensor(float(rank))))
+    task.model[1].weight.data.uniform_()
+    _broadcast_weights(task)
+    weights = [t.clone() for t in task.model.state_dict().values()] + [task.logit_scale.detach().clone()]
+    queue.put((rank, float(loss), [p.grad.clone() for p in (*text_tower.parameters(), *music_tower.parameters())], weights))
     dist.destroy_process_group()
 
 
@@ -56,7 +65,13 @@ def test_two_gloo_ranks_equal_one_process_with_the_whole_batch():
     results = [queue.get(timeout=120) for _ in processes]
     for process in processes:
         process.join(timeout=60)
-    for _, rank_loss, grads in results:
+    for _, rank_loss, grads, _ in results:
         assert abs(rank_loss - float(loss.detach())) < 1e-5  # every rank sees the loss of the whole batch
         for got, want in zip(grads, expected):
             torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-4)
+    by_rank = {rank: weights for rank, _, _, weights in results}
+    torch.manual_seed(100)
+    reference = torch.nn.Linear(3, 3)  # what rank 0 built
+    assert torch.equal(by_rank[1][0], reference.weight) and float(by_rank[1][-1]) == 0.0
+    for a, b in zip(by_rank[0], by_rank[1]):
+        assert torch.equal(a, b)

@@ -160,6 +160,43 @@ def test_two_processes_under_torchrun_train_like_one(pairs_file, tmp_path, tiny_
     assert losses(tmp_path / "two") == pytest.approx(losses(tmp_path / "one"), rel=1e-4)
 
 
+def test_two_processes_resume_exactly_with_dropout_on(pairs_file, tmp_path, tiny_model_dir):
+    """A 2-rank run stopped at step 2 and resumed equals an uninterrupted one with dropout, text
+    dropout and augmentation on: every rank gets its own random states back from checkpoint.pt."""
+    import os
+    import subprocess
+    import sys
+
+    from safetensors.torch import load_file
+
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    common = [f"train_data={pairs_file}", f"weights={tiny_model_dir}", "warmup_steps=1", "learning_rate=2e-3", "batch_size=2",
+              "epochs=2", "text_dropout=true", "tensorboard=false", "-q"]
+
+    def run(out, *extra):
+        done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "clamp3.cli",
+                               "train", "clamp3", f"output_dir={out}", *common, *extra], capture_output=True, text=True, env=env)
+        assert done.returncode == 0, done.stderr[-2000:]
+
+    run(tmp_path / "whole")
+    run(tmp_path / "split", "max_steps=2")
+    saved = torch.load(tmp_path / "split" / "checkpoint.pt", weights_only=True)
+    states = [own["rng"]["torch"] for own in saved["rank_rng"]]
+    assert len(states) == 2 and not torch.equal(*states)  # each rank's dropout stream
+    # nodes that do not share output_dir: rank 0 finds the checkpoint, rank 1 none; both stop
+    shutil.copytree(tmp_path / "split", tmp_path / "node0")
+    apart = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "--no-python", "sh", "-c",
+                            f'exec "{sys.executable}" -m clamp3.cli train clamp3 output_dir={tmp_path}/node$LOCAL_RANK "$@"', "sh", *common],
+                           capture_output=True, text=True, env=env)
+    assert apart.returncode != 0 and "the ranks found different checkpoints" in apart.stderr and "[2, None]" in apart.stderr
+    run(tmp_path / "split")
+    whole, split = (load_file(tmp_path / name / "final" / "model.safetensors") for name in ("whole", "split"))
+    start = load_file(tiny_model_dir / "model.safetensors")
+    assert any(not torch.equal(whole[k], start[k]) for k in whole)  # it trained
+    for key in whole:
+        assert torch.equal(whole[key], split[key]), key
+
+
 def test_length_buckets_keep_every_example_once_and_group_lengths(pairs_file, tmp_path, tiny_model_dir):
     from clamp3.training.trainer import ContrastiveTask, epoch_order
 

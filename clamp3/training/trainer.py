@@ -1,9 +1,10 @@
 """Training CLaMP 3 (contrastive stages) and M3 (masked patch reconstruction), resumable to the batch.
 
-``train(config)`` runs on one CPU or GPU, or on several under ``torchrun`` (each rank takes its
-share of every global batch, gradients are averaged across ranks, only rank 0 logs and writes).
-A checkpoint holds the model, optimiser, scheduler, RNG states and the position in the data,
-so a resumed run continues exactly. Progress goes to a callback as events (step, loss, learning
+``train(config)`` runs on one CPU or GPU, or on several under ``torchrun`` (each rank on the GPU
+of its ``LOCAL_RANK``, from rank 0's weights, takes its share of every global batch; gradients
+are averaged across ranks in flat buckets; only rank 0 logs and writes). A checkpoint holds the
+model, optimiser, scheduler, every rank's RNG states and the position in the data, so a resumed
+run continues exactly, in one process or several. Progress goes to a callback as events (step, loss, learning
 rate, ETA, eval metrics) and to ``metrics.jsonl``; ``stop`` (a threading.Event) ends a run
 cleanly with a checkpoint and a usable model.
 """
@@ -19,7 +20,7 @@ import os
 import random
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -524,16 +525,68 @@ def _truncate_metrics(path: Path, step: int) -> None:
         atomic_write(path, lambda handle: handle.write("".join(lines[:keep]).encode("utf-8")))
 
 
-def _distributed() -> tuple[int, int]:
+def _distributed(device: str) -> tuple[int, int, str]:
+    """(rank, world size, this rank's device). Under ``torchrun`` each rank of a machine takes the
+    GPU of its ``LOCAL_RANK`` when the device is plain ``cuda``; NCCL for GPUs, gloo for the CPU."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world > 1 and not dist.is_initialized():
-        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
-    return (dist.get_rank(), dist.get_world_size()) if world > 1 else (0, 1)
+    if world <= 1:
+        return 0, 1, device
+    if device == "cuda":
+        device = f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}"
+    if device.startswith("cuda"):
+        torch.cuda.set_device(torch.device(device))  # object collectives and NCCL use the current device
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if device.startswith("cuda") else "gloo")
+    return dist.get_rank(), dist.get_world_size(), device
+
+
+def _broadcast_weights(task) -> None:
+    """Rank 0's weights on every rank: a model built from random weights (M3 from scratch, new
+    projections) differs between ranks that seed their RNGs by rank."""
+    tensors = list(task.model.state_dict().values())
+    if hasattr(task, "logit_scale"):
+        tensors.append(task.logit_scale.data)
+    with torch.no_grad():
+        for tensor in tensors:
+            dist.broadcast(tensor, 0)
+
+
+def _all_reduce_gradients(params, world: int, bucket_bytes: int = 25 * 2**20) -> None:
+    """Average the gradients across ranks in flat buckets of about ``bucket_bytes`` (a few
+    collectives a step, not one a tensor), as DistributedDataParallel does."""
+    buckets: dict[torch.dtype, list[torch.Tensor]] = {}
+    sizes: dict[torch.dtype, int] = {}
+
+    def flush(dtype: torch.dtype) -> None:
+        grads = buckets.pop(dtype, [])
+        sizes.pop(dtype, None)
+        if not grads:
+            return
+        flat = torch.cat([g.reshape(-1) for g in grads])
+        dist.all_reduce(flat)
+        flat /= world
+        offset = 0
+        for grad in grads:
+            grad.copy_(flat[offset : offset + grad.numel()].view_as(grad))
+            offset += grad.numel()
+
+    for param in params:
+        if param.grad is None:
+            continue
+        grad = param.grad
+        buckets.setdefault(grad.dtype, []).append(grad)
+        sizes[grad.dtype] = sizes.get(grad.dtype, 0) + grad.numel() * grad.element_size()
+        if sizes[grad.dtype] >= bucket_bytes:
+            flush(grad.dtype)
+    for dtype in list(buckets):
+        flush(dtype)
 
 
 def train(config: TrainConfig, on_event: Callable[[dict], None] | None = None, stop=None) -> Path:
     """Train; returns the folder of the final model."""
-    rank, world = _distributed()
+    rank, world, device = _distributed(config.device)
+    if device != config.device:
+        config = replace(config, device=device)
     random.seed(config.seed + rank)
     np.random.seed(config.seed + rank)
     torch.manual_seed(config.seed + rank)
@@ -575,23 +628,46 @@ def train(config: TrainConfig, on_event: Callable[[dict], None] | None = None, s
         if hasattr(task, "logit_scale"):
             task.logit_scale.data.copy_(saved["logit_scale"])
         state = saved["state"]
-        random.setstate(saved["rng"]["python"])
-        np.random.set_state(saved["rng"]["numpy"])
-        torch.set_rng_state(saved["rng"]["torch"])
-        if saved["rng"].get("cuda") and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(saved["rng"]["cuda"])
-        task.rng.setstate(saved["data_rng"])
+        # each rank's own random states (checkpoints of one process, or older ones, hold rank 0's only)
+        ranks = saved.get("rank_rng") or [{"rng": saved["rng"], "data_rng": saved["data_rng"]}]
+        if len(ranks) != world and world > 1:
+            logger.warning("%s was written by %d process(es) and is resumed by %d: the ranks take rank 0's random states",
+                           checkpoint, len(ranks), world)
+        own = ranks[rank] if len(ranks) == world else ranks[0]
+        random.setstate(own["rng"]["python"])
+        np.random.set_state(own["rng"]["numpy"])
+        torch.set_rng_state(own["rng"]["torch"])
+        if own["rng"].get("cuda") and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(own["rng"]["cuda"])
+        task.rng.setstate(own["data_rng"])
         if rank == 0:
             _truncate_metrics(out / "metrics.jsonl", state["global_step"])
         logger.info("resumed from step %d", state["global_step"])
 
+    if world > 1:
+        # every rank must resume from the same step: nodes that do not share output_dir would not
+        steps = [None] * world
+        dist.all_gather_object(steps, state["global_step"] if resumed else None)
+        if len(set(steps)) > 1:
+            raise ConfigError(
+                f"the ranks found different checkpoints in {out} (step by rank, None for none: {steps}); "
+                "every node must see the same output_dir"
+            )
+        _broadcast_weights(task)
+
     def save_checkpoint() -> None:
+        """Rank 0 writes; every rank's random states go in (a collective: every rank calls it)."""
+        own = {"rng": _rng_states(), "data_rng": task.rng.getstate()}
+        ranks = [own]
+        if world > 1:
+            ranks = [None] * world if rank == 0 else None
+            dist.gather_object(own, ranks, dst=0)
         if rank != 0:
             return
         blob = {
             "model": task.model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
             "scaler": scaler.state_dict(), "logit_scale": getattr(task, "logit_scale", torch.zeros(())).data, "state": dict(state),
-            "rng": _rng_states(), "data_rng": task.rng.getstate(), "config": asdict(config),
+            "rng": own["rng"], "data_rng": own["data_rng"], "rank_rng": ranks, "config": asdict(config),
         }
         atomic_write(checkpoint, lambda handle: torch.save(blob, handle))
 
@@ -633,11 +709,8 @@ def train(config: TrainConfig, on_event: Callable[[dict], None] | None = None, s
                 loss = task.loss(order[start : start + config.batch_size])
             scaler.scale(loss / config.accumulation).backward()
             if (step + 1) % config.accumulation == 0:
-                if world > 1:  # average gradients across ranks, as DistributedDataParallel does
-                    for param in task.parameters():
-                        if param.grad is not None:
-                            dist.all_reduce(param.grad)
-                            param.grad /= world
+                if world > 1:
+                    _all_reduce_gradients(task.parameters(), world)
                 if config.max_grad_norm > 0:
                     scaler.unscale_(optimizer)
                     torch.nn.utils.clip_grad_norm_(task.parameters(), config.max_grad_norm)
