@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -41,11 +42,38 @@ def _add_audio_args(parser: argparse.ArgumentParser) -> None:
 
 
 def _resolve_device(name: str) -> str:
+    """'auto': cuda when available. Under torchrun, 'auto' and 'cuda' mean the GPU of this
+    process's LOCAL_RANK (each process of a machine on its own GPU)."""
     import torch
 
     if name == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda" and "LOCAL_RANK" in os.environ:
+        return f"cuda:{int(os.environ['LOCAL_RANK'])}"
     return name
+
+
+def _add_shard_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--shard", default=None, metavar="I/N",
+        help="do part I of N (from 0) of the files, chosen by a hash of each path: one process of a job "
+        "(a shell loop, a job array), or 'auto' under torchrun (RANK/WORLD_SIZE)",
+    )
+
+
+def shard_from_args(args: argparse.Namespace):
+    """The --shard part, or None; under torchrun without --shard every process would do every file."""
+    from clamp3.io import Shard
+
+    if args.shard is not None:
+        return Shard.parse(args.shard)
+    world = int(os.environ.get("WORLD_SIZE", "1") or 1)
+    if world > 1:
+        raise Clamp3Error(
+            f"{args.command} runs in {world} processes (WORLD_SIZE={world}) without --shard: every process would do "
+            "every file; add --shard auto"
+        )
+    return None
 
 
 def load_model_from_args(args: argparse.Namespace):
@@ -61,7 +89,9 @@ def load_model_from_args(args: argparse.Namespace):
 def cmd_convert(args: argparse.Namespace) -> int:
     from clamp3.convert import convert_files
 
-    report = convert_files(args.sources, args.out, workers=args.workers, overwrite=args.overwrite, progress=not args.quiet)
+    report = convert_files(
+        args.sources, args.out, workers=args.workers, overwrite=args.overwrite, progress=not args.quiet, shard=shard_from_args(args)
+    )
     print(report.summary("converted"), file=sys.stderr)
     return 1 if report.failures else 0
 
@@ -80,6 +110,8 @@ def cmd_features(args: argparse.Namespace) -> int:
     from clamp3.io import atomic_save_npy, collect_files, output_path
 
     files, missing = collect_files(args.sources, AUDIO_EXTENSIONS)
+    shard = shard_from_args(args)
+    files = shard.select(files) if shard else files
     failures = [f"{source}: no such file or folder" for source in missing]
     for line in failures:
         logger.error("%s", line)
@@ -108,6 +140,8 @@ def cmd_embed(args: argparse.Namespace) -> int:
     from clamp3.io import collect_files, existing_outputs, npy_writer, output_path, write_outputs
 
     files, missing = collect_files(args.sources, SUPPORTED_EXTENSIONS)
+    shard = shard_from_args(args)
+    files = shard.select(files) if shard else files
     failures = [f"{source}: no such file or folder" for source in missing]
     for line in failures:
         logger.error("%s", line)
@@ -162,6 +196,7 @@ def _add_retrieval_commands(commands) -> None:
     add.add_argument("--meta", default=None, help="CSV or JSONL with a 'path' column: metadata joined by path")
     add.add_argument("--chunk-files", type=int, default=32, help="files per transaction (default: 32)")
     add.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    _add_shard_arg(add)
     _add_model_args(add)
     listing = actions.add_parser("list", help="list items")
     listing.add_argument("--modality", choices=["text", "symbolic", "audio"])
@@ -314,6 +349,7 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("--workers", type=int, default=1, help="conversion processes (default: 1)")
     convert.add_argument("--overwrite", action="store_true", help="convert again even where the output exists")
     convert.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    _add_shard_arg(convert)
     convert.set_defaults(func=cmd_convert)
 
     embed = commands.add_parser(
@@ -326,6 +362,7 @@ def build_parser() -> argparse.ArgumentParser:
     embed.add_argument("--max-text-tokens", type=int, default=4096, help="longest text accepted (default: 4096)")
     embed.add_argument("--overwrite", action="store_true", help="embed again even where the output exists")
     embed.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    _add_shard_arg(embed)
     _add_model_args(embed)
     embed.set_defaults(func=cmd_embed)
     _add_retrieval_commands(commands)
@@ -351,6 +388,7 @@ def build_parser() -> argparse.ArgumentParser:
     features.add_argument("--device", default="auto", help="cpu, cuda, ... (default: cuda when available)")
     features.add_argument("--overwrite", action="store_true", help="extract again even where the output exists")
     features.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    _add_shard_arg(features)
     _add_audio_args(features)
     features.set_defaults(func=cmd_features)
     return parser

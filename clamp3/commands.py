@@ -86,13 +86,14 @@ def cmd_index(args: argparse.Namespace) -> int:
     from clamp3.library import Library
 
     if args.action == "add":
+        from clamp3.cli import shard_from_args
         from clamp3.metadata import read_sidecar
 
         library = Library(args.index, create=True)
         sidecar = read_sidecar(args.meta) if args.meta else None
         report = library.add(
             args.sources, _embedder(args), sidecar=sidecar, workers=args.workers,
-            chunk_files=args.chunk_files, progress=not args.quiet,
+            chunk_files=args.chunk_files, progress=not args.quiet, shard=shard_from_args(args),
         )
         for path in report.unknown_sidecar_paths:
             logger.warning("%s: no file with this path was added; its metadata is not used", path)

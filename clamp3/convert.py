@@ -10,7 +10,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from clamp3.formats import CONVERTIBLE_EXTENSIONS, read_many
-from clamp3.io import collect_files, existing_outputs, output_path, text_writer, write_outputs
+from clamp3.io import Shard, collect_files, existing_outputs, output_path, text_writer, write_outputs
 
 logger = logging.getLogger(__name__)
 
@@ -40,10 +40,13 @@ def convert_files(
     workers: int = 1,
     overwrite: bool = False,
     progress: bool = True,
+    shard: Shard | None = None,
 ) -> Report:
     out_dir = Path(out_dir)
     report = Report()
     files, missing = collect_files(sources, CONVERTIBLE_EXTENSIONS)
+    if shard is not None:
+        files = shard.select(files)
     report.failures.extend(f"{source}: no such file or folder" for source in missing)
     todo = []
     for path, base in files:

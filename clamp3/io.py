@@ -7,10 +7,13 @@ import hashlib
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
+
+from clamp3.errors import ConfigError
 
 # Read once, at import (reading it means setting it): outputs get the mode a plain open() gives.
 _UMASK = os.umask(0)
@@ -38,6 +41,45 @@ def collect_files(
         else:
             missing.append(str(source))
     return found, missing
+
+
+@dataclass(frozen=True)
+class Shard:
+    """Part ``index`` of ``count`` (from 0) of a batch of files, for one process of many.
+
+    A file's part is a stable hash of its path relative to the folder given, so every process
+    of a job, on any machine, computes the same parts from the same folders, each file is in
+    exactly one part, and files added later move no other file.
+    """
+
+    index: int
+    count: int
+
+    @classmethod
+    def parse(cls, spec: str) -> Shard:
+        """``I/N``, or ``auto``: ``RANK`` and ``WORLD_SIZE`` as ``torchrun`` sets them (0/1 without)."""
+        if spec == "auto":
+            index, count = os.environ.get("RANK", "0"), os.environ.get("WORLD_SIZE", "1")
+        else:
+            index, _, count = spec.partition("/")
+        try:
+            shard = cls(int(index), int(count))
+        except ValueError:
+            shard = None
+        if shard is None or not 0 <= shard.index < shard.count:
+            raise ConfigError(f"--shard {spec!r}: expected I/N with 0 <= I < N (e.g. 0/8), or auto (RANK/WORLD_SIZE of torchrun)")
+        return shard
+
+    def keeps(self, file: Path, base: Path) -> bool:
+        key = file.relative_to(base).as_posix().encode("utf-8", "surrogateescape")
+        return int.from_bytes(hashlib.blake2b(key, digest_size=8).digest(), "big") % self.count == self.index
+
+    def select(self, files: Iterable[tuple[Path, Path]]) -> list[tuple[Path, Path]]:
+        """The ``(file, base)`` pairs of ``collect_files`` that are in this part."""
+        return [(file, base) for file, base in files if self.keeps(file, base)]
+
+    def __str__(self) -> str:
+        return f"{self.index}/{self.count}"
 
 
 def file_digest(path: str | Path) -> str:

@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 
 from clamp3.errors import Clamp3Error, InputError
 from clamp3.formats import SUPPORTED_EXTENSIONS
-from clamp3.io import collect_files, file_digest
+from clamp3.io import Shard, collect_files, file_digest
 from clamp3.retrieval import build_hnsw, exact_top_k, normalize
 
 logger = logging.getLogger(__name__)
@@ -181,8 +181,10 @@ class Library:
         workers: int = 0,
         chunk_files: int = 32,
         progress: bool = True,
+        shard: Shard | None = None,
     ) -> AddReport:
-        """Embed new and changed files under ``sources``; unchanged files are skipped by hash."""
+        """Embed new and changed files under ``sources``; unchanged files are skipped by hash.
+        With ``shard``, only that part of the files (several processes can fill one library)."""
         from clamp3.metadata import read_metadata
 
         identity = model_identity(embedder.model)
@@ -190,6 +192,8 @@ class Library:
         report = AddReport()
         files, missing = collect_files(sources, SUPPORTED_EXTENSIONS)
         report.failures += [f"{m}: no such file or folder" for m in missing]
+        if shard is not None:
+            files = shard.select(files)
         known = {}
         for path, digest in self.db.execute("SELECT DISTINCT path, content_hash FROM items"):
             known[path] = digest

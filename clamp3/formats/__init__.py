@@ -6,8 +6,10 @@ interleaved ABC, MTF, or audio features.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from itertools import islice
 from pathlib import Path
 
 from clamp3.errors import INPUT_ERRORS, InputError, PartialInputError, UnsupportedFormatError
@@ -67,15 +69,31 @@ def try_read_items(path: Path) -> tuple[list[Item], list[InputError]]:
         return [], [exc]
 
 
-def read_many(paths: Sequence[Path], workers: int = 0) -> Iterator[tuple[Path, list[Item], list[InputError]]]:
-    """Read and convert files, in ``workers`` processes when more than one, in input order."""
-    if workers > 1 and len(paths) > 1:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            for path, (items, errors) in zip(paths, pool.map(try_read_items, paths, chunksize=4)):
-                yield path, items, errors
-    else:
+def read_many(
+    paths: Sequence[Path], workers: int = 0, ahead: int | None = None
+) -> Iterator[tuple[Path, list[Item], list[InputError]]]:
+    """Read and convert files, in ``workers`` processes when more than one, in input order.
+
+    At most ``ahead`` files (default: 4 per worker) are read before the caller takes them, so a
+    caller slower than the readers (a model on the CPU) does not hold a whole batch job in memory.
+    """
+    if workers <= 1 or len(paths) <= 1:
         for path in paths:
             yield path, *try_read_items(path)
+        return
+    ahead = max(1, ahead or 4 * workers)
+    pool = ProcessPoolExecutor(max_workers=workers)
+    try:
+        queue = iter(paths)
+        pending = deque((path, pool.submit(try_read_items, path)) for path in islice(queue, ahead))
+        while pending:
+            path, future = pending.popleft()
+            following = next(queue, None)
+            if following is not None:
+                pending.append((following, pool.submit(try_read_items, following)))
+            yield path, *future.result()
+    finally:  # a caller that stops early waits for the files in flight only
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 __all__ = [
