@@ -304,7 +304,13 @@ def cmd_train(args: argparse.Namespace) -> int:
             overrides.append(word)
     values: dict = {}
     if config_path:
-        values = yaml.safe_load(Path(config_path).read_text(encoding="utf-8")) or {}
+        try:
+            values = yaml.safe_load(Path(config_path).read_text(encoding="utf-8")) or {}
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+            reason = getattr(exc, "strerror", None) or " ".join(str(exc).split())
+            raise Clamp3Error(f"{config_path}: not a readable YAML file of training settings ({reason})") from exc
+        if not isinstance(values, dict):
+            raise Clamp3Error(f"{config_path}: expected a mapping of training settings (key: value lines)")
     fields = {f.name: f for f in dataclasses.fields(TrainConfig)}
     for override in overrides:
         key, sep, raw = override.partition("=")
@@ -315,6 +321,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if unknown:
         raise Clamp3Error(f"unknown training settings {sorted(unknown)}")
     values["objective"] = args.objective
+    config = TrainConfig(**values)  # a bad value is one line before the progress bar draws
     from tqdm.auto import tqdm
 
     bar = tqdm(unit="step", desc="training", disable=quiet)
@@ -327,7 +334,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         elif event["event"] == "eval":
             bar.write(json.dumps(event), file=sys.stderr)
 
-    final = train(TrainConfig(**values), on_event=show)
+    final = train(config, on_event=show)
     bar.close()
     print(f"trained model: {final}", file=sys.stderr)
     return 0

@@ -29,6 +29,13 @@ _BLOCK_FRAMES = 1 << 18
 MAX_AUDIO_SECONDS = 2 * 60 * 60
 
 
+def _libsndfile_reason(exc) -> str:
+    """libsndfile's words without the path it repeats. A stream its decoder gives up on (a corrupt
+    mp3) it reports as a file that does not exist; this one was just measured, so say what it is."""
+    reason = exc.error_string.strip().rstrip(".")
+    return "corrupt or truncated audio data" if "does not exist" in reason else reason
+
+
 def _decode_soundfile(path: Path, sample_rate: int, max_seconds: float | None) -> np.ndarray:
     import soundfile
     import soxr
@@ -56,7 +63,9 @@ def _decode_soundfile(path: Path, sample_rate: int, max_seconds: float | None) -
                 pieces.append(resampler.resample_chunk(mono, last=last) if resampler else mono.copy())
                 if last:
                     break
-    except (soundfile.LibsndfileError, RuntimeError, ValueError) as exc:
+    except soundfile.LibsndfileError as exc:
+        raise InputError(path, f"not a readable audio file ({_libsndfile_reason(exc)})") from exc
+    except (RuntimeError, ValueError) as exc:
         raise InputError(path, f"not a readable audio file ({exc})") from exc
     if max_seconds is None and remaining == 0:
         raise InputError(path, f"audio decodes to over {MAX_AUDIO_SECONDS} s, the limit")

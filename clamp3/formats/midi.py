@@ -34,8 +34,9 @@ def midi_to_mtf(raw: bytes, path: Path) -> str:
     try:
         midi = mido.MidiFile(file=io.BytesIO(raw))
         messages = list(midi.merged_track)
-    except Exception as exc:  # mido raises OSError, EOFError, KeyError, ValueError, ...
-        raise InputError(path, f"not a readable MIDI file ({type(exc).__name__}: {exc})") from exc
+    except Exception as exc:  # mido raises OSError, EOFError (without a message), KeyError, ValueError, ...
+        detail = f": {exc}" if str(exc) else ": the data ends early" if isinstance(exc, EOFError) else ""
+        raise InputError(path, f"not a readable MIDI file ({type(exc).__name__}{detail})") from exc
     if not any(not message.is_meta and message.type != "sysex" for message in messages):
         raise InputError(path, "MIDI file has no channel messages (no notes)")
     lines = [f"ticks_per_beat {midi.ticks_per_beat}"]

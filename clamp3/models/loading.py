@@ -86,6 +86,20 @@ def load_tokenizer(source: str | Path):
 
 
 # --- official checkpoints ---------------------------------------------------------------------
+def load_failure_reason(exc: BaseException) -> str:
+    """Why ``torch.load`` failed, in one line. Its weights-only refusal spans paragraphs and
+    suggests ``weights_only=False``; what it refused follows ``WeightsUnpickler error:`` or the
+    first paragraph, and the first sentence of that says enough."""
+    text = str(exc)
+    if text.startswith("Weights only load failed"):
+        body = text.split("Check the documentation")[0]
+        marker = "WeightsUnpickler error:"
+        detail = body.split(marker)[-1] if marker in body else body.split("\n\n", 1)[-1]
+        detail = re.split(r"(?<=\.)\s+(?=[A-Z])", " ".join(detail.split()))[0]
+        return f"refused by the weights-only loader: {detail or 'not a pickle of tensors'}"
+    return (text.strip().splitlines() or [""])[0]
+
+
 def read_checkpoint(path: str | Path) -> dict[str, torch.Tensor]:
     """An official ``.pth`` (``{'model': state_dict, ...}`` or a bare state dict), loaded safely."""
     path = Path(path)
@@ -94,7 +108,7 @@ def read_checkpoint(path: str | Path) -> dict[str, torch.Tensor]:
     except FileNotFoundError as exc:
         raise CheckpointError(f"{path}: no such file") from exc
     except Exception as exc:
-        raise CheckpointError(f"{path}: not a loadable PyTorch checkpoint ({type(exc).__name__}: {exc})") from exc
+        raise CheckpointError(f"{path}: not a loadable PyTorch checkpoint ({type(exc).__name__}: {load_failure_reason(exc)})") from exc
     state = checkpoint.get("model", checkpoint) if isinstance(checkpoint, dict) else None
     if not isinstance(state, dict) or not all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()):
         raise CheckpointError(f"{path}: expected a state dict or {{'model': state_dict}}")
