@@ -12,9 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -26,17 +24,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from clamp3.testing import serve_app  # noqa: E402
+
 QUERIES = [
     "Chinesisches Volkslied aus Shanxi", "a lively Irish jig", "une chanson populaire de Lorraine", "巴赫的四声部众赞歌",
     "una canción de amor", "a slow air", "ルクセンブルクの民謡", "народная песня из Польши", "a hornpipe in D major",
     "musica del Rinascimento a quattro voci",
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -68,59 +62,54 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from gradio_client import Client
 
-    port = free_port()
-    env = dict(os.environ, GRADIO_ANALYTICS_ENABLED="False", HF_HUB_OFFLINE="1")
+    env = dict(os.environ, HF_HUB_OFFLINE="1")
     scratch = tempfile.TemporaryDirectory()
     if args.fresh:
         assets = Path(scratch.name) / "assets"
         shutil.copytree(ROOT / "assets", assets, ignore=shutil.ignore_patterns("music", "map-*", "*.sqlite3-*", "ann.faiss*"))
         env |= {"CLAMP3_ASSETS": str(assets), "CLAMP3_CACHE": str(Path(scratch.name) / "cache")}
     started = time.perf_counter()
-    server = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        while True:
-            try:
-                client = Client(url, verbose=False)
-                client.predict(QUERIES[0], None, 10, "all", api_name="/search")
-                break
-            except Exception:  # not up yet
-                if server.poll() is not None:
-                    raise SystemExit("the app exited before answering") from None
-                time.sleep(0.25)
-        first_answer = time.perf_counter() - started
-        client_times = []
-        for i in range(args.queries):
-            t = time.perf_counter()
-            client.predict(QUERIES[i % len(QUERIES)] + f" {i}", None, 10, "all", api_name="/search")
-            client_times.append((time.perf_counter() - t) * 1000)
-        errors, answers, lock = [], [], threading.Lock()
-        stop_at = time.perf_counter() + args.seconds
-
-        def user(number: int) -> None:
-            own = Client(url, verbose=False)
-            i = 0
-            while time.perf_counter() < stop_at:
-                t = time.perf_counter()
+    with serve_app(env=env, wait=False) as (url, server):
+        try:
+            while True:
                 try:
-                    page = own.predict(QUERIES[(number + i) % len(QUERIES)], None, 10, "all", api_name="/search")
-                    ok = "<table" in page
-                except Exception as exc:  # any failure under load is counted
-                    ok, page = False, repr(exc)
-                with lock:
-                    (answers if ok else errors).append((time.perf_counter() - t) * 1000 if ok else page)
-                i += 1
+                    client = Client(url, verbose=False)
+                    client.predict(QUERIES[0], None, 10, "all", api_name="/search")
+                    break
+                except Exception:  # not up yet
+                    if server.poll() is not None:
+                        raise SystemExit("the app exited before answering") from None
+                    time.sleep(0.25)
+            first_answer = time.perf_counter() - started
+            client_times = []
+            for i in range(args.queries):
+                t = time.perf_counter()
+                client.predict(QUERIES[i % len(QUERIES)] + f" {i}", None, 10, "all", api_name="/search")
+                client_times.append((time.perf_counter() - t) * 1000)
+            errors, answers, lock = [], [], threading.Lock()
+            stop_at = time.perf_counter() + args.seconds
 
-        threads = [threading.Thread(target=user, args=(n,)) for n in range(args.clients)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        scratch.cleanup()
+            def user(number: int) -> None:
+                own = Client(url, verbose=False)
+                i = 0
+                while time.perf_counter() < stop_at:
+                    t = time.perf_counter()
+                    try:
+                        page = own.predict(QUERIES[(number + i) % len(QUERIES)], None, 10, "all", api_name="/search")
+                        ok = "<table" in page
+                    except Exception as exc:  # any failure under load is counted
+                        ok, page = False, repr(exc)
+                    with lock:
+                        (answers if ok else errors).append((time.perf_counter() - t) * 1000 if ok else page)
+                    i += 1
+
+            threads = [threading.Thread(target=user, args=(n,)) for n in range(args.clients)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+        finally:
+            scratch.cleanup()
     handler_times = server_side(args.queries)
     print("| measure | value | target |")
     print("|---|---|---|")

@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import socket
 import subprocess
 import sys
 import tempfile
@@ -56,12 +55,6 @@ CLASS_SETS = [
 # Share of each kind of request in the load.
 MIX = {"text search": 0.4, "file search": 0.2, "classify": 0.2, "map": 0.2}
 MARK = 1000  # memory is read after this many requests (a third of a shorter run)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def rss_mb(pid: int) -> float:
@@ -240,19 +233,15 @@ def main(argv: list[str] | None = None) -> int:
         options += ["--index", args.index] if args.index else []
     served = ("the tests' tiny model, a library of 18 files from tests/data" if args.tiny
               else " ".join(options[1::2]) if options else "the embedded default model and demo library")
-    port = free_port()
+    from clamp3.testing import serve_app
+
     # Uploads and exports of this run go to the scratch folder, not the user's cache.
-    env = dict(os.environ, GRADIO_ANALYTICS_ENABLED="False", HF_HUB_OFFLINE="1",
-               CLAMP3_HOME=str(folder / "home"), GRADIO_TEMP_DIR=str(folder / "gradio"))
+    env = dict(os.environ, HF_HUB_OFFLINE="1", CLAMP3_HOME=str(folder / "home"), GRADIO_TEMP_DIR=str(folder / "gradio"))
     log = folder / "app.log"
-    with open(log, "w") as log_handle:
-        server = subprocess.Popen([sys.executable, "app.py", "--port", str(port), *options], cwd=ROOT, env=env,
-                                  stdout=log_handle, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
     mark = min(MARK, args.requests // 3)
     memory: dict[str, float] = {}
     samples: list[float] = []
-    try:
+    with serve_app(options, log=log, env=env, wait=False) as (url, server):
         started = time.perf_counter()
         client = wait_for_server(url, server, log, started + args.start_timeout)
         first_answer = time.perf_counter() - started
@@ -283,13 +272,6 @@ def main(argv: list[str] | None = None) -> int:
         memory["end"] = rss_mb(server.pid)
         sampling.set()
         sampler.join()
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
     tracebacks = log.read_text(errors="replace").count("Traceback")
     scratch.cleanup()
 

@@ -1,11 +1,19 @@
-"""Deterministic random weights for conformance tests and benchmarks.
+"""Helpers for tests and benchmarks: deterministic random weights, and the real app in a subprocess.
 
 The same seed gives the same tensors on any machine with the same torch version, so a test can
-rebuild a full-size checkpoint instead of shipping 1.8 GB of it.
+rebuild a full-size checkpoint instead of shipping 1.8 GB of it. ``serve_app`` runs
+``python app.py`` on a free loopback port.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import torch
@@ -52,3 +60,69 @@ def random_official_checkpoint(path: str | Path, config: CLaMP3Config, seed: int
     model = randomize_(CLaMP3Model(config), seed)
     export_official(model, path)
     return model
+
+
+# --- the app in a subprocess ------------------------------------------------------------------
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serve_app(
+    options: Sequence[str] = (),
+    log: str | Path | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 120.0,
+    wait: bool = True,
+) -> Iterator[tuple[str, subprocess.Popen]]:
+    """Start ``python app.py --port P *options`` from the project folder; yields its URL and process.
+
+    With ``wait``, returns once the port accepts connections (the app has loaded its model), or
+    raises ``RuntimeError`` with the end of the log when the app exits first or ``timeout``
+    passes. Output goes to ``log`` (default: discarded). The app is stopped on exit.
+    """
+    port = free_port()
+    environment = dict(os.environ if env is None else env, GRADIO_ANALYTICS_ENABLED="False")
+    output = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115 - closed below
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "app.py", "--port", str(port), *options], cwd=ROOT, env=environment,
+            stdout=output, stderr=subprocess.STDOUT,
+        )
+    finally:
+        if log:
+            output.close()  # the child holds its own copy
+    try:
+        if wait:
+            _wait_for_port(port, process, log, time.monotonic() + timeout)
+        yield f"http://127.0.0.1:{port}/", process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def log_tail(log: str | Path | None, size: int = 3000) -> str:
+    return Path(log).read_text(errors="replace")[-size:] if log and Path(log).exists() else "(no log)"
+
+
+def _wait_for_port(port: int, process: subprocess.Popen, log: str | Path | None, deadline: float) -> None:
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            if process.poll() is not None:
+                raise RuntimeError(f"app.py exited with status {process.returncode} before serving:\n{log_tail(log)}") from None
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"app.py did not open port {port} in time:\n{log_tail(log)}") from None
+            time.sleep(0.5)

@@ -3,11 +3,7 @@ a gradio_client; on the tiny test model and a library of real scores built here.
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -64,30 +60,13 @@ def test_results_escape_metadata():
     assert "<script>" not in page and "<img" not in page and "&lt;script&gt;" in page
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_python_app_py_serves_search_to_a_client(tmp_path, tiny_model_dir, library_dir):
     from gradio_client import Client
 
-    port = free_port()
-    env = dict(os.environ, GRADIO_ANALYTICS_ENABLED="False")
-    command = [sys.executable, "app.py", "--port", str(port), "--weights", str(tiny_model_dir), "--index", str(library_dir)]
-    process = subprocess.Popen(command, cwd=ROOT, env=env,
-                               stdout=open(tmp_path / "app.log", "w"), stderr=subprocess.STDOUT)
-    try:
-        deadline = time.time() + 120
-        while time.time() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                assert process.poll() is None, (tmp_path / "app.log").read_text()
-                time.sleep(0.5)
-        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+    from clamp3.testing import serve_app
+
+    with serve_app(["--weights", str(tiny_model_dir), "--index", str(library_dir)], log=tmp_path / "app.log") as (url, _):
+        client = Client(url, verbose=False)
         page = client.predict("Chinesisches Volkslied aus Shanxi", None, 10, "all", api_name="/search")
         assert page.count("<tr>") == 11  # the header and ten results
         from conftest import GOLDEN
@@ -98,6 +77,3 @@ def test_python_app_py_serves_search_to_a_client(tmp_path, tiny_model_dir, libra
         assert set(result["probabilities"]) == {"jig", "reel", "air"} and abs(sum(result["probabilities"].values()) - 1) < 1e-4
         vector = client.predict("ein Volkslied", None, api_name="/embed")
         assert vector["dim"] == len(vector["vector"])
-    finally:
-        process.terminate()
-        process.wait(timeout=30)

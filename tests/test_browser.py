@@ -4,12 +4,7 @@ and a library of real scores. Screenshots are kept in ``tests/artifacts/``."""
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -27,41 +22,23 @@ def chromium() -> str:
     raise RuntimeError("no Chromium on this machine: 'apt-get install chromium' (.ci/run does it)")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tiny_model, tiny_model_dir, tmp_path_factory):
     from conftest import GOLDEN
 
     from clamp3 import Embedder, Library
+    from clamp3.testing import serve_app
 
     folder = tmp_path_factory.mktemp("browser")
     scores = sorted((GOLDEN / "convert" / "abc_official").glob("*.abc"))[:12]
     sidecar = {str(p): {"region": ("Alsace", "Tyrol")[i % 2]} for i, p in enumerate(scores)}
     sidecar[str(scores[0])]["title"] = XSS_TITLE
     Library(folder / "library", create=True).add(scores, Embedder(tiny_model), sidecar=sidecar, progress=False)
-    port = free_port()
-    log = open(folder / "app.log", "w")
-    command = [sys.executable, "app.py", "--port", str(port), "--weights", str(tiny_model_dir), "--index", str(folder / "library"),
-               "--home", str(folder / "home"), "--max-upload-mb", "1", "--roots", str(folder / "root")]
     (folder / "root").mkdir()
-    process = subprocess.Popen(command, cwd=ROOT, env=dict(os.environ, GRADIO_ANALYTICS_ENABLED="False"),
-                               stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                break
-        except OSError:
-            assert process.poll() is None, (folder / "app.log").read_text()
-            time.sleep(0.5)
-    yield f"http://127.0.0.1:{port}/", folder
-    process.terminate()
-    process.wait(timeout=30)
+    options = ["--weights", str(tiny_model_dir), "--index", str(folder / "library"), "--home", str(folder / "home"),
+               "--max-upload-mb", "1", "--roots", str(folder / "root")]
+    with serve_app(options, log=folder / "app.log") as (url, _):
+        yield url, folder
 
 
 @pytest.fixture(scope="module")
