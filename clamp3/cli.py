@@ -102,19 +102,27 @@ def _feature_cache(args: argparse.Namespace):
     return None if args.no_cache else FeatureCache(args.cache_dir)
 
 
+def _batch_inputs(args: argparse.Namespace, extensions) -> tuple[list[tuple[Path, Path]], list[str]]:
+    """The (file, base) pairs of this process's part of ``args.sources``, and a failure line
+    (logged) for each source that does not exist."""
+    from clamp3.io import collect_files
+
+    files, missing = collect_files(args.sources, extensions)
+    shard = shard_from_args(args)
+    failures = [f"{source}: no such file or folder" for source in missing]
+    for line in failures:
+        logger.error("%s", line)
+    return (shard.select(files) if shard else files), failures
+
+
 def cmd_features(args: argparse.Namespace) -> int:
     from tqdm.auto import tqdm
 
     from clamp3.audio import extract_files, load_extractor
     from clamp3.formats import AUDIO_EXTENSIONS
-    from clamp3.io import atomic_save_npy, collect_files, output_path
+    from clamp3.io import atomic_save_npy, output_path
 
-    files, missing = collect_files(args.sources, AUDIO_EXTENSIONS)
-    shard = shard_from_args(args)
-    files = shard.select(files) if shard else files
-    failures = [f"{source}: no such file or folder" for source in missing]
-    for line in failures:
-        logger.error("%s", line)
+    files, failures = _batch_inputs(args, AUDIO_EXTENSIONS)
     out_dir = Path(args.out)
     bases = dict(files)
     todo = [p for p, b in files if args.overwrite or not output_path(out_dir, b, p, p.stem, ".npy").exists()]
@@ -137,14 +145,9 @@ def cmd_features(args: argparse.Namespace) -> int:
 def cmd_embed(args: argparse.Namespace) -> int:
     from clamp3.embedding import Embedder
     from clamp3.formats import SUPPORTED_EXTENSIONS
-    from clamp3.io import collect_files, existing_outputs, npy_writer, output_path, write_outputs
+    from clamp3.io import existing_outputs, npy_writer, output_path, write_outputs
 
-    files, missing = collect_files(args.sources, SUPPORTED_EXTENSIONS)
-    shard = shard_from_args(args)
-    files = shard.select(files) if shard else files
-    failures = [f"{source}: no such file or folder" for source in missing]
-    for line in failures:
-        logger.error("%s", line)
+    files, failures = _batch_inputs(args, SUPPORTED_EXTENSIONS)
     bases = dict(files)
     out_dir = Path(args.out)
     todo = [path for path, base in files if args.overwrite or not existing_outputs(out_dir, base, path, ".npy")]
