@@ -89,11 +89,12 @@ def cmd_index(args: argparse.Namespace) -> int:
         from clamp3.cli import shard_from_args
         from clamp3.metadata import read_sidecar
 
+        sidecar = read_sidecar(args.meta) if args.meta else None  # a bad sidecar leaves no empty library behind
+        shard = shard_from_args(args)
         library = Library(args.index, create=True)
-        sidecar = read_sidecar(args.meta) if args.meta else None
         report = library.add(
             args.sources, _embedder(args), sidecar=sidecar, workers=args.workers,
-            chunk_files=args.chunk_files, progress=not args.quiet, shard=shard_from_args(args),
+            chunk_files=args.chunk_files, progress=not args.quiet, shard=shard,
         )
         for path in report.unknown_sidecar_paths:
             logger.warning("%s: no file with this path was added; its metadata is not used", path)

@@ -32,6 +32,7 @@ from clamp3.embedding import pad_batch
 from clamp3.errors import INPUT_ERRORS, CheckpointError, ConfigError
 from clamp3.io import atomic_write
 from clamp3.models import export_official, load_m3, load_model, masked_mean, save_pretrained
+from clamp3.models.loading import load_failure_reason
 from clamp3.models.patchilizer import Patchilizer
 from clamp3.retrieval import retrieval_metrics, retrieval_ranks
 from clamp3.training.data import PairDataset, collate, read_pairs
@@ -188,7 +189,10 @@ class ContrastiveTask:
             model.symbolic_model.load_state_dict(load_m3(config.init_m3).encoder.state_dict())
         self.tokenizer = model.tokenizer
         pairs, report = read_pairs(config.train_data)
-        eval_pairs = read_pairs(config.eval_data)[0] if config.eval_data else []
+        eval_pairs = []
+        if config.eval_data:  # its bad lines are bad data too
+            eval_pairs, eval_report = read_pairs(config.eval_data)
+            report.bad += eval_report.bad
         if not eval_pairs and config.eval_split > 0:
             cut = max(1, int(len(pairs) * config.eval_split))
             eval_pairs, pairs = pairs[:cut], pairs[cut:]
@@ -198,18 +202,15 @@ class ContrastiveTask:
             pairs, self.tokenizer, patchilizer, model.config.max_text_length, max_music, True, config.text_dropout, config.augment,
             config.text_sampling,
         )
-        usable = []
-        for pair in pairs:  # every music file is converted once; one the converter rejects is bad data
-            try:
-                for file in pair.files:
-                    self.data.music(file)
-                usable.append(pair)
-            except INPUT_ERRORS as exc:
-                report.bad.append(f"{config.train_data}:{pair.line}: {exc}")
-                logger.warning("%s:%d: %s", config.train_data, pair.line, exc)
+        usable = self._readable(self.data, pairs, config.train_data, report.bad)
         self.data.pairs = usable
-        self.bad_fraction = len(report.bad) / max(1, len(report.bad) + len(usable))
-        self.eval_data = PairDataset(eval_pairs, self.tokenizer, patchilizer, model.config.max_text_length, max_music, False) if eval_pairs else None
+        self.eval_data = None
+        if eval_pairs:
+            self.eval_data = PairDataset(eval_pairs, self.tokenizer, patchilizer, model.config.max_text_length, max_music, False)
+            self.eval_data.pairs = self._readable(self.eval_data, eval_pairs, config.eval_data or config.train_data, report.bad)
+            if not self.eval_data.pairs:
+                self.eval_data = None
+        self.bad_fraction = len(report.bad) / max(1, len(report.bad) + len(usable) + len(self.eval_data or []))
         frozen = FREEZE[config.stage] + (["text_model", "text_proj"] if config.freeze_text else [])
         frozen += ["text_model"] if config.freeze_text_model and not config.freeze_text else []
         frozen += [f"{config.stage}_model"] if config.freeze_music_model else []
@@ -233,6 +234,21 @@ class ContrastiveTask:
         self.logit_scale = torch.nn.Parameter(torch.tensor(math.log(config.logit_scale)), requires_grad=config.learnable_temperature)
         self.rng = self.data.rng
         self.text_log_prior = self._text_log_prior(usable) if config.text_prior else None
+
+    @staticmethod
+    def _readable(dataset: PairDataset, pairs: list, source: str, bad: list[str]) -> list:
+        """The pairs whose music files all convert (each is converted once, here); the others are
+        bad data, a warning line each with the line number in ``source``."""
+        kept = []
+        for pair in pairs:
+            try:
+                for file in pair.files:
+                    dataset.music(file)
+                kept.append(pair)
+            except INPUT_ERRORS as exc:
+                bad.append(f"{source}:{pair.line}: {exc}")
+                logger.warning("%s:%d: %s", source, pair.line, exc)
+        return kept
 
     def __len__(self) -> int:
         return len(self.data)
@@ -502,7 +518,7 @@ def read_checkpoint(path: Path) -> dict:
         with torch.serialization.safe_globals(_NUMPY_ARRAY_GLOBALS):
             return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch reports damage as RuntimeError, UnpicklingError, EOFError, ...
-        reason = (str(exc).strip().splitlines() or [""])[0]
+        reason = load_failure_reason(exc)
         raise CheckpointError(
             f"{path}: not a readable training checkpoint ({type(exc).__name__}: {reason}); move it away to train from the start"
         ) from exc
