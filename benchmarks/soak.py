@@ -241,6 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     mark = min(MARK, args.requests // 3)
     memory: dict[str, float] = {}
     samples: list[float] = []
+    every_mark: list[tuple[int, float]] = []  # (requests done, MiB) at each multiple of the mark
     with serve_app(options, log=log, env=env, wait=False) as (url, server):
         started = time.perf_counter()
         client = wait_for_server(url, server, log, started + args.start_timeout)
@@ -262,6 +263,8 @@ def main(argv: list[str] | None = None) -> int:
         def on_done(done: int) -> None:
             if done == mark:
                 memory["mark"] = rss_mb(server.pid)
+            if done % mark == 0:
+                every_mark.append((done, rss_mb(server.pid)))
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
@@ -296,6 +299,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"| at the end ({len(every) + failed:,} requests) | {memory['end']:.0f} |")
     print(f"| peak (sampled each second) | {max(samples + [memory['end']]):.0f} |")
     print(f"| growth from request {mark:,} to the end (target < 10 %) | {growth:+.1f} % |")
+    if len(every_mark) > 3:  # a long run: is the growth a plateau or a slope?
+        print(f"\nresident memory every {mark:,} requests (MiB): " + ", ".join(f"{mb:.0f}" for _, mb in every_mark))
     for kind, messages in errors.items():
         for message in messages[:3]:
             print(f"error ({kind}): {message[:300]}", file=sys.stderr)
