@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import re
@@ -22,9 +23,17 @@ MAX_SIDECAR_BYTES = 512 * 2**20
 ABC_FIELDS = {"T": "title", "C": "composer", "O": "origin", "R": "rhythm", "M": "meter", "K": "key", "N": "notes"}
 
 
+@functools.lru_cache(maxsize=4)
+def _abc_tunes(path: str, mtime_ns: int, size: int) -> tuple[str, dict[str, str]]:
+    """A book's text and its tunes by X: number, split once for all its items (the file's
+    modification time and size are in the key, so a changed book is read again)."""
+    text = Path(path).read_bytes().decode("utf-8", errors="replace")
+    return text, dict(split_tunes(text))
+
+
 def _abc_metadata(path: Path, name: str) -> dict[str, str]:
-    text = path.read_bytes().decode("utf-8", errors="replace")
-    tunes = dict(split_tunes(text))
+    stat = path.stat()
+    text, tunes = _abc_tunes(str(path), stat.st_mtime_ns, stat.st_size)
     tune = tunes.get(name.partition("#")[2], text) if "#" in name else text
     fields: dict[str, str] = {}
     for line in tune.split("\n"):

@@ -22,7 +22,7 @@ import numpy as np
 
 from clamp3.audio.render import SAMPLE_RATE, render_midi
 from clamp3.errors import InputError, UnsupportedFormatError
-from clamp3.formats.abc import abc_to_musicxml, split_tunes
+from clamp3.formats.abc import abc_to_musicxml, book_tune
 from clamp3.formats.audio import AUDIO_EXTENSIONS, load_audio
 from clamp3.formats.base import decode_utf8, read_bytes
 from clamp3.formats.musicxml import musicxml_from_mxl
@@ -69,9 +69,13 @@ def _abc_head(tune: str, lines: int = PREVIEW_ABC_LINES) -> str:
     return "\n".join(kept) + "\n"
 
 
-def _abc_musicxml(path: Path) -> bytes:
-    _, first_tune = split_tunes(decode_utf8(path, read_bytes(path)))[0]
-    return abc_to_musicxml(_abc_head(first_tune), path)
+def _abc_musicxml(path: Path, tune: str | None = None) -> bytes:
+    """The start of tune ``tune`` of an ABC file (the first for None) as MusicXML."""
+    try:
+        text = book_tune(decode_utf8(path, read_bytes(path)), tune)
+    except KeyError:
+        raise InputError(path, f"the book has no tune X:{tune}") from None
+    return abc_to_musicxml(_abc_head(text), path)
 
 
 def _file_musicxml(path: Path) -> bytes:
@@ -135,11 +139,13 @@ def _unsupported(path: Path, supported: tuple[str, ...]) -> UnsupportedFormatErr
     return UnsupportedFormatError(path, f"no preview for '{path.suffix}' files; expected one of {' '.join(supported)}")
 
 
-def _toolkit(path: Path):
-    """``path`` converted to MusicXML and loaded into a fresh verovio toolkit (about 3 ms to make)."""
+def _toolkit(path: Path, tune: str | None = None):
+    """``path`` (tune ``tune`` of an ABC book) converted to MusicXML and loaded into a fresh
+    verovio toolkit (about 3 ms to make)."""
     import verovio
 
-    xml = MUSICXML_SOURCES[path.suffix.lower()](path)
+    suffix = path.suffix.lower()
+    xml = _abc_musicxml(path, tune) if suffix == ".abc" else MUSICXML_SOURCES[suffix](path)
     try:
         root = ElementTree.fromstring(xml)
     except ElementTree.ParseError as exc:
@@ -156,10 +162,10 @@ def _toolkit(path: Path):
     return toolkit
 
 
-def score_svg(path: str | Path, max_pages: int = 1) -> str:
+def score_svg(path: str | Path, max_pages: int = 1, tune: str | None = None) -> str:
     """The first ``max_pages`` pages of the file's score engraved as SVG, one ``<svg>`` per page.
 
-    ABC tune books show their first tune; MIDI files their first 256 quarter notes.
+    ABC tune books show tune X:``tune`` (default: their first); MIDI files their first 256 quarter notes.
     """
     if max_pages < 1:
         raise ValueError(f"max_pages must be at least 1, got {max_pages}")
@@ -167,16 +173,17 @@ def score_svg(path: str | Path, max_pages: int = 1) -> str:
     if path.suffix.lower() not in MUSICXML_SOURCES:
         raise _unsupported(path, SCORE_EXTENSIONS)
     _check_size(path)
-    toolkit = _toolkit(path)
+    toolkit = _toolkit(path, tune)
     pages = min(max_pages, toolkit.getPageCount())
     return "\n".join(toolkit.renderToSVG(page) for page in range(1, pages + 1))
 
 
-def audio_preview(path: str | Path, max_seconds: float = 30.0) -> tuple[int, np.ndarray]:
+def audio_preview(path: str | Path, max_seconds: float = 30.0, tune: str | None = None) -> tuple[int, np.ndarray]:
     """(sample rate, mono float32 waveform (samples,)) of the file's first ``max_seconds``.
 
     Audio files are decoded; MIDI is rendered with the General MIDI SoundFont; scores are
-    rendered from verovio's MIDI export of their MusicXML (the first tune of an ABC book).
+    rendered from verovio's MIDI export of their MusicXML (tune X:``tune`` of an ABC book,
+    default the first).
     """
     if max_seconds <= 0:
         raise ValueError(f"max_seconds must be positive, got {max_seconds}")
@@ -190,17 +197,19 @@ def audio_preview(path: str | Path, max_seconds: float = 30.0) -> tuple[int, np.
     if suffix in MIDI_EXTENSIONS:
         midi, _ = _read_midi(path)
     else:
-        midi = base64.b64decode(_toolkit(path).renderToMIDI())
+        midi = base64.b64decode(_toolkit(path, tune).renderToMIDI())
     return SAMPLE_RATE, render_midi(midi, path, SAMPLE_RATE, max_seconds=max_seconds)
 
 
-def score_preview(path: str | Path, max_pages: int = 1, max_seconds: float = 30.0) -> tuple[str, tuple[int, np.ndarray]]:
+def score_preview(
+    path: str | Path, max_pages: int = 1, max_seconds: float = 30.0, tune: str | None = None
+) -> tuple[str, tuple[int, np.ndarray]]:
     """:func:`score_svg` and :func:`audio_preview` of a score from one conversion (the slow step)."""
     path = Path(path)
     if path.suffix.lower() not in MUSICXML_SOURCES or path.suffix.lower() in MIDI_EXTENSIONS:
-        return score_svg(path, max_pages), audio_preview(path, max_seconds)
+        return score_svg(path, max_pages, tune), audio_preview(path, max_seconds, tune)
     _check_size(path)
-    toolkit = _toolkit(path)
+    toolkit = _toolkit(path, tune)
     svg = "\n".join(toolkit.renderToSVG(page) for page in range(1, min(max_pages, toolkit.getPageCount()) + 1))
     midi = base64.b64decode(toolkit.renderToMIDI())
     return svg, (SAMPLE_RATE, render_midi(midi, path, SAMPLE_RATE, max_seconds=max_seconds))

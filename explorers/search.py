@@ -79,14 +79,16 @@ def build(context: Context) -> None:
     @shown_errors
     def run(text: str, file: str | None, k: int, modality: str, field: str, value: str):
         hits = search(context, text, file, k, modality, field, value)
-        choices = [(f"{h.rank}. {h.title} ({h.modality})", h.path) for h in hits]
+        # by position: the tunes of one ABC book share a path
+        choices = [(f"{h.rank}. {h.title} ({h.modality})", str(i)) for i, h in enumerate(hits)]
         return results_html(hits), [h.to_dict() for h in hits], gr.update(choices=choices, value=None)
 
     @shown_errors
-    def show(path: str | None):
-        if not path:
+    def show(position: str | None, hits: list[dict]):
+        if not position or not position.isdigit() or int(position) >= len(hits):
             return None, ""
-        return preview(path)
+        hit = hits[int(position)]
+        return preview(hit["path"], hit["name"])
 
     def values_of(field: str):
         return gr.update(choices=[ANY] + field_values(context, field) if field != ANY else [ANY], value=ANY)
@@ -97,4 +99,4 @@ def build(context: Context) -> None:
     for trigger in (button.click, text.submit):
         trigger(run, [text, file, k, modality, field, value], [output, hits_state, choice], api_name=False)
     field.change(values_of, field, value, api_name=False)
-    choice.change(show, choice, [audio, score], api_name=False)
+    choice.change(show, [choice, hits_state], [audio, score], api_name=False)

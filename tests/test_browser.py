@@ -76,6 +76,10 @@ def test_type_a_query_and_see_results(page):
     assert rows.count() == 11  # the header and ten results
     assert page.evaluate("window.__xss") is None  # the title holding an onerror handler ran nothing
     assert XSS_TITLE in page.locator("#search-results").inner_text()  # shown as text
+    # pick the second result to hear and see it
+    page.get_by_label("Play and show a result").click()
+    page.get_by_role("option").nth(1).click()
+    page.locator("#search-score svg").first.wait_for()
 
 
 def test_upload_a_midi_and_get_class_probabilities(page):

@@ -75,6 +75,15 @@ def test_preview_plays_and_engraves_a_result(context):
     assert "<svg" in page
 
 
+def test_preview_of_a_book_item_is_its_own_tune():
+    from conftest import DATA
+
+    from explorers.common import preview
+
+    pages = [preview(DATA / "scores" / "essen_book.abc", f"essen_book#{number}")[1] for number in ("1", "2", "3")]
+    assert all("<svg" in page for page in pages) and len(set(pages)) == 3
+
+
 def test_preview_of_audio_features_uses_the_score_beside_them(tmp_path, scores):
     from explorers.common import preview_source
 

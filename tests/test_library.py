@@ -68,6 +68,18 @@ def test_metadata_from_files_and_sidecar(tmp_path, music, embedder):
     assert library.items(where={"composer": "J.S. Bach"})[0]["name"] == "bwv10.7"
 
 
+def test_book_metadata_is_per_tune_and_a_changed_book_is_read_again(tmp_path):
+    from clamp3.formats import Item
+    from clamp3.metadata import read_metadata
+
+    book = tmp_path / "book.abc"
+    book.write_text("".join(f"X:{i}\nT:Tune {i}\nR:reel\nK:D\n|defg abag|\n\n" for i in range(1, 301)))
+    items = [Item(book, f"book#{i}", "abc", "") for i in range(1, 301)]
+    assert [read_metadata(item)["title"] for item in items] == [f"Tune {i}" for i in range(1, 301)]
+    book.write_text("X:7\nT:Renamed\nR:jig\nK:G\n|GAB cde|\n")  # another size: not the cached split
+    assert read_metadata(items[6]) == {"title": "Renamed", "rhythm": "jig", "key": "G"}
+
+
 def test_search_equals_brute_force_with_filters(tmp_path, music, embedder):
     library = Library(tmp_path / "lib", create=True)
     library.add([music], embedder, progress=False)

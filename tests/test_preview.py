@@ -83,6 +83,15 @@ def test_a_tune_book_shows_its_first_tune():
     assert svg.count('class="note"') == first_tune_notes
 
 
+def test_a_tune_of_a_book_is_shown_by_its_number():
+    text = (SCORES / "essen_book.abc").read_text()
+    svg = score_svg(SCORES / "essen_book.abc", tune="3")
+    third_tune_notes = sum(c.isalpha() and c.upper() in "ABCDEFG" for c in text.split("X:3")[1].split("K: A")[1])
+    assert svg.count('class="note"') == third_tune_notes
+    with pytest.raises(InputError, match="essen_book.abc: the book has no tune X:9"):
+        score_svg(SCORES / "essen_book.abc", tune="9")
+
+
 def test_max_pages_caps_the_pages():
     one, two = score_svg(INTERLEAVED_CHORALE), score_svg(INTERLEAVED_CHORALE, max_pages=3)
     assert (pages(one), pages(two)) == (1, 2)  # the first 32 bars (PREVIEW_ABC_LINES) fill two pages

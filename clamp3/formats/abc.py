@@ -160,20 +160,40 @@ def abc_to_interleaved(abc: str, path: Path) -> str:
     return interleave(abc, path)
 
 
+def _tune_spans(text: str) -> tuple[str, list[tuple[str, int, int]]]:
+    """A tune book's preamble and its tunes as (number, start, end); numbered by position when
+    the X: numbers are missing or repeated. No tune at all, or one, is an empty list."""
+    starts = [match.start() for match in _TUNE_START_RE.finditer(text)]
+    if len(starts) <= 1:
+        return text, []
+    ends = starts[1:] + [len(text)]
+    numbers = [text[start + 2 : end].split("\n", 1)[0].strip() for start, end in zip(starts, ends)]
+    if len(set(numbers)) != len(numbers) or not all(numbers):
+        numbers = [str(i) for i in range(1, len(starts) + 1)]
+    return text[: starts[0]], list(zip(numbers, starts, ends))
+
+
 def split_tunes(text: str) -> list[tuple[str, str]]:
     """A tune book -> [(tune number, tune text)], the preamble before the first X: kept on each.
 
     A file with at most one ``X:`` is one tune and is returned whole, as the official reads it.
     """
-    starts = [match.start() for match in _TUNE_START_RE.finditer(text)]
-    if len(starts) <= 1:
+    preamble, spans = _tune_spans(text)
+    if not spans:
         return [("", text)]
-    preamble = text[: starts[0]]
-    tunes = [text[start:end] for start, end in zip(starts, starts[1:] + [len(text)])]
-    numbers = [tune[2:].split("\n", 1)[0].strip() for tune in tunes]
-    if len(set(numbers)) != len(numbers) or not all(numbers):
-        numbers = [str(i) for i in range(1, len(tunes) + 1)]
-    return [(number, preamble + tune) for number, tune in zip(numbers, tunes)]
+    return [(number, preamble + text[start:end]) for number, start, end in spans]
+
+
+def book_tune(text: str, number: str | None) -> str:
+    """Tune ``number`` of a book (as :func:`split_tunes` numbers them) with the book's preamble;
+    the first tune for ``None``; the whole text when it holds one tune."""
+    preamble, spans = _tune_spans(text)
+    if not spans:
+        return text
+    for tune, start, end in spans:
+        if number is None or tune == number:
+            return preamble + text[start:end]
+    raise KeyError(number)
 
 
 def read_abc(path: Path) -> list[Item]:
