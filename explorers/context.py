@@ -20,6 +20,7 @@ import re
 import shutil
 import threading
 import time
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -145,11 +146,11 @@ class Context:
             self.embedder = Embedder(model, batch_size=16)
 
     # --- what comes from outside ----------------------------------------------------------------
-    def check_upload(self, path: str | Path) -> Path:
-        """An uploaded file of a supported type and within the size limit, or a one-line error."""
+    def check_upload(self, path: str | Path, extensions: Collection[str] = SUPPORTED_EXTENSIONS) -> Path:
+        """An uploaded file of a supported type (``extensions``) and within the size limit, or a one-line error."""
         path = Path(path)
-        if path.suffix.lower() not in SUPPORTED_EXTENSIONS:
-            kinds = " ".join(sorted(SUPPORTED_EXTENSIONS))
+        if path.suffix.lower() not in extensions:
+            kinds = " ".join(sorted(extensions))
             raise InputError(Path(path.name), f"unsupported file type '{path.suffix or '(none)'}'; supported: {kinds}")
         try:
             size = path.stat().st_size
@@ -159,14 +160,16 @@ class Context:
             raise InputError(Path(path.name), f"{size / 2**20:.1f} MB is over the upload limit of {self.max_upload_mb:g} MB")
         return path
 
-    def store_uploads(self, paths: list[str | Path], session: str) -> tuple[list[Path], list[str]]:
+    def store_uploads(
+        self, paths: list[str | Path], session: str, extensions: Collection[str] = SUPPORTED_EXTENSIONS
+    ) -> tuple[list[Path], list[str]]:
         """Copy checked uploads into this session's own folder under sanitised names."""
         folder = self.home / "uploads" / safe_name(session or "anonymous")
         folder.mkdir(parents=True, exist_ok=True)
         stored, failures = [], []
         for path in paths:
             try:
-                self.check_upload(path)
+                self.check_upload(path, extensions)
             except InputError as exc:
                 failures.append(str(exc))
                 continue

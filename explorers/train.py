@@ -54,13 +54,11 @@ class Trainer:
         if upload:
             if Path(upload).suffix.lower() not in DATA_TYPES:
                 raise Clamp3Error(f"{Path(upload).name}: training data is a .jsonl or .csv of text-music pairs")
-            folder = self.context.home / "uploads" / (session or "anonymous")
-            folder.mkdir(parents=True, exist_ok=True)
-            from explorers.context import safe_name
-
-            target = folder / safe_name(Path(upload).name)
-            target.write_bytes(Path(upload).read_bytes())
-            return target
+            # the session's own folder, a sanitised name and the upload size limit, as for music
+            stored, failures = self.context.store_uploads([upload], session, DATA_TYPES)
+            if failures:
+                raise Clamp3Error(failures[0])
+            return stored[0]
         if server and server.strip():
             return self.context.server_path(server)
         raise Clamp3Error("upload a .jsonl/.csv of pairs or give its server path")

@@ -266,6 +266,13 @@ def test_train_data_upload_must_be_pairs(context, tmp_path):
     (tmp_path / "x.exe").write_bytes(b"MZ")
     with pytest.raises(Clamp3Error, match=r"x.exe: training data is a .jsonl or .csv"):
         train.Trainer(context).data_path(str(tmp_path / "x.exe"), "", "s")
+    # stored as music uploads are: the session's own folder, a sanitised name, the size limit
+    (tmp_path / "my pairs;rm.jsonl").write_text('{"filepaths": ["a.abc"], "analysis": "a tune"}\n')
+    stored = train.Trainer(context).data_path(str(tmp_path / "my pairs;rm.jsonl"), "", "../../evil")
+    assert stored.parent.parent == context.home / "uploads" and ";" not in stored.name and stored.read_text().startswith("{")
+    context.max_upload_mb = 1e-5
+    with pytest.raises(Clamp3Error, match=r"is over the upload limit of 1e-05 MB"):
+        train.Trainer(context).data_path(str(tmp_path / "my pairs;rm.jsonl"), "", "s")
 
 
 # --- /embed -------------------------------------------------------------------------------------
