@@ -11,7 +11,7 @@ from pathlib import Path
 import gradio as gr
 
 from clamp3.errors import Clamp3Error
-from explorers.context import Context
+from explorers.context import Context, upload_message
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ def shown_errors(handler: Callable) -> Callable:
         try:
             return handler(*args, **kwargs)
         except Clamp3Error as exc:
-            raise gr.Error(str(exc), print_exception=False) from exc
+            raise gr.Error(upload_message(exc), print_exception=False) from exc
         except (ValueError, OSError) as exc:
             logger.exception("handler %s failed", handler.__name__)
             raise gr.Error(f"{type(exc).__name__}: {exc}", print_exception=False) from exc

@@ -36,6 +36,15 @@ logger = logging.getLogger(__name__)
 SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
+def upload_message(exc: Exception) -> str:
+    """The one line a page shows for an error: for a file, its name and the reason, not the
+    server's folder the upload was stored in."""
+    if not isinstance(exc, InputError):
+        return str(exc)
+    folder = str(Path(exc.path).parent) + os.sep
+    return f"{Path(exc.path).name}: {exc.reason.replace(folder, '')}"
+
+
 def safe_name(name: str) -> str:
     """A file name with no folder part, no leading dot and nothing but [A-Za-z0-9._-]."""
     stem = SAFE_NAME.sub("_", Path(name).name).lstrip(".") or "upload"
@@ -117,7 +126,7 @@ class Context:
             results = list(self.embedder.encode_files([path], progress=False))
         for result in results:
             if result.error is not None:
-                raise Clamp3Error(str(result.error))
+                raise result.error if isinstance(result.error, InputError) else Clamp3Error(str(result.error))
             return normalize(result.embedding.reshape(1, -1))
         raise Clamp3Error(f"{Path(path).name}: no music found in the file")
 
@@ -129,7 +138,7 @@ class Context:
                 vectors.append(self.encode_file(path)[0])
                 names.append(Path(path).name)
             except Clamp3Error as exc:
-                failures.append(str(exc))
+                failures.append(upload_message(exc))
         dim = self.embedder.model.config.projection_size
         return names, (np.stack(vectors) if vectors else np.zeros((0, dim), dtype=np.float32)), failures
 

@@ -283,7 +283,9 @@ def test_a_corrupt_upload_is_a_clear_message_in_the_page_and_the_app_keeps_servi
     corrupt.write_bytes(b"MThd\x00\x00\x00\x06 broken")
     with pytest.raises(gr.Error) as info:  # what the page shows: the handlers run under shown_errors
         shown_errors(_handlers(context, scores)[tab])(str(corrupt))
-    assert "corrupt.mid: not a readable MIDI file (" in info.value.message and "\n" not in info.value.message
+    message = info.value.message
+    assert "corrupt.mid: not a readable MIDI file (" in message and "\n" not in message
+    assert str(tmp_path) not in message  # the upload's name, not the server's folders
     from explorers import search
 
     assert len(search.search(context, "a chorale", None, k=3)) == 3
