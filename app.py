@@ -18,7 +18,7 @@ import sys
 import gradio as gr
 
 from explorers import classify, compare, library, maps, search, train
-from explorers.common import shown_errors
+from explorers.common import FilePath, shown_errors
 from explorers.context import Context
 
 CSS = """
@@ -40,7 +40,9 @@ def embed(context: Context, text: str, file: str | None) -> dict:
 
 
 def build_app(context: Context) -> gr.Blocks:
-    with gr.Blocks(title="CLaMP 3 explorer") as app:
+    # Files gradio received or served (uploads, played audio) are removed a day after, hourly:
+    # an app left running for days does not fill its disk.
+    with gr.Blocks(title="CLaMP 3 explorer", delete_cache=(3600, 24 * 3600)) as app:
         header = gr.Markdown()
         with gr.Tab("Search"):
             search.build(context)
@@ -55,7 +57,7 @@ def build_app(context: Context) -> gr.Blocks:
         with gr.Tab("Compare"):
             compare.build(context)
         with gr.Row(visible=False):
-            text, file, vector = gr.Textbox(), gr.File(type="filepath"), gr.JSON()
+            text, file, vector = gr.Textbox(), FilePath(), gr.JSON()
         gr.Button(visible=False).click(shown_errors(lambda t, f: embed(context, t, f)), [text, file], vector, api_name="embed")
 
         def describe():

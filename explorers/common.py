@@ -21,6 +21,25 @@ TRACK_TQDM = gr.Progress(track_tqdm=True)
 PREVIEW_ORDER = (".mid", ".midi", ".mtf", ".abc", ".xml", ".musicxml", ".mxl")
 
 
+class FilePath(gr.File):
+    """``gr.File(type="filepath")`` that leaves nothing behind per request: gradio 6's own makes an
+    empty temporary file in its cache for every file it hands over and never removes it (found by
+    the soak run: one per upload, for as long as the app runs)."""
+
+    is_template = True  # drawn by the page as gr.File, like gradio's own template components
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("type", "filepath")
+        super().__init__(*args, **kwargs)
+
+    def _process_single_file(self, f):
+        if self.type != "filepath" or self.file_types:  # the cases gradio's own handles without the leak, or checks
+            return super()._process_single_file(f)
+        from gradio.utils import NamedString
+
+        return NamedString(f.path)
+
+
 def shown_errors(handler: Callable) -> Callable:
     """Project errors become a message in the page (gr.Error), never a traceback; others are logged."""
 

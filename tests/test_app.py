@@ -3,6 +3,7 @@ a gradio_client; on the tiny test model and a library of real scores built here.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -65,7 +66,8 @@ def test_python_app_py_serves_search_to_a_client(tmp_path, tiny_model_dir, libra
 
     from clamp3.testing import serve_app
 
-    with serve_app(["--weights", str(tiny_model_dir), "--index", str(library_dir)], log=tmp_path / "app.log") as (url, _):
+    env = dict(os.environ, GRADIO_TEMP_DIR=str(tmp_path / "gradio"))
+    with serve_app(["--weights", str(tiny_model_dir), "--index", str(library_dir)], log=tmp_path / "app.log", env=env) as (url, _):
         client = Client(url, verbose=False)
         page = client.predict("Chinesisches Volkslied aus Shanxi", None, 10, "all", api_name="/search")
         assert page.count("<tr>") == 11  # the header and ten results
@@ -77,3 +79,8 @@ def test_python_app_py_serves_search_to_a_client(tmp_path, tiny_model_dir, libra
         assert set(result["probabilities"]) == {"jig", "reel", "air"} and abs(sum(result["probabilities"].values()) - 1) < 1e-4
         vector = client.predict("ein Volkslied", None, api_name="/embed")
         assert vector["dim"] == len(vector["vector"])
+        for _ in range(3):
+            client.predict("", handle_file(str(score)), 5, "all", api_name="/search")
+        # the uploads, each once by content; no empty temporary file left per request
+        left = sorted(p.name for p in (tmp_path / "gradio").rglob("*") if p.is_file())
+        assert left == ["bwv417.mid"], left

@@ -1,0 +1,122 @@
+"""Pieces the tabs share: errors shown in the page, metadata fields, previews, escaped tables."""
+
+from __future__ import annotations
+
+import functools
+import html
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+import gradio as gr
+
+from clamp3.errors import Clamp3Error
+from explorers.context import Context, upload_message
+
+logger = logging.getLogger(__name__)
+
+# Gradio recognises a progress tracker by a parameter default of this type; tqdm bars inside a
+# handler (library.add, training) then show in the page.
+TRACK_TQDM = gr.Progress(track_tqdm=True)
+PREVIEW_ORDER = (".mid", ".midi", ".mtf", ".abc", ".xml", ".musicxml", ".mxl")
+
+from gradio.events import Dependency
+
+class FilePath(gr.File):
+    """``gr.File(type="filepath")`` that leaves nothing behind per request: gradio 6's own makes an
+    empty temporary file in its cache for every file it hands over and never removes it (found by
+    the soak run: one per upload, for as long as the app runs)."""
+
+    is_template = True  # drawn by the page as gr.File, like gradio's own template components
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("type", "filepath")
+        super().__init__(*args, **kwargs)
+
+    def _process_single_file(self, f):
+        if self.type != "filepath" or self.file_types:  # the cases gradio's own handles without the leak, or checks
+            return super()._process_single_file(f)
+        from gradio.utils import NamedString
+
+        return NamedString(f.path)
+    from typing import Callable, Literal, Sequence, Any, TYPE_CHECKING
+    from gradio.blocks import Block
+    if TYPE_CHECKING:
+        from gradio.components import Timer
+        from gradio.components.base import Component
+
+
+def shown_errors(handler: Callable) -> Callable:
+    """Project errors become a message in the page (gr.Error), never a traceback; others are logged."""
+
+    @functools.wraps(handler)
+    def wrapper(*args, **kwargs):
+        try:
+            return handler(*args, **kwargs)
+        except Clamp3Error as exc:
+            raise gr.Error(upload_message(exc), print_exception=False) from exc
+        except (ValueError, OSError) as exc:
+            logger.exception("handler %s failed", handler.__name__)
+            raise gr.Error(f"{type(exc).__name__}: {exc}", print_exception=False) from exc
+
+    return wrapper
+
+
+def metadata_fields(context: Context) -> list[str]:
+    """Every metadata key of the library, most common first."""
+    counts: dict[str, int] = {}
+    with context.lock:
+        for (key,) in context.library.db.execute("SELECT j.key FROM items, json_each(items.metadata) AS j"):
+            counts[key] = counts.get(key, 0) + 1
+    return sorted(counts, key=lambda k: (-counts[k], k))
+
+
+def field_values(context: Context, key: str, limit: int = 500) -> list[str]:
+    """The values of one metadata field, most common first."""
+    if not key:
+        return []
+    with context.lock:
+        rows = context.library.db.execute(
+            "SELECT json_extract(metadata, ?) AS v, COUNT(*) AS n FROM items WHERE v IS NOT NULL GROUP BY v ORDER BY n DESC LIMIT ?",
+            (f'$."{key}"', limit),
+        ).fetchall()
+    return [str(v) for v, _ in rows]
+
+
+def preview_source(path: str | Path) -> Path:
+    """The file to play and engrave for a library item: itself, or for audio features (``.npy``)
+    the symbolic file of the same work beside them."""
+    path = Path(path)
+    if path.suffix.lower() != ".npy":
+        return path
+    for suffix in PREVIEW_ORDER:
+        candidate = path.with_suffix(suffix)
+        if candidate.exists():
+            return candidate
+    raise Clamp3Error(f"{path.name}: audio features only; no score or MIDI of this work to play")
+
+
+def preview(path: str | Path, name: str = "") -> tuple[tuple[int, object] | None, str]:
+    """(sample rate, waveform) for gr.Audio and the engraved first page as HTML; a score that
+    cannot be engraved or played gets a one-line note instead. ``name`` is the item's name: for
+    ``book#X``, tune X of an ABC book."""
+    from clamp3.preview import audio_preview, score_preview
+
+    source = preview_source(path)
+    tune = name.partition("#")[2] or None
+    audio, svg, note = None, "", ""
+    try:
+        if source.suffix.lower() in PREVIEW_ORDER:
+            svg, audio = score_preview(source, tune=tune if source.suffix.lower() == ".abc" else None)
+        else:
+            audio = audio_preview(source)
+    except Clamp3Error as exc:
+        note = f"<p class='clamp3-note'>{html.escape(str(exc))}</p>"
+    return audio, f"<div class='clamp3-score'>{svg}</div>{note}"
+
+
+def table_html(headers: list[str], rows: list[list[object]], css: str = "clamp3-table") -> str:
+    """An HTML table; every cell escaped."""
+    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table class='{css}'><tr>{head}</tr>{body}</table>"
