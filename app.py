@@ -18,7 +18,7 @@ import sys
 import gradio as gr
 
 from explorers import classify, compare, library, maps, search, train
-from explorers.common import FilePath, shown_errors
+from explorers.common import file_input, shown_errors
 from explorers.context import Context
 
 CSS = """
@@ -57,7 +57,7 @@ def build_app(context: Context) -> gr.Blocks:
         with gr.Tab("Compare"):
             compare.build(context)
         with gr.Row(visible=False):
-            text, file, vector = gr.Textbox(), FilePath(), gr.JSON()
+            text, file, vector = gr.Textbox(), file_input(), gr.JSON()
         gr.Button(visible=False).click(shown_errors(lambda t, f: embed(context, t, f)), [text, file], vector, api_name="embed")
 
         def describe():

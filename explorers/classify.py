@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 
 from clamp3.errors import Clamp3Error
 from clamp3.retrieval import normalize, zero_shot
-from explorers.common import FilePath, field_values, metadata_fields, shown_errors, table_html
+from explorers.common import field_values, file_input, metadata_fields, shown_errors, table_html
 from explorers.context import Context
 
 # name -> (classes, templates); "{}" in a template stands for the class.
@@ -97,7 +97,7 @@ def build(context: Context) -> None:
         classes = gr.Textbox("\n".join(PRESETS[first][0]), lines=6, label="classes (one a line: add, remove, rename)", scale=1)
         templates = gr.Textbox("\n".join(PRESETS[first][1]), lines=6, label="templates ({} is the class; one a line, averaged)", scale=1)
     with gr.Row():
-        file = FilePath(label="a file to classify", scale=2)
+        file = file_input(label="a file to classify", scale=2)
         with gr.Column(scale=2):
             fields = [""] + metadata_fields(context)
             field = gr.Dropdown(fields, value="", label="...or the library items whose field")

@@ -21,23 +21,23 @@ TRACK_TQDM = gr.Progress(track_tqdm=True)
 PREVIEW_ORDER = (".mid", ".midi", ".mtf", ".abc", ".xml", ".musicxml", ".mxl")
 
 
-class FilePath(gr.File):
+def file_input(**kwargs) -> gr.File:
     """``gr.File(type="filepath")`` that leaves nothing behind per request: gradio 6's own makes an
     empty temporary file in its cache for every file it hands over and never removes it (found by
-    the soak run: one per upload, for as long as the app runs)."""
+    the soak run: one per upload, for as long as the app runs). The fix is on the instance: a
+    subclass would make gradio write a ``.pyi`` beside this module at import."""
+    component = gr.File(type="filepath", **kwargs)
+    own = component._process_single_file
 
-    is_template = True  # drawn by the page as gr.File, like gradio's own template components
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("type", "filepath")
-        super().__init__(*args, **kwargs)
-
-    def _process_single_file(self, f):
-        if self.type != "filepath" or self.file_types:  # the cases gradio's own handles without the leak, or checks
-            return super()._process_single_file(f)
+    def hand_over(f):
+        if component.file_types:  # gradio's own checks the type first
+            return own(f)
         from gradio.utils import NamedString
 
         return NamedString(f.path)
+
+    component._process_single_file = hand_over
+    return component
 
 
 def shown_errors(handler: Callable) -> Callable:

@@ -7,7 +7,7 @@ import gradio as gr
 
 from clamp3.errors import Clamp3Error
 from clamp3.retrieval import frechet_bootstrap, frechet_distance, group_similarity
-from explorers.common import FilePath, shown_errors, table_html
+from explorers.common import file_input, shown_errors, table_html
 from explorers.context import Context
 
 
@@ -27,8 +27,8 @@ def compare(context: Context, reference: list[str] | None, candidate: list[str] 
 
 def build(context: Context) -> None:
     with gr.Row():
-        reference = FilePath(label="reference set", file_count="multiple")
-        candidate = FilePath(label="compared set", file_count="multiple")
+        reference = file_input(label="reference set", file_count="multiple")
+        candidate = file_input(label="compared set", file_count="multiple")
     bootstrap = gr.Slider(0, 200, value=50, step=10, label="bootstrap samples for the 95% interval (0: none)")
     button = gr.Button("Compare", variant="primary")
     output = gr.HTML(elem_id="compare-result")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import gradio as gr
 
 from clamp3.errors import Clamp3Error
-from explorers.common import TRACK_TQDM, FilePath, field_values, metadata_fields, shown_errors, table_html
+from explorers.common import TRACK_TQDM, field_values, file_input, metadata_fields, shown_errors, table_html
 from explorers.context import Context
 
 LISTED = 200
@@ -74,7 +74,7 @@ def statistics(context: Context) -> str:
 def build(context: Context) -> None:
     stats = gr.HTML(elem_id="library-stats")
     with gr.Row():
-        uploads = FilePath(label="add files (audio, MIDI, MusicXML, ABC, text)", file_count="multiple", scale=3)
+        uploads = file_input(label="add files (audio, MIDI, MusicXML, ABC, text)", file_count="multiple", scale=3)
         with gr.Column(scale=2):
             roots = ", ".join(str(r) for r in context.roots) or "none: start the app with --roots DIR"
             folder = gr.Textbox(label=f"...or a server folder (allowed: {roots})")

@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 
 from clamp3.analysis import library_map, place_on_map
 from clamp3.errors import Clamp3Error
-from explorers.common import FilePath, metadata_fields, shown_errors
+from explorers.common import file_input, metadata_fields, shown_errors
 from explorers.context import Context
 
 MAX_TRACES = 24  # the most common values get a colour each, the rest share "other"
@@ -103,7 +103,7 @@ def build(context: Context) -> None:
         field = gr.Dropdown(fields, value=default, label="colour by", scale=1)
         center = gr.Checkbox(True, label="centre each modality (scores and audio overlay)", scale=1)
         text = gr.Textbox(label="pin a text onto the map", placeholder="a lively Irish jig", scale=2)
-        file = FilePath(label="...or a file", scale=1)
+        file = file_input(label="...or a file", scale=1)
     draw = gr.Button("Draw", variant="primary")
     plot = gr.Plot(elem_id="map-plot")
     with gr.Accordion("Export a selection as CSV", open=False):

@@ -10,7 +10,7 @@ import gradio as gr
 
 from clamp3.errors import Clamp3Error
 from clamp3.library import Hit
-from explorers.common import FilePath, field_values, metadata_fields, preview, shown_errors
+from explorers.common import field_values, file_input, metadata_fields, preview, shown_errors
 from explorers.context import Context
 
 MODALITIES = {"all": None, "scores and MIDI": "symbolic", "audio": "audio"}
@@ -59,7 +59,7 @@ def build(context: Context) -> None:
         k = gr.Slider(1, 50, value=10, step=1, label="results", scale=1)
         modality = gr.Dropdown(list(MODALITIES), value="all", label="modality", scale=1)
     with gr.Row():
-        file = FilePath(label="...or drop a file (audio, MIDI, MusicXML, ABC, text)", scale=3)
+        file = file_input(label="...or drop a file (audio, MIDI, MusicXML, ABC, text)", scale=3)
         with gr.Column(scale=2):
             field = gr.Dropdown(fields, value=ANY, label="only items whose field")
             value = gr.Dropdown([ANY], value=ANY, label="has the value", allow_custom_value=True)

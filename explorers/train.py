@@ -20,7 +20,7 @@ from plotly.subplots import make_subplots
 
 from clamp3 import Library
 from clamp3.errors import Clamp3Error
-from explorers.common import TRACK_TQDM, FilePath, shown_errors
+from explorers.common import TRACK_TQDM, file_input, shown_errors
 from explorers.context import Context
 
 DATA_TYPES = (".jsonl", ".csv")
@@ -155,7 +155,7 @@ def build(context: Context) -> None:
 
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     with gr.Row():
-        upload = FilePath(label="pairs (.jsonl or .csv)", scale=2)
+        upload = file_input(label="pairs (.jsonl or .csv)", scale=2)
         server = gr.Textbox(label="...or a server path (under the allowed roots)", scale=2)
     with gr.Row():
         stage = gr.Dropdown(["symbolic", "audio"], value="symbolic", label="stage")

@@ -84,3 +84,4 @@ def test_python_app_py_serves_search_to_a_client(tmp_path, tiny_model_dir, libra
         # the uploads, each once by content; no empty temporary file left per request
         left = sorted(p.name for p in (tmp_path / "gradio").rglob("*") if p.is_file())
         assert left == ["bwv417.mid"], left
+    assert not list((ROOT / "explorers").glob("*.pyi"))  # gradio writes one beside a module defining a component class
