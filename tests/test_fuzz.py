@@ -105,6 +105,27 @@ def test_abc_reader_holds_the_contract_on_generated_tunes(fuzz_settings, tmp_pat
     check()
 
 
+def test_one_tune_of_a_book_is_the_tune_the_book_reader_numbers(fuzz_settings):
+    """``book_tune`` (previews) takes the same tune as ``split_tunes`` (the reader) for any book:
+    X: numbers repeated, missing or odd, a preamble or none."""
+    from clamp3.formats.abc import book_tune, split_tunes
+
+    lines = st.sampled_from(["X:1\n", "X:2\n", "X:\n", "X: 7 \n", "T:t\n", "K:C\n", "abc|\n", "%%x\n", "\n", "X:10\n"])
+
+    @fuzz_settings
+    @given(st.lists(lines, max_size=30).map("".join))
+    def check(text):
+        tunes = split_tunes(text)
+        assert book_tune(text, None) == tunes[0][1]
+        if len(tunes) > 1:
+            for number, tune in tunes:
+                assert book_tune(text, number) == tune
+            with pytest.raises(KeyError):
+                book_tune(text, "no such number")
+
+    check()
+
+
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
     lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=5), children, max_size=3),
