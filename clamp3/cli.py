@@ -71,7 +71,7 @@ def shard_from_args(args: argparse.Namespace):
     if world > 1:
         raise Clamp3Error(
             f"{args.command} runs in {world} processes (WORLD_SIZE={world}) without --shard: every process would do "
-            "every file; add --shard auto"
+            "every file; add --shard auto (or --shard 0/1 for every file in each)"
         )
     return None
 
