@@ -85,3 +85,14 @@ def test_python_app_py_serves_search_to_a_client(tmp_path, tiny_model_dir, libra
         left = sorted(p.name for p in (tmp_path / "gradio").rglob("*") if p.is_file())
         assert left == ["bwv417.mid"], left
     assert not list((ROOT / "explorers").glob("*.pyi"))  # gradio writes one beside a module defining a component class
+
+
+def test_malloc_arenas_are_capped_unless_the_environment_says(monkeypatch):
+    import platform
+
+    import app
+
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "4")
+    assert app.limit_malloc_arenas() is False  # the user's setting stands
+    monkeypatch.delenv("MALLOC_ARENA_MAX")
+    assert app.limit_malloc_arenas() is (platform.libc_ver()[0] == "glibc")
