@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import random
 import sqlite3
 import time
 from collections.abc import Iterable, Sequence
@@ -108,15 +109,32 @@ class Library:
         if not db.exists() and not create:
             raise LibraryError(f"{self.directory}: no library here (create one with 'clamp3 index add SRC --index {self.directory}')")
         self.directory.mkdir(parents=True, exist_ok=True)
-        try:
-            self.db = sqlite3.connect(db, timeout=60, isolation_level=None, check_same_thread=False)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=NORMAL")
-            self.db.executescript(SCHEMA)
-        except sqlite3.DatabaseError as exc:
-            raise LibraryError(f"{db}: not a readable library ({exc})") from exc
+        self.db = self._open(db)
         self._cache: tuple[int, np.ndarray, np.ndarray] | None = None
         self._ann = None
+
+    @staticmethod
+    def _open(db: Path, timeout: float = 60.0) -> sqlite3.Connection:
+        """Connect, switch to WAL and create the tables if missing. Processes that open a new
+        library at once (``torchrun ... index add --shard auto``) can find it locked while one
+        of them switches the journal, which SQLite reports at once rather than waiting: retried
+        until ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            connection = None
+            try:
+                connection = sqlite3.connect(db, timeout=timeout, isolation_level=None, check_same_thread=False)
+                connection.execute("PRAGMA journal_mode=WAL")
+                connection.execute("PRAGMA synchronous=NORMAL")
+                connection.executescript(SCHEMA)  # every statement is IF NOT EXISTS: safe to run again
+                return connection
+            except sqlite3.DatabaseError as exc:
+                if connection is not None:
+                    connection.close()
+                locked = isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc)
+                if not locked or time.monotonic() > deadline:
+                    raise LibraryError(f"{db}: not a readable library ({exc})") from exc
+                time.sleep(0.02 + 0.08 * random.random())
 
     # --- metadata of the library -------------------------------------------------------------
     def meta(self) -> dict[str, str]:

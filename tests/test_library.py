@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -183,3 +184,31 @@ def test_sigkill_during_add_leaves_a_whole_library_that_resumes(tmp_path, tiny_m
     info = json.loads(subprocess.run([sys.executable, "-m", "clamp3.cli", "index", "info", "--index", str(tmp_path / "lib")],
                                      capture_output=True, text=True).stdout)
     assert info["items"] == 118 and info["files"] == 118
+
+
+def _open_new_libraries(folder: str, barrier, count: int, results) -> None:
+    failures = 0
+    for i in range(count):
+        barrier.wait()  # every process opens the same new library at the same moment
+        try:
+            Library(Path(folder) / f"lib{i}", create=True)
+        except LibraryError:
+            failures += 1
+    results.put(failures)
+
+
+def test_processes_creating_one_library_at_once_all_open_it(tmp_path):
+    """Writers of one job (``torchrun ... index add --shard auto``) create the library together;
+    SQLite reports a lock while one switches the journal to WAL, without waiting."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    barrier, results = context.Barrier(4), context.Queue()
+    processes = [context.Process(target=_open_new_libraries, args=(str(tmp_path), barrier, 20, results)) for _ in range(4)]
+    for process in processes:
+        process.start()
+    failures = [results.get(timeout=300) for _ in processes]
+    for process in processes:
+        process.join(timeout=60)
+    assert failures == [0, 0, 0, 0]
+    assert all(Library(tmp_path / f"lib{i}").info()["items"] == 0 for i in range(20))
