@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import importlib
 import io
 import json
 import random
@@ -78,52 +79,25 @@ def _alarm(signum, frame):
 
 
 # --- readers ----------------------------------------------------------------------------------
-def _read_score(path: Path) -> object:
-    from clamp3.formats import read_items
+def _lazy(module: str, name: str) -> Callable[[Path], object]:
+    """``module.name(path)``, the module imported at the first call (importing this module stays
+    cheap: a campaign loads only the readers of its targets)."""
 
-    return read_items(path)
+    def read(path: Path) -> object:
+        return getattr(importlib.import_module(module), name)(path)
 
-
-def _read_abc(path: Path) -> object:
-    from clamp3.formats.abc import read_abc
-
-    return read_abc(path)
-
-
-def _read_midi(path: Path) -> object:
-    from clamp3.formats.midi import read_midi
-
-    return read_midi(path)
+    read.__name__ = name
+    return read
 
 
-def _read_mtf(path: Path) -> object:
-    from clamp3.formats.midi import read_mtf
-
-    return read_mtf(path)
-
-
-def _read_text(path: Path) -> object:
-    from clamp3.formats.text import read_text
-
-    return read_text(path)
-
-
-def _read_audio(path: Path) -> object:
-    from clamp3.formats.audio import read_audio
-
-    return read_audio(path)
-
-
-def _read_features(path: Path) -> object:
-    from clamp3.formats.features import read_features
-
-    return read_features(path)
-
-
-def _read_sidecar(path: Path) -> object:
-    from clamp3.metadata import read_sidecar
-
-    return read_sidecar(path)
+_read_score = _lazy("clamp3.formats", "read_items")
+_read_abc = _lazy("clamp3.formats.abc", "read_abc")
+_read_midi = _lazy("clamp3.formats.midi", "read_midi")
+_read_mtf = _lazy("clamp3.formats.midi", "read_mtf")
+_read_text = _lazy("clamp3.formats.text", "read_text")
+_read_audio = _lazy("clamp3.formats.audio", "read_audio")
+_read_features = _lazy("clamp3.formats.features", "read_features")
+_read_sidecar = _lazy("clamp3.metadata", "read_sidecar")
 
 
 def _read_checkpoint_sizes(path: Path) -> object:
