@@ -114,26 +114,6 @@ def bench_embed(args: argparse.Namespace) -> None:
 
 
 # --- training under torchrun -----------------------------------------------------------------------
-TEXTS = [
-    "A lively Irish jig in 6/8 for fiddle.", "A slow air from Scotland, played on the pipes.",
-    "Ein deutsches Volkslied aus dem Elsass.", "Chanson populaire lorraine, gaie et dansante.",
-    "Una canción popular española con guitarra.", "Un madrigale italiano a cinque voci.",
-    "Piano sonata by Mozart in C major, allegro.", "String quartet by Haydn, minuet and trio.",
-]
-
-
-def write_pairs(folder: Path) -> Path:
-    """Eight text-score pairs (the training tests' recipe)."""
-    scores = sorted((CONVERT / "abc_official").glob("bach__*.abc"))[:8]
-    lines = []
-    for i, (text, score) in enumerate(zip(TEXTS, scores)):
-        shutil.copy(score, folder / f"s{i}.abc")
-        lines.append(json.dumps({"id": str(i), "filepaths": [f"s{i}.abc"], "analysis": text,
-                                 "translations": {"language": "English", "German": text}}))
-    (folder / "train.jsonl").write_text("\n".join(lines) + "\n")
-    return folder / "train.jsonl"
-
-
 def train_run(out: Path, processes: int, batch_size: int, settings: list[str]) -> float:
     """``clamp3 train clamp3`` in one process or under torchrun; returns seconds per step."""
     command = [sys.executable, "-m", "clamp3.cli", "train", "clamp3"]
@@ -162,6 +142,7 @@ def bench_train(args: argparse.Namespace) -> None:
     from soak import tiny_model
 
     from clamp3.models import save_pretrained
+    from clamp3.testing import write_pairs
 
     with tempfile.TemporaryDirectory(prefix="clamp3-scale-") as scratch:
         folder = Path(scratch)

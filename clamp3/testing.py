@@ -8,7 +8,9 @@ rebuild a full-size checkpoint instead of shipping 1.8 GB of it. ``serve_app`` r
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -21,6 +23,8 @@ import torch
 from clamp3.config import CLaMP3Config
 from clamp3.models.clamp3 import CLaMP3Model
 from clamp3.models.loading import export_official
+
+ROOT = Path(__file__).resolve().parent.parent
 
 # FacebookAI/xlm-roberta-base's config.json, the text tower of the official checkpoints.
 XLMR_BASE_CONFIG = {
@@ -62,8 +66,30 @@ def random_official_checkpoint(path: str | Path, config: CLaMP3Config, seed: int
     return model
 
 
+# --- training data -------------------------------------------------------------------------------
+PAIR_TEXTS = [
+    "A lively Irish jig in 6/8 for fiddle.", "A slow air from Scotland, played on the pipes.",
+    "Ein deutsches Volkslied aus dem Elsass.", "Chanson populaire lorraine, gaie et dansante.",
+    "Una canción popular española con guitarra.", "Un madrigale italiano a cinque voci.",
+    "Piano sonata by Mozart in C major, allegro.", "String quartet by Haydn, minuet and trio.",
+]
+
+
+def write_pairs(folder: str | Path) -> Path:
+    """Eight text-score pairs in ``folder``: eight Bach chorales of the conformance data copied
+    as ``s0.abc`` ... ``s7.abc`` and ``train.jsonl`` (M4-RAG lines with a German translation)."""
+    folder = Path(folder)
+    scores = sorted((ROOT / "tests" / "data" / "golden" / "convert" / "abc_official").glob("bach__*.abc"))[:8]
+    lines = []
+    for i, (text, score) in enumerate(zip(PAIR_TEXTS, scores)):
+        shutil.copy(score, folder / f"s{i}.abc")
+        lines.append(json.dumps({"id": str(i), "filepaths": [f"s{i}.abc"], "analysis": text,
+                                 "translations": {"language": "English", "German": text}}))
+    (folder / "train.jsonl").write_text("\n".join(lines) + "\n")
+    return folder / "train.jsonl"
+
+
 # --- the app in a subprocess ------------------------------------------------------------------
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def free_port() -> int:

@@ -14,28 +14,15 @@ from conftest import DATA, GOLDEN, TINY_TEXT_MODEL
 from clamp3.cli import main
 from clamp3.errors import ConfigError
 from clamp3.models import load_model
+from clamp3.testing import write_pairs
 from clamp3.training import TrainConfig, train
 from clamp3.training.data import read_pairs, remove_instrument_names
 from clamp3.training.loss import contrastive_loss
 
-TEXTS = [
-    "A lively Irish jig in 6/8 for fiddle.", "A slow air from Scotland, played on the pipes.",
-    "Ein deutsches Volkslied aus dem Elsass.", "Chanson populaire lorraine, gaie et dansante.",
-    "Una canción popular española con guitarra.", "Un madrigale italiano a cinque voci.",
-    "Piano sonata by Mozart in C major, allegro.", "String quartet by Haydn, minuet and trio.",
-]
-
 
 @pytest.fixture
 def pairs_file(tmp_path):
-    scores = sorted((GOLDEN / "convert" / "abc_official").glob("bach__*.abc"))[:8]
-    lines = []
-    for i, (text, score) in enumerate(zip(TEXTS, scores)):
-        shutil.copy(score, tmp_path / f"s{i}.abc")
-        lines.append(json.dumps({"id": str(i), "filepaths": [f"s{i}.abc"], "analysis": text,
-                                 "translations": {"language": "English", "German": text}}))
-    (tmp_path / "train.jsonl").write_text("\n".join(lines) + "\n")
-    return tmp_path / "train.jsonl"
+    return write_pairs(tmp_path)
 
 
 def config(pairs_file, out, **overrides):
