@@ -12,7 +12,7 @@ from xml.etree import ElementTree
 
 from clamp3.errors import InputError
 from clamp3.formats import Item
-from clamp3.formats.abc import split_tunes
+from clamp3.formats.abc import split_tunes, tune_of
 from clamp3.formats.base import decode_utf8, read_bytes
 from clamp3.formats.musicxml import musicxml_from_mxl
 
@@ -34,7 +34,8 @@ def _abc_tunes(path: str, mtime_ns: int, size: int) -> tuple[str, dict[str, str]
 def _abc_metadata(path: Path, name: str) -> dict[str, str]:
     stat = path.stat()
     text, tunes = _abc_tunes(str(path), stat.st_mtime_ns, stat.st_size)
-    tune = tunes.get(name.partition("#")[2], text) if "#" in name else text
+    number = tune_of(path, name)
+    tune = tunes.get(number, text) if number is not None else text
     fields: dict[str, str] = {}
     for line in tune.split("\n"):
         match = re.match(r"^([A-Za-z]):\s*(.*)$", line)

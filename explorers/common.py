@@ -94,14 +94,14 @@ def preview(path: str | Path, name: str = "") -> tuple[tuple[int, object] | None
     """(sample rate, waveform) for gr.Audio and the engraved first page as HTML; a score that
     cannot be engraved or played gets a one-line note instead. ``name`` is the item's name: for
     ``book#X``, tune X of an ABC book."""
+    from clamp3.formats.abc import tune_of
     from clamp3.preview import audio_preview, score_preview
 
     source = preview_source(path)
-    tune = name.partition("#")[2] or None
     audio, svg, note = None, "", ""
     try:
         if source.suffix.lower() in PREVIEW_ORDER:
-            svg, audio = score_preview(source, tune=tune if source.suffix.lower() == ".abc" else None)
+            svg, audio = score_preview(source, tune=tune_of(source, name))
         else:
             audio = audio_preview(source)
     except Clamp3Error as exc:

@@ -79,6 +79,9 @@ def test_book_metadata_is_per_tune_and_a_changed_book_is_read_again(tmp_path):
     assert [read_metadata(item)["title"] for item in items] == [f"Tune {i}" for i in range(1, 301)]
     book.write_text("X:7\nT:Renamed\nR:jig\nK:G\n|GAB cde|\n")  # another size: not the cached split
     assert read_metadata(items[6]) == {"title": "Renamed", "rhythm": "jig", "key": "G"}
+    hashed = tmp_path / "no#5.abc"  # a '#' in the file's own name
+    hashed.write_text("X:1\nT:First\nK:D\n|defg|\n\nX:2\nT:Second\nK:D\n|defg|\n")
+    assert read_metadata(Item(hashed, "no#5#2", "abc", ""))["title"] == "Second"
 
 
 def test_search_equals_brute_force_with_filters(tmp_path, music, embedder):

@@ -196,6 +196,13 @@ def book_tune(text: str, number: str | None) -> str:
     raise KeyError(number)
 
 
+def tune_of(path: Path, name: str) -> str | None:
+    """The X: number of the item ``name`` that :func:`read_abc` made from ``path`` (``stem#X``),
+    or None for a file read whole. The file's own name may hold a ``#``."""
+    prefix = f"{path.stem}#"
+    return name[len(prefix) :] if name.startswith(prefix) else None
+
+
 def read_abc(path: Path) -> list[Item]:
     """An .abc file -> one interleaved-ABC item per tune.
 
