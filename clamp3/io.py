@@ -78,9 +78,6 @@ class Shard:
         """The ``(file, base)`` pairs of ``collect_files`` that are in this part."""
         return [(file, base) for file, base in files if self.keeps(file, base)]
 
-    def __str__(self) -> str:
-        return f"{self.index}/{self.count}"
-
 
 def file_digest(path: str | Path) -> str:
     """SHA-256 of a file's bytes, read in 1 MiB blocks."""
