@@ -374,8 +374,10 @@ def test_a_damaged_checkpoint_is_refused_and_an_older_format_still_resumes(tmp_p
     whole = _train({**training, "epochs": 2}, tmp_path / "whole")
     first = _train({**training, "epochs": 2, "max_steps": 2}, tmp_path / "old")
     saved = torch.load(tmp_path / "old" / "checkpoint.pt", weights_only=True)
-    name, keys, *rest = saved["rng"]["numpy"]
-    saved["rng"] = {**saved["rng"], "numpy": (name, np.asarray(keys, dtype=np.uint32), *rest)}
+    own = saved.pop("rank_rng")[0]  # the earlier format: one process's states, numpy's as an array; no scaler
+    name, keys, *rest = own["rng"]["numpy"]
+    saved["rng"] = {**own["rng"], "numpy": (name, np.asarray(keys, dtype=np.uint32), *rest)}
+    saved["data_rng"] = own["data_rng"]
     saved.pop("scaler")
     torch.save(saved, tmp_path / "old" / "checkpoint.pt")
     assert first + _train({**training, "epochs": 2}, tmp_path / "old") == pytest.approx(whole, rel=1e-5)

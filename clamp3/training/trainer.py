@@ -644,7 +644,7 @@ def train(config: TrainConfig, on_event: Callable[[dict], None] | None = None, s
         if hasattr(task, "logit_scale"):
             task.logit_scale.data.copy_(saved["logit_scale"])
         state = saved["state"]
-        # each rank's own random states (checkpoints of one process, or older ones, hold rank 0's only)
+        # each rank's own random states (checkpoints before rank_rng hold one process's as rng and data_rng)
         ranks = saved.get("rank_rng") or [{"rng": saved["rng"], "data_rng": saved["data_rng"]}]
         if len(ranks) != world and world > 1:
             logger.warning("%s was written by %d process(es) and is resumed by %d: the ranks take rank 0's random states",
@@ -683,7 +683,7 @@ def train(config: TrainConfig, on_event: Callable[[dict], None] | None = None, s
         blob = {
             "model": task.model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
             "scaler": scaler.state_dict(), "logit_scale": getattr(task, "logit_scale", torch.zeros(())).data, "state": dict(state),
-            "rng": own["rng"], "data_rng": own["data_rng"], "rank_rng": ranks, "config": asdict(config),
+            "rank_rng": ranks, "config": asdict(config),
         }
         atomic_write(checkpoint, lambda handle: torch.save(blob, handle))
 
