@@ -599,7 +599,17 @@ def _all_reduce_gradients(params, world: int, bucket_bytes: int = 25 * 2**20) ->
 
 
 def train(config: TrainConfig, on_event: Callable[[dict], None] | None = None, stop=None) -> Path:
-    """Train; returns the folder of the final model."""
+    """Train; returns the folder of the final model. Under ``torchrun`` the process group this
+    call starts is shut down at its end, so that no rank leaves a live connection to exit with."""
+    started_group = not dist.is_initialized()
+    try:
+        return _train(config, on_event, stop)
+    finally:
+        if started_group and dist.is_initialized():
+            dist.destroy_process_group()
+
+
+def _train(config: TrainConfig, on_event: Callable[[dict], None] | None, stop) -> Path:
     rank, world, device = _distributed(config.device)
     if device != config.device:
         config = replace(config, device=device)
