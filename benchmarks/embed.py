@@ -32,10 +32,11 @@ from clamp3.formats import read_items
 from clamp3.models import CLaMP3Model
 from clamp3.models.clamp3 import masked_mean
 from clamp3.models.loading import load_tokenizer
-from clamp3.testing import randomize_, saas_shaped_config
 
-sys.path.insert(0, str(Path(__file__).parent))
+sys.path[:0] = [str(Path(__file__).parent), str(Path(__file__).resolve().parents[1])]  # corpus, tests.support
 from corpus import build_sample  # noqa: E402
+
+from tests.support import randomize_, saas_shaped_config  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "tests" / "data" / "golden" / "convert"

@@ -41,6 +41,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # tests.support
 CONVERT = ROOT / "tests" / "data" / "golden" / "convert"
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -63,7 +64,7 @@ def load_for_embedding(name: str):
         return load_model(name, device="cpu")
     from clamp3.models import CLaMP3Model
     from clamp3.models.loading import load_tokenizer
-    from clamp3.testing import randomize_, saas_shaped_config
+    from tests.support import randomize_, saas_shaped_config
 
     model = randomize_(CLaMP3Model(saas_shaped_config())).eval()
     model.tokenizer = load_tokenizer(ROOT / "tests" / "data" / "xlmr-base-shape")
@@ -142,7 +143,7 @@ def bench_train(args: argparse.Namespace) -> None:
     from soak import tiny_model
 
     from clamp3.models import save_pretrained
-    from clamp3.testing import write_pairs
+    from tests.support import write_pairs
 
     with tempfile.TemporaryDirectory(prefix="clamp3-scale-") as scratch:
         folder = Path(scratch)

@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # tests.support
 DATA = ROOT / "tests" / "data"
 GOLDEN = DATA / "golden"
 
@@ -233,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
         options += ["--index", args.index] if args.index else []
     served = ("the tests' tiny model, a library of 18 files from tests/data" if args.tiny
               else " ".join(options[1::2]) if options else "the embedded default model and demo library")
-    from clamp3.testing import serve_app
+    from tests.support import serve_app
 
     # Uploads and exports of this run go to the scratch folder, not the user's cache.
     env = dict(os.environ, HF_HUB_OFFLINE="1", CLAMP3_HOME=str(folder / "home"), GRADIO_TEMP_DIR=str(folder / "gradio"))

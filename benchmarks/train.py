@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -26,11 +27,13 @@ import torch
 from clamp3.config import CLaMP3Config, EncoderConfig
 from clamp3.models import CLaMP3Model, save_pretrained
 from clamp3.models.loading import load_tokenizer
-from clamp3.testing import XLMR_BASE_CONFIG, randomize_
 from clamp3.training import TrainConfig, train
 from clamp3.training.trainer import ContrastiveTask
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from tests.support import XLMR_BASE_CONFIG, randomize_  # noqa: E402
+
 CONVERT = ROOT / "tests" / "data" / "golden" / "convert"
 TOKENIZER = ROOT / "tests" / "data" / "xlmr-base-shape"
 

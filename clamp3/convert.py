@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from tqdm.auto import tqdm
-
+from clamp3.batch import BatchReport, Outcome, run_batch
 from clamp3.formats import CONVERTIBLE_EXTENSIONS, read_many
-from clamp3.io import Shard, collect_files, existing_outputs, output_path, text_writer, write_outputs
-
-logger = logging.getLogger(__name__)
+from clamp3.io import Shard, existing_outputs, output_path, text_writer, write_outputs
 
 SUFFIX_OF_KIND = {"abc": ".abc", "mtf": ".mtf"}
 
@@ -22,16 +17,43 @@ def suffix_of(path: Path) -> str:
     return ".mtf" if path.suffix.lower() in (".mid", ".midi") else ".abc"
 
 
-@dataclass
-class Report:
-    """What a batch did: files written or skipped, and one line per failure."""
+class ConvertJob:
+    """Scores and MIDI -> one ``.abc`` / ``.mtf`` per item under ``out_dir``, mirroring the sources' folders."""
 
-    written: list[Path] = field(default_factory=list)
-    skipped: list[Path] = field(default_factory=list)
-    failures: list[str] = field(default_factory=list)
+    extensions = CONVERTIBLE_EXTENSIONS
+    progress_label = "converting"
 
-    def summary(self, verb: str) -> str:
-        return f"{verb} {len(self.written)}, skipped {len(self.skipped)} existing, failed {len(self.failures)}"
+    def __init__(self, out_dir: str | Path, workers: int = 1):
+        self.out_dir = Path(out_dir)
+        self.workers = workers
+
+    def done(self, path: Path, base: Path) -> int:
+        return len(existing_outputs(self.out_dir, base, path, suffix_of(path)))
+
+    def run(self, paths: list[Path]) -> Iterator[Outcome]:
+        for path, items, errors in read_many(paths, self.workers):
+            yield from (Outcome(path, error=error) for error in errors)
+            yield from (Outcome(path, item.name, item) for item in items)
+            if not items and not errors:
+                yield Outcome(path)  # nothing in it: still written (as nothing), to clear a killed run's leftovers
+
+    def write(self, source: Path, base: Path, outcomes: list[Outcome], report: BatchReport) -> None:
+        outputs = []
+        for outcome in outcomes:
+            if outcome.value is None:
+                continue
+            item = outcome.value
+            target = output_path(self.out_dir, base, source, item.name, SUFFIX_OF_KIND[item.kind])
+            if target.resolve() == source.resolve():
+                report.fail(f"{source}: output would overwrite the input; choose another output folder")
+                continue
+            outputs.append((target, text_writer(item.data)))
+        # all tunes of a book at once: a killed run leaves the whole book or marks it unfinished
+        write_outputs(self.out_dir, base, source, suffix_of(source), outputs)
+        report.written.extend(target for target, _ in outputs)
+
+    def commit(self, report: BatchReport) -> None:
+        pass
 
 
 def convert_files(
@@ -41,40 +63,6 @@ def convert_files(
     overwrite: bool = False,
     progress: bool = True,
     shard: Shard | None = None,
-) -> Report:
-    out_dir = Path(out_dir)
-    report = Report()
-    files, missing = collect_files(sources, CONVERTIBLE_EXTENSIONS)
-    if shard is not None:
-        files = shard.select(files)
-    report.failures.extend(f"{source}: no such file or folder" for source in missing)
-    todo = []
-    for path, base in files:
-        done = [] if overwrite else existing_outputs(out_dir, base, path, suffix_of(path))
-        if done:
-            report.skipped.extend(done)
-        else:
-            todo.append((path, base))
-    bar = tqdm(total=len(todo), unit="file", desc="converting", disable=not progress)
-
-    bases = dict(todo)
-    for path, items, errors in read_many([path for path, _ in todo], workers):
-        base = bases[path]
-        for error in errors:
-            report.failures.append(str(error))
-            logger.error("%s", error)
-        outputs = []
-        for item in items:
-            target = output_path(out_dir, base, path, item.name, SUFFIX_OF_KIND[item.kind])
-            if target.resolve() == path.resolve():
-                message = f"{path}: output would overwrite the input; choose another --out"
-                report.failures.append(message)
-                logger.error("%s", message)
-                continue
-            outputs.append((target, text_writer(item.data)))
-        # all tunes of a book at once: a killed run leaves the whole book or marks it unfinished
-        write_outputs(out_dir, base, path, suffix_of(path), outputs)
-        report.written.extend(target for target, _ in outputs)
-        bar.update(1)
-    bar.close()
-    return report
+) -> BatchReport:
+    """Convert every score and MIDI file under ``sources``; bad files are lines in the report."""
+    return run_batch(ConvertJob(out_dir, workers), sources, BatchReport("converted"), shard, overwrite, progress)

@@ -1,5 +1,5 @@
 """Retrieval on embedding matrices: ranks and metrics, pairing by file name, similarity scores,
-the Fréchet distance between embedding sets, and zero-shot classification.
+and the Fréchet distance between embedding sets.
 
 Everything is vectorised over (queries, references) and computed in row blocks, so a 10,000 x
 10,000 evaluation takes seconds and bounded memory.
@@ -43,17 +43,24 @@ def retrieval_ranks(queries: np.ndarray, references: np.ndarray, targets: Sequen
 
 
 def exact_top_k(matrix: np.ndarray, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Unit rows (N, D), unit queries (Q, D) -> scores and row indices (Q, min(k, N)), best first."""
+    """Unit rows (N, D), unit queries (Q, D) -> scores and row indices (Q, min(k, N)), best first
+    (equal scores in row order)."""
     top = min(k, len(matrix))
     all_scores, all_rows = np.empty((len(queries), top), np.float32), np.empty((len(queries), top), np.int64)
     for start in range(0, len(queries), 256):
         scores = queries[start : start + 256] @ matrix.T  # (block, N)
         best = np.argpartition(-scores, top - 1, axis=1)[:, :top]
         best_scores = np.take_along_axis(scores, best, axis=1)
-        order = np.argsort(-best_scores, axis=1, kind="stable")
+        # best score first; equal scores in row order, as a full stable sort would give them
+        order = np.lexsort((best, -best_scores), axis=1)
         all_rows[start : start + 256] = np.take_along_axis(best, order, axis=1)
         all_scores[start : start + 256] = np.take_along_axis(best_scores, order, axis=1)
     return all_scores, all_rows
+
+
+def top_k(queries: np.ndarray, references: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Any (Q, D) queries and (N, D) references -> cosines and reference rows (Q, min(k, N)), best first."""
+    return exact_top_k(normalize(references), normalize(queries), k)
 
 
 def build_hnsw(matrix: np.ndarray, m: int = 32, ef_construction: int = 80):
@@ -111,6 +118,20 @@ def pair_by_key(query_paths: Sequence[str], reference_paths: Sequence[str]) -> P
     )
 
 
+def pair_ranks(queries: np.ndarray, references: np.ndarray, pairing: Pairing) -> tuple[np.ndarray, int]:
+    """1-based rank of each paired query's reference among the matched references only (as the
+    official clamp3_eval.py ranks), and how many references that pool holds."""
+    matched = sorted(set(pairing.reference_index))
+    position = {j: n for n, j in enumerate(matched)}
+    ranks = retrieval_ranks(queries[pairing.query_index], references[matched], [position[j] for j in pairing.reference_index])
+    return ranks, len(matched)
+
+
+def pair_similarities(queries: np.ndarray, references: np.ndarray, pairing: Pairing) -> np.ndarray:
+    """Cosine of each paired query with its reference, in the pairing's order."""
+    return (normalize(queries[pairing.query_index]) * normalize(references[pairing.reference_index])).sum(axis=1)
+
+
 def group_similarity(a: np.ndarray, b: np.ndarray) -> float:
     """Cosine of the two mean vectors (the official ``--group`` score)."""
     return float(cosine_matrix(np.mean(a, axis=0)[None], np.mean(b, axis=0)[None])[0, 0])
@@ -140,12 +161,3 @@ def frechet_bootstrap(a: np.ndarray, b: np.ndarray, samples: int = 100, seed: in
     ]
     low, high = np.percentile(values, [2.5, 97.5])
     return float(low), float(high)
-
-
-def zero_shot(vectors: np.ndarray, class_vectors: np.ndarray, temperature: float = 0.01) -> tuple[np.ndarray, np.ndarray]:
-    """(N, D) items, (C, D) class prompts -> cosines (N, C) and probabilities softmax(cos / T)."""
-    cosines = cosine_matrix(vectors, class_vectors)
-    logits = cosines / temperature
-    logits -= logits.max(axis=1, keepdims=True)
-    probabilities = np.exp(logits)
-    return cosines, probabilities / probabilities.sum(axis=1, keepdims=True)

@@ -22,6 +22,7 @@ import numpy as np
 from clamp3 import Embedder
 from clamp3.models import load_model
 from clamp3.retrieval import normalize, retrieval_metrics, retrieval_ranks
+from clamp3.zero_shot import ZeroShotClassifier
 from demo.texts import LANGUAGES, class_prompts
 
 TASKS = {"tune_type": "tune type", "region": "region (Essen)", "composer": "composer"}
@@ -48,11 +49,9 @@ def embed_works(embedder: Embedder, data: Path, works: list[dict], kind: str) ->
     return normalize(np.stack([vectors[p] for p in paths]))
 
 
-def class_centroids(embedder: Embedder, task: str, lang: str) -> tuple[list[str], np.ndarray]:
-    """Classes and their prompt-ensemble vectors (mean of each class's unit prompt vectors)."""
-    prompts = class_prompts(task, lang)
-    classes = list(prompts)
-    return classes, normalize(np.stack([normalize(embedder.encode_texts(prompts[c])).mean(axis=0) for c in classes]))
+def zero_shot_classifier(embedder: Embedder, prompts: dict[str, list[str]]) -> ZeroShotClassifier:
+    """Classes and their prompts -> the zero-shot classifier of ``clamp3 classify`` and the app."""
+    return ZeroShotClassifier.from_prompts(embedder.encode_texts, prompts)
 
 
 def accuracies(predicted: np.ndarray, labels: list[str]) -> dict[str, float]:
@@ -71,8 +70,8 @@ def probe_predict(train_x: np.ndarray, train_y: list[str], test_x: np.ndarray) -
 def classification(embedder, vectors, labels, train_x, train_y, task, languages) -> dict:
     zero_shot, balanced = {}, {}
     for lang in languages:
-        classes, centroids = class_centroids(embedder, task, lang)
-        scores = accuracies(np.array(classes)[np.argmax(vectors @ centroids.T, axis=1)], labels)
+        predicted = zero_shot_classifier(embedder, class_prompts(task, lang)).predict(vectors).labels
+        scores = accuracies(np.array(predicted), labels)
         zero_shot[lang], balanced[lang] = scores["accuracy"], scores["balanced"]
     majority = Counter(train_y).most_common(1)[0][0]
     return {

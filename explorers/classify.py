@@ -8,7 +8,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from clamp3.errors import Clamp3Error
-from clamp3.retrieval import normalize, zero_shot
+from clamp3.zero_shot import DEFAULT_TEMPERATURE, ZeroShotClassifier
 from explorers.common import field_values, file_input, metadata_fields, shown_errors, table_html
 from explorers.context import Context
 
@@ -32,28 +32,19 @@ def parse_lines(text: str) -> list[str]:
     return seen
 
 
-def class_vectors(context: Context, classes: list[str], templates: list[str]) -> np.ndarray:
-    """(C, D) prompt-ensemble vectors: the mean of each class's unit template vectors."""
-    if len(classes) < 2:
-        raise Clamp3Error("give at least two classes, one a line")
-    templates = templates or ["{}"]
-    bad = [t for t in templates if "{}" not in t]
-    if bad:
-        raise Clamp3Error(f"template '{bad[0]}' has no {{}} where the class goes")
-    prompts = [template.replace("{}", c) for c in classes for template in templates]
-    vectors = context.encode_texts(prompts).reshape(len(classes), len(templates), -1)
-    return normalize(vectors.mean(axis=1))
+def classifier(context: Context, classes: list[str], templates: list[str], temperature: float = DEFAULT_TEMPERATURE) -> ZeroShotClassifier:
+    """The zero-shot classifier of the CLI and the model card, on the model the app serves."""
+    return ZeroShotClassifier.from_templates(context.encode_texts, classes, templates, float(temperature))
 
 
 def classify(
-    context: Context, file: str | None, classes_text: str, templates_text: str, temperature: float = 0.02,
+    context: Context, file: str | None, classes_text: str, templates_text: str, temperature: float = DEFAULT_TEMPERATURE,
     field: str | None = None, value: str | None = None,
 ) -> tuple[list[str], np.ndarray, list[str]]:
     """Classes, (N, C) probabilities and the item names: of the uploaded file, or else of the
     library items whose ``field`` has ``value`` (at most MAX_SELECTION)."""
-    classes = parse_lines(classes_text)
     templates = [t.strip() for t in (templates_text or "").splitlines() if t.strip()]
-    centroids = class_vectors(context, classes, templates)
+    chosen = classifier(context, parse_lines(classes_text), templates, temperature)
     if file:
         vectors, names = context.encode_file(file), [str(file).rsplit("/", 1)[-1]]
     elif field and value:
@@ -65,8 +56,7 @@ def classify(
         names = [r["title"] for r in rows]
     else:
         raise Clamp3Error("drop a file, or choose a field and a value to classify part of the library")
-    _, probabilities = zero_shot(vectors, centroids, float(temperature))
-    return classes, probabilities, names
+    return chosen.classes, chosen.predict(vectors).probabilities, names
 
 
 def chart(classes: list[str], probabilities: np.ndarray) -> go.Figure:
@@ -92,7 +82,7 @@ def build(context: Context) -> None:
     first = next(iter(PRESETS))
     with gr.Row():
         preset = gr.Dropdown(list(PRESETS), value=first, label="preset", scale=1)
-        temperature = gr.Slider(0.005, 0.2, value=0.02, step=0.005, label="temperature", scale=1)
+        temperature = gr.Slider(0.005, 0.2, value=DEFAULT_TEMPERATURE, step=0.005, label="temperature", scale=1)
     with gr.Row():
         classes = gr.Textbox("\n".join(PRESETS[first][0]), lines=6, label="classes (one a line: add, remove, rename)", scale=1)
         templates = gr.Textbox("\n".join(PRESETS[first][1]), lines=6, label="templates ({} is the class; one a line, averaged)", scale=1)

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from clamp3 import SUPPORTED_EXTENSIONS, Embedder, Library, load_model
-from clamp3.errors import Clamp3Error, InputError
+from clamp3.errors import Clamp3Error, InputError, describe
 from clamp3.library import Hit, model_identity
 from clamp3.retrieval import normalize
 
@@ -36,13 +36,26 @@ logger = logging.getLogger(__name__)
 SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
+# How the page names each setting an engine error's hint can point to (see clamp3.errors.Hint).
+WORDS = {
+    "weights": "the app's weights (--weights or CLAMP3_WEIGHTS when it starts)",
+    "text_model": "the app's text model (set when it starts)",
+    "mert": "a local MERT copy given to the app when it starts",
+    "index": "the app's library (--index or CLAMP3_INDEX when it starts)",
+    "max_text_tokens": "a shorter text",
+    "classes": "the classes box (one a line)",
+    "templates": "the templates box ({} stands for the class)",
+}
+
+
 def upload_message(exc: Exception) -> str:
-    """The one line a page shows for an error: for a file, its name and the reason, not the
-    server's folder the upload was stored in."""
+    """The one line a page shows for an error, with its hint in the page's words: for a file, its
+    name and the reason, not the server's folder the upload was stored in."""
     if not isinstance(exc, InputError):
-        return str(exc)
+        return describe(exc, WORDS)
     folder = str(Path(exc.path).parent) + os.sep
-    return f"{Path(exc.path).name}: {exc.reason.replace(folder, '')}"
+    shown = InputError(Path(exc.path).name, exc.reason.replace(folder, ""), hint=exc.hint)
+    return describe(shown, WORDS)
 
 
 def safe_name(name: str) -> str:

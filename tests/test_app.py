@@ -63,8 +63,7 @@ def test_results_escape_metadata():
 
 def test_python_app_py_serves_search_to_a_client(tmp_path, tiny_model_dir, library_dir):
     from gradio_client import Client
-
-    from clamp3.testing import serve_app
+    from support import serve_app
 
     env = dict(os.environ, GRADIO_TEMP_DIR=str(tmp_path / "gradio"))
     with serve_app(["--weights", str(tiny_model_dir), "--index", str(library_dir)], log=tmp_path / "app.log", env=env) as (url, _):

@@ -25,9 +25,9 @@ def chromium() -> str:
 @pytest.fixture(scope="module")
 def server(tiny_model, tiny_model_dir, tmp_path_factory):
     from conftest import GOLDEN
+    from support import serve_app
 
     from clamp3 import Embedder, Library
-    from clamp3.testing import serve_app
 
     folder = tmp_path_factory.mktemp("browser")
     scores = sorted((GOLDEN / "convert" / "abc_official").glob("*.abc"))[:12]

@@ -13,8 +13,8 @@ from clamp3.retrieval import (
     pair_by_key,
     retrieval_metrics,
     retrieval_ranks,
-    zero_shot,
 )
+from clamp3.zero_shot import ZeroShotClassifier
 
 
 def official_ranks(queries, references, targets):
@@ -70,6 +70,26 @@ def test_frechet_distance_against_the_closed_forms():
 def test_group_similarity_and_zero_shot():
     a = np.array([[1.0, 0.0], [0.0, 1.0]])
     assert group_similarity(a, a[::-1]) == pytest.approx(1.0)
-    cosines, probabilities = zero_shot(np.array([[1.0, 0.1], [0.0, 1.0]]), np.array([[1.0, 0.0], [0.0, 1.0]]))
+    prediction = ZeroShotClassifier(["a", "b"], np.array([[1.0, 0.0], [0.0, 1.0]])).predict(np.array([[1.0, 0.1], [0.0, 1.0]]))
+    cosines, probabilities = prediction.cosines, prediction.probabilities
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-6)
     assert list(probabilities.argmax(axis=1)) == [0, 1] == list(cosines.argmax(axis=1))
+
+
+def test_zero_shot_prompt_ensemble_prior_and_templates():
+    """Class vectors are the unit mean of unit prompt vectors; a prior adds its log to the logits;
+    a template is filled by replacing {} only."""
+    from clamp3.errors import Clamp3Error
+    from clamp3.zero_shot import class_prompts
+
+    table = {"x": [3.0, 0.0], "x!": [0.0, 2.0], "y": [0.0, 5.0], "y!": [0.0, 1.0]}
+    classifier = ZeroShotClassifier.from_templates(lambda texts: np.array([table[t] for t in texts]), ["x", "y"], ["{}", "{}!"])
+    np.testing.assert_allclose(classifier.class_vectors, [[2 ** -0.5, 2 ** -0.5], [0.0, 1.0]], atol=1e-6)
+    assert class_prompts(["y"], ["{{}}"]) == {"y": ["{y}"]}
+    with pytest.raises(Clamp3Error, match="has no"):
+        class_prompts(["x"], ["no class"])
+    item = np.array([[1.0, 1.0]])
+    plain = classifier.predict(item).probabilities[0]
+    tilted = ZeroShotClassifier(classifier.classes, classifier.class_vectors, classifier.temperature, np.log([0.9, 0.1])).predict(item)
+    expected = plain * [0.9, 0.1] / (plain * [0.9, 0.1]).sum()
+    np.testing.assert_allclose(tilted.probabilities[0], expected, rtol=1e-6)

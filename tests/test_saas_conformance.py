@@ -1,7 +1,7 @@
 """Full-size conformance: a SAAS-shaped checkpoint (about 458M parameters) with seeded random
 weights gives the official extractor's embeddings.
 
-The checkpoint is rebuilt here from its seed by ``clamp3.testing.random_official_checkpoint``;
+The checkpoint is rebuilt here from its seed by ``tests/support.py: random_official_checkpoint``;
 the goldens came from the official ``extract_clamp3.py`` loading the same file
 (tests/data/README.md). Takes about a minute and 4 GB of memory on CPU.
 """
@@ -11,11 +11,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from conftest import DATA, GOLDEN
+from support import random_official_checkpoint, saas_shaped_config
 
 from clamp3.embedding import Embedder
 from clamp3.formats import read_items
 from clamp3.models import load_model
-from clamp3.testing import random_official_checkpoint, saas_shaped_config
 
 SAAS = GOLDEN / "embed_saas"
 

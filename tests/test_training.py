@@ -10,11 +10,11 @@ import shutil
 import pytest
 import torch
 from conftest import DATA, GOLDEN, TINY_TEXT_MODEL
+from support import write_pairs
 
 from clamp3.cli import main
 from clamp3.errors import ConfigError
 from clamp3.models import load_model
-from clamp3.testing import write_pairs
 from clamp3.training import TrainConfig, train
 from clamp3.training.data import read_pairs, remove_instrument_names
 from clamp3.training.loss import contrastive_loss

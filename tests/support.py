@@ -1,4 +1,5 @@
-"""Helpers for tests and benchmarks: deterministic random weights, and the real app in a subprocess.
+"""Support for the tests and benchmarks (not installed with the package): deterministic random
+weights, training pairs from the test data, and the real app in a subprocess.
 
 The same seed gives the same tensors on any machine with the same torch version, so a test can
 rebuild a full-size checkpoint instead of shipping 1.8 GB of it. ``serve_app`` runs

@@ -1,0 +1,130 @@
+"""The one batch job behind ``convert``, ``features``, ``embed`` and ``index add``.
+
+collect the files -> keep this process's shard -> skip what is already done -> read and compute
+-> write each source's outputs together, atomically -> one line per failure -> a summary.
+
+A job says what "done" means, how its outputs are computed and how they are written; the runner
+does the rest the same way for every command, with one report type.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from tqdm.auto import tqdm
+
+from clamp3.errors import INPUT_ERRORS, InputError, describe
+from clamp3.io import Shard, collect_files
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class BatchReport:
+    """What a batch did: outputs written, outputs already there, one line per failure."""
+
+    verb: str = "done"
+    written: list = field(default_factory=list)  # paths of files, or keys of library items
+    skipped: int = 0
+    replaced: int = 0  # outputs of changed inputs written again (a library's re-embedded files)
+    failures: list[str] = field(default_factory=list)
+    words: dict[str, str] | None = field(default=None, repr=False)  # the face's names for the settings hints name
+
+    def fail(self, failure: str | Exception) -> None:
+        """One line for a bad input, logged: an error with its hint, or a line."""
+        line = failure if isinstance(failure, str) else describe(failure, self.words)
+        self.failures.append(line)
+        logger.error("%s", line)
+
+    def summary(self) -> str:
+        return f"{self.verb} {len(self.written)}, skipped {self.skipped} existing, failed {len(self.failures)}"
+
+    @property
+    def exit_status(self) -> int:
+        return 1 if self.failures else 0
+
+
+@dataclass
+class Outcome:
+    """One output of a source (a tune of a book is one of several), or the error of a source or item."""
+
+    source: Path
+    name: str = ""
+    value: object = None
+    error: InputError | None = None
+
+
+class BatchJob(Protocol):
+    """What the runner needs of a command."""
+
+    extensions: Sequence[str]
+    progress_label: str
+
+    def done(self, path: Path, base: Path) -> int:
+        """How many outputs of ``path`` are already there (0: do it). May raise InputError."""
+
+    def run(self, paths: list[Path]) -> Iterator[Outcome]:
+        """Outcomes of the files, each source's outcomes one after another."""
+
+    def write(self, source: Path, base: Path, outcomes: list[Outcome], report: BatchReport) -> None:
+        """Write one source's good outcomes together; add what was written (or failed) to ``report``."""
+
+    def commit(self, report: BatchReport) -> None:
+        """After each chunk of files (a library commits its transaction); files need nothing."""
+
+
+def run_batch(
+    job: BatchJob,
+    sources: Iterable[str | Path],
+    report: BatchReport,
+    shard: Shard | None = None,
+    overwrite: bool = False,
+    progress: bool = True,
+    chunk_files: int | None = None,
+) -> BatchReport:
+    """Run ``job`` over the files under ``sources``; failures are lines in ``report``, never raised."""
+    files, missing = collect_files(sources, job.extensions)
+    for source in missing:
+        report.fail(f"{source}: no such file or folder")
+    if shard is not None:
+        files = shard.select(files)
+    todo: list[tuple[Path, Path]] = []
+    for path, base in files:
+        try:
+            existing = 0 if overwrite else job.done(path, base)
+        except INPUT_ERRORS as exc:
+            report.fail(exc)
+            continue
+        if existing:
+            report.skipped += existing
+        else:
+            todo.append((path, base))
+    bases = dict(todo)
+    step = max(1, chunk_files or len(todo) or 1)
+    with tqdm(total=len(todo), unit="file", desc=job.progress_label, disable=not progress) as bar:
+        for start in range(0, len(todo), step):
+            for group in _by_source(job.run([path for path, _ in todo[start : start + step]])):
+                source = group[0].source
+                for outcome in group:
+                    if outcome.error is not None:
+                        report.fail(outcome.error)
+                job.write(source, bases[source], [o for o in group if o.error is None], report)
+                bar.update(1)
+            job.commit(report)
+    return report
+
+
+def _by_source(outcomes: Iterable[Outcome]) -> Iterator[list[Outcome]]:
+    """Consecutive outcomes of one source, a list per source."""
+    group: list[Outcome] = []
+    for outcome in outcomes:
+        if group and outcome.source != group[0].source:
+            yield group
+            group = []
+        group.append(outcome)
+    if group:
+        yield group

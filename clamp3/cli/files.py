@@ -1,0 +1,96 @@
+"""``clamp3 convert``, ``clamp3 features`` and ``clamp3 embed``: a file in, a file out, for every input."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from clamp3.cli.options import (
+    WORDS,
+    ModelOptions,
+    add_cache_options,
+    add_model_options,
+    add_quiet_option,
+    add_shard_option,
+    resolve_device,
+    shard_from_args,
+)
+
+
+def register(commands) -> None:
+    convert = commands.add_parser(
+        "convert", help="scores -> interleaved ABC, MIDI -> MTF",
+        description="Convert MusicXML/ABC/Humdrum/MEI/... to interleaved ABC and MIDI to MTF, as the official preprocessing.",
+    )
+    convert.add_argument("sources", nargs="+", metavar="SRC", help="files or folders (searched recursively)")
+    convert.add_argument("--out", required=True, help="output folder; mirrors each file's path under the folder given")
+    convert.add_argument("--workers", type=int, default=1, help="conversion processes (default: 1)")
+    convert.add_argument("--overwrite", action="store_true", help="convert again even where the output exists")
+    add_quiet_option(convert)
+    add_shard_option(convert)
+    convert.set_defaults(func=cmd_convert)
+
+    embed = commands.add_parser(
+        "embed", help="embed texts, scores, MIDI and audio",
+        description="Write one .npy per input: (1, D) global vectors with --global, else (1, T, H) per-step features.",
+    )
+    embed.add_argument("sources", nargs="+", metavar="SRC", help="files or folders (searched recursively)")
+    embed.add_argument("--out", required=True, help="output folder")
+    embed.add_argument("--global", dest="get_global", action="store_true", help="one vector per input")
+    embed.add_argument("--max-text-tokens", type=int, default=4096, help="longest text accepted (default: 4096)")
+    embed.add_argument("--overwrite", action="store_true", help="embed again even where the output exists")
+    add_quiet_option(embed)
+    add_shard_option(embed)
+    add_model_options(embed)
+    embed.set_defaults(func=cmd_embed)
+
+    features = commands.add_parser(
+        "features", help="audio files -> features per 5-second window",
+        description="Extract audio features as the official extract_mert.py: (1, windows, dim) per file.",
+    )
+    features.add_argument("sources", nargs="+", metavar="AUDIO", help="audio files or folders (searched recursively)")
+    features.add_argument("--out", required=True, help="output folder")
+    features.add_argument("--extractor", default="mert", choices=["mert", "spectral"], help="default: mert")
+    features.add_argument("--mert", default="m-a-p/MERT-v1-95M", help="MERT hub id or folder (default: m-a-p/MERT-v1-95M)")
+    features.add_argument("--workers", type=int, default=1, help="processes decoding audio (default: 1)")
+    features.add_argument("--device", default="auto", help="cpu, cuda, ... (default: cuda when available)")
+    features.add_argument("--overwrite", action="store_true", help="extract again even where the output exists")
+    add_quiet_option(features)
+    add_shard_option(features)
+    add_cache_options(features)
+    features.set_defaults(func=cmd_features)
+
+
+def _finish(report) -> int:
+    print(report.summary(), file=sys.stderr)
+    return report.exit_status
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+
+    from clamp3.batch import BatchReport, run_batch
+    from clamp3.convert import ConvertJob
+
+    report = BatchReport("converted", words=WORDS)
+    return _finish(run_batch(ConvertJob(args.out, args.workers), args.sources, report, shard_from_args(args), args.overwrite, not args.quiet))
+
+
+def cmd_features(args: argparse.Namespace) -> int:
+    from clamp3.audio import load_extractor
+    from clamp3.batch import BatchReport, run_batch
+    from clamp3.jobs import FeatureJob
+
+    shard = shard_from_args(args)
+    extractor = load_extractor(args.extractor if args.extractor != "mert" else args.mert, device=resolve_device(args.device))
+    job = FeatureJob(args.out, extractor, ModelOptions.from_args(args).feature_cache(), args.workers)
+    return _finish(run_batch(job, args.sources, BatchReport("extracted", words=WORDS), shard, args.overwrite, not args.quiet))
+
+
+def cmd_embed(args: argparse.Namespace) -> int:
+    from clamp3.batch import BatchReport, run_batch
+    from clamp3.jobs import EmbedJob
+
+    shard = shard_from_args(args)
+    embedder = ModelOptions.from_args(args).embedder(max_text_tokens=args.max_text_tokens)
+    job = EmbedJob(args.out, embedder, pooled=args.get_global, workers=args.workers)
+    return _finish(run_batch(job, args.sources, BatchReport("embedded", words=WORDS), shard, args.overwrite, not args.quiet))

@@ -1,0 +1,69 @@
+"""``clamp3 index add|list|prune|info``: a persistent library."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+
+from clamp3.cli.options import (
+    MODALITIES,
+    ModelOptions,
+    add_model_options,
+    add_quiet_option,
+    add_shard_option,
+    parse_where,
+    shard_from_args,
+)
+
+logger = logging.getLogger("clamp3")
+
+
+def register(commands) -> None:
+    index = commands.add_parser("index", help="a persistent library: add, list, prune, info")
+    actions = index.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add = actions.add_parser("add", help="embed new and changed files into the library")
+    add.add_argument("sources", nargs="+", metavar="SRC", help="files or folders (searched recursively)")
+    add.add_argument("--meta", default=None, help="CSV or JSONL with a 'path' column: metadata joined by path")
+    add.add_argument("--chunk-files", type=int, default=32, help="files per transaction (default: 32)")
+    add_quiet_option(add)
+    add_shard_option(add)
+    add_model_options(add)
+    listing = actions.add_parser("list", help="list items")
+    listing.add_argument("--modality", choices=MODALITIES)
+    listing.add_argument("--where", action="append", metavar="KEY=VALUE", help="metadata filter (repeatable)")
+    listing.add_argument("--limit", type=int, default=None)
+    listing.add_argument("--json", action="store_true")
+    actions.add_parser("prune", help="drop items whose files are gone")
+    actions.add_parser("info", help="counts, model, size")
+    for action in actions.choices.values():
+        action.add_argument("--index", required=True, help="library folder")
+    index.set_defaults(func=cmd_index)
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    from clamp3.library import Library
+
+    if args.action == "add":
+        from clamp3.metadata import read_sidecar
+
+        sidecar = read_sidecar(args.meta) if args.meta else None  # a bad sidecar leaves no empty library behind
+        shard = shard_from_args(args)
+        embedder = ModelOptions.from_args(args).embedder()
+        library = Library.open(args.index, model=embedder.model, create=True)
+        report = library.add(args.sources, embedder, sidecar=sidecar, workers=args.workers,
+                             chunk_files=args.chunk_files, progress=not args.quiet, shard=shard)
+        for path in report.unknown_sidecar_paths:
+            logger.warning("%s: no file with this path was added; its metadata is not used", path)
+        print(report.summary(), file=sys.stderr)
+        return report.exit_status
+    library = Library.open(args.index)
+    if args.action == "info":
+        print(json.dumps(library.info(), indent=2, ensure_ascii=False))
+    elif args.action == "list":
+        for item in library.items(args.modality, parse_where(args.where), args.limit):
+            print(json.dumps(item.to_dict(), ensure_ascii=False) if args.json else f"{item.id}\t{item.modality}\t{item.title}\t{item.path}")
+    elif args.action == "prune":
+        print(f"pruned {len(library.prune())} vanished files", file=sys.stderr)
+    return 0

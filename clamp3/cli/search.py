@@ -1,0 +1,164 @@
+"""``clamp3 search``, ``score``, ``eval`` and ``distance``: queries against a library or a folder."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from pathlib import Path
+
+from clamp3.cli.options import MODALITIES, ModelOptions, add_model_options, parse_where
+from clamp3.io import atomic_write_text
+
+logger = logging.getLogger("clamp3")
+
+
+def register(commands) -> None:
+    search = commands.add_parser(
+        "search", help="nearest items to a text or a file",
+        description="Search a library (--index DIR) or, as the official clamp3_search.py, a folder of files (REF_DIR).",
+    )
+    search.add_argument("query", metavar="QUERY", help="a text in any language, or a file of any modality")
+    search.add_argument("reference", nargs="?", metavar="REF_DIR", help="a folder of files to rank (official form)")
+    search.add_argument("--index", default=None, help="library folder (default: the demo library, with --weights default)")
+    search.add_argument("--top-k", type=int, default=10)
+    search.add_argument("--modality", choices=MODALITIES)
+    search.add_argument("--where", action="append", metavar="KEY=VALUE", help="metadata filter (repeatable)")
+    search.add_argument("--json", action="store_true", help="one JSON object per result")
+    add_model_options(search)
+    search.set_defaults(func=cmd_search)
+
+    for name, helptext in (("score", "similarity of query files to the reference files they pair with"),
+                           ("eval", "retrieval metrics: MRR, Hit@1/10/100, ranks")):
+        command = commands.add_parser(name, help=helptext)
+        command.add_argument("query_dir", metavar="QUERY_DIR")
+        command.add_argument("reference_dir", metavar="REF_DIR")
+        command.add_argument("--embeddings", action="store_true", help="the folders hold .npy global vectors (official layout)")
+        add_model_options(command)
+        if name == "score":
+            command.add_argument("--group", action="store_true", help="cosine of the two mean vectors")
+            command.add_argument("--out", default="pairwise_similarities.jsonl")
+            command.set_defaults(func=cmd_score)
+        else:
+            command.add_argument("--out", default="retrieval_ranks.jsonl")
+            command.set_defaults(func=cmd_eval)
+
+    distance = commands.add_parser("distance", help="Fréchet distance between two sets of music")
+    distance.add_argument("reference", metavar="REF")
+    distance.add_argument("generated", metavar="GEN")
+    distance.add_argument("--bootstrap", type=int, default=100, help="bootstrap samples for the 95%% interval")
+    distance.add_argument("--embeddings", action="store_true", help="the folders hold .npy global vectors")
+    add_model_options(distance)
+    distance.set_defaults(func=cmd_distance)
+
+
+def _is_library(path: str) -> bool:
+    from clamp3.library import DB_NAME
+
+    return (Path(path) / DB_NAME).exists()
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from clamp3.folders import embed_folder, encode_query
+
+    options = ModelOptions.from_args(args)
+    embedder = options.embedder()
+    if args.reference and not _is_library(args.reference):
+        # The official form: rank the files of a folder against one query file.
+        from clamp3.retrieval import top_k
+
+        names, vectors = embed_folder(embedder, args.reference, workers=args.workers)
+        scores, rows = top_k(encode_query(embedder, args.query), vectors, args.top_k)
+        hits = [{"rank": r, "score": float(s), "path": names[i]} for r, (s, i) in enumerate(zip(scores[0], rows[0]), 1)]
+    else:
+        from clamp3.embedded import default_index
+        from clamp3.library import Library
+
+        library = Library.open(args.reference or args.index or default_index(options.weights), model=embedder.model)
+        hits = [h.to_dict() for h in library.search(encode_query(embedder, args.query), args.top_k, args.modality, parse_where(args.where))[0]]
+    for hit in hits:
+        if args.json:
+            print(json.dumps(hit, ensure_ascii=False))
+        else:
+            print(f"{hit['rank']:>3}  {hit['score']:.4f}  {hit.get('title', '')}{_metadata_summary(hit.get('metadata'))}  {hit['path']}")
+    return 0
+
+
+def _metadata_summary(metadata: dict | None, fields: int = 4) -> str:
+    """A few metadata values of a hit, for the plain listing: `` [China, Shanxi, 2/4]``."""
+    skip = {"title", "work", "split"}
+    values = [str(v) for k, v in (metadata or {}).items() if k not in skip and v not in (None, "")][:fields]
+    return f"  [{', '.join(values)}]" if values else ""
+
+
+def _embed_folders(args: argparse.Namespace, first: str, second: str):
+    """Two folders -> (names, vectors, names, vectors)."""
+    from clamp3.folders import embed_folder
+
+    embedder = None if args.embeddings else ModelOptions.from_args(args).embedder()
+    return (*embed_folder(embedder, first, args.embeddings, args.workers),
+            *embed_folder(embedder, second, args.embeddings, args.workers))
+
+
+def _pair(query_names: list[str], reference_names: list[str]):
+    """Queries matched to references by the official key; the unmatched are logged, not asked about."""
+    from clamp3.retrieval import pair_by_key
+
+    pairing = pair_by_key(query_names, reference_names)
+    for name in pairing.unmatched_queries:
+        logger.warning("unmatched query %s", name)
+    for name in pairing.unmatched_references:
+        logger.warning("unmatched reference %s", name)
+    return pairing
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    from clamp3.retrieval import group_similarity, pair_similarities
+
+    query_names, queries, reference_names, references = _embed_folders(args, args.query_dir, args.reference_dir)
+    if args.group:
+        print(f"group similarity: {group_similarity(queries, references):.4f} ({len(queries)} queries, {len(references)} references)")
+        return 0
+    pairing = _pair(query_names, reference_names)
+    similarities = pair_similarities(queries, references, pairing)
+    rows = sorted(
+        ({"query": query_names[i], "reference": reference_names[j], "similarity": float(s)}
+         for i, j, s in zip(pairing.query_index, pairing.reference_index, similarities)),
+        key=lambda row: -row["similarity"],
+    )
+    atomic_write_text(Path(args.out), "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows))
+    mean = float(similarities.mean()) if len(similarities) else float("nan")
+    print(f"average pairwise similarity: {mean:.4f} over {len(rows)} pairs; "
+          f"{len(pairing.unmatched_queries)} queries and {len(pairing.unmatched_references)} references unmatched; "
+          f"pairs in {args.out}")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from clamp3.errors import Clamp3Error
+    from clamp3.retrieval import pair_ranks, retrieval_metrics
+
+    query_names, queries, reference_names, references = _embed_folders(args, args.query_dir, args.reference_dir)
+    pairing = _pair(query_names, reference_names)
+    if not pairing.query_index:
+        raise Clamp3Error("no query file pairs with a reference file (pairs share folder and name before the first dot)")
+    ranks, pool = pair_ranks(queries, references, pairing)
+    ordered = sorted(zip(pairing.query_index, pairing.reference_index, ranks), key=lambda t: t[2])
+    atomic_write_text(Path(args.out), "".join(
+        json.dumps({"query": query_names[i], "reference": reference_names[j], "rank": int(rank)}) + "\n" for i, j, rank in ordered
+    ))
+    unmatched = len(pairing.unmatched_queries) + len(pairing.unmatched_references)
+    print(json.dumps({**retrieval_metrics(ranks), "references": pool, "unmatched": unmatched}, indent=2))
+    return 0
+
+
+def cmd_distance(args: argparse.Namespace) -> int:
+    from clamp3.retrieval import frechet_bootstrap, frechet_distance, group_similarity
+
+    _, reference, _, generated = _embed_folders(args, args.reference, args.generated)
+    low, high = frechet_bootstrap(reference, generated, samples=args.bootstrap)
+    print(json.dumps({
+        "frechet_distance": frechet_distance(reference, generated), "ci95": [low, high],
+        "group_similarity": group_similarity(reference, generated), "reference": len(reference), "generated": len(generated),
+    }, indent=2))
+    return 0

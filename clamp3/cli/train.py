@@ -1,0 +1,48 @@
+"""``clamp3 train clamp3|m3 [--config CFG.yaml] [KEY=VALUE ...] [-q]``: the training engine with a progress bar."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def register(commands) -> None:
+    training = commands.add_parser("train", help="contrastive training of CLaMP 3 on text-music pairs")
+    training.add_argument("objective", choices=["clamp3", "m3"])
+    training.add_argument(
+        "settings", nargs=argparse.REMAINDER, metavar="[--config CFG.yaml] [KEY=VALUE ...] [-q]",
+        help="a YAML of TrainConfig fields, then settings over it",
+    )
+    training.set_defaults(func=cmd_train)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from tqdm.auto import tqdm
+
+    from clamp3.training import TrainConfig, train
+
+    config_path, quiet, overrides = None, False, []
+    settings = iter(args.settings)
+    for word in settings:
+        if word == "--config":
+            config_path = next(settings, None)
+        elif word in ("-q", "--quiet"):
+            quiet = True
+        else:
+            overrides.append(word)
+    config = TrainConfig.from_yaml(config_path, overrides, objective=args.objective)  # a bad value is one line before the bar draws
+    bar = tqdm(unit="step", desc="training", disable=quiet)
+
+    def show(event: dict) -> None:
+        if event["event"] == "step":
+            bar.total = event["total"]
+            bar.n = event["step"]
+            bar.set_postfix(loss=f"{event['loss']:.4f}", lr=f"{event['lr']:.2e}")
+        elif event["event"] == "eval":
+            bar.write(json.dumps(event), file=sys.stderr)
+
+    final = train(config, on_event=show)
+    bar.close()
+    print(f"trained model: {final}", file=sys.stderr)
+    return 0

@@ -1,0 +1,112 @@
+"""Zero-shot classification with text prompts: the one classifier that ``clamp3 classify``, the
+app's Classify tab (and its ``/classify`` endpoint) and the model card's evaluation use.
+
+Classes x templates -> prompts (``{}`` in a template stands for the class) -> text vectors; a
+class vector is the mean of its unit prompt vectors (a prompt ensemble), made unit again. An item
+gets cosines with the class vectors and probabilities softmax(cosine / temperature), plus the log
+of a class prior when one is given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from clamp3.errors import Clamp3Error, Hint
+from clamp3.retrieval import cosine_matrix, normalize
+
+# CLIP's bound on the learned temperature (a logit scale of at most 100).
+DEFAULT_TEMPERATURE = 0.01
+DEFAULT_TEMPLATES = ("{}",)
+
+
+def class_prompts(classes: Sequence[str], templates: Sequence[str] = DEFAULT_TEMPLATES) -> dict[str, list[str]]:
+    """Each class's prompts: every template with ``{}`` replaced by the class (no other brace is special)."""
+    templates = list(templates) or list(DEFAULT_TEMPLATES)
+    missing = [t for t in templates if "{}" not in t]
+    if missing:
+        raise Clamp3Error(f"template '{missing[0]}' has no {{}} where the class goes", hint=Hint("put {} in every template", "templates"))
+    return {label: [template.replace("{}", label) for template in templates] for label in classes}
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """Of N items over C classes: cosines and probabilities (N, C), and each item's top class."""
+
+    classes: list[str]
+    cosines: np.ndarray
+    probabilities: np.ndarray
+
+    @property
+    def labels(self) -> list[str]:
+        return [self.classes[i] for i in self.probabilities.argmax(axis=1)]
+
+    def ranking(self, row: int = 0) -> list[tuple[str, float, float]]:
+        """(class, probability, cosine) of one item, most probable first."""
+        order = np.argsort(-self.probabilities[row], kind="stable")
+        return [(self.classes[i], float(self.probabilities[row, i]), float(self.cosines[row, i])) for i in order]
+
+
+@dataclass(frozen=True)
+class ZeroShotClassifier:
+    classes: list[str]
+    class_vectors: np.ndarray  # (C, D), unit rows
+    temperature: float = DEFAULT_TEMPERATURE
+    log_prior: np.ndarray | None = None  # (C,), added to the logits
+
+    def __post_init__(self) -> None:
+        if not self.temperature > 0:
+            raise Clamp3Error(f"temperature must be above 0, got {self.temperature}")
+
+    @classmethod
+    def from_prompts(
+        cls,
+        encode_texts: Callable[[list[str]], np.ndarray],
+        prompts: Mapping[str, Sequence[str]],
+        temperature: float = DEFAULT_TEMPERATURE,
+        prior: Mapping[str, float] | None = None,
+    ) -> ZeroShotClassifier:
+        """Classes and their prompts -> a classifier; ``encode_texts`` maps texts to (N, D) vectors
+        (all prompts go through it in one call). ``prior``: class -> probability (any scale)."""
+        classes = list(prompts)
+        if len(classes) < 2:
+            raise Clamp3Error(f"zero-shot classification needs at least two classes, got {len(classes)}",
+                              hint=Hint("give two classes or more", "classes"))
+        empty = [label for label in classes if not prompts[label]]
+        if empty:
+            raise Clamp3Error(f"class '{empty[0]}' has no prompt")
+        flat = [prompt for label in classes for prompt in prompts[label]]
+        vectors = normalize(encode_texts(flat))  # (prompts, D)
+        bounds = np.cumsum([0] + [len(prompts[label]) for label in classes])
+        class_vectors = normalize(np.stack([vectors[a:b].mean(axis=0) for a, b in zip(bounds[:-1], bounds[1:])]))
+        log_prior = None
+        if prior is not None:
+            weights = np.array([float(prior.get(label, 0.0)) for label in classes])
+            if (weights <= 0).any():
+                raise Clamp3Error("a class prior needs a probability above 0 for every class")
+            log_prior = np.log(weights / weights.sum())
+        return cls(classes, class_vectors, float(temperature), log_prior)
+
+    @classmethod
+    def from_templates(
+        cls,
+        encode_texts: Callable[[list[str]], np.ndarray],
+        classes: Sequence[str],
+        templates: Sequence[str] = DEFAULT_TEMPLATES,
+        temperature: float = DEFAULT_TEMPERATURE,
+        prior: Mapping[str, float] | None = None,
+    ) -> ZeroShotClassifier:
+        """Every class in every template: the prompt ensemble of the CLI and the app."""
+        return cls.from_prompts(encode_texts, class_prompts(classes, templates), temperature, prior)
+
+    def predict(self, vectors: np.ndarray) -> Prediction:
+        """(N, D) item vectors -> their :class:`Prediction`."""
+        cosines = cosine_matrix(np.atleast_2d(vectors), self.class_vectors)
+        logits = cosines / self.temperature
+        if self.log_prior is not None:
+            logits = logits + self.log_prior
+        logits = logits - logits.max(axis=1, keepdims=True)
+        probabilities = np.exp(logits)
+        return Prediction(self.classes, cosines, probabilities / probabilities.sum(axis=1, keepdims=True))

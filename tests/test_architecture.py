@@ -1,0 +1,140 @@
+"""The shape of the code, checked: who may import whom (README, "Architecture").
+
+Every import in ``clamp3/`` counts, those inside functions too (a lazy import is still a
+dependency): no cycle among the modules, no module importing one of a higher layer, nothing in
+the package importing the app, and no SQL in the app.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = ROOT / "clamp3"
+
+# Layers from the bottom; a module may import its own layer and those below. The first prefix
+# that matches a module's name gives its layer.
+LAYERS: list[tuple[str, tuple[str, ...]]] = [
+    ("base", ("clamp3.errors", "clamp3.io", "clamp3.retrieval", "clamp3.batch")),
+    ("formats", ("clamp3.formats", "clamp3.metadata", "clamp3.convert")),
+    ("features", ("clamp3.features",)),
+    ("models", ("clamp3.weights", "clamp3.config", "clamp3.models")),
+    ("embedding", ("clamp3.preprocess", "clamp3.embedding", "clamp3.assets", "clamp3.jobs", "clamp3.folders", "clamp3.zero_shot",
+                   "clamp3.preview")),
+    ("library", ("clamp3.library", "clamp3.analysis")),
+    ("training", ("clamp3.training",)),
+    ("cli", ("clamp3.cli",)),
+]
+PACKAGE_LAYER = len(LAYERS)  # clamp3/__init__.py, the public names: above everything, imported by nothing inside
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def imports_of(path: Path) -> set[str]:
+    """Every module ``path`` imports, at any depth of its code, as absolute names."""
+    name = module_name(path)
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join(anchor + ([base] if base else []))
+            found.add(base)
+            found.update(f"{base}.{alias.name}" for alias in node.names)  # `from pkg import module`
+    return found
+
+
+def graph() -> dict[str, set[str]]:
+    modules = {module_name(p): p for p in PACKAGE.rglob("*.py")}
+    return {name: {m for m in imports_of(path) if m in modules and m != name} for name, path in modules.items()}
+
+
+def layer_of(module: str) -> int:
+    if module == "clamp3":
+        return PACKAGE_LAYER
+    for rank, (_, prefixes) in enumerate(LAYERS):
+        if any(module == p or module.startswith(p + ".") for p in prefixes):
+            return rank
+    raise AssertionError(f"{module} is in no layer of tests/test_architecture.py: add it where it belongs")
+
+
+def layer_name(module: str) -> str:
+    rank = layer_of(module)
+    return "package" if rank == PACKAGE_LAYER else LAYERS[rank][0]
+
+
+def test_no_import_cycles():
+    edges = graph()
+    state: dict[str, int] = {}
+    cycles = []
+
+    def visit(node: str, path: list[str]) -> None:
+        state[node] = 1
+        for nxt in sorted(edges[node]):
+            if state.get(nxt) == 1:
+                cycles.append(path[path.index(nxt):] + [nxt] if nxt in path else [node, nxt])
+            elif nxt not in state:
+                visit(nxt, path + [nxt])
+        state[node] = 2
+
+    for node in sorted(edges):
+        if node not in state:
+            visit(node, [node])
+    assert not cycles, "import cycles: " + "; ".join(" -> ".join(c) for c in cycles)
+
+
+def test_modules_import_only_their_layer_and_below():
+    upward = [
+        f"{module} ({layer_name(module)}) imports {target} ({layer_name(target)})"
+        for module, targets in graph().items() for target in targets if layer_of(target) > layer_of(module)
+    ]
+    assert not upward, "\n".join(upward)
+
+
+def test_readers_need_no_model_or_training_code():
+    edges = graph()
+    bad = [f"{m} imports {t}" for m, ts in edges.items() if m.startswith("clamp3.formats") for t in ts
+           if t.startswith(("clamp3.models", "clamp3.training", "clamp3.embedding", "clamp3.preprocess"))]
+    assert not bad, bad
+
+
+def test_the_package_imports_neither_the_app_nor_the_cli():
+    bad = []
+    for path in PACKAGE.rglob("*.py"):
+        name = module_name(path)
+        for target in imports_of(path):
+            if target.split(".")[0] in ("explorers", "app", "gradio", "tests", "support"):
+                bad.append(f"{name} imports {target}")
+            if target.startswith("clamp3.cli") and not name.startswith("clamp3.cli"):
+                bad.append(f"{name} imports {target}")
+    assert not bad, bad
+
+
+SQL = re.compile(r"\.execute(many|script)?\(|\bsqlite3\b|\b(SELECT|INSERT|UPDATE|DELETE)\b[^\n]*\b(FROM|INTO|SET|WHERE)\b")
+
+
+def test_no_sql_in_the_app():
+    files = [ROOT / "app.py", *sorted((ROOT / "explorers").glob("*.py"))]
+    found = [f"{p.relative_to(ROOT)}:{n}: {line.strip()}" for p in files
+             for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1) if SQL.search(line)]
+    assert not found, "\n".join(found)
+
+
+def test_the_checks_see_what_they_check(tmp_path):
+    """The walker finds lazy and relative imports, and the SQL pattern matches what the app used to run."""
+    sample = PACKAGE / "formats" / "abc.py"
+    assert "clamp3.errors" in imports_of(sample)
+    assert any(t.startswith("clamp3.") for t in imports_of(PACKAGE / "cli" / "__init__.py"))
+    assert SQL.search('context.library.db.execute("SELECT j.key FROM items, json_each(items.metadata) AS j")')
+    assert not SQL.search("select the rows from the table")
