@@ -22,7 +22,7 @@ import numpy as np
 from clamp3 import Embedder
 from clamp3.models import load_model
 from clamp3.retrieval import normalize, retrieval_metrics, retrieval_ranks
-from clamp3.zero_shot import ZeroShotClassifier
+from clamp3.zero_shot import DEFAULT_TEMPERATURE, ZeroShotClassifier
 from demo.texts import LANGUAGES, class_prompts
 
 TASKS = {"tune_type": "tune type", "region": "region (Essen)", "composer": "composer"}
@@ -49,9 +49,10 @@ def embed_works(embedder: Embedder, data: Path, works: list[dict], kind: str) ->
     return normalize(np.stack([vectors[p] for p in paths]))
 
 
-def zero_shot_classifier(embedder: Embedder, prompts: dict[str, list[str]]) -> ZeroShotClassifier:
-    """Classes and their prompts -> the zero-shot classifier of ``clamp3 classify`` and the app."""
-    return ZeroShotClassifier.from_prompts(embedder.encode_texts, prompts)
+def zero_shot_classifier(embedder: Embedder, prompts: dict[str, list[str]], temperature: float = DEFAULT_TEMPERATURE) -> ZeroShotClassifier:
+    """Classes and their prompts -> the zero-shot classifier of ``clamp3 classify`` and the app
+    (the temperature changes the probabilities, not the accuracies reported here)."""
+    return ZeroShotClassifier.from_prompts(embedder.encode_texts, prompts, temperature)
 
 
 def accuracies(predicted: np.ndarray, labels: list[str]) -> dict[str, float]:

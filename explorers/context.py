@@ -128,19 +128,23 @@ class Context:
         """(1, D) unit vector of a query text."""
         return self.encode_texts([text])
 
-    def encode_texts(self, texts: list[str]) -> np.ndarray:
+    def encode_texts(self, texts: list[str], unit: bool = True) -> np.ndarray:
+        """(N, D) vectors of texts: unit vectors, or with ``unit=False`` as the model gives them
+        (for code that normalises them itself, which then gets the CLI's numbers to the bit)."""
         with self.lock:
-            return normalize(self.embedder.encode_texts(texts))
+            vectors = self.embedder.encode_texts(texts)
+        return normalize(vectors) if unit else vectors
 
-    def encode_file(self, path: str | Path) -> np.ndarray:
-        """(1, D) unit vector of an uploaded file (its first item, for a tune book)."""
+    def encode_file(self, path: str | Path, unit: bool = True) -> np.ndarray:
+        """(1, D) vector of an uploaded file (its first item, for a tune book), a unit one unless ``unit=False``."""
         self.check_upload(path)
         with self.lock:
             results = list(self.embedder.encode_files([path], progress=False))
         for result in results:
             if result.error is not None:
                 raise result.error if isinstance(result.error, InputError) else Clamp3Error(str(result.error))
-            return normalize(result.embedding.reshape(1, -1))
+            vector = result.embedding.reshape(1, -1)
+            return normalize(vector) if unit else vector
         raise Clamp3Error(f"{Path(path).name}: no music found in the file")
 
     def encode_files(self, paths: list[str | Path]) -> tuple[list[str], np.ndarray, list[str]]:
