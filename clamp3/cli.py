@@ -290,10 +290,6 @@ def _add_analysis_commands(commands) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    import dataclasses
-
-    import yaml
-
     from clamp3.training import TrainConfig, train
 
     config_path, quiet, overrides = None, False, []
@@ -305,26 +301,8 @@ def cmd_train(args: argparse.Namespace) -> int:
             quiet = True
         else:
             overrides.append(word)
-    values: dict = {}
-    if config_path:
-        try:
-            values = yaml.safe_load(Path(config_path).read_text(encoding="utf-8")) or {}
-        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-            reason = getattr(exc, "strerror", None) or " ".join(str(exc).split())
-            raise Clamp3Error(f"{config_path}: not a readable YAML file of training settings ({reason})") from exc
-        if not isinstance(values, dict):
-            raise Clamp3Error(f"{config_path}: expected a mapping of training settings (key: value lines)")
-    fields = {f.name: f for f in dataclasses.fields(TrainConfig)}
-    for override in overrides:
-        key, sep, raw = override.partition("=")
-        if not sep or key not in fields:
-            raise Clamp3Error(f"override '{override}' is not key=value with a key of {sorted(fields)}")
-        values[key] = yaml.safe_load(raw)
-    unknown = set(values) - set(fields)
-    if unknown:
-        raise Clamp3Error(f"unknown training settings {sorted(unknown)}")
-    values["objective"] = args.objective
-    config = TrainConfig(**values)  # a bad value is one line before the progress bar draws
+    # a bad value is one line before the progress bar draws
+    config = TrainConfig.from_yaml(config_path, overrides, objective=args.objective)
     from tqdm.auto import tqdm
 
     bar = tqdm(unit="step", desc="training", disable=quiet)

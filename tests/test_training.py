@@ -3,6 +3,7 @@ an uninterrupted one, and bad data is counted by line."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import shutil
@@ -84,6 +85,33 @@ def test_cli_main_trains_with_overrides(pairs_file, tmp_path, tiny_model_dir):
     steps = [json.loads(line) for line in (tmp_path / "cli" / "metrics.jsonl").read_text().splitlines()]
     assert [s["step"] for s in steps if s["event"] == "step"] == [1, 2]
     assert main(["train", "clamp3", "--config", str(cfg), "nonsense=1"]) == 2
+
+
+def test_settings_take_their_field_types_and_read_from_yaml_then_overrides(tmp_path):
+    """Text as YAML, forms and overrides give it becomes the field's type; a value that is not
+    one is an error naming the field and the value; a YAML file, then key=value, then fixed values."""
+    import re
+
+    import yaml
+
+    cfg = TrainConfig(train_data="x", learning_rate="1e-3", epochs="3", normalize="true", augment="false", dropout="null",
+                      text_model="None", logit_scale=14)
+    assert (cfg.learning_rate, cfg.epochs, cfg.normalize, cfg.augment, cfg.dropout, cfg.text_model) == (1e-3, 3, True, False, None, None)
+    assert isinstance(cfg.logit_scale, float) and TrainConfig(train_data="x", dropout="0.1").dropout == 0.1
+    for field, value, message in [("epochs", "three", "epochs must be a whole number, got 'three'"),
+                                  ("learning_rate", "fast", "learning_rate must be a number, got 'fast'"),
+                                  ("normalize", "maybe", "normalize must be true or false, got 'maybe'"),
+                                  ("dropout", [0.1], "dropout must be a number, got [0.1]"),
+                                  ("weights", None, "weights must be text, got None")]:
+        with pytest.raises(ConfigError, match=re.escape(message)):
+            TrainConfig(train_data="x", **{field: value})
+    path = tmp_path / "cfg.yaml"
+    path.write_text("objective: m3\ntrain_data: pairs.jsonl\nlearning_rate: 1e-3\nepochs: 2\n")  # YAML reads 1e-3 as text
+    cfg = TrainConfig.from_yaml(path, ["epochs=5", "dropout=0.1", "text_model=null"], objective="clamp3")
+    assert (cfg.learning_rate, cfg.epochs, cfg.dropout, cfg.text_model, cfg.objective) == (1e-3, 5, 0.1, None, "clamp3")
+    assert TrainConfig.from_yaml(None, ["train_data=p"]) == TrainConfig(train_data="p")
+    path.write_text(yaml.safe_dump(dataclasses.asdict(cfg), sort_keys=False))  # as a run records its settings
+    assert TrainConfig.from_yaml(path) == cfg
 
 
 def test_loss_and_instrument_removal():
