@@ -74,8 +74,9 @@ def averaged(task: Task) -> DistributedDataParallel:
     """The task's loss with its gradients averaged across ranks; wrapping gives every rank rank
     0's weights (a model built from random weights, M3 from scratch or new projections, differs
     between ranks that seed their RNGs by rank)."""
-    # find_unused_parameters: the encoders' poolers (BertModel's, CLaMP 3 mean-pools) are trained
-    # parameters that never reach the loss; globally unused, their gradients stay None, as in one process
+    # find_unused_parameters: the encoders' poolers (BertModel's; CLaMP 3 mean-pools) are parameters
+    # the optimiser holds that never reach the loss; unused on every rank, their gradients stay None
+    # as in one process (AdamW then skips them, weight decay included)
     return DistributedDataParallel(TaskLoss(task), find_unused_parameters=True)
 
 
@@ -92,7 +93,6 @@ def _distributed(device: str) -> tuple[int, int, str]:
     if not dist.is_initialized():
         dist.init_process_group("nccl" if device.startswith("cuda") else "gloo")
     return dist.get_rank(), dist.get_world_size(), device
-
 
 
 def train(config: TrainConfig, on_event: Callable[[dict], None] | None = None, stop=None) -> Path:
