@@ -28,7 +28,7 @@ from clamp3.config import CLaMP3Config, EncoderConfig
 from clamp3.models import CLaMP3Model, save_pretrained
 from clamp3.models.loading import load_tokenizer
 from clamp3.training import TrainConfig, train
-from clamp3.training.trainer import ContrastiveTask
+from clamp3.training.contrastive import ContrastiveTask
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))

@@ -13,7 +13,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-from clamp3.errors import ConfigError
+from clamp3.errors import ConfigError, Hint
 
 # Read once, at import (reading it means setting it): outputs get the mode a plain open() gives.
 _UMASK = os.umask(0)
@@ -67,7 +67,8 @@ class Shard:
         except ValueError:
             shard = None
         if shard is None or not 0 <= shard.index < shard.count:
-            raise ConfigError(f"--shard {spec!r}: expected I/N with 0 <= I < N (e.g. 0/8), or auto (RANK/WORLD_SIZE of torchrun)")
+            raise ConfigError(f"part {spec!r}: expected I/N with 0 <= I < N (e.g. 0/8), or auto (RANK/WORLD_SIZE of torchrun)",
+                              hint=Hint("name one part of the files", "shard"))
         return shard
 
     def keeps(self, file: Path, base: Path) -> bool:

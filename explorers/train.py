@@ -11,15 +11,17 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import gradio as gr
 import plotly.graph_objects as go
+import yaml
 from plotly.subplots import make_subplots
 
 from clamp3 import Library
 from clamp3.errors import Clamp3Error
+from clamp3.training import TrainConfig
 from explorers.common import TRACK_TQDM, file_input, shown_errors
 from explorers.context import Context
 
@@ -65,12 +67,18 @@ class Trainer:
 
     def command(self, data: Path, output_dir: Path, stage: str, epochs: int, learning_rate: float, batch_size: int,
                 device: str, eval_split: float) -> list[str]:
-        settings = {
-            "train_data": str(data), "output_dir": str(output_dir), "weights": self.context.weights, "stage": stage,
-            "epochs": int(epochs), "learning_rate": float(learning_rate), "batch_size": int(batch_size), "device": device,
-            "eval_split": float(eval_split), "warmup_steps": 0, "checkpoint_every": 100,
-        }
-        return [sys.executable, "-m", "clamp3.cli", "train", "clamp3", "-q", *(f"{k}={v}" for k, v in settings.items())]
+        """The run's settings as ``config.yaml`` in ``output_dir`` (a bad value fails here, not in
+        the subprocess), and the ``clamp3 train`` command that runs it."""
+        self.context.writable()
+        config = TrainConfig(
+            train_data=str(data), output_dir=str(output_dir), weights=self.context.weights, stage=stage, epochs=int(epochs),
+            learning_rate=float(learning_rate), batch_size=int(batch_size), device=device, eval_split=float(eval_split),
+            warmup_steps=0, checkpoint_every=100,
+        )
+        output_dir.mkdir(parents=True, exist_ok=True)
+        path = output_dir / "config.yaml"
+        path.write_text(yaml.safe_dump(asdict(config), sort_keys=False), encoding="utf-8")
+        return [sys.executable, "-m", "clamp3.cli", "train", "clamp3", "--config", str(path), "-q"]
 
     def start(self, command: list[str], output_dir: Path) -> Job:
         self.context.writable()

@@ -350,7 +350,7 @@ def test_training_killed_while_writing_a_checkpoint_resumes_like_an_uninterrupte
     start = _checkpoint_step(out)
     assert start == 2 * (torn - 1)
     steps = rng.randint(start // 2 + 1, 3)  # killed inside step 2 * steps + 1, after a later checkpoint
-    run_killed({"at": "call", "target": "clamp3.training.trainer:ContrastiveTask.loss", "nth": 2 * steps - start + 1,
+    run_killed({"at": "call", "target": "clamp3.training.contrastive:ContrastiveTask.loss", "nth": 2 * steps - start + 1,
                 "delay": round(rng.uniform(0.0, 0.005), 4)}, _train_cli(training, out))
     last = _checkpoint_step(out)
     assert start < last == 2 * steps

@@ -1,6 +1,6 @@
-"""The cross-rank gather: two gloo processes, each with half the batch and gradients averaged in
-the trainer's buckets, give the gradients of one process on the whole batch; and the trainer's
-broadcast gives every rank rank 0's weights."""
+"""The cross-rank gather: two gloo processes, each with half the batch and gradients averaged by
+the trainer's DistributedDataParallel wrapping, give the gradients of one process on the whole
+batch (a parameter no rank uses keeps no gradient); and the wrapping gives every rank rank 0's weights."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
+from clamp3.training.loop import averaged
 from clamp3.training.loss import contrastive_loss
-from clamp3.training.trainer import _all_reduce_gradients, _broadcast_weights
 
 
 def _model():
@@ -31,17 +31,19 @@ def _worker(rank: int, world: int, port: int, queue) -> None:
     dist.init_process_group("gloo", rank=rank, world_size=world)
     text_tower, music_tower = _model()
     texts, musics = _data()
-    half = slice(rank * 4, rank * 4 + 4)
-    loss = contrastive_loss(text_tower(texts[half]), music_tower(musics[half]))
+    unused = torch.nn.Linear(2, 2)  # a trained parameter outside the loss, as an encoder's pooler
+    task = SimpleNamespace(model=torch.nn.ModuleList([text_tower, music_tower, unused]), logit_scale=None,
+                           loss=lambda indices: contrastive_loss(text_tower(texts[indices]), music_tower(musics[indices])))
+    wrapped = averaged(task)
+    loss = wrapped(list(range(rank * 4, rank * 4 + 4)))
     loss.backward()
-    # buckets of 64 bytes: the four gradients (96, 16, 80 and 16 bytes) go in three collectives
-    _all_reduce_gradients([*text_tower.parameters(), *music_tower.parameters()], world, bucket_bytes=64)
-    # a model seeded by rank, as the trainer seeds it, then rank 0's weights broadcast
+    assert unused.weight.grad is None and unused.bias.grad is None
+    # a model seeded by rank, as the trainer seeds it, then wrapped: rank 0's weights on every rank
     torch.manual_seed(100 + rank)
     task = SimpleNamespace(model=torch.nn.Sequential(torch.nn.Linear(3, 3), torch.nn.LayerNorm(3)),
-                           logit_scale=torch.nn.Parameter(torch.tensor(float(rank))))
+                           logit_scale=torch.nn.Parameter(torch.tensor(float(rank))), loss=None)
     task.model[1].weight.data.uniform_()
-    _broadcast_weights(task)
+    averaged(task)
     weights = [t.numpy().copy() for t in task.model.state_dict().values()] + [task.logit_scale.detach().numpy().copy()]
     grads = [p.grad.numpy().copy() for p in (*text_tower.parameters(), *music_tower.parameters())]
     # arrays, not tensors: a tensor crosses the queue as a handle to shared memory that dies with this process

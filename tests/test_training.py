@@ -3,6 +3,7 @@ an uninterrupted one, and bad data is counted by line."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import shutil
@@ -86,6 +87,33 @@ def test_cli_main_trains_with_overrides(pairs_file, tmp_path, tiny_model_dir):
     assert main(["train", "clamp3", "--config", str(cfg), "nonsense=1"]) == 2
 
 
+def test_settings_take_their_field_types_and_read_from_yaml_then_overrides(tmp_path):
+    """Text as YAML, forms and overrides give it becomes the field's type; a value that is not
+    one is an error naming the field and the value; a YAML file, then key=value, then fixed values."""
+    import re
+
+    import yaml
+
+    cfg = TrainConfig(train_data="x", learning_rate="1e-3", epochs="3", normalize="true", augment="false", dropout="null",
+                      text_model="None", logit_scale=14)
+    assert (cfg.learning_rate, cfg.epochs, cfg.normalize, cfg.augment, cfg.dropout, cfg.text_model) == (1e-3, 3, True, False, None, None)
+    assert isinstance(cfg.logit_scale, float) and TrainConfig(train_data="x", dropout="0.1").dropout == 0.1
+    for field, value, message in [("epochs", "three", "epochs must be a whole number, got 'three'"),
+                                  ("learning_rate", "fast", "learning_rate must be a number, got 'fast'"),
+                                  ("normalize", "maybe", "normalize must be true or false, got 'maybe'"),
+                                  ("dropout", [0.1], "dropout must be a number, got [0.1]"),
+                                  ("weights", None, "weights must be text, got None")]:
+        with pytest.raises(ConfigError, match=re.escape(message)):
+            TrainConfig(train_data="x", **{field: value})
+    path = tmp_path / "cfg.yaml"
+    path.write_text("objective: m3\ntrain_data: pairs.jsonl\nlearning_rate: 1e-3\nepochs: 2\n")  # YAML reads 1e-3 as text
+    cfg = TrainConfig.from_yaml(path, ["epochs=5", "dropout=0.1", "text_model=null"], objective="clamp3")
+    assert (cfg.learning_rate, cfg.epochs, cfg.dropout, cfg.text_model, cfg.objective) == (1e-3, 5, 0.1, None, "clamp3")
+    assert TrainConfig.from_yaml(None, ["train_data=p"]) == TrainConfig(train_data="p")
+    path.write_text(yaml.safe_dump(dataclasses.asdict(cfg), sort_keys=False))  # as a run records its settings
+    assert TrainConfig.from_yaml(path) == cfg
+
+
 def test_loss_and_instrument_removal():
     text, music = torch.eye(4) * 10, torch.eye(4) * 10
     assert contrastive_loss(text, music) < 1e-3 < contrastive_loss(text, music.flip(0))
@@ -111,7 +139,7 @@ def test_m3_pretraining_learns_and_its_checkpoint_starts_clamp3(pairs_file, tmp_
     assert m3.encoder_config.hidden_size == 64 and m3.encoder_config.max_length == 32
     # a CLaMP 3 run starts its symbolic tower from it
     run = config(pairs_file, tmp_path / "c", weights=tiny_model_dir, init_m3=str(final / "m3.pth"), max_steps=1)
-    from clamp3.training.trainer import ContrastiveTask
+    from clamp3.training.contrastive import ContrastiveTask
 
     task = ContrastiveTask(run)
     for (name, a), (_, b) in zip(task.model.symbolic_model.state_dict().items(), m3.encoder.state_dict().items()):
@@ -185,7 +213,8 @@ def test_two_processes_resume_exactly_with_dropout_on(pairs_file, tmp_path, tiny
 
 
 def test_length_buckets_keep_every_example_once_and_group_lengths(pairs_file, tmp_path, tiny_model_dir):
-    from clamp3.training.trainer import ContrastiveTask, epoch_order
+    from clamp3.training.contrastive import ContrastiveTask
+    from clamp3.training.task import epoch_order
 
     run = config(pairs_file, tmp_path / "b", weights=tiny_model_dir, batch_size=2, length_buckets=4)
     task = ContrastiveTask(run)
@@ -200,7 +229,7 @@ def test_length_buckets_keep_every_example_once_and_group_lengths(pairs_file, tm
 
 def test_frozen_text_tower_is_run_once_per_text_and_still_learns(pairs_file, tmp_path, tiny_model_dir):
     """freeze_text_model: the tower's pooled outputs are cached, its projection and the music tower train."""
-    from clamp3.training.trainer import ContrastiveTask
+    from clamp3.training.contrastive import ContrastiveTask
 
     cfg = config(pairs_file, tmp_path / "run", weights=tiny_model_dir, freeze_text_model=True, text_sampling="one",
                  text_dropout=True, augment=False, normalize=True, logit_scale=10.0, epochs=30)
@@ -214,7 +243,7 @@ def test_frozen_text_tower_is_run_once_per_text_and_still_learns(pairs_file, tmp
     for _ in range(3):
         task.loss(list(range(8)))
     assert sum(calls) <= 16 and len(task.pooled_texts) <= 16
-    reference = task.model.text_proj(task._pooled(*_batch(task, range(8))))
+    reference = task.model.text_proj(task.pooled_texts(*_batch(task, range(8))))
     assert torch.allclose(reference, task.model.encode_text(*_batch(task, range(8))), atol=1e-5)
     events = []
     train(cfg, on_event=events.append)
@@ -229,7 +258,8 @@ def test_text_cache_persists_the_frozen_tower_between_runs(pairs_file, tmp_path,
     """text_cache: every training text is computed before the first step and saved; a second run
     (another stage, a rerun) reads them back and runs the text tower on nothing; a file of
     another tower is ignored."""
-    from clamp3.training.trainer import ContrastiveTask, TextCache
+    from clamp3.training.contrastive import ContrastiveTask
+    from clamp3.training.frozen import TextCache
 
     cache = tmp_path / "texts.safetensors"
     cfg = config(pairs_file, tmp_path / "a", weights=tiny_model_dir, freeze_text_model=True, text_sampling="one",
@@ -276,7 +306,8 @@ def test_text_prior_adjusts_only_the_music_to_text_direction():
 
 
 def test_text_prior_counts_each_text_by_how_often_it_is_drawn(tmp_path, tiny_model_dir):
-    from clamp3.training.trainer import ContrastiveTask, text_key
+    from clamp3.training.contrastive import ContrastiveTask
+    from clamp3.training.frozen import text_key
 
     scores = sorted((GOLDEN / "convert" / "abc_official").glob("bach__*.abc"))[:4]
     lines = []
@@ -307,7 +338,7 @@ def _batch(task, indices):
 def test_whitened_text_projection_and_cached_frozen_music(pairs_file, tmp_path, tiny_model_dir):
     """whiten_text: projected training texts start centred with equal variance per direction;
     freeze_music_model: each music input goes through the frozen tower once."""
-    from clamp3.training.trainer import ContrastiveTask
+    from clamp3.training.contrastive import ContrastiveTask
 
     cfg = config(pairs_file, tmp_path / "run", weights=tiny_model_dir, freeze_text_model=True, freeze_music_model=True,
                  whiten_text=100, augment=False, normalize=True)
@@ -327,7 +358,7 @@ def test_whitened_text_projection_and_cached_frozen_music(pairs_file, tmp_path, 
 def test_whitening_init_centres_and_equalises():
     """_whitening_init: rows with a large shared mean and unequal variances come out centred, with
     covariance I / k over the spanned directions."""
-    from clamp3.training.trainer import _whitening_init
+    from clamp3.training.contrastive import _whitening_init
 
     generator = torch.Generator().manual_seed(0)
     x = torch.randn(500, 16, generator=generator, dtype=torch.double) * torch.linspace(0.1, 3.0, 16, dtype=torch.double) + 15.0
@@ -341,7 +372,7 @@ def test_whitening_init_centres_and_equalises():
 def test_whitened_music_projection_fills_the_frozen_cache(pairs_file, tmp_path, tiny_model_dir):
     """whiten_music with a frozen music tower: the sample's pooled outputs land in the cache, and
     projected they start centred."""
-    from clamp3.training.trainer import ContrastiveTask
+    from clamp3.training.contrastive import ContrastiveTask
 
     cfg = config(pairs_file, tmp_path / "run", weights=tiny_model_dir, freeze_music_model=True, whiten_music=100, augment=False)
     task = ContrastiveTask(cfg)

@@ -1,20 +1,29 @@
 """M3 pretraining: masked patch reconstruction with the character decoder, as the official
 train_m3.py: 45% of the patches selected; in training they are masked (0.8), their characters
-shuffled (0.1) or kept (0.1); the decoder rebuilds each selected patch from its encoder feature."""
+shuffled (0.1) or kept (0.1); the decoder rebuilds each selected patch from its encoder feature.
+The data (:class:`M3Data`) and the training objective (:class:`M3Task`)."""
 
 from __future__ import annotations
 
+import logging
 import math
 import random
 from pathlib import Path
 
+import numpy as np
 import torch
 
+from clamp3.config import EncoderConfig
 from clamp3.errors import INPUT_ERRORS
 from clamp3.formats import read_items
-from clamp3.io import collect_files
+from clamp3.io import atomic_write, collect_files
+from clamp3.models import M3Model, load_m3
 from clamp3.models.patchilizer import EOS_ID, MASK_ID, PAD_ID, Patchilizer
+from clamp3.training.config import TrainConfig
 from clamp3.training.data import truncate
+from clamp3.training.task import Evaluation
+
+logger = logging.getLogger(__name__)
 
 MASK_RATIO = 0.45
 SYMBOLIC_EXTENSIONS = (".abc", ".mtf", ".mid", ".midi", ".xml", ".musicxml", ".mxl", ".krn")
@@ -81,3 +90,62 @@ def collate_m3(examples):
         mask[row, : len(corrupted)] = 1
         selected[row, : len(chosen)] = chosen
     return inputs, mask, selected, targets
+
+
+class M3Task:
+    """Masked patch reconstruction of the symbolic encoder with its character decoder."""
+
+    logit_scale = None
+
+    def __init__(self, config: TrainConfig):
+        self.config = config
+        if config.weights in ("", "new"):
+            encoder = EncoderConfig(hidden_size=config.m3_hidden, num_layers=config.m3_layers, max_length=config.m3_max_patches)
+            self.model = M3Model(encoder, config.m3_decoder_layers, config.patch_size)
+        else:
+            self.model = load_m3(config.weights)
+        self.model.to(config.device)
+        max_patches = self.model.encoder_config.max_length
+        self.data = M3Data(config.train_data.split(","), self.model.patch_size, max_patches)
+        self.eval = M3Data(config.eval_data.split(","), self.model.patch_size, max_patches) if config.eval_data else None
+        for line in self.data.bad:
+            logger.warning("%s", line)
+        self.bad_fraction = len(self.data.bad) / max(1, len(self.data.bad) + len(self.data))
+        self.rng = random.Random(config.seed)
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def lengths(self) -> list[int]:
+        return [len(item) for item in self.data.items]
+
+    def parameters(self):
+        return list(self.model.parameters())
+
+    def train_mode(self) -> None:
+        self.model.train()
+
+    def _loss(self, data: M3Data, indices: list[int], rng: random.Random, train: bool) -> torch.Tensor:
+        inputs, mask, selected, targets = collate_m3([data.example(i, rng, train) for i in indices])
+        device = self.config.device
+        return self.model(inputs.to(device), mask.to(device), selected.to(device), targets.to(device)).loss
+
+    def loss(self, indices: list[int]) -> torch.Tensor:
+        return self._loss(self.data, indices, self.rng, True)
+
+    @torch.inference_mode()
+    def evaluate(self) -> Evaluation | None:
+        """The reconstruction loss on the evaluation files; the best model has the lowest."""
+        if self.eval is None or not len(self.eval):
+            return None
+        self.model.eval()
+        rng = random.Random(0)  # the same selection every epoch
+        losses = [float(self._loss(self.eval, list(range(s, min(len(self.eval), s + 16))), rng, False)) for s in range(0, len(self.eval), 16)]
+        loss = float(np.mean(losses))
+        return Evaluation({"loss": loss}, score=-loss)
+
+    def save(self, folder: Path) -> Path:
+        folder.mkdir(parents=True, exist_ok=True)
+        state = {k: v.detach().cpu() for k, v in self.model.state_dict().items()}
+        atomic_write(folder / "m3.pth", lambda handle: torch.save({"model": state, "epoch": 0, "min_eval_loss": 0.0}, handle))
+        return folder

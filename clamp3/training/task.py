@@ -1,0 +1,69 @@
+"""What the training loop asks of an objective (:class:`Task`), and the order of an epoch's examples.
+
+A new objective is one module with a class that has these members; ``train`` picks it by
+``TrainConfig.objective``."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import torch
+
+from clamp3.training.config import TrainConfig
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """One evaluation: ``metrics`` go to the ``eval`` event as they are; ``score`` (higher is
+    better) decides which epoch's model is kept as ``best``."""
+
+    metrics: dict[str, float]
+    score: float
+
+
+class Task(Protocol):
+    model: torch.nn.Module  # what the checkpoint saves (its state_dict keys are the checkpoint's)
+    logit_scale: torch.nn.Parameter | None  # a parameter outside the model, saved beside it, or none
+    rng: random.Random  # the data's random stream, saved per rank
+    bad_fraction: float  # of the examples read, the share that could not be used
+
+    def __len__(self) -> int: ...
+
+    def lengths(self) -> list[int]:
+        """The length of each training example, for length-bucketed batches."""
+
+    def parameters(self) -> list[torch.nn.Parameter]:
+        """What the optimiser trains."""
+
+    def train_mode(self) -> None:
+        """The model in training mode (its frozen parts stay in eval mode)."""
+
+    def loss(self, indices: list[int]) -> torch.Tensor:
+        """The loss of the training examples ``indices`` (this rank's share of a global batch)."""
+
+    def evaluate(self) -> Evaluation | None:
+        """On the evaluation data, or None without any."""
+
+    def save(self, folder: Path) -> Path:
+        """The model in the task's own format under ``folder``; returns the folder."""
+
+
+def epoch_order(task: Task, config: TrainConfig, epoch: int, global_batch: int) -> list[int]:
+    """The examples of one epoch in batch order: a seeded permutation, or with ``length_buckets``
+    windows of that many batches sorted by length, their batches then shuffled (less padding)."""
+    generator = torch.Generator().manual_seed(config.seed + epoch)
+    order = torch.randperm(len(task), generator=generator).tolist()
+    if config.length_buckets <= 0:
+        return order
+    lengths = task.lengths()
+    window = config.length_buckets * global_batch
+    batches = []
+    for start in range(0, len(order), window):
+        chunk = sorted(order[start : start + window], key=lambda i: lengths[i])
+        batches += [chunk[i : i + global_batch] for i in range(0, len(chunk), global_batch)]
+    full = [b for b in batches if len(b) == global_batch]
+    shuffled = torch.randperm(len(full), generator=generator).tolist()
+    return [i for b in shuffled for i in full[b]]
