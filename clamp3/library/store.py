@@ -1,4 +1,4 @@
-"""A persistent music library: items, metadata and vectors in SQLite, searched exactly or
+"""The library's store: items, metadata and vectors in SQLite, searched exactly or
 through a FAISS index.
 
 SQLite (WAL mode) is the single source of truth. Files are embedded in chunks, and each chunk
