@@ -56,6 +56,21 @@ def test_add_is_incremental_by_content(tmp_path, music, embedder):
     assert len(library) == 9 and library.info()["by_modality"] == {"symbolic": 9}
 
 
+def test_a_prune_that_fails_midway_changes_nothing(tmp_path, music, embedder):
+    library = Library(tmp_path / "lib", create=True)
+    library.add([music / "midi"], embedder, progress=False)
+    version, paths = library.version, sorted({row[0] for row in library.db.execute("SELECT path FROM items")})
+    for midi in (music / "midi").iterdir():
+        midi.unlink()
+    # the second file's delete fails inside the transaction, after the first one's went through
+    library.db.execute(f"CREATE TRIGGER fail BEFORE DELETE ON items WHEN old.path = '{paths[1]}' BEGIN SELECT RAISE(ABORT, 'disk gone'); END")
+    with pytest.raises(sqlite3.IntegrityError, match="disk gone"):
+        library.prune()
+    assert len(library) == 6 and library.version == version  # rolled back, not left open
+    library.db.execute("DROP TRIGGER fail")
+    assert sorted(library.prune()) == paths and len(library) == 0 and library.version == version + 1
+
+
 def test_metadata_from_files_and_sidecar(tmp_path, music, embedder):
     midi = sorted((music / "midi").iterdir())[0].name
     sidecar = {"essen_book.abc": {"region": "Germany"}, f"midi/{midi}": {"region": "Saxony"}, "nowhere.mid": {"x": "1"}}

@@ -16,7 +16,8 @@ import logging
 import random
 import sqlite3
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -167,11 +168,30 @@ class Library:
         return {"items": len(self), "files": files, "by_modality": by_modality, "bytes": size, **meta}
 
     # --- writing ------------------------------------------------------------------------------
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Cursor]:
+        """One write transaction: BEGIN IMMEDIATE (waits up to the busy timeout for another
+        writer), COMMIT at the end, ROLLBACK on any exception (an interrupt too), so a change is
+        there whole or not at all."""
+        cursor = self.db.cursor()
+        cursor.execute("BEGIN IMMEDIATE")
+        try:
+            yield cursor
+            cursor.execute("COMMIT")
+        except BaseException:
+            cursor.execute("ROLLBACK")
+            raise
+
+    @staticmethod
+    def _bump_version(cursor: sqlite3.Cursor) -> None:
+        """A new version of the items: the cached matrix and the ANN index of the old one are stale."""
+        cursor.execute(
+            "INSERT INTO meta VALUES ('version', '1') ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+        )
+
     def _commit_chunk(self, rows: list[tuple], replaced_paths: Iterable[str], identity: dict[str, str]) -> None:
         """One transaction: drop the old rows of changed files, insert the new rows, bump the version."""
-        cursor = self.db.cursor()
-        cursor.execute("BEGIN IMMEDIATE")  # waits up to the timeout for another writer
-        try:
+        with self._transaction() as cursor:
             meta = dict(cursor.execute("SELECT key, value FROM meta"))
             if "fingerprint" in meta and meta["fingerprint"] != identity["fingerprint"]:
                 raise LibraryError(f"{self.directory}: another model wrote to this library meanwhile")
@@ -183,13 +203,7 @@ class Library:
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
-            cursor.execute(
-                "INSERT INTO meta VALUES ('version', '1') ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
-            )
-            cursor.execute("COMMIT")
-        except BaseException:
-            cursor.execute("ROLLBACK")
-            raise
+            self._bump_version(cursor)
 
     def add(
         self,
@@ -277,30 +291,23 @@ class Library:
         return stored if Path(stored).is_absolute() else str(self.directory / stored)
 
     def prune(self) -> list[str]:
-        """Drop the items of files that no longer exist; returns their paths."""
+        """Drop the items of files that no longer exist (one transaction); returns their paths."""
         gone = [p for (p,) in self.db.execute("SELECT DISTINCT path FROM items") if not Path(self.absolute(p)).exists()]
         if gone:
-            self.db.execute("BEGIN IMMEDIATE")
-            self.db.executemany("DELETE FROM items WHERE path = ?", [(p,) for p in gone])
-            self.db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'version'")
-            self.db.execute("COMMIT")
+            with self._transaction() as cursor:
+                cursor.executemany("DELETE FROM items WHERE path = ?", [(p,) for p in gone])
+                self._bump_version(cursor)
         return gone
 
     def remove(self, item_ids: Iterable[int]) -> int:
         """Drop the given items (one transaction); returns how many were there."""
         ids = [(int(i),) for i in item_ids]
-        cursor = self.db.cursor()
-        cursor.execute("BEGIN IMMEDIATE")
-        try:
+        with self._transaction() as cursor:
             before = cursor.execute("SELECT COUNT(*) FROM items").fetchone()[0]
             cursor.executemany("DELETE FROM items WHERE id = ?", ids)
             removed = before - cursor.execute("SELECT COUNT(*) FROM items").fetchone()[0]
             if removed:
-                cursor.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'version'")
-            cursor.execute("COMMIT")
-        except BaseException:
-            cursor.execute("ROLLBACK")
-            raise
+                self._bump_version(cursor)
         return removed
 
     # --- reading ------------------------------------------------------------------------------
