@@ -28,7 +28,7 @@ import numpy as np
 
 from clamp3 import SUPPORTED_EXTENSIONS, Embedder, Library, load_model
 from clamp3.errors import Clamp3Error, InputError
-from clamp3.library import Hit, model_identity
+from clamp3.library import Hit
 from clamp3.retrieval import normalize
 
 logger = logging.getLogger(__name__)
@@ -99,8 +99,7 @@ class Context:
         if read_only is None:
             read_only = os.environ.get("CLAMP3_READ_ONLY", "") not in ("", "0", "false")
         model = load_model(weights)
-        library = Library(index, create=True)
-        library.check_model(model_identity(model))
+        library = Library.open(index, model=model, create=True)
         context = cls(
             weights, Path(index), Embedder(model, batch_size=16), library,
             roots=[Path(r).resolve() for r in roots], home=Path(home),
@@ -149,7 +148,7 @@ class Context:
     def swap(self, weights: str, library: Library) -> None:
         """Serve other weights and their library from now on (the Train tab's last step)."""
         model = load_model(weights)
-        library.check_model(model_identity(model))
+        library.use_model(model)
         with self.lock:
             self.weights, self.index, self.library = weights, library.directory, library
             self.embedder = Embedder(model, batch_size=16)

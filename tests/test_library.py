@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from conftest import DATA, GOLDEN
 
 from clamp3.embedding import Embedder
@@ -152,6 +153,27 @@ def test_bad_queries_and_other_models(tmp_path, music, embedder, tiny_model):
         library.check_model(other)
     with pytest.raises(LibraryError, match="no library here"):
         Library(tmp_path / "nothing")
+
+
+def test_open_checks_the_model_once_and_add_reuses_it(tmp_path, music, embedder, tiny_model_dir, monkeypatch):
+    from clamp3.library import store
+    from clamp3.models import load_model
+
+    library = Library.open(tmp_path / "lib", model=embedder.model, create=True)
+    computed = []
+    monkeypatch.setattr(store, "model_identity", lambda model: computed.append(model) or model_identity(model))
+    library.add([music / "bwv277.krn"], embedder, progress=False)
+    library.add([music / "midi"], embedder, progress=False)
+    assert computed == [] and len(library) == 7
+    other = load_model(tiny_model_dir)
+    other.name_or_path = "other-model"
+    with torch.no_grad():
+        other.text_proj.weight.add_(1.0)
+    with pytest.raises(LibraryError, match=r"holds vectors of model '.*'.*the model in use is 'other-model'"):
+        Library.open(tmp_path / "lib", model=other)
+    with pytest.raises(LibraryError, match=r"the model in use is 'other-model'"):
+        library.add([music / "bwv10.7.mxl"], Embedder(other), progress=False)
+    assert len(computed) == 2 and len(library) == 7
 
 
 def test_two_writers_at_once_both_land(tmp_path, music, tiny_model):

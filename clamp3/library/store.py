@@ -101,7 +101,9 @@ class AddReport:
 
 
 class Library:
-    """``Library(directory)`` opens (or, with ``create=True``, creates) a library folder."""
+    """A library folder. :meth:`open` it with the model whose vectors it holds: the model is
+    checked once and remembered for :meth:`add`. ``Library(directory)`` opens it without a model
+    (to list, prune or search with vectors from elsewhere)."""
 
     def __init__(self, directory: str | Path, create: bool = False, ann_threshold: int = DEFAULT_ANN_THRESHOLD):
         self.directory = Path(directory)
@@ -113,6 +115,23 @@ class Library:
         self.db = self._open(db)
         self._cache: tuple[int, np.ndarray, np.ndarray] | None = None
         self._ann = None
+        self._model = None  # the model last checked by use_model, and its identity
+        self._identity: dict[str, str] = {}
+
+    @classmethod
+    def open(
+        cls, directory: str | Path, model=None, create: bool = False, ann_threshold: int = DEFAULT_ANN_THRESHOLD
+    ) -> Library:
+        """Open (with ``create``, create) the library at ``directory``; with ``model``, refuse a
+        library of another model's vectors, naming both (see :meth:`use_model`)."""
+        library = cls(directory, create=create, ann_threshold=ann_threshold)
+        if model is not None:
+            try:
+                library.use_model(model)
+            except LibraryError:
+                library.close()
+                raise
+        return library
 
     @staticmethod
     def _open(db: Path, timeout: float = 60.0) -> sqlite3.Connection:
@@ -156,6 +175,15 @@ class Library:
                 f"the model in use is '{identity['model']}' ({identity['dim']}-d, {identity['fingerprint']}): "
                 f"search with the library's model, or build a new library"
             )
+
+    def use_model(self, model) -> dict[str, str]:
+        """Check that ``model``'s vectors belong in this library and return its identity. The
+        identity (a hash of the projections) is computed once per model object and remembered; the
+        check against the library runs every time, since another process may fill an empty library."""
+        if self._model is not model:
+            self._model, self._identity = model, model_identity(model)
+        self.check_model(self._identity)
+        return self._identity
 
     def __len__(self) -> int:
         return self.db.execute("SELECT COUNT(*) FROM items").fetchone()[0]
@@ -219,8 +247,7 @@ class Library:
         With ``shard``, only that part of the files (several processes can fill one library)."""
         from clamp3.metadata import read_metadata
 
-        identity = model_identity(embedder.model)
-        self.check_model(identity)
+        identity = self.use_model(embedder.model)
         report = AddReport()
         files, missing = collect_files(sources, SUPPORTED_EXTENSIONS)
         report.failures += [f"{m}: no such file or folder" for m in missing]
