@@ -145,6 +145,16 @@ class Context:
         with self.lock:
             return self.library.search(vector, k, modality, where)[0]
 
+    def fields(self) -> list[str]:
+        """The library's metadata keys, most common first."""
+        with self.lock:
+            return self.library.fields()
+
+    def field_values(self, key: str, limit: int = 500) -> list[str]:
+        """The values of one metadata field of the library, most common first."""
+        with self.lock:
+            return self.library.field_values(key, limit)
+
     def swap(self, weights: str, library: Library) -> None:
         """Serve other weights and their library from now on (the Train tab's last step)."""
         model = load_model(weights)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import gradio as gr
 
 from clamp3.errors import Clamp3Error
-from explorers.common import TRACK_TQDM, field_values, file_input, metadata_fields, shown_errors, table_html
+from explorers.common import TRACK_TQDM, file_input, shown_errors, table_html
 from explorers.context import Context
 
 LISTED = 200
@@ -65,8 +65,8 @@ def statistics(context: Context) -> str:
     rows = [["items", info["items"]], ["files", info["files"]], ["size on disk", f"{info['bytes'] / 2**20:.1f} MB"],
             ["model", info.get("model", "")], ["dimension", info.get("dim", "")], ["folder", str(context.index)]]
     rows += [[f"modality: {m}", n] for m, n in sorted(info["by_modality"].items())]
-    for key in metadata_fields(context)[:6]:
-        top = field_values(context, key, limit=5)
+    for key in context.fields()[:6]:
+        top = context.field_values(key, limit=5)
         rows.append([f"{key} (most common)", ", ".join(top)])
     return table_html(["", ""], rows)
 
@@ -82,7 +82,7 @@ def build(context: Context) -> None:
     report = gr.Textbox(label="report", lines=4, interactive=False)
     with gr.Row():
         modality = gr.Dropdown(["", "symbolic", "audio"], value="", label="modality")
-        field = gr.Dropdown([""] + metadata_fields(context), value="", label="field")
+        field = gr.Dropdown([""] + context.fields(), value="", label="field")
         value = gr.Dropdown([], label="value", allow_custom_value=True)
         contains = gr.Textbox(label="title contains")
     list_button = gr.Button("List")
@@ -107,5 +107,5 @@ def build(context: Context) -> None:
     add_button.click(run_add, [uploads, folder], [report, stats], api_name=False)
     list_button.click(run_list, [modality, field, value, contains], items, api_name=False)
     remove_button.click(run_remove, ids, [report, stats], api_name=False)
-    field.change(lambda f: gr.update(choices=field_values(context, f), value=None), field, value, api_name=False)
+    field.change(lambda f: gr.update(choices=context.field_values(f), value=None), field, value, api_name=False)
     return stats

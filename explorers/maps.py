@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 
 from clamp3.analysis import library_map, place_on_map
 from clamp3.errors import Clamp3Error
-from explorers.common import file_input, metadata_fields, shown_errors
+from explorers.common import file_input, shown_errors
 from explorers.context import Context
 
 MAX_TRACES = 24  # the most common values get a colour each, the rest share "other"
@@ -97,7 +97,7 @@ def export_csv(context: Context, rows: list[dict], points: np.ndarray, keep: lis
 
 
 def build(context: Context) -> None:
-    fields = ["modality"] + metadata_fields(context)
+    fields = ["modality"] + context.fields()
     default = "region" if "region" in fields else fields[0]
     with gr.Row():
         field = gr.Dropdown(fields, value=default, label="colour by", scale=1)

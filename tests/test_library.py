@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -83,6 +84,10 @@ def test_metadata_from_files_and_sidecar(tmp_path, music, embedder):
     assert [t["title"] for t in tunes] == ["Das Hildebrandslied", "Herzog Ernst", "Herzog Ernst"]
     assert tunes[0]["metadata"]["origin"] == "Europa, Mitteleuropa, Deutschland"
     assert library.items(where={"composer": "J.S. Bach"})[0]["name"] == "bwv10.7"
+    keys = Counter(key for item in library.items() for key in item["metadata"])
+    assert library.fields() == sorted(keys, key=lambda k: (-keys[k], k)) and "region" in keys
+    assert library.field_values("region") == ["Germany", "Saxony"] and library.field_values("region", limit=1) == ["Germany"]
+    assert library.field_values("nothing") == [] and library.field_values("") == []
 
 
 def test_book_metadata_is_per_tune_and_a_changed_book_is_read_again(tmp_path):

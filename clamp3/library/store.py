@@ -16,6 +16,7 @@ import logging
 import random
 import sqlite3
 import time
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -346,6 +347,21 @@ class Library:
             {"id": i, "path": self.absolute(p), "name": n, "modality": m, "title": t, "metadata": json.loads(md)}
             for i, p, n, m, t, md in self.db.execute(sql, params)
         ]
+
+    def fields(self) -> list[str]:
+        """Every metadata key of the library, most common first (ties by name)."""
+        counts = Counter(key for (key,) in self.db.execute("SELECT j.key FROM items, json_each(items.metadata) AS j"))
+        return sorted(counts, key=lambda k: (-counts[k], k))
+
+    def field_values(self, key: str, limit: int = 500) -> list[str]:
+        """The values of the metadata field ``key``, most common first; none for no key."""
+        if not key:
+            return []
+        rows = self.db.execute(
+            "SELECT json_extract(metadata, ?) AS v, COUNT(*) AS n FROM items WHERE v IS NOT NULL GROUP BY v ORDER BY n DESC LIMIT ?",
+            (f'$."{key}"', limit),
+        )
+        return [str(v) for v, _ in rows]
 
     @staticmethod
     def _filter_sql(sql: str, modality: str | None, where: dict[str, str] | None) -> tuple[str, list]:
