@@ -181,6 +181,21 @@ def test_open_checks_the_model_once_and_add_reuses_it(tmp_path, music, embedder,
     assert len(computed) == 2 and len(library) == 7
 
 
+def test_rebuild_embeds_the_same_files_and_metadata_into_a_new_library(tmp_path, music, embedder):
+    library = Library(tmp_path / "lib", create=True)
+    library.add([music / "midi", music / "bwv277.krn"], embedder, sidecar={"bwv277.krn": {"title": "Chorale", "era": "baroque"}},
+                progress=False)
+    rebuilt = library.rebuild(embedder, tmp_path / "rebuilt", progress=False)
+    assert rebuilt.directory == tmp_path / "rebuilt" and rebuilt.meta()["fingerprint"] == library.meta()["fingerprint"]
+
+    def contents(lib):
+        return sorted((r["path"], r["name"], r["modality"], r["title"], json.dumps(r["metadata"], sort_keys=True)) for r in lib.items())
+    assert contents(rebuilt) == contents(library) and len(rebuilt) == 7
+    assert library.items(where={"era": "baroque"})[0]["title"] == rebuilt.items(where={"era": "baroque"})[0]["title"] == "Chorale"
+    old, new = (sorted(lib.items(), key=lambda r: r["path"]) for lib in (library, rebuilt))
+    np.testing.assert_allclose(rebuilt.vectors_of([r["id"] for r in new]), library.vectors_of([r["id"] for r in old]), atol=1e-6)
+
+
 def test_two_writers_at_once_both_land(tmp_path, music, tiny_model):
     Library(tmp_path / "lib", create=True)
     errors = []

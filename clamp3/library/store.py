@@ -306,6 +306,16 @@ class Library:
         report.unknown_sidecar_paths = sorted(set(sidecar) - used_sidecar)
         return report
 
+    def rebuild(self, embedder, target: str | Path, progress: bool = True) -> Library:
+        """A new library at ``target`` with this library's files and metadata (titles included),
+        embedded by ``embedder``: the library of another model, e.g. one just trained."""
+        rows = self.items()
+        sidecar = {r["path"]: {"title": r["title"], **r["metadata"]} for r in rows}
+        files = sorted({r["path"] for r in rows})
+        library = Library.open(target, model=embedder.model, create=True)
+        library.add(files, embedder, sidecar=sidecar, progress=progress)
+        return library
+
     def _key(self, path: Path) -> str:
         """The stored path: relative to the library folder for files inside it (a library that
         ships with its music stays valid wherever it is copied), absolute for the others."""
