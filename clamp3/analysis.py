@@ -102,19 +102,15 @@ def library_map(library, modality: str | None = None, center: bool = False) -> t
     A shipped ``map.csv`` (id, x, y of every item, per-modality centred) is used as it is while
     the library holds exactly its items; other maps are cached beside the library as ``.npy``.
     """
-    import csv
-
     from clamp3.io import atomic_save_npy
+    from clamp3.library import read_shipped_map
 
     rows = library.items(modality)
     if len(rows) < 3:
         raise Clamp3Error(f"{library.directory}: a map needs at least 3 items, the library has {len(rows)}")
-    shipped = library.directory / "map.csv"
-    if center and modality is None and shipped.exists():
-        with open(shipped, newline="", encoding="utf-8") as handle:
-            table = {int(r["id"]): (float(r["x"]), float(r["y"])) for r in csv.DictReader(handle)}
-        if len(table) == len(rows) and all(r["id"] in table for r in rows):
-            return rows, np.asarray([table[r["id"]] for r in rows], dtype=np.float32)
+    table = read_shipped_map(library.directory) if center and modality is None else None
+    if table is not None and len(table) == len(rows) and all(r["id"] in table for r in rows):
+        return rows, np.asarray([table[r["id"]] for r in rows], dtype=np.float32)
     meta = library.meta()
     cached = library.directory / f"map-{meta.get('fingerprint', 'x')}-v{library.version}-{modality or 'all'}-{'c' if center else 'n'}.npy"
     if cached.exists():

@@ -19,7 +19,6 @@ from clamp3.errors import Clamp3Error
 MODEL_DIR = "clamp3-small-multilingual"
 LIBRARY_DIR = "demo-library"
 MUSIC_ARCHIVE = "music.tar.xz"
-MAP_NAME = "map.csv"
 
 
 def assets_dir() -> Path:

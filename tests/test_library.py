@@ -196,6 +196,23 @@ def test_rebuild_embeds_the_same_files_and_metadata_into_a_new_library(tmp_path,
     np.testing.assert_allclose(rebuilt.vectors_of([r["id"] for r in new]), library.vectors_of([r["id"] for r in old]), atol=1e-6)
 
 
+def test_a_shipped_map_is_read_back_as_written(tmp_path, music, embedder):
+    from clamp3.analysis import library_map
+    from clamp3.library import read_shipped_map, write_shipped_map
+
+    library = Library(tmp_path / "lib", create=True)
+    library.add([music / "midi"], embedder, progress=False)
+    assert read_shipped_map(library.directory) is None
+    ids = [r["id"] for r in library.items()]
+    points = np.random.default_rng(0).uniform(-10, 10, (len(ids), 2)).astype(np.float32)
+    write_shipped_map(library.directory, ids, points)
+    assert (tmp_path / "lib" / "map.csv").read_text().splitlines()[0] == "id,x,y"
+    assert read_shipped_map(library.directory) == {i: (round(float(x), 4), round(float(y), 4)) for i, (x, y) in zip(ids, points)}
+    rows, shown = library_map(library, None, center=True)  # the library holds exactly the map's items
+    assert [r["id"] for r in rows] == ids
+    np.testing.assert_allclose(shown, points, atol=1e-4)
+
+
 def test_two_writers_at_once_both_land(tmp_path, music, tiny_model):
     Library(tmp_path / "lib", create=True)
     errors = []
