@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from clamp3 import SUPPORTED_EXTENSIONS, Embedder, Library, load_model
-from clamp3.errors import Clamp3Error, InputError
+from clamp3.errors import Clamp3Error, InputError, describe
 from clamp3.library import Hit
 from clamp3.retrieval import normalize
 
@@ -40,7 +40,7 @@ def upload_message(exc: Exception) -> str:
     """The one line a page shows for an error: for a file, its name and the reason, not the
     server's folder the upload was stored in."""
     if not isinstance(exc, InputError):
-        return str(exc)
+        return describe(exc)
     folder = str(Path(exc.path).parent) + os.sep
     return f"{Path(exc.path).name}: {exc.reason.replace(folder, '')}"
 
@@ -85,13 +85,11 @@ class Context:
         weights = weights or os.environ.get("CLAMP3_WEIGHTS") or EMBEDDED
         index = index or os.environ.get("CLAMP3_INDEX")
         if index is None:
-            if weights != EMBEDDED:
-                raise Clamp3Error(f"weights '{weights}' need a library of their own vectors: pass --index DIR")
-            from clamp3.embedded import library_dir
+            from clamp3.embedded import default_index
 
             # The music (for playing and engraving results) unpacks in the background: search
             # needs only the database, so the first answer does not wait for it.
-            index = library_dir(unpack=False)
+            index = default_index(weights, unpack=False)
             threading.Thread(target=_unpack_quietly, name="unpack-demo-music", daemon=True).start()
         if roots is None:
             roots = [r for r in os.environ.get("CLAMP3_ROOTS", "").split(os.pathsep) if r]

@@ -45,8 +45,14 @@ def test_text_search_handler_ranks_the_library(context):
 
 def test_weights_without_a_library_are_refused(tiny_model_dir, monkeypatch):
     monkeypatch.delenv("CLAMP3_INDEX", raising=False)
-    with pytest.raises(Clamp3Error, match="--index"):
+    with pytest.raises(Clamp3Error, match="no library given") as refused:
         Context.load(str(tiny_model_dir), None)
+    assert refused.value.hint.setting == "index"
+    import app
+
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "8")  # leaves this process's malloc as it is
+    with pytest.raises(SystemExit, match=r"^error: no library given .*: --index DIR \(or CLAMP3_INDEX\)$"):
+        app.main(["--weights", str(tiny_model_dir)])
 
 
 def test_file_search_handler_finds_the_file_itself(context):

@@ -146,8 +146,9 @@ def test_ann_search_has_high_recall_and_is_rebuilt_when_stale(tmp_path):
 
 def test_bad_queries_and_other_models(tmp_path, music, embedder, tiny_model):
     library = Library(tmp_path / "lib", create=True)
-    with pytest.raises(LibraryError, match="the library is empty"):
+    with pytest.raises(LibraryError, match="the library is empty") as empty:
         library.search(np.zeros((1, 48)))
+    assert empty.value.hint.setting == "index"
     library.add([music / "bwv277.krn"], embedder, progress=False)
     with pytest.raises(LibraryError, match=r"query vectors have 768 dimensions; .* holds 48-d vectors of model"):
         library.search(np.ones((1, 768)))
@@ -156,8 +157,9 @@ def test_bad_queries_and_other_models(tmp_path, music, embedder, tiny_model):
     other = dict(model_identity(tiny_model), model="other-model", fingerprint="0000")
     with pytest.raises(LibraryError, match=r"holds vectors of model '.*'.*the model in use is 'other-model'"):
         library.check_model(other)
-    with pytest.raises(LibraryError, match="no library here"):
+    with pytest.raises(LibraryError, match="no library here") as nothing:
         Library(tmp_path / "nothing")
+    assert nothing.value.hint.setting == "index"
 
 
 def test_open_checks_the_model_once_and_add_reuses_it(tmp_path, music, embedder, tiny_model_dir, monkeypatch):

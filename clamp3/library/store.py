@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from clamp3.errors import Clamp3Error, InputError
+from clamp3.errors import Clamp3Error, Hint, InputError
 from clamp3.formats import SUPPORTED_EXTENSIONS
 from clamp3.io import Shard, collect_files, file_digest
 from clamp3.retrieval import build_hnsw, exact_top_k, normalize
@@ -111,7 +111,7 @@ class Library:
         self.ann_threshold = ann_threshold
         db = self.directory / DB_NAME
         if not db.exists() and not create:
-            raise LibraryError(f"{self.directory}: no library here (create one with 'clamp3 index add SRC --index {self.directory}')")
+            raise LibraryError(f"{self.directory}: no library here", hint=Hint("give a library, or add music to create one", "index"))
         self.directory.mkdir(parents=True, exist_ok=True)
         self.db = self._open(db)
         self._cache: tuple[int, np.ndarray, np.ndarray] | None = None
@@ -445,7 +445,7 @@ class Library:
         """Top-``k`` items for each query vector (Q, D) by cosine similarity."""
         ids, matrix = self.matrix()
         if len(ids) == 0:
-            raise LibraryError(f"{self.directory}: the library is empty; add files with 'clamp3 index add'")
+            raise LibraryError(f"{self.directory}: the library is empty", hint=Hint("add music to it first", "index"))
         queries = np.atleast_2d(np.asarray(queries, dtype=np.float32))
         if queries.shape[1] != matrix.shape[1]:
             meta = self.meta()
