@@ -78,8 +78,8 @@ def write_map(library: Library, folder: Path) -> None:
     from clamp3.analysis import umap_coordinates
 
     rows = library.items()
-    points = umap_coordinates(library.vectors_of([r["id"] for r in rows]), [r["modality"] for r in rows], center=True)
-    write_shipped_map(folder, [r["id"] for r in rows], points)
+    points = umap_coordinates(library.vectors_of([r.id for r in rows]), [r.modality for r in rows], center=True)
+    write_shipped_map(folder, [r.id for r in rows], points)
 
 
 def run_summary(run: Path) -> str:

@@ -61,8 +61,8 @@ def classify(
         if not rows:
             raise Clamp3Error(f"no item of the library has {field} = {value}")
         with context.lock:
-            vectors = context.library.vectors_of([r["id"] for r in rows])
-        names = [r["title"] for r in rows]
+            vectors = context.library.vectors_of([r.id for r in rows])
+        names = [r.title for r in rows]
     else:
         raise Clamp3Error("drop a file, or choose a field and a value to classify part of the library")
     _, probabilities = zero_shot(vectors, centroids, float(temperature))

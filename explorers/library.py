@@ -6,6 +6,7 @@ from __future__ import annotations
 import gradio as gr
 
 from clamp3.errors import Clamp3Error
+from clamp3.library import LibraryItem
 from explorers.common import TRACK_TQDM, file_input, shown_errors, table_html
 from explorers.context import Context
 
@@ -31,18 +32,18 @@ def add(context: Context, uploads: list[str] | None, folder: str, session: str, 
     return "\n".join(lines)
 
 
-def listing(context: Context, modality: str, field: str, value: str, contains: str) -> list[dict]:
+def listing(context: Context, modality: str, field: str, value: str, contains: str) -> list[LibraryItem]:
     where = {field: value} if field and value else None
     rows = context.library.items(modality or None, where)
     if contains and contains.strip():
         needle = contains.strip().lower()
-        rows = [r for r in rows if needle in r["title"].lower() or needle in r["name"].lower()]
+        rows = [r for r in rows if needle in r.title.lower() or needle in r.name.lower()]
     return rows
 
 
-def listing_html(rows: list[dict]) -> str:
-    shown = [[r["id"], r["title"], r["modality"], ", ".join(f"{k}: {v}" for k, v in list(r["metadata"].items())[:5]),
-              r["path"].rsplit("/", 1)[-1]] for r in rows[:LISTED]]
+def listing_html(rows: list[LibraryItem]) -> str:
+    shown = [[r.id, r.title, r.modality, ", ".join(f"{k}: {v}" for k, v in list(r.metadata.items())[:5]),
+              r.path.rsplit("/", 1)[-1]] for r in rows[:LISTED]]
     more = f"<p>{len(rows)} items; the first {LISTED} are listed</p>" if len(rows) > LISTED else f"<p>{len(rows)} items</p>"
     return more + table_html(["id", "title", "modality", "metadata", "file"], shown)
 

@@ -79,12 +79,12 @@ def test_metadata_from_files_and_sidecar(tmp_path, music, embedder):
     library = Library(tmp_path / "lib", create=True)
     report = library.add([music], embedder, sidecar=sidecar, progress=False)
     assert report.unknown_sidecar_paths == ["nowhere.mid"]
-    assert [t["name"] for t in library.items(where={"region": "Saxony"})] == [midi[:-4]]
+    assert [t.name for t in library.items(where={"region": "Saxony"})] == [midi[:-4]]
     tunes = library.items(where={"region": "Germany"})
-    assert [t["title"] for t in tunes] == ["Das Hildebrandslied", "Herzog Ernst", "Herzog Ernst"]
-    assert tunes[0]["metadata"]["origin"] == "Europa, Mitteleuropa, Deutschland"
-    assert library.items(where={"composer": "J.S. Bach"})[0]["name"] == "bwv10.7"
-    keys = Counter(key for item in library.items() for key in item["metadata"])
+    assert [t.title for t in tunes] == ["Das Hildebrandslied", "Herzog Ernst", "Herzog Ernst"]
+    assert tunes[0].metadata["origin"] == "Europa, Mitteleuropa, Deutschland"
+    assert library.items(where={"composer": "J.S. Bach"})[0].name == "bwv10.7"
+    keys = Counter(key for item in library.items() for key in item.metadata)
     assert library.fields() == sorted(keys, key=lambda k: (-keys[k], k)) and "region" in keys
     assert library.field_values("region") == ["Germany", "Saxony"] and library.field_values("region", limit=1) == ["Germany"]
     assert library.field_values("nothing") == [] and library.field_values("") == []
@@ -114,6 +114,9 @@ def test_search_equals_brute_force_with_filters(tmp_path, music, embedder):
     hits = library.search(query, k=5)[0]
     assert [h.id for h in hits] == list(expected)
     assert hits[0].score >= hits[-1].score
+    item = next(i for i in library.items() if i.id == hits[0].id)
+    assert hits[0].to_dict() == {"rank": 1, "score": hits[0].score, **item.to_dict()}
+    assert list(hits[0].to_dict()) == ["rank", "score", "id", "path", "name", "modality", "title", "metadata"]
     only_tunes = library.search(query, k=5, where={"rhythm": "Romanze, Ballade, Lied"})[0]
     assert {h.name for h in only_tunes} == {"essen_book#1", "essen_book#2", "essen_book#3"}
 
@@ -191,11 +194,11 @@ def test_rebuild_embeds_the_same_files_and_metadata_into_a_new_library(tmp_path,
     assert rebuilt.directory == tmp_path / "rebuilt" and rebuilt.meta()["fingerprint"] == library.meta()["fingerprint"]
 
     def contents(lib):
-        return sorted((r["path"], r["name"], r["modality"], r["title"], json.dumps(r["metadata"], sort_keys=True)) for r in lib.items())
+        return sorted((r.path, r.name, r.modality, r.title, json.dumps(r.metadata, sort_keys=True)) for r in lib.items())
     assert contents(rebuilt) == contents(library) and len(rebuilt) == 7
-    assert library.items(where={"era": "baroque"})[0]["title"] == rebuilt.items(where={"era": "baroque"})[0]["title"] == "Chorale"
-    old, new = (sorted(lib.items(), key=lambda r: r["path"]) for lib in (library, rebuilt))
-    np.testing.assert_allclose(rebuilt.vectors_of([r["id"] for r in new]), library.vectors_of([r["id"] for r in old]), atol=1e-6)
+    assert library.items(where={"era": "baroque"})[0].title == rebuilt.items(where={"era": "baroque"})[0].title == "Chorale"
+    old, new = (sorted(lib.items(), key=lambda r: r.path) for lib in (library, rebuilt))
+    np.testing.assert_allclose(rebuilt.vectors_of([r.id for r in new]), library.vectors_of([r.id for r in old]), atol=1e-6)
 
 
 def test_a_shipped_map_is_read_back_as_written(tmp_path, music, embedder):
@@ -205,13 +208,13 @@ def test_a_shipped_map_is_read_back_as_written(tmp_path, music, embedder):
     library = Library(tmp_path / "lib", create=True)
     library.add([music / "midi"], embedder, progress=False)
     assert read_shipped_map(library.directory) is None
-    ids = [r["id"] for r in library.items()]
+    ids = [r.id for r in library.items()]
     points = np.random.default_rng(0).uniform(-10, 10, (len(ids), 2)).astype(np.float32)
     write_shipped_map(library.directory, ids, points)
     assert (tmp_path / "lib" / "map.csv").read_text().splitlines()[0] == "id,x,y"
     assert read_shipped_map(library.directory) == {i: (round(float(x), 4), round(float(y), 4)) for i, (x, y) in zip(ids, points)}
     rows, shown = library_map(library, None, center=True)  # the library holds exactly the map's items
-    assert [r["id"] for r in rows] == ids
+    assert [r.id for r in rows] == ids
     np.testing.assert_allclose(shown, points, atol=1e-4)
 
 
@@ -256,8 +259,8 @@ def test_sigkill_during_add_leaves_a_whole_library_that_resumes(tmp_path, tiny_m
     committed = len(library)
     assert 0 < committed < 118
     first = library.items(limit=1)[0]
-    vector = np.frombuffer(sqlite3.connect(db).execute("SELECT vector FROM items WHERE id = ?", (first["id"],)).fetchone()[0], np.float32)
-    assert library.search(vector[None], k=1)[0][0].id == first["id"]
+    vector = np.frombuffer(sqlite3.connect(db).execute("SELECT vector FROM items WHERE id = ?", (first.id,)).fetchone()[0], np.float32)
+    assert library.search(vector[None], k=1)[0][0].id == first.id
     assert subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE).returncode == 0
     assert len(Library(tmp_path / "lib")) == 118
     info = json.loads(subprocess.run([sys.executable, "-m", "clamp3.cli", "index", "info", "--index", str(tmp_path / "lib")],

@@ -28,6 +28,7 @@ from tqdm.auto import tqdm
 from clamp3.errors import Clamp3Error, Hint, InputError
 from clamp3.formats import SUPPORTED_EXTENSIONS
 from clamp3.io import Shard, collect_files, file_digest
+from clamp3.library.rows import Hit, LibraryItem
 from clamp3.retrieval import build_hnsw, exact_top_k, normalize
 
 logger = logging.getLogger(__name__)
@@ -53,6 +54,7 @@ CREATE TABLE IF NOT EXISTS items (
 CREATE INDEX IF NOT EXISTS items_path ON items (path);
 CREATE INDEX IF NOT EXISTS items_modality ON items (modality);
 """
+ITEM_COLUMNS = "id, path, name, modality, title, metadata"  # what a LibraryItem is made of
 
 
 class LibraryError(Clamp3Error):
@@ -69,21 +71,6 @@ def model_identity(model) -> dict[str, str]:
         "fingerprint": digest.hexdigest()[:16],
         "dim": str(model.config.projection_size),
     }
-
-
-@dataclass
-class Hit:
-    rank: int
-    score: float
-    id: int
-    path: str
-    name: str
-    modality: str
-    title: str
-    metadata: dict
-
-    def to_dict(self) -> dict:
-        return self.__dict__.copy()
 
 
 @dataclass
@@ -310,8 +297,8 @@ class Library:
         """A new library at ``target`` with this library's files and metadata (titles included),
         embedded by ``embedder``: the library of another model, e.g. one just trained."""
         rows = self.items()
-        sidecar = {r["path"]: {"title": r["title"], **r["metadata"]} for r in rows}
-        files = sorted({r["path"] for r in rows})
+        sidecar = {r.path: {"title": r.title, **r.metadata} for r in rows}
+        files = sorted({r.path for r in rows})
         library = Library.open(target, model=embedder.model, create=True)
         library.add(files, embedder, sidecar=sidecar, progress=progress)
         return library
@@ -349,14 +336,20 @@ class Library:
         return removed
 
     # --- reading ------------------------------------------------------------------------------
-    def items(self, modality: str | None = None, where: dict[str, str] | None = None, limit: int | None = None) -> list[dict]:
-        sql, params = self._filter_sql("SELECT id, path, name, modality, title, metadata FROM items", modality, where)
+    def items(
+        self, modality: str | None = None, where: dict[str, str] | None = None, limit: int | None = None
+    ) -> list[LibraryItem]:
+        """The items (of ``modality``, whose fields equal ``where``), in the order they were added."""
+        sql, params = self._filter_sql(f"SELECT {ITEM_COLUMNS} FROM items", modality, where)
         if limit:
             sql += f" LIMIT {int(limit)}"
-        return [
-            {"id": i, "path": self.absolute(p), "name": n, "modality": m, "title": t, "metadata": json.loads(md)}
-            for i, p, n, m, t, md in self.db.execute(sql, params)
-        ]
+        return [LibraryItem(**self._fields(row)) for row in self.db.execute(sql, params)]
+
+    def _fields(self, row: tuple) -> dict:
+        """The fields of a LibraryItem from a row of ITEM_COLUMNS."""
+        item_id, path, name, modality, title, metadata = row
+        return {"id": item_id, "path": self.absolute(path), "name": name, "modality": modality, "title": title,
+                "metadata": json.loads(metadata)}
 
     def fields(self) -> list[str]:
         """Every metadata key of the library, most common first (ties by name)."""
@@ -485,13 +478,10 @@ class Library:
         marks = ",".join("?" * len(pairs))
         rows = {
             r[0]: r for r in self.db.execute(
-                f"SELECT id, path, name, modality, title, metadata FROM items WHERE id IN ({marks})", [int(i) for _, i in pairs]
+                f"SELECT {ITEM_COLUMNS} FROM items WHERE id IN ({marks})", [int(i) for _, i in pairs]
             )
         }
-        return [
-            Hit(rank, float(score), int(i), self.absolute(rows[i][1]), rows[i][2], rows[i][3], rows[i][4], json.loads(rows[i][5]))
-            for rank, (score, i) in enumerate(pairs, 1)
-        ]
+        return [Hit(rank=rank, score=float(score), **self._fields(rows[i])) for rank, (score, i) in enumerate(pairs, 1)]
 
     def close(self) -> None:
         self.db.close()
