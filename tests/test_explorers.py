@@ -283,3 +283,10 @@ def test_embed_endpoint_returns_a_unit_vector(context, scores):
     assert result["dim"] == len(result["vector"]) and abs(np.linalg.norm(result["vector"]) - 1) < 1e-4
     with pytest.raises(Clamp3Error, match="give a text or a file"):
         app.embed(context, "  ", None)
+
+
+def test_the_app_holds_no_sql():
+    """The app asks the library (fields, field_values, items, remove); it never queries its database."""
+    for path in [ROOT / "app.py", *sorted((ROOT / "explorers").glob("*.py"))]:
+        source = path.read_text(encoding="utf-8")
+        assert ".execute(" not in source and ".db." not in source and ".db)" not in source, path.name
