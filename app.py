@@ -17,9 +17,13 @@ import sys
 
 import gradio as gr
 
+from clamp3.errors import Clamp3Error, describe
 from explorers import classify, compare, library, maps, search, train
 from explorers.common import file_input, shown_errors
 from explorers.context import Context
+
+# The settings a hint may name, as the options of this program.
+OPTIONS = {"index": "--index DIR (or CLAMP3_INDEX)", "weights": "--weights (or CLAMP3_WEIGHTS)"}
 
 CSS = """
 .clamp3-results, .clamp3-table { border-collapse: collapse; width: 100%; font-size: 0.9em; }
@@ -33,8 +37,6 @@ def embed(context: Context, text: str, file: str | None) -> dict:
     """The ``/embed`` endpoint: the unit vector of a text or a file."""
     vector = context.encode_file(file) if file else context.encode_text(text.strip()) if text and text.strip() else None
     if vector is None:
-        from clamp3.errors import Clamp3Error
-
         raise Clamp3Error("give a text or a file to embed")
     return {"model": context.weights, "dim": int(vector.shape[1]), "vector": [round(float(v), 7) for v in vector[0]]}
 
@@ -102,7 +104,10 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     if args.max_upload_mb is not None:
         os.environ["CLAMP3_MAX_UPLOAD_MB"] = str(args.max_upload_mb)
-    context = Context.load(args.weights, args.index, args.roots, args.home, args.read_only)
+    try:
+        context = Context.load(args.weights, args.index, args.roots, args.home, args.read_only)
+    except Clamp3Error as exc:  # a hint about the weights or the library is worded as this program's options
+        raise SystemExit(f"error: {describe(exc, OPTIONS)}") from exc
     exports = context.home / "exports"
     exports.mkdir(parents=True, exist_ok=True)
     build_app(context).queue(default_concurrency_limit=4).launch(

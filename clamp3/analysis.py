@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from clamp3.errors import Clamp3Error
+from clamp3.library import Library, LibraryItem, read_shipped_map
 from clamp3.retrieval import normalize
 
 
@@ -110,32 +111,27 @@ def umap_coordinates(vectors: np.ndarray, modalities: Sequence[str] | None = Non
     return reducer.fit_transform(x).astype(np.float32)
 
 
-def library_map(library, modality: str | None = None, center: bool = False) -> tuple[list[dict], np.ndarray]:
+def library_map(library: Library, modality: str | None = None, center: bool = False) -> tuple[list[LibraryItem], np.ndarray]:
     """The library's items and their (N, 2) UMAP coordinates, computed once per library version.
 
     A shipped ``map.csv`` (id, x, y of every item, per-modality centred) is used as it is while
     the library holds exactly its items; other maps are cached beside the library as ``.npy``.
     """
-    import csv
-
     from clamp3.io import atomic_save_npy
 
     rows = library.items(modality)
     if len(rows) < 3:
         raise Clamp3Error(f"{library.directory}: a map needs at least 3 items, the library has {len(rows)}")
-    shipped = library.directory / "map.csv"
-    if center and modality is None and shipped.exists():
-        with open(shipped, newline="", encoding="utf-8") as handle:
-            table = {int(r["id"]): (float(r["x"]), float(r["y"])) for r in csv.DictReader(handle)}
-        if len(table) == len(rows) and all(r["id"] in table for r in rows):
-            return rows, np.asarray([table[r["id"]] for r in rows], dtype=np.float32)
+    table = read_shipped_map(library.directory) if center and modality is None else None
+    if table is not None and len(table) == len(rows) and all(r.id in table for r in rows):
+        return rows, np.asarray([table[r.id] for r in rows], dtype=np.float32)
     meta = library.meta()
     cached = library.directory / f"map-{meta.get('fingerprint', 'x')}-v{library.version}-{modality or 'all'}-{'c' if center else 'n'}.npy"
     if cached.exists():
         points = np.load(cached)
         if len(points) == len(rows):
             return rows, points
-    points = umap_coordinates(library.vectors_of([r["id"] for r in rows]), [r["modality"] for r in rows], center=center)
+    points = umap_coordinates(library.vectors_of([r.id for r in rows]), [r.modality for r in rows], center=center)
     try:
         atomic_save_npy(cached, points)
     except OSError:  # a read-only library still gets its map, computed again next time
@@ -154,18 +150,18 @@ def place_on_map(vectors: np.ndarray, library_vectors: np.ndarray, points: np.nd
     return np.einsum("qk,qkc->qc", weights, points[nearest]).astype(np.float32)
 
 
-def write_map(points: np.ndarray, rows: list[dict], color_by: str | None, out: str | Path) -> None:
+def write_map(points: np.ndarray, rows: list[LibraryItem], color_by: str | None, out: str | Path) -> None:
     """An interactive plotly HTML (titles on hover) or a CSV, by the extension of ``out``."""
     import csv
 
     out = Path(out)
-    colors = [str(row["metadata"].get(color_by, row.get(color_by, ""))) if color_by else row["modality"] for row in rows]
+    colors = [str(row.metadata.get(color_by, row.to_dict().get(color_by, ""))) if color_by else row.modality for row in rows]
     if out.suffix.lower() == ".csv":
         with open(out, "w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
             writer.writerow(["id", "x", "y", "title", "modality", "path", color_by or "modality"])
             for (x, y), row, color in zip(points, rows, colors):
-                writer.writerow([row["id"], f"{x:.5f}", f"{y:.5f}", row["title"], row["modality"], row["path"], color])
+                writer.writerow([row.id, f"{x:.5f}", f"{y:.5f}", row.title, row.modality, row.path, color])
         return
     import plotly.graph_objects as go
 
@@ -175,7 +171,7 @@ def write_map(points: np.ndarray, rows: list[dict], color_by: str | None, out: s
         figure.add_trace(
             go.Scattergl(
                 x=points[members, 0], y=points[members, 1], mode="markers", name=value or "(none)",
-                text=[rows[i]["title"] for i in members], hovertemplate="%{text}<extra>" + (value or "") + "</extra>",
+                text=[rows[i].title for i in members], hovertemplate="%{text}<extra>" + (value or "") + "</extra>",
                 marker={"size": 6, "opacity": 0.8},
             )
         )

@@ -14,12 +14,11 @@ import shutil
 import tarfile
 from pathlib import Path
 
-from clamp3.errors import Clamp3Error
+from clamp3.errors import Clamp3Error, Hint
 
 MODEL_DIR = "clamp3-small-multilingual"
 LIBRARY_DIR = "demo-library"
 MUSIC_ARCHIVE = "music.tar.xz"
-MAP_NAME = "map.csv"
 
 
 def assets_dir() -> Path:
@@ -34,7 +33,9 @@ def library_dir(unpack: bool = True) -> Path:
     """The demo library's folder, its music unpacked (once, atomically) when ``unpack``."""
     folder = assets_dir() / LIBRARY_DIR
     if not (folder / "library.sqlite3").exists():
-        raise Clamp3Error(f"the demo library is missing from {folder}; rebuild it with 'python -m demo.release' or pass --index")
+        raise Clamp3Error(
+            f"the demo library is missing from {folder} (demo/release.py builds it)", hint=Hint("give a library", "index")
+        )
     archive = folder / MUSIC_ARCHIVE
     if unpack and archive.exists() and not (folder / "music").is_dir():
         tmp = folder / f".music.tmp{os.getpid()}"
@@ -49,3 +50,16 @@ def library_dir(unpack: bool = True) -> Path:
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
     return folder
+
+
+def default_index(weights: str | Path, unpack: bool = True) -> Path:
+    """The library to use when none is given: the demo library, which holds vectors of the
+    embedded model only (see :func:`library_dir` for ``unpack``)."""
+    from clamp3.models import EMBEDDED
+
+    if weights != EMBEDDED:
+        raise Clamp3Error(
+            f"no library given (the demo library holds vectors of '{EMBEDDED}' only)",
+            hint=Hint("give a library of these weights' own vectors", "index"),
+        )
+    return library_dir(unpack=unpack)

@@ -14,8 +14,6 @@
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import json
 import shutil
 import sys
@@ -26,8 +24,8 @@ from pathlib import Path
 import yaml
 
 from clamp3 import Embedder
-from clamp3.embedded import LIBRARY_DIR, MAP_NAME, MODEL_DIR, MUSIC_ARCHIVE, assets_dir
-from clamp3.library import Library
+from clamp3.embedded import LIBRARY_DIR, MODEL_DIR, MUSIC_ARCHIVE, assets_dir
+from clamp3.library import Library, write_shipped_map
 from clamp3.models import load_model
 
 METADATA_FIELDS = ("kind", "collection", "region", "country", "province", "tune_type", "function", "composer", "era",
@@ -80,13 +78,8 @@ def write_map(library: Library, folder: Path) -> None:
     from clamp3.analysis import umap_coordinates
 
     rows = library.items()
-    points = umap_coordinates(library.vectors_of([r["id"] for r in rows]), [r["modality"] for r in rows], center=True)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["id", "x", "y"])
-    for row, (x, y) in zip(rows, points):
-        writer.writerow([row["id"], f"{x:.4f}", f"{y:.4f}"])
-    (folder / MAP_NAME).write_text(buffer.getvalue(), encoding="utf-8")
+    points = umap_coordinates(library.vectors_of([r.id for r in rows]), [r.modality for r in rows], center=True)
+    write_shipped_map(folder, [r.id for r in rows], points)
 
 
 def run_summary(run: Path) -> str:

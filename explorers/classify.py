@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 
 from clamp3.errors import Clamp3Error
 from clamp3.zero_shot import DEFAULT_TEMPERATURE, ZeroShotClassifier
-from explorers.common import field_values, file_input, metadata_fields, shown_errors, table_html
+from explorers.common import file_input, shown_errors, table_html
 from explorers.context import Context
 
 # name -> (classes, templates); "{}" in a template stands for the class.
@@ -53,8 +53,8 @@ def classify(
         if not rows:
             raise Clamp3Error(f"no item of the library has {field} = {value}")
         with context.lock:
-            vectors = context.library.vectors_of([r["id"] for r in rows])
-        names = [r["title"] for r in rows]
+            vectors = context.library.vectors_of([r.id for r in rows])
+        names = [r.title for r in rows]
     else:
         raise Clamp3Error("drop a file, or choose a field and a value to classify part of the library")
     return chosen.classes, chosen.predict(vectors).probabilities, names
@@ -90,7 +90,7 @@ def build(context: Context) -> None:
     with gr.Row():
         file = file_input(label="a file to classify", scale=2)
         with gr.Column(scale=2):
-            fields = [""] + metadata_fields(context)
+            fields = [""] + context.fields()
             field = gr.Dropdown(fields, value="", label="...or the library items whose field")
             value = gr.Dropdown([], label="has the value", allow_custom_value=True)
     button = gr.Button("Classify", variant="primary")
@@ -114,6 +114,6 @@ def build(context: Context) -> None:
         return {"label": ranking[0][0], "probabilities": dict(ranking)}
 
     preset.change(load_preset, preset, [classes, templates], api_name=False)
-    field.change(lambda f: gr.update(choices=field_values(context, f), value=None), field, value, api_name=False)
+    field.change(lambda f: gr.update(choices=context.field_values(f), value=None), field, value, api_name=False)
     button.click(run, [file, classes, templates, temperature, field, value], [plot, details], api_name=False)
     gr.Button(visible=False).click(api_classify, [file, classes, templates, temperature], api_output, api_name="classify")

@@ -1,4 +1,4 @@
-"""Pieces the tabs share: errors shown in the page, metadata fields, previews, escaped tables."""
+"""Pieces the tabs share: errors shown in the page, previews, escaped tables."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 import gradio as gr
 
 from clamp3.errors import Clamp3Error
-from explorers.context import Context, upload_message
+from explorers.context import upload_message
 
 logger = logging.getLogger(__name__)
 
@@ -54,27 +54,6 @@ def shown_errors(handler: Callable) -> Callable:
             raise gr.Error(f"{type(exc).__name__}: {exc}", print_exception=False) from exc
 
     return wrapper
-
-
-def metadata_fields(context: Context) -> list[str]:
-    """Every metadata key of the library, most common first."""
-    counts: dict[str, int] = {}
-    with context.lock:
-        for (key,) in context.library.db.execute("SELECT j.key FROM items, json_each(items.metadata) AS j"):
-            counts[key] = counts.get(key, 0) + 1
-    return sorted(counts, key=lambda k: (-counts[k], k))
-
-
-def field_values(context: Context, key: str, limit: int = 500) -> list[str]:
-    """The values of one metadata field, most common first."""
-    if not key:
-        return []
-    with context.lock:
-        rows = context.library.db.execute(
-            "SELECT json_extract(metadata, ?) AS v, COUNT(*) AS n FROM items WHERE v IS NOT NULL GROUP BY v ORDER BY n DESC LIMIT ?",
-            (f'$."{key}"', limit),
-        ).fetchall()
-    return [str(v) for v, _ in rows]
 
 
 def preview_source(path: str | Path) -> Path:

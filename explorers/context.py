@@ -28,7 +28,7 @@ import numpy as np
 
 from clamp3 import SUPPORTED_EXTENSIONS, Embedder, Library, load_model
 from clamp3.errors import Clamp3Error, InputError, describe
-from clamp3.library import Hit, model_identity
+from clamp3.library import Hit
 from clamp3.retrieval import normalize
 
 logger = logging.getLogger(__name__)
@@ -98,13 +98,11 @@ class Context:
         weights = weights or os.environ.get("CLAMP3_WEIGHTS") or EMBEDDED
         index = index or os.environ.get("CLAMP3_INDEX")
         if index is None:
-            if weights != EMBEDDED:
-                raise Clamp3Error(f"weights '{weights}' need a library of their own vectors: pass --index DIR")
-            from clamp3.embedded import library_dir
+            from clamp3.embedded import default_index
 
             # The music (for playing and engraving results) unpacks in the background: search
             # needs only the database, so the first answer does not wait for it.
-            index = library_dir(unpack=False)
+            index = default_index(weights, unpack=False)
             threading.Thread(target=_unpack_quietly, name="unpack-demo-music", daemon=True).start()
         if roots is None:
             roots = [r for r in os.environ.get("CLAMP3_ROOTS", "").split(os.pathsep) if r]
@@ -112,8 +110,7 @@ class Context:
         if read_only is None:
             read_only = os.environ.get("CLAMP3_READ_ONLY", "") not in ("", "0", "false")
         model = load_model(weights)
-        library = Library(index, create=True)
-        library.check_model(model_identity(model))
+        library = Library.open(index, model=model, create=True)
         context = cls(
             weights, Path(index), Embedder(model, batch_size=16), library,
             roots=[Path(r).resolve() for r in roots], home=Path(home),
@@ -163,10 +160,20 @@ class Context:
         with self.lock:
             return self.library.search(vector, k, modality, where)[0]
 
+    def fields(self) -> list[str]:
+        """The library's metadata keys, most common first."""
+        with self.lock:
+            return self.library.fields()
+
+    def field_values(self, key: str, limit: int = 500) -> list[str]:
+        """The values of one metadata field of the library, most common first."""
+        with self.lock:
+            return self.library.field_values(key, limit)
+
     def swap(self, weights: str, library: Library) -> None:
         """Serve other weights and their library from now on (the Train tab's last step)."""
         model = load_model(weights)
-        library.check_model(model_identity(model))
+        library.use_model(model)
         with self.lock:
             self.weights, self.index, self.library = weights, library.directory, library
             self.embedder = Embedder(model, batch_size=16)

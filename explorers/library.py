@@ -6,7 +6,8 @@ from __future__ import annotations
 import gradio as gr
 
 from clamp3.errors import Clamp3Error
-from explorers.common import TRACK_TQDM, field_values, file_input, metadata_fields, shown_errors, table_html
+from clamp3.library import LibraryItem
+from explorers.common import TRACK_TQDM, file_input, shown_errors, table_html
 from explorers.context import Context
 
 LISTED = 200
@@ -31,18 +32,18 @@ def add(context: Context, uploads: list[str] | None, folder: str, session: str, 
     return "\n".join(lines)
 
 
-def listing(context: Context, modality: str, field: str, value: str, contains: str) -> list[dict]:
+def listing(context: Context, modality: str, field: str, value: str, contains: str) -> list[LibraryItem]:
     where = {field: value} if field and value else None
     rows = context.library.items(modality or None, where)
     if contains and contains.strip():
         needle = contains.strip().lower()
-        rows = [r for r in rows if needle in r["title"].lower() or needle in r["name"].lower()]
+        rows = [r for r in rows if needle in r.title.lower() or needle in r.name.lower()]
     return rows
 
 
-def listing_html(rows: list[dict]) -> str:
-    shown = [[r["id"], r["title"], r["modality"], ", ".join(f"{k}: {v}" for k, v in list(r["metadata"].items())[:5]),
-              r["path"].rsplit("/", 1)[-1]] for r in rows[:LISTED]]
+def listing_html(rows: list[LibraryItem]) -> str:
+    shown = [[r.id, r.title, r.modality, ", ".join(f"{k}: {v}" for k, v in list(r.metadata.items())[:5]),
+              r.path.rsplit("/", 1)[-1]] for r in rows[:LISTED]]
     more = f"<p>{len(rows)} items; the first {LISTED} are listed</p>" if len(rows) > LISTED else f"<p>{len(rows)} items</p>"
     return more + table_html(["id", "title", "modality", "metadata", "file"], shown)
 
@@ -65,8 +66,8 @@ def statistics(context: Context) -> str:
     rows = [["items", info["items"]], ["files", info["files"]], ["size on disk", f"{info['bytes'] / 2**20:.1f} MB"],
             ["model", info.get("model", "")], ["dimension", info.get("dim", "")], ["folder", str(context.index)]]
     rows += [[f"modality: {m}", n] for m, n in sorted(info["by_modality"].items())]
-    for key in metadata_fields(context)[:6]:
-        top = field_values(context, key, limit=5)
+    for key in context.fields()[:6]:
+        top = context.field_values(key, limit=5)
         rows.append([f"{key} (most common)", ", ".join(top)])
     return table_html(["", ""], rows)
 
@@ -82,7 +83,7 @@ def build(context: Context) -> None:
     report = gr.Textbox(label="report", lines=4, interactive=False)
     with gr.Row():
         modality = gr.Dropdown(["", "symbolic", "audio"], value="", label="modality")
-        field = gr.Dropdown([""] + metadata_fields(context), value="", label="field")
+        field = gr.Dropdown([""] + context.fields(), value="", label="field")
         value = gr.Dropdown([], label="value", allow_custom_value=True)
         contains = gr.Textbox(label="title contains")
     list_button = gr.Button("List")
@@ -107,5 +108,5 @@ def build(context: Context) -> None:
     add_button.click(run_add, [uploads, folder], [report, stats], api_name=False)
     list_button.click(run_list, [modality, field, value, contains], items, api_name=False)
     remove_button.click(run_remove, ids, [report, stats], api_name=False)
-    field.change(lambda f: gr.update(choices=field_values(context, f), value=None), field, value, api_name=False)
+    field.change(lambda f: gr.update(choices=context.field_values(f), value=None), field, value, api_name=False)
     return stats

@@ -14,19 +14,20 @@ import plotly.graph_objects as go
 
 from clamp3.analysis import library_map, place_on_map
 from clamp3.errors import Clamp3Error
-from explorers.common import file_input, metadata_fields, shown_errors
+from clamp3.library import LibraryItem
+from explorers.common import file_input, shown_errors
 from explorers.context import Context
 
 MAX_TRACES = 24  # the most common values get a colour each, the rest share "other"
 
 
-def color_values(rows: list[dict], field: str) -> list[str]:
+def color_values(rows: list[LibraryItem], field: str) -> list[str]:
     if field in ("modality", "title"):
-        return [str(r[field]) for r in rows]
-    return [str(r["metadata"].get(field, "(none)")) for r in rows]
+        return [str(getattr(r, field)) for r in rows]
+    return [str(r.metadata.get(field, "(none)")) for r in rows]
 
 
-def figure(rows: list[dict], points: np.ndarray, field: str, pins: list[tuple[str, np.ndarray]] = ()) -> go.Figure:
+def figure(rows: list[LibraryItem], points: np.ndarray, field: str, pins: list[tuple[str, np.ndarray]] = ()) -> go.Figure:
     values = color_values(rows, field)
     counts: dict[str, int] = {}
     for v in values:
@@ -39,7 +40,7 @@ def figure(rows: list[dict], points: np.ndarray, field: str, pins: list[tuple[st
         fig.add_trace(go.Scattergl(
             x=points[members, 0], y=points[members, 1], mode="markers", name=f"{value} ({len(members)})",
             # plotly renders a small set of HTML tags in hover text: titles are escaped first.
-            text=[html.escape(rows[i]["title"]) for i in members], customdata=[rows[i]["id"] for i in members],
+            text=[html.escape(rows[i].title) for i in members], customdata=[rows[i].id for i in members],
             hovertemplate="%{text}<extra>" + html.escape(value) + "</extra>", marker={"size": 5, "opacity": 0.75},
         ))
     for label, xy in pins:
@@ -52,7 +53,7 @@ def figure(rows: list[dict], points: np.ndarray, field: str, pins: list[tuple[st
     return fig
 
 
-def pin(context: Context, rows: list[dict], points: np.ndarray, text: str, file: str | None) -> list[tuple[str, np.ndarray]]:
+def pin(context: Context, rows: list[LibraryItem], points: np.ndarray, text: str, file: str | None) -> list[tuple[str, np.ndarray]]:
     """A text and/or a file as positions on the map (similarity-weighted mean of their neighbours)."""
     queries = []
     if text and text.strip():
@@ -62,11 +63,11 @@ def pin(context: Context, rows: list[dict], points: np.ndarray, text: str, file:
     if not queries:
         return []
     with context.lock:
-        vectors = context.library.vectors_of([r["id"] for r in rows])
+        vectors = context.library.vectors_of([r.id for r in rows])
     return [(label, place_on_map(vector, vectors, points)[0]) for label, vector in queries]
 
 
-def select(rows: list[dict], points: np.ndarray, field: str, values: list[str], box: tuple[float, float, float, float] | None) -> list[int]:
+def select(rows: list[LibraryItem], points: np.ndarray, field: str, values: list[str], box: tuple[float, float, float, float] | None) -> list[int]:
     """Indices of the items whose colour value is one of ``values`` (all when none) inside the box."""
     chosen = set(values or [])
     colors = color_values(rows, field)
@@ -80,7 +81,7 @@ def select(rows: list[dict], points: np.ndarray, field: str, values: list[str], 
     return keep
 
 
-def export_csv(context: Context, rows: list[dict], points: np.ndarray, keep: list[int], field: str) -> Path:
+def export_csv(context: Context, rows: list[LibraryItem], points: np.ndarray, keep: list[int], field: str) -> Path:
     folder = context.home / "exports"
     folder.mkdir(parents=True, exist_ok=True)
     out = folder / f"map-selection-{time.strftime('%Y%m%d-%H%M%S')}-{len(keep)}.csv"
@@ -90,14 +91,14 @@ def export_csv(context: Context, rows: list[dict], points: np.ndarray, keep: lis
         writer.writerow(["id", "x", "y", "title", "modality", field, "path"])
         colors = color_values(rows, field)
         for i in keep:
-            writer.writerow([rows[i]["id"], f"{points[i, 0]:.4f}", f"{points[i, 1]:.4f}", rows[i]["title"],
-                             rows[i]["modality"], colors[i], rows[i]["path"]])
+            writer.writerow([rows[i].id, f"{points[i, 0]:.4f}", f"{points[i, 1]:.4f}", rows[i].title,
+                             rows[i].modality, colors[i], rows[i].path])
     tmp.replace(out)
     return out
 
 
 def build(context: Context) -> None:
-    fields = ["modality"] + metadata_fields(context)
+    fields = ["modality"] + context.fields()
     default = "region" if "region" in fields else fields[0]
     with gr.Row():
         field = gr.Dropdown(fields, value=default, label="colour by", scale=1)

@@ -10,7 +10,7 @@ import gradio as gr
 
 from clamp3.errors import Clamp3Error
 from clamp3.library import Hit
-from explorers.common import field_values, file_input, metadata_fields, preview, shown_errors
+from explorers.common import file_input, preview, shown_errors
 from explorers.context import Context
 
 MODALITIES = {"all": None, "scores and MIDI": "symbolic", "audio": "audio"}
@@ -53,7 +53,7 @@ def results_html(hits: list[Hit]) -> str:
 
 
 def build(context: Context) -> None:
-    fields = [ANY] + metadata_fields(context)
+    fields = [ANY] + context.fields()
     with gr.Row():
         text = gr.Textbox(label="Query (any language)", placeholder="Chinesisches Volkslied aus Shanxi", scale=4)
         k = gr.Slider(1, 50, value=10, step=1, label="results", scale=1)
@@ -91,7 +91,7 @@ def build(context: Context) -> None:
         return preview(hit["path"], hit["name"])
 
     def values_of(field: str):
-        return gr.update(choices=[ANY] + field_values(context, field) if field != ANY else [ANY], value=ANY)
+        return gr.update(choices=[ANY] + context.field_values(field) if field != ANY else [ANY], value=ANY)
 
     # The named endpoint keeps its four inputs for gradio_client scripts; the page adds filters.
     api = gr.Button(visible=False)

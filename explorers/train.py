@@ -149,12 +149,7 @@ def reembed(context: Context, weights: Path, target: Path, progress: bool = True
     """A new library at ``target`` with the current library's files and metadata, embedded by ``weights``."""
     from clamp3 import Embedder, load_model
 
-    rows = context.library.items()
-    sidecar = {r["path"]: {"title": r["title"], **r["metadata"]} for r in rows}
-    files = sorted({r["path"] for r in rows})
-    library = Library(target, create=True)
-    library.add(files, Embedder(load_model(str(weights)), batch_size=16), sidecar=sidecar, progress=progress)
-    return library
+    return context.library.rebuild(Embedder(load_model(str(weights)), batch_size=16), target, progress=progress)
 
 
 def build(context: Context) -> None:

@@ -45,18 +45,25 @@ def test_text_search_handler_ranks_the_library(context):
 
 def test_weights_without_a_library_are_refused(tiny_model_dir, monkeypatch):
     monkeypatch.delenv("CLAMP3_INDEX", raising=False)
-    with pytest.raises(Clamp3Error, match="--index"):
+    with pytest.raises(Clamp3Error, match="no library given") as refused:
         Context.load(str(tiny_model_dir), None)
+    assert refused.value.hint.setting == "index"
+    import app
+
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "8")  # leaves this process's malloc as it is
+    with pytest.raises(SystemExit, match=r"^error: no library given .*: --index DIR \(or CLAMP3_INDEX\)$"):
+        app.main(["--weights", str(tiny_model_dir)])
 
 
 def test_file_search_handler_finds_the_file_itself(context):
     row = context.library.items(modality="symbolic")[5]
-    hits = search.search(context, "", row["path"], k=3, modality="scores and MIDI")
-    assert hits[0].path == row["path"] and hits[0].score > 0.999
+    hits = search.search(context, "", row.path, k=3, modality="scores and MIDI")
+    assert hits[0].path == row.path and hits[0].score > 0.999
 
 
 def test_results_escape_metadata():
-    hit = Hit(1, 0.5, 7, "/x/<b>.abc", "t", "symbolic", "<script>alert(1)</script>", {"region": "<img src=x onerror=alert(1)>"})
+    hit = Hit(rank=1, score=0.5, id=7, path="/x/<b>.abc", name="t", modality="symbolic", title="<script>alert(1)</script>",
+              metadata={"region": "<img src=x onerror=alert(1)>"})
     page = search.results_html([hit])
     assert "<script>" not in page and "<img" not in page and "&lt;script&gt;" in page
 

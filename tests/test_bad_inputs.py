@@ -233,7 +233,8 @@ def test_bad_training_settings_are_one_line_and_exit_2(tmp_path, capsys, setting
 def test_other_weights_without_an_index_are_told_to_pass_one(tiny_model_dir, capsys):
     assert main(["search", "a chorale", "--weights", str(tiny_model_dir)]) == 2
     err = capsys.readouterr().err
-    assert err == "error: no library given: pass --index DIR (the demo library holds vectors of 'default' only)\n"
+    assert err == ("error: no library given (the demo library holds vectors of 'default' only); "
+                   "give a library of these weights' own vectors: --index DIR\n")
 
 
 # --- issue 7: the app -------------------------------------------------------------------------

@@ -61,14 +61,14 @@ def test_queries_in_other_languages_find_their_kind_of_music(capsys, query, fiel
 def test_zero_shot_tune_types_of_held_out_fiddle_tunes(capsys):
     """Held-out reels and jigs (never trained on), classified from their scores alone."""
     library = Library(library_dir())
-    rows = [r for r in library.items(modality="symbolic") if r["metadata"].get("split") == "heldout"
-            and r["metadata"].get("tune_type") in ("reel", "jig")][:30]
+    rows = [r for r in library.items(modality="symbolic") if r.metadata.get("split") == "heldout"
+            and r.metadata.get("tune_type") in ("reel", "jig")][:30]
     assert len(rows) == 30
-    files = [str(library_dir() / r["path"]) for r in rows]
+    files = [str(library_dir() / r.path) for r in rows]
     capsys.readouterr()
     assert main(["classify", *files, "--labels", "jig,reel,hornpipe", "--template", "{}, a fiddle tune", "--json"]) == 0
     predicted = {Path(p["file"]).name: p["label"] for p in map(json.loads, capsys.readouterr().out.splitlines())}
-    pairs = [(r["metadata"]["tune_type"], predicted[Path(f).name]) for r, f in zip(rows, files)]
+    pairs = [(r.metadata["tune_type"], predicted[Path(f).name]) for r, f in zip(rows, files)]
     assert np.mean([truth == label for truth, label in pairs]) >= 0.8, pairs
 
 
@@ -76,10 +76,10 @@ def test_the_library_holds_scores_and_audio_of_every_work_with_a_map():
     library = Library(library_dir())
     info = library.info()
     rows = library.items()
-    assert {r["modality"] for r in rows} == {"symbolic", "audio"}
-    assert len({r["metadata"]["work"] for r in rows}) == sum(r["modality"] == "symbolic" for r in rows)
+    assert {r.modality for r in rows} == {"symbolic", "audio"}
+    assert len({r.metadata["work"] for r in rows}) == sum(r.modality == "symbolic" for r in rows)
     assert info["items"] == len(rows)
     lines = (library_dir() / "map.csv").read_text().splitlines()
     assert lines[0] == "id,x,y" and len(lines) == len(rows) + 1
     first = rows[0]
-    assert (library_dir() / first["path"]).exists()  # the music is unpacked beside the library
+    assert (library_dir() / first.path).exists()  # the music is unpacked beside the library

@@ -69,7 +69,7 @@ def test_results_escape_titles(context):
 def test_preview_plays_and_engraves_a_result(context):
     from explorers.common import preview
 
-    path = context.library.items()[0]["path"]
+    path = context.library.items()[0].path
     (rate, wave), page = preview(path)
     assert rate > 8000 and 0 < len(wave) <= 31 * rate and float(np.sqrt(np.mean(wave**2))) > 1e-3
     assert "<svg" in page
@@ -148,7 +148,7 @@ def test_a_file_lands_on_its_own_place_on_the_map(context):
     from clamp3.analysis import library_map, place_on_map
 
     rows, points = library_map(context.library, None, center=False)
-    vectors = context.library.vectors_of([r["id"] for r in rows])
+    vectors = context.library.vectors_of([r.id for r in rows])
     placed = place_on_map(vectors[3:4], vectors, points, k=1)
     assert np.allclose(placed[0], points[3])
 
@@ -162,7 +162,7 @@ def test_uploads_are_added_under_sanitised_names_in_the_session_folder(context, 
     assert "unsupported file type '.docx'" in report
     stored = list((context.home / "uploads" / "session-1").iterdir())
     assert [p.name for p in stored] == ["evil_name_rm_-rf.abc"]
-    assert any(r["path"] == str(stored[0]) for r in context.library.items())
+    assert any(r.path == str(stored[0]) for r in context.library.items())
 
 
 def test_an_upload_over_the_size_limit_is_refused_with_its_size(context, scores):
@@ -191,7 +191,7 @@ def test_list_filter_remove_and_statistics(context):
     rows = library.listing(context, "", "region", "Tyrol", "")
     assert len(rows) == 4
     assert len(library.listing(context, "symbolic", "", "", "tune <1")) == 3  # 1, 10, 11
-    message = library.remove(context, f"{rows[0]['id']}, {rows[1]['id']} 999999")
+    message = library.remove(context, f"{rows[0].id}, {rows[1].id} 999999")
     assert message == "removed 2 of 3 items" and len(context.library) == 10
     assert len(search.search(context, "x", None, k=50)) == 10  # the search sees the removal at once
     page = library.statistics(context)
@@ -283,3 +283,10 @@ def test_embed_endpoint_returns_a_unit_vector(context, scores):
     assert result["dim"] == len(result["vector"]) and abs(np.linalg.norm(result["vector"]) - 1) < 1e-4
     with pytest.raises(Clamp3Error, match="give a text or a file"):
         app.embed(context, "  ", None)
+
+
+def test_the_app_holds_no_sql():
+    """The app asks the library (fields, field_values, items, remove); it never queries its database."""
+    for path in [ROOT / "app.py", *sorted((ROOT / "explorers").glob("*.py"))]:
+        source = path.read_text(encoding="utf-8")
+        assert ".execute(" not in source and ".db." not in source and ".db)" not in source, path.name

@@ -11,10 +11,12 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from conftest import DATA, GOLDEN
 
 from clamp3.embedding import Embedder
@@ -56,17 +58,36 @@ def test_add_is_incremental_by_content(tmp_path, music, embedder):
     assert len(library) == 9 and library.info()["by_modality"] == {"symbolic": 9}
 
 
+def test_a_prune_that_fails_midway_changes_nothing(tmp_path, music, embedder):
+    library = Library(tmp_path / "lib", create=True)
+    library.add([music / "midi"], embedder, progress=False)
+    version, paths = library.version, sorted({row[0] for row in library.db.execute("SELECT path FROM items")})
+    for midi in (music / "midi").iterdir():
+        midi.unlink()
+    # the second file's delete fails inside the transaction, after the first one's went through
+    library.db.execute(f"CREATE TRIGGER fail BEFORE DELETE ON items WHEN old.path = '{paths[1]}' BEGIN SELECT RAISE(ABORT, 'disk gone'); END")
+    with pytest.raises(sqlite3.IntegrityError, match="disk gone"):
+        library.prune()
+    assert len(library) == 6 and library.version == version  # rolled back, not left open
+    library.db.execute("DROP TRIGGER fail")
+    assert sorted(library.prune()) == paths and len(library) == 0 and library.version == version + 1
+
+
 def test_metadata_from_files_and_sidecar(tmp_path, music, embedder):
     midi = sorted((music / "midi").iterdir())[0].name
     sidecar = {"essen_book.abc": {"region": "Germany"}, f"midi/{midi}": {"region": "Saxony"}, "nowhere.mid": {"x": "1"}}
     library = Library(tmp_path / "lib", create=True)
     report = library.add([music], embedder, sidecar=sidecar, progress=False)
     assert report.unknown_sidecar_paths == ["nowhere.mid"]
-    assert [t["name"] for t in library.items(where={"region": "Saxony"})] == [midi[:-4]]
+    assert [t.name for t in library.items(where={"region": "Saxony"})] == [midi[:-4]]
     tunes = library.items(where={"region": "Germany"})
-    assert [t["title"] for t in tunes] == ["Das Hildebrandslied", "Herzog Ernst", "Herzog Ernst"]
-    assert tunes[0]["metadata"]["origin"] == "Europa, Mitteleuropa, Deutschland"
-    assert library.items(where={"composer": "J.S. Bach"})[0]["name"] == "bwv10.7"
+    assert [t.title for t in tunes] == ["Das Hildebrandslied", "Herzog Ernst", "Herzog Ernst"]
+    assert tunes[0].metadata["origin"] == "Europa, Mitteleuropa, Deutschland"
+    assert library.items(where={"composer": "J.S. Bach"})[0].name == "bwv10.7"
+    keys = Counter(key for item in library.items() for key in item.metadata)
+    assert library.fields() == sorted(keys, key=lambda k: (-keys[k], k)) and "region" in keys
+    assert library.field_values("region") == ["Germany", "Saxony"] and library.field_values("region", limit=1) == ["Germany"]
+    assert library.field_values("nothing") == [] and library.field_values("") == []
 
 
 def test_book_metadata_is_per_tune_and_a_changed_book_is_read_again(tmp_path):
@@ -93,6 +114,9 @@ def test_search_equals_brute_force_with_filters(tmp_path, music, embedder):
     hits = library.search(query, k=5)[0]
     assert [h.id for h in hits] == list(expected)
     assert hits[0].score >= hits[-1].score
+    item = next(i for i in library.items() if i.id == hits[0].id)
+    assert hits[0].to_dict() == {"rank": 1, "score": hits[0].score, **item.to_dict()}
+    assert list(hits[0].to_dict()) == ["rank", "score", "id", "path", "name", "modality", "title", "metadata"]
     only_tunes = library.search(query, k=5, where={"rhythm": "Romanze, Ballade, Lied"})[0]
     assert {h.name for h in only_tunes} == {"essen_book#1", "essen_book#2", "essen_book#3"}
 
@@ -125,8 +149,9 @@ def test_ann_search_has_high_recall_and_is_rebuilt_when_stale(tmp_path):
 
 def test_bad_queries_and_other_models(tmp_path, music, embedder, tiny_model):
     library = Library(tmp_path / "lib", create=True)
-    with pytest.raises(LibraryError, match="the library is empty"):
+    with pytest.raises(LibraryError, match="the library is empty") as empty:
         library.search(np.zeros((1, 48)))
+    assert empty.value.hint.setting == "index"
     library.add([music / "bwv277.krn"], embedder, progress=False)
     with pytest.raises(LibraryError, match=r"query vectors have 768 dimensions; .* holds 48-d vectors of model"):
         library.search(np.ones((1, 768)))
@@ -135,8 +160,62 @@ def test_bad_queries_and_other_models(tmp_path, music, embedder, tiny_model):
     other = dict(model_identity(tiny_model), model="other-model", fingerprint="0000")
     with pytest.raises(LibraryError, match=r"holds vectors of model '.*'.*the model in use is 'other-model'"):
         library.check_model(other)
-    with pytest.raises(LibraryError, match="no library here"):
+    with pytest.raises(LibraryError, match="no library here") as nothing:
         Library(tmp_path / "nothing")
+    assert nothing.value.hint.setting == "index"
+
+
+def test_open_checks_the_model_once_and_add_reuses_it(tmp_path, music, embedder, tiny_model_dir, monkeypatch):
+    from clamp3.library import store
+    from clamp3.models import load_model
+
+    library = Library.open(tmp_path / "lib", model=embedder.model, create=True)
+    computed = []
+    monkeypatch.setattr(store, "model_identity", lambda model: computed.append(model) or model_identity(model))
+    library.add([music / "bwv277.krn"], embedder, progress=False)
+    library.add([music / "midi"], embedder, progress=False)
+    assert computed == [] and len(library) == 7
+    other = load_model(tiny_model_dir)
+    other.name_or_path = "other-model"
+    with torch.no_grad():
+        other.text_proj.weight.add_(1.0)
+    with pytest.raises(LibraryError, match=r"holds vectors of model '.*'.*the model in use is 'other-model'"):
+        Library.open(tmp_path / "lib", model=other)
+    with pytest.raises(LibraryError, match=r"the model in use is 'other-model'"):
+        library.add([music / "bwv10.7.mxl"], Embedder(other), progress=False)
+    assert len(computed) == 2 and len(library) == 7
+
+
+def test_rebuild_embeds_the_same_files_and_metadata_into_a_new_library(tmp_path, music, embedder):
+    library = Library(tmp_path / "lib", create=True)
+    library.add([music / "midi", music / "bwv277.krn"], embedder, sidecar={"bwv277.krn": {"title": "Chorale", "era": "baroque"}},
+                progress=False)
+    rebuilt = library.rebuild(embedder, tmp_path / "rebuilt", progress=False)
+    assert rebuilt.directory == tmp_path / "rebuilt" and rebuilt.meta()["fingerprint"] == library.meta()["fingerprint"]
+
+    def contents(lib):
+        return sorted((r.path, r.name, r.modality, r.title, json.dumps(r.metadata, sort_keys=True)) for r in lib.items())
+    assert contents(rebuilt) == contents(library) and len(rebuilt) == 7
+    assert library.items(where={"era": "baroque"})[0].title == rebuilt.items(where={"era": "baroque"})[0].title == "Chorale"
+    old, new = (sorted(lib.items(), key=lambda r: r.path) for lib in (library, rebuilt))
+    np.testing.assert_allclose(rebuilt.vectors_of([r.id for r in new]), library.vectors_of([r.id for r in old]), atol=1e-6)
+
+
+def test_a_shipped_map_is_read_back_as_written(tmp_path, music, embedder):
+    from clamp3.analysis import library_map
+    from clamp3.library import read_shipped_map, write_shipped_map
+
+    library = Library(tmp_path / "lib", create=True)
+    library.add([music / "midi"], embedder, progress=False)
+    assert read_shipped_map(library.directory) is None
+    ids = [r.id for r in library.items()]
+    points = np.random.default_rng(0).uniform(-10, 10, (len(ids), 2)).astype(np.float32)
+    write_shipped_map(library.directory, ids, points)
+    assert (tmp_path / "lib" / "map.csv").read_text().splitlines()[0] == "id,x,y"
+    assert read_shipped_map(library.directory) == {i: (round(float(x), 4), round(float(y), 4)) for i, (x, y) in zip(ids, points)}
+    rows, shown = library_map(library, None, center=True)  # the library holds exactly the map's items
+    assert [r.id for r in rows] == ids
+    np.testing.assert_allclose(shown, points, atol=1e-4)
 
 
 def test_two_writers_at_once_both_land(tmp_path, music, tiny_model):
@@ -180,8 +259,8 @@ def test_sigkill_during_add_leaves_a_whole_library_that_resumes(tmp_path, tiny_m
     committed = len(library)
     assert 0 < committed < 118
     first = library.items(limit=1)[0]
-    vector = np.frombuffer(sqlite3.connect(db).execute("SELECT vector FROM items WHERE id = ?", (first["id"],)).fetchone()[0], np.float32)
-    assert library.search(vector[None], k=1)[0][0].id == first["id"]
+    vector = np.frombuffer(sqlite3.connect(db).execute("SELECT vector FROM items WHERE id = ?", (first.id,)).fetchone()[0], np.float32)
+    assert library.search(vector[None], k=1)[0][0].id == first.id
     assert subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE).returncode == 0
     assert len(Library(tmp_path / "lib")) == 118
     info = json.loads(subprocess.run([sys.executable, "-m", "clamp3.cli", "index", "info", "--index", str(tmp_path / "lib")],

@@ -104,7 +104,7 @@ def test_torchrun_fills_one_library_from_two_processes(tiny_model_dir, tmp_path)
 
     def items(folder):
         library = Library(folder)
-        return {(item["name"], item["modality"]): library.vectors_of([item["id"]])[0] for item in library.items()}
+        return {(item.name, item.modality): library.vectors_of([item.id])[0] for item in library.items()}
 
     two, one = items(tmp_path / "two"), items(tmp_path / "one")
     assert sorted(two) == sorted(one) and len(one) == len(list(INPUTS.iterdir()))

@@ -1,4 +1,4 @@
-"""A persistent music library: items, metadata and vectors in SQLite, searched exactly or
+"""The library's store: items, metadata and vectors in SQLite, searched exactly or
 through a FAISS index.
 
 SQLite (WAL mode) is the single source of truth. Files are embedded in chunks, and each chunk
@@ -16,16 +16,19 @@ import logging
 import random
 import sqlite3
 import time
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from tqdm.auto import tqdm
 
-from clamp3.errors import Clamp3Error, InputError
+from clamp3.errors import Clamp3Error, Hint, InputError
 from clamp3.formats import SUPPORTED_EXTENSIONS
 from clamp3.io import Shard, collect_files, file_digest
+from clamp3.library.rows import Hit, LibraryItem
 from clamp3.retrieval import build_hnsw, exact_top_k, normalize
 
 logger = logging.getLogger(__name__)
@@ -51,6 +54,7 @@ CREATE TABLE IF NOT EXISTS items (
 CREATE INDEX IF NOT EXISTS items_path ON items (path);
 CREATE INDEX IF NOT EXISTS items_modality ON items (modality);
 """
+ITEM_COLUMNS = "id, path, name, modality, title, metadata"  # what a LibraryItem is made of
 
 
 class LibraryError(Clamp3Error):
@@ -70,21 +74,6 @@ def model_identity(model) -> dict[str, str]:
 
 
 @dataclass
-class Hit:
-    rank: int
-    score: float
-    id: int
-    path: str
-    name: str
-    modality: str
-    title: str
-    metadata: dict
-
-    def to_dict(self) -> dict:
-        return self.__dict__.copy()
-
-
-@dataclass
 class AddReport:
     added: int = 0
     unchanged: int = 0
@@ -100,18 +89,37 @@ class AddReport:
 
 
 class Library:
-    """``Library(directory)`` opens (or, with ``create=True``, creates) a library folder."""
+    """A library folder. :meth:`open` it with the model whose vectors it holds: the model is
+    checked once and remembered for :meth:`add`. ``Library(directory)`` opens it without a model
+    (to list, prune or search with vectors from elsewhere)."""
 
     def __init__(self, directory: str | Path, create: bool = False, ann_threshold: int = DEFAULT_ANN_THRESHOLD):
         self.directory = Path(directory)
         self.ann_threshold = ann_threshold
         db = self.directory / DB_NAME
         if not db.exists() and not create:
-            raise LibraryError(f"{self.directory}: no library here (create one with 'clamp3 index add SRC --index {self.directory}')")
+            raise LibraryError(f"{self.directory}: no library here", hint=Hint("give a library, or add music to create one", "index"))
         self.directory.mkdir(parents=True, exist_ok=True)
         self.db = self._open(db)
         self._cache: tuple[int, np.ndarray, np.ndarray] | None = None
         self._ann = None
+        self._model = None  # the model last checked by use_model, and its identity
+        self._identity: dict[str, str] = {}
+
+    @classmethod
+    def open(
+        cls, directory: str | Path, model=None, create: bool = False, ann_threshold: int = DEFAULT_ANN_THRESHOLD
+    ) -> Library:
+        """Open (with ``create``, create) the library at ``directory``; with ``model``, refuse a
+        library of another model's vectors, naming both (see :meth:`use_model`)."""
+        library = cls(directory, create=create, ann_threshold=ann_threshold)
+        if model is not None:
+            try:
+                library.use_model(model)
+            except LibraryError:
+                library.close()
+                raise
+        return library
 
     @staticmethod
     def _open(db: Path, timeout: float = 60.0) -> sqlite3.Connection:
@@ -156,6 +164,15 @@ class Library:
                 f"search with the library's model, or build a new library"
             )
 
+    def use_model(self, model) -> dict[str, str]:
+        """Check that ``model``'s vectors belong in this library and return its identity. The
+        identity (a hash of the projections) is computed once per model object and remembered; the
+        check against the library runs every time, since another process may fill an empty library."""
+        if self._model is not model:
+            self._model, self._identity = model, model_identity(model)
+        self.check_model(self._identity)
+        return self._identity
+
     def __len__(self) -> int:
         return self.db.execute("SELECT COUNT(*) FROM items").fetchone()[0]
 
@@ -167,11 +184,30 @@ class Library:
         return {"items": len(self), "files": files, "by_modality": by_modality, "bytes": size, **meta}
 
     # --- writing ------------------------------------------------------------------------------
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Cursor]:
+        """One write transaction: BEGIN IMMEDIATE (waits up to the busy timeout for another
+        writer), COMMIT at the end, ROLLBACK on any exception (an interrupt too), so a change is
+        there whole or not at all."""
+        cursor = self.db.cursor()
+        cursor.execute("BEGIN IMMEDIATE")
+        try:
+            yield cursor
+            cursor.execute("COMMIT")
+        except BaseException:
+            cursor.execute("ROLLBACK")
+            raise
+
+    @staticmethod
+    def _bump_version(cursor: sqlite3.Cursor) -> None:
+        """A new version of the items: the cached matrix and the ANN index of the old one are stale."""
+        cursor.execute(
+            "INSERT INTO meta VALUES ('version', '1') ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+        )
+
     def _commit_chunk(self, rows: list[tuple], replaced_paths: Iterable[str], identity: dict[str, str]) -> None:
         """One transaction: drop the old rows of changed files, insert the new rows, bump the version."""
-        cursor = self.db.cursor()
-        cursor.execute("BEGIN IMMEDIATE")  # waits up to the timeout for another writer
-        try:
+        with self._transaction() as cursor:
             meta = dict(cursor.execute("SELECT key, value FROM meta"))
             if "fingerprint" in meta and meta["fingerprint"] != identity["fingerprint"]:
                 raise LibraryError(f"{self.directory}: another model wrote to this library meanwhile")
@@ -183,13 +219,7 @@ class Library:
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
-            cursor.execute(
-                "INSERT INTO meta VALUES ('version', '1') ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
-            )
-            cursor.execute("COMMIT")
-        except BaseException:
-            cursor.execute("ROLLBACK")
-            raise
+            self._bump_version(cursor)
 
     def add(
         self,
@@ -205,8 +235,7 @@ class Library:
         With ``shard``, only that part of the files (several processes can fill one library)."""
         from clamp3.metadata import read_metadata
 
-        identity = model_identity(embedder.model)
-        self.check_model(identity)
+        identity = self.use_model(embedder.model)
         report = AddReport()
         files, missing = collect_files(sources, SUPPORTED_EXTENSIONS)
         report.failures += [f"{m}: no such file or folder" for m in missing]
@@ -264,6 +293,16 @@ class Library:
         report.unknown_sidecar_paths = sorted(set(sidecar) - used_sidecar)
         return report
 
+    def rebuild(self, embedder, target: str | Path, progress: bool = True) -> Library:
+        """A new library at ``target`` with this library's files and metadata (titles included),
+        embedded by ``embedder``: the library of another model, e.g. one just trained."""
+        rows = self.items()
+        sidecar = {r.path: {"title": r.title, **r.metadata} for r in rows}
+        files = sorted({r.path for r in rows})
+        library = Library.open(target, model=embedder.model, create=True)
+        library.add(files, embedder, sidecar=sidecar, progress=progress)
+        return library
+
     def _key(self, path: Path) -> str:
         """The stored path: relative to the library folder for files inside it (a library that
         ships with its music stays valid wherever it is copied), absolute for the others."""
@@ -277,41 +316,55 @@ class Library:
         return stored if Path(stored).is_absolute() else str(self.directory / stored)
 
     def prune(self) -> list[str]:
-        """Drop the items of files that no longer exist; returns their paths."""
+        """Drop the items of files that no longer exist (one transaction); returns their paths."""
         gone = [p for (p,) in self.db.execute("SELECT DISTINCT path FROM items") if not Path(self.absolute(p)).exists()]
         if gone:
-            self.db.execute("BEGIN IMMEDIATE")
-            self.db.executemany("DELETE FROM items WHERE path = ?", [(p,) for p in gone])
-            self.db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'version'")
-            self.db.execute("COMMIT")
+            with self._transaction() as cursor:
+                cursor.executemany("DELETE FROM items WHERE path = ?", [(p,) for p in gone])
+                self._bump_version(cursor)
         return gone
 
     def remove(self, item_ids: Iterable[int]) -> int:
         """Drop the given items (one transaction); returns how many were there."""
         ids = [(int(i),) for i in item_ids]
-        cursor = self.db.cursor()
-        cursor.execute("BEGIN IMMEDIATE")
-        try:
+        with self._transaction() as cursor:
             before = cursor.execute("SELECT COUNT(*) FROM items").fetchone()[0]
             cursor.executemany("DELETE FROM items WHERE id = ?", ids)
             removed = before - cursor.execute("SELECT COUNT(*) FROM items").fetchone()[0]
             if removed:
-                cursor.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'version'")
-            cursor.execute("COMMIT")
-        except BaseException:
-            cursor.execute("ROLLBACK")
-            raise
+                self._bump_version(cursor)
         return removed
 
     # --- reading ------------------------------------------------------------------------------
-    def items(self, modality: str | None = None, where: dict[str, str] | None = None, limit: int | None = None) -> list[dict]:
-        sql, params = self._filter_sql("SELECT id, path, name, modality, title, metadata FROM items", modality, where)
+    def items(
+        self, modality: str | None = None, where: dict[str, str] | None = None, limit: int | None = None
+    ) -> list[LibraryItem]:
+        """The items (of ``modality``, whose fields equal ``where``), in the order they were added."""
+        sql, params = self._filter_sql(f"SELECT {ITEM_COLUMNS} FROM items", modality, where)
         if limit:
             sql += f" LIMIT {int(limit)}"
-        return [
-            {"id": i, "path": self.absolute(p), "name": n, "modality": m, "title": t, "metadata": json.loads(md)}
-            for i, p, n, m, t, md in self.db.execute(sql, params)
-        ]
+        return [LibraryItem(**self._fields(row)) for row in self.db.execute(sql, params)]
+
+    def _fields(self, row: tuple) -> dict:
+        """The fields of a LibraryItem from a row of ITEM_COLUMNS."""
+        item_id, path, name, modality, title, metadata = row
+        return {"id": item_id, "path": self.absolute(path), "name": name, "modality": modality, "title": title,
+                "metadata": json.loads(metadata)}
+
+    def fields(self) -> list[str]:
+        """Every metadata key of the library, most common first (ties by name)."""
+        counts = Counter(key for (key,) in self.db.execute("SELECT j.key FROM items, json_each(items.metadata) AS j"))
+        return sorted(counts, key=lambda k: (-counts[k], k))
+
+    def field_values(self, key: str, limit: int = 500) -> list[str]:
+        """The values of the metadata field ``key``, most common first; none for no key."""
+        if not key:
+            return []
+        rows = self.db.execute(
+            "SELECT json_extract(metadata, ?) AS v, COUNT(*) AS n FROM items WHERE v IS NOT NULL GROUP BY v ORDER BY n DESC LIMIT ?",
+            (f'$."{key}"', limit),
+        )
+        return [str(v) for v, _ in rows]
 
     @staticmethod
     def _filter_sql(sql: str, modality: str | None, where: dict[str, str] | None) -> tuple[str, list]:
@@ -385,7 +438,7 @@ class Library:
         """Top-``k`` items for each query vector (Q, D) by cosine similarity."""
         ids, matrix = self.matrix()
         if len(ids) == 0:
-            raise LibraryError(f"{self.directory}: the library is empty; add files with 'clamp3 index add'")
+            raise LibraryError(f"{self.directory}: the library is empty", hint=Hint("add music to it first", "index"))
         queries = np.atleast_2d(np.asarray(queries, dtype=np.float32))
         if queries.shape[1] != matrix.shape[1]:
             meta = self.meta()
@@ -425,13 +478,10 @@ class Library:
         marks = ",".join("?" * len(pairs))
         rows = {
             r[0]: r for r in self.db.execute(
-                f"SELECT id, path, name, modality, title, metadata FROM items WHERE id IN ({marks})", [int(i) for _, i in pairs]
+                f"SELECT {ITEM_COLUMNS} FROM items WHERE id IN ({marks})", [int(i) for _, i in pairs]
             )
         }
-        return [
-            Hit(rank, float(score), int(i), self.absolute(rows[i][1]), rows[i][2], rows[i][3], rows[i][4], json.loads(rows[i][5]))
-            for rank, (score, i) in enumerate(pairs, 1)
-        ]
+        return [Hit(rank=rank, score=float(score), **self._fields(rows[i])) for rank, (score, i) in enumerate(pairs, 1)]
 
     def close(self) -> None:
         self.db.close()

@@ -1,0 +1,35 @@
+"""What a library hands out: its items, and search hits (an item with its rank and score)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class LibraryItem:
+    """One item of a library: a file, or one tune of a tune book (``name`` ``book#X``).
+
+    ``path`` is absolute; ``metadata`` holds every field but the title (read from the file, then
+    overridden by the sidecar)."""
+
+    id: int
+    path: str
+    name: str
+    modality: str
+    title: str
+    metadata: dict[str, str]
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "path": self.path, "name": self.name, "modality": self.modality,
+                "title": self.title, "metadata": dict(self.metadata)}
+
+
+@dataclass(frozen=True)
+class Hit(LibraryItem):
+    """An item found by a search: ``rank`` from 1, ``score`` the cosine similarity to the query."""
+
+    rank: int
+    score: float
+
+    def to_dict(self) -> dict:
+        return {"rank": self.rank, "score": self.score, **super().to_dict()}
