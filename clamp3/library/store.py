@@ -23,11 +23,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from tqdm.auto import tqdm
 
+from clamp3.batch import BatchReport, Outcome, run_batch
 from clamp3.errors import Clamp3Error, Hint, InputError
 from clamp3.formats import SUPPORTED_EXTENSIONS
-from clamp3.io import Shard, collect_files, file_digest
+from clamp3.io import Shard, file_digest
 from clamp3.library.rows import Hit, LibraryItem
 from clamp3.retrieval import build_hnsw, exact_top_k, normalize
 
@@ -74,18 +74,80 @@ def model_identity(model) -> dict[str, str]:
 
 
 @dataclass
-class AddReport:
-    added: int = 0
-    unchanged: int = 0
-    replaced: int = 0
-    failures: list[str] = field(default_factory=list)
+class AddReport(BatchReport):
+    """A batch report whose outputs are library items (their keys); unchanged files are its skipped ones."""
+
+    verb: str = "added"
     unknown_sidecar_paths: list[str] = field(default_factory=list)
+
+    @property
+    def added(self) -> int:
+        return len(self.written)
+
+    @property
+    def unchanged(self) -> int:
+        return self.skipped
 
     def summary(self) -> str:
         return (
             f"added {self.added} items, re-embedded {self.replaced} changed files, {self.unchanged} files unchanged, "
             f"failed {len(self.failures)}"
         )
+
+
+class _AddJob:
+    """``Library.add`` as a batch job: a file is done when its content hash is in the library; the
+    items of a chunk of files are committed in one transaction."""
+
+    extensions = SUPPORTED_EXTENSIONS
+    progress_label = "indexing"
+
+    def __init__(self, library: Library, embedder, identity: dict[str, str], sidecar: dict[str, dict[str, str]], workers: int):
+        self.library, self.embedder, self.identity, self.sidecar, self.workers = library, embedder, identity, sidecar, workers
+        self.known = dict(library.db.execute("SELECT DISTINCT path, content_hash FROM items"))
+        self.digests: dict[Path, str] = {}
+        self.used_sidecar: set[str] = set()
+        self.rows: list[tuple] = []
+
+    def done(self, path: Path, base: Path) -> int:
+        try:
+            digest = file_digest(path)
+        except OSError as exc:
+            raise InputError(path, f"cannot be read ({exc.strerror or exc})") from exc
+        if self.known.get(self.library._key(path)) == digest:
+            return 1
+        self.digests[path] = digest
+        return 0
+
+    def run(self, paths: list[Path]) -> Iterator[Outcome]:
+        for result in self.embedder.encode_files(paths, workers=self.workers, progress=False):
+            yield Outcome(result.source, result.item.name if result.item else "", result, result.error)
+
+    def write(self, source: Path, base: Path, outcomes: list[Outcome], report: BatchReport) -> None:
+        from clamp3.metadata import read_metadata
+
+        key = self.library._key(source)
+        for outcome in outcomes:
+            result = outcome.value
+            metadata = read_metadata(result.item)
+            for candidate in (str(source.relative_to(base)), str(source), key, result.item.name):
+                if candidate in self.sidecar:
+                    metadata.update(self.sidecar[candidate])
+                    self.used_sidecar.add(candidate)
+            vector = np.asarray(result.embedding, dtype=np.float32).reshape(-1)
+            if not np.isfinite(vector).all():
+                report.fail(f"{source}: the model produced a non-finite vector")
+                continue
+            self.rows.append((key, result.item.name, self.digests[source], result.item.modality, metadata.pop("title"),
+                              json.dumps(metadata, ensure_ascii=False), vector.tobytes(), time.time()))
+
+    def commit(self, report: BatchReport) -> None:
+        """One transaction: the chunk's new rows, replacing the old rows of its changed files."""
+        replaced = sorted({row[0] for row in self.rows if row[0] in self.known})
+        self.library._commit_chunk(self.rows, replaced, self.identity)
+        report.written.extend((row[0], row[1]) for row in self.rows)
+        report.replaced += len(replaced)
+        self.rows = []
 
 
 class Library:
@@ -233,64 +295,11 @@ class Library:
     ) -> AddReport:
         """Embed new and changed files under ``sources``; unchanged files are skipped by hash.
         With ``shard``, only that part of the files (several processes can fill one library)."""
-        from clamp3.metadata import read_metadata
-
         identity = self.use_model(embedder.model)
-        report = AddReport()
-        files, missing = collect_files(sources, SUPPORTED_EXTENSIONS)
-        report.failures += [f"{m}: no such file or folder" for m in missing]
-        if shard is not None:
-            files = shard.select(files)
-        known = {}
-        for path, digest in self.db.execute("SELECT DISTINCT path, content_hash FROM items"):
-            known[path] = digest
-        todo: list[tuple[Path, Path, str]] = []
-        for path, base in files:
-            key = self._key(path)
-            try:
-                digest = file_digest(path)
-            except OSError as exc:
-                report.failures.append(f"{path}: cannot be read ({exc.strerror or exc})")
-                continue
-            if known.get(key) == digest:
-                report.unchanged += 1
-            else:
-                todo.append((path, base, digest))
         sidecar = dict(sidecar or {})
-        used_sidecar: set[str] = set()
-        bar = tqdm(total=len(todo), unit="file", desc="indexing", disable=not progress)
-        for start in range(0, len(todo), chunk_files):
-            chunk = todo[start : start + chunk_files]
-            info = {path: (base, digest) for path, base, digest in chunk}
-            rows, done_paths = [], set()
-            for result in embedder.encode_files([p for p, _, _ in chunk], workers=workers, progress=False):
-                if result.error is not None:
-                    report.failures.append(str(result.error))
-                    logger.error("%s", result.error)
-                    continue
-                base, digest = info[result.source]
-                key = self._key(result.source)
-                metadata = read_metadata(result.item)
-                for candidate in (str(result.source.relative_to(base)), str(result.source), key, result.item.name):
-                    if candidate in sidecar:
-                        metadata.update(sidecar[candidate])
-                        used_sidecar.add(candidate)
-                vector = np.asarray(result.embedding, dtype=np.float32).reshape(-1)
-                if not np.isfinite(vector).all():
-                    report.failures.append(f"{result.source}: the model produced a non-finite vector")
-                    continue
-                rows.append(
-                    (key, result.item.name, digest, result.item.modality, metadata.pop("title"),
-                     json.dumps(metadata, ensure_ascii=False), vector.tobytes(), time.time())
-                )
-                done_paths.add(key)
-            replaced = [p for p in done_paths if p in known]
-            self._commit_chunk(rows, replaced, identity)
-            report.added += len(rows)
-            report.replaced += len(replaced)
-            bar.update(len(chunk))
-        bar.close()
-        report.unknown_sidecar_paths = sorted(set(sidecar) - used_sidecar)
+        job = _AddJob(self, embedder, identity, sidecar, workers)
+        report = run_batch(job, sources, AddReport(), shard, progress=progress, chunk_files=chunk_files)
+        report.unknown_sidecar_paths = sorted(set(sidecar) - job.used_sidecar)
         return report
 
     def rebuild(self, embedder, target: str | Path, progress: bool = True) -> Library:
