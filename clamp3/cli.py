@@ -97,7 +97,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
 
 def _feature_cache(args: argparse.Namespace):
-    from clamp3.audio import FeatureCache
+    from clamp3.features import FeatureCache
 
     return None if args.no_cache else FeatureCache(args.cache_dir)
 
@@ -118,7 +118,7 @@ def _batch_inputs(args: argparse.Namespace, extensions) -> tuple[list[tuple[Path
 def cmd_features(args: argparse.Namespace) -> int:
     from tqdm.auto import tqdm
 
-    from clamp3.audio import extract_files, load_extractor
+    from clamp3.features import extract_files, load_extractor
     from clamp3.formats import AUDIO_EXTENSIONS
     from clamp3.io import atomic_save_npy, output_path
 

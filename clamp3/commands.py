@@ -118,7 +118,7 @@ def _default_index(args: argparse.Namespace) -> Path:
 
     if args.weights != EMBEDDED:
         raise Clamp3Error(f"no library given: pass --index DIR (the demo library holds vectors of '{EMBEDDED}' only)")
-    from clamp3.embedded import library_dir
+    from clamp3.assets import library_dir
 
     return library_dir()
 

@@ -112,7 +112,7 @@ class Embedder:
     def audio_extractor(self):
         """The extractor the model's preprocessing names (loaded on first use)."""
         if self._extractor is None:
-            from clamp3.audio import load_extractor
+            from clamp3.features import load_extractor
 
             self._extractor = load_extractor(self.model.config.audio_extractor, mert=self.mert, device=self.model.device)
         return self._extractor
@@ -225,7 +225,7 @@ class Embedder:
 
         audio = [p for p in paths if p.suffix.lower() in AUDIO_EXTENSIONS]
         if audio:
-            from clamp3.audio import extract_files
+            from clamp3.features import extract_files
 
             for path, features, error in extract_files(audio, self.audio_extractor, self.feature_cache, workers):
                 yield path, ([] if error else [Item(path, path.stem, "features", features)]), [error] if error else []

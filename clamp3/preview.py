@@ -20,8 +20,8 @@ from xml.etree import ElementTree
 
 import numpy as np
 
-from clamp3.audio.render import SAMPLE_RATE, render_midi
 from clamp3.errors import InputError, UnsupportedFormatError
+from clamp3.features.render import SAMPLE_RATE, render_midi
 from clamp3.formats.abc import abc_to_musicxml, book_tune
 from clamp3.formats.audio import AUDIO_EXTENSIONS, load_audio
 from clamp3.formats.base import decode_utf8, read_bytes

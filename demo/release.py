@@ -26,7 +26,7 @@ from pathlib import Path
 import yaml
 
 from clamp3 import Embedder
-from clamp3.embedded import LIBRARY_DIR, MAP_NAME, MODEL_DIR, MUSIC_ARCHIVE, assets_dir
+from clamp3.assets import LIBRARY_DIR, MAP_NAME, MODEL_DIR, MUSIC_ARCHIVE, assets_dir
 from clamp3.library import Library
 from clamp3.models import load_model
 

@@ -52,7 +52,7 @@ def safe_name(name: str) -> str:
 
 
 def _unpack_quietly() -> None:
-    from clamp3.embedded import library_dir
+    from clamp3.assets import library_dir
 
     try:
         library_dir(unpack=True)
@@ -87,7 +87,7 @@ class Context:
         if index is None:
             if weights != EMBEDDED:
                 raise Clamp3Error(f"weights '{weights}' need a library of their own vectors: pass --index DIR")
-            from clamp3.embedded import library_dir
+            from clamp3.assets import library_dir
 
             # The music (for playing and engraving results) unpacks in the background: search
             # needs only the database, so the first answer does not wait for it.

@@ -14,7 +14,7 @@ import shutil
 import tarfile
 from pathlib import Path
 
-from clamp3.errors import Clamp3Error
+from clamp3.errors import Clamp3Error, Hint
 
 MODEL_DIR = "clamp3-small-multilingual"
 LIBRARY_DIR = "demo-library"
@@ -34,7 +34,10 @@ def library_dir(unpack: bool = True) -> Path:
     """The demo library's folder, its music unpacked (once, atomically) when ``unpack``."""
     folder = assets_dir() / LIBRARY_DIR
     if not (folder / "library.sqlite3").exists():
-        raise Clamp3Error(f"the demo library is missing from {folder}; rebuild it with 'python -m demo.release' or pass --index")
+        raise Clamp3Error(
+            f"the demo library is missing from {folder}",
+            hint=Hint("rebuild it with 'python -m demo.release' or give another library", "index"),
+        )
     archive = folder / MUSIC_ARCHIVE
     if unpack and archive.exists() and not (folder / "music").is_dir():
         tmp = folder / f".music.tmp{os.getpid()}"

@@ -1,4 +1,4 @@
-"""Audio: feature extractors (MERT, spectral), the feature cache, and files -> features."""
+"""Audio features: extractors (MERT, spectral), the feature cache, and audio files -> features."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
-from clamp3.audio.cache import FeatureCache
-from clamp3.audio.extractors import DEFAULT_MERT, SPECTRAL_NAME, AudioExtractor, load_extractor, window_bounds
 from clamp3.errors import InputError
+from clamp3.features.cache import FeatureCache
+from clamp3.features.extractors import DEFAULT_MERT, SPECTRAL_NAME, AudioExtractor, load_extractor, window_bounds
 from clamp3.formats import AUDIO_EXTENSIONS, read_many
 from clamp3.io import file_digest
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from clamp3.audio.extractors import SPECTRAL_NAME, window_bounds
+from clamp3.features.extractors import SPECTRAL_NAME, window_bounds
 
 N_FFT = 2048
 HOP = 512

@@ -42,9 +42,9 @@ def load_extractor(name: str, mert: str | None = None, device: str = "cpu", batc
     ``mert`` replaces the MERT location a checkpoint names (a local copy of the same model).
     """
     if name == SPECTRAL_NAME or name == "spectral":
-        from clamp3.audio.spectral import SpectralExtractor
+        from clamp3.features.spectral import SpectralExtractor
 
         return SpectralExtractor()
-    from clamp3.audio.mert import MertExtractor
+    from clamp3.features.mert import MertExtractor
 
     return MertExtractor.load(mert or name, device=device, batch_size=batch_size)
