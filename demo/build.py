@@ -103,7 +103,7 @@ def convert(task: tuple[dict, str, bool]) -> dict:
         mtf = midi_to_mtf(midi, source)
         features = None
         if with_audio:
-            from clamp3.features.extractors import load_extractor
+            from clamp3.features import load_extractor
             from clamp3.features.render import render_midi
 
             waveform = render_midi(midi, source, max_seconds=AUDIO_SECONDS)

@@ -17,6 +17,7 @@ import torch
 
 from clamp3.errors import CheckpointError, Hint
 from clamp3.features.extractors import window_bounds
+from clamp3.formats.audio import SAMPLE_RATE
 from clamp3.weights import load_state_strict
 
 logger = logging.getLogger(__name__)
@@ -100,7 +101,7 @@ def _match_layout(state: dict[str, torch.Tensor], expected: set[str]) -> dict[st
 class MertExtractor:
     """A MERT v1 model; ``extract`` gives (windows, hidden) features."""
 
-    sample_rate = 24_000
+    sample_rate = SAMPLE_RATE
 
     def __init__(self, model, name: str, batch_size: int = 8):
         self.model = model.eval()

@@ -11,13 +11,12 @@ from pathlib import Path
 import torch
 
 from clamp3.errors import INPUT_ERRORS
-from clamp3.formats import read_items
+from clamp3.formats import SYMBOLIC_EXTENSIONS, read_items
 from clamp3.io import collect_files
 from clamp3.models.patchilizer import EOS_ID, MASK_ID, PAD_ID, Patchilizer
 from clamp3.training.data import truncate
 
 MASK_RATIO = 0.45
-SYMBOLIC_EXTENSIONS = (".abc", ".mtf", ".mid", ".midi", ".xml", ".musicxml", ".mxl", ".krn")
 
 
 def mask_patches(patches: torch.Tensor, rng: random.Random, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
