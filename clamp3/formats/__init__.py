@@ -16,9 +16,9 @@ from clamp3.errors import INPUT_ERRORS, InputError, PartialInputError, Unsupport
 from clamp3.formats.abc import read_abc
 from clamp3.formats.audio import AUDIO_EXTENSIONS, read_audio
 from clamp3.formats.base import MODALITY_OF_KIND, Item
-from clamp3.formats.features import read_features
 from clamp3.formats.midi import MIDI_EXTENSIONS, read_midi, read_mtf
 from clamp3.formats.musicxml import MUSICXML_EXTENSIONS, read_musicxml_as_abc
+from clamp3.formats.npy import read_features
 from clamp3.formats.scores import MUSIC21_EXTENSIONS, music21_to_abc
 from clamp3.formats.text import read_text, unique_lines
 
