@@ -19,9 +19,9 @@ import numpy as np
 import soundfile
 import torch
 
-from clamp3.audio import extract_files
-from clamp3.audio.mert import MertExtractor, hubert_config
-from clamp3.audio.spectral import SpectralExtractor
+from clamp3.features import extract_files
+from clamp3.features.mert import MertExtractor, hubert_config
+from clamp3.features.spectral import SpectralExtractor
 
 MIDI = Path(__file__).resolve().parents[1] / "tests" / "data" / "golden" / "convert" / "midi"
 MERT_95M = {  # the shape of m-a-p/MERT-v1-95M's config.json

@@ -1,9 +1,9 @@
 """Batched embedding of files and texts with a loaded CLaMP 3 model.
 
-Long inputs follow the official ``extract_clamp3.py`` exactly: an input of n steps is cut into
-segments of the encoder's maximum length L, the last segment being the last L steps; the
-global vector is the mean of the projected segment vectors weighted by L for full segments and
-n mod L for the last; per-step features concatenate the segments without the overlap.
+Inputs come from :class:`clamp3.preprocess.Preprocess`, cut into segments as the official
+``extract_clamp3.py`` cuts them; the global vector is the mean of the projected segment vectors
+weighted by :func:`~clamp3.preprocess.segment_weights`; per-step features concatenate the
+segments without the overlap.
 
 Unlike the official loop (one file, one segment at a time, every segment padded to L), segments
 of many files are sorted by length and run in batches padded only to the longest in the batch.
@@ -21,26 +21,18 @@ import torch
 from tqdm.auto import tqdm
 
 from clamp3.errors import INPUT_ERRORS, InputError
-from clamp3.formats import Item, read_many, unique_lines
+from clamp3.formats import Item
 from clamp3.models.clamp3 import CLaMP3Model
-from clamp3.models.patchilizer import Patchilizer
+from clamp3.preprocess import (
+    DEFAULT_MAX_TEXT_TOKENS,
+    Prepared,
+    Preprocess,
+    pad_batch,
+    segment_bounds,
+    segment_weights,
+)
 
 logger = logging.getLogger(__name__)
-
-DEFAULT_MAX_TEXT_TOKENS = 4096
-
-
-@dataclass
-class Prepared:
-    """An item as the model reads it: ``steps`` holds token ids (n,), patches (n, patch_size)
-    or feature frames (n, dim)."""
-
-    item: Item
-    steps: torch.Tensor
-
-    @property
-    def modality(self) -> str:
-        return self.item.modality
 
 
 @dataclass
@@ -51,29 +43,6 @@ class FileResult:
     item: Item | None = None
     embedding: np.ndarray | None = None
     error: InputError | None = None
-
-
-def pad_batch(sequences: Sequence[torch.Tensor], value: int | float) -> tuple[torch.Tensor, torch.Tensor]:
-    """Sequences (length, ...) -> a batch padded to the longest (batch, longest, ...) and its mask."""
-    longest = max(len(s) for s in sequences)
-    batch = sequences[0].new_full((len(sequences), longest, *sequences[0].shape[1:]), value)
-    mask = torch.zeros(len(sequences), longest, dtype=torch.long)
-    for row, sequence in enumerate(sequences):
-        batch[row, : len(sequence)] = sequence
-        mask[row, : len(sequence)] = 1
-    return batch, mask
-
-
-def segment_bounds(length: int, max_length: int) -> list[tuple[int, int]]:
-    """[(start, end)] of the segments of an input of ``length`` steps, as the official script."""
-    bounds = [(start, min(start + max_length, length)) for start in range(0, length, max_length)]
-    bounds[-1] = (max(0, length - max_length), length)
-    return bounds
-
-
-def segment_weights(length: int, max_length: int) -> list[int]:
-    full, rest = divmod(length, max_length)
-    return [max_length] * full + ([rest] if rest else [])
 
 
 class Embedder:
@@ -88,57 +57,33 @@ class Embedder:
         audio_extractor=None,
         mert: str | None = None,
         feature_cache=None,
+        preprocess: Preprocess | None = None,
     ):
-        if model.tokenizer is None:
-            raise ValueError("model has no tokenizer; load it with clamp3.load_model")
+        """``preprocess`` turns items into model input (by default the one ``model`` names, with
+        ``max_text_tokens``, ``audio_extractor``, ``mert`` and ``feature_cache``; give those to
+        the :class:`Preprocess` instead when giving one)."""
+        if preprocess is None:
+            preprocess = Preprocess.from_model(
+                model, max_text_tokens=max_text_tokens, mert=mert, feature_cache=feature_cache, audio_extractor=audio_extractor
+            )
+        elif audio_extractor is not None or mert is not None or feature_cache is not None or max_text_tokens != DEFAULT_MAX_TEXT_TOKENS:
+            raise ValueError("input options go to the Preprocess when one is given, not to the Embedder")
         self.model = model.eval()
-        self.tokenizer = model.tokenizer
+        self.preprocess = preprocess
         self.batch_size = batch_size
-        self.max_text_tokens = max_text_tokens
         self.max_padding = max_padding
-        self._extractor = audio_extractor
-        self.mert = mert
-        self.feature_cache = feature_cache
-        self.patchilizer = Patchilizer(model.config.patch_size)
-        config = model.config
-        self.max_lengths = {
-            "text": config.max_text_length,
-            "symbolic": config.symbolic.max_length,
-            "audio": config.audio.max_length,
-        }
 
-    # --- inputs -----------------------------------------------------------------------------
     @property
-    def audio_extractor(self):
-        """The extractor the model's preprocessing names (loaded on first use)."""
-        if self._extractor is None:
-            from clamp3.audio import load_extractor
+    def tokenizer(self):
+        return self.preprocess.tokenizer
 
-            self._extractor = load_extractor(self.model.config.audio_extractor, mert=self.mert, device=self.model.device)
-        return self._extractor
+    @property
+    def max_lengths(self) -> dict[str, int]:
+        return self.preprocess.max_lengths
 
     def prepare(self, item: Item) -> Prepared:
-        """Tokenise, patchilise or frame one item; a bad one raises InputError."""
-        if item.kind == "waveform":
-            item = Item(item.source, item.name, "features", self.audio_extractor.extract(item.data))
-        if item.modality == "text":
-            joined = self.tokenizer.sep_token.join(unique_lines(item.data))
-            ids = self.tokenizer(joined, add_special_tokens=True, verbose=False)["input_ids"]
-            if len(ids) > self.max_text_tokens:
-                raise InputError(
-                    item.source,
-                    f"text is {len(ids)} tokens, over the limit of {self.max_text_tokens} (raise it with --max-text-tokens)",
-                )
-            return Prepared(item, torch.tensor(ids, dtype=torch.long))
-        if item.modality == "symbolic":
-            return Prepared(item, torch.from_numpy(self.patchilizer.encode(item.data)))
-        frames = torch.from_numpy(np.ascontiguousarray(item.data, dtype=np.float32))
-        expected = self.model.config.audio.hidden_size
-        if frames.shape[1] != expected:
-            raise InputError(item.source, f"audio features have {frames.shape[1]} dimensions, the model expects {expected}")
-        zero = torch.zeros(1, frames.shape[1])
-        # A zero frame at both ends stands for the start and end of the recording.
-        return Prepared(item, torch.cat([zero, frames, zero]))
+        """Tokenise, patchilise or frame one item (:meth:`Preprocess.prepare`)."""
+        return self.preprocess.prepare(item)
 
     # --- the model --------------------------------------------------------------------------
     def _batches(self, lengths: list[int]) -> list[list[int]]:
@@ -167,8 +112,7 @@ class Embedder:
         outputs: list[torch.Tensor | None] = [None] * len(segments)
         device = self.model.device
         for chunk in self._batches([len(s) for s in segments]):
-            pad_value = self.tokenizer.pad_token_id if modality == "text" else 0
-            inputs, mask = pad_batch([segments[i] for i in chunk], pad_value)
+            inputs, mask = pad_batch([segments[i] for i in chunk], self.preprocess.pad_value(modality))
             inputs, mask = inputs.to(device), mask.to(device)
             hidden = self.model.hidden(modality, inputs, mask)  # (batch, length, hidden)
             if pooled:
@@ -219,18 +163,6 @@ class Embedder:
     def encode_items(self, items: Sequence[Item], pooled: bool = True) -> list[np.ndarray]:
         return self.embed_prepared([self.prepare(item) for item in items], pooled)
 
-    def _read(self, paths: list[Path], workers: int):
-        """read_many, with audio files turned into features through the extractor and its cache."""
-        from clamp3.formats import AUDIO_EXTENSIONS
-
-        audio = [p for p in paths if p.suffix.lower() in AUDIO_EXTENSIONS]
-        if audio:
-            from clamp3.audio import extract_files
-
-            for path, features, error in extract_files(audio, self.audio_extractor, self.feature_cache, workers):
-                yield path, ([] if error else [Item(path, path.stem, "features", features)]), [error] if error else []
-        yield from read_many([p for p in paths if p.suffix.lower() not in AUDIO_EXTENSIONS], workers)
-
     def encode_files(
         self,
         paths: Iterable[str | Path],
@@ -253,7 +185,7 @@ class Embedder:
                 yield FileResult(prepared.item.source, prepared.item, vector)
             pending.clear()
 
-        for path, items, errors in self._read(paths, workers):
+        for path, items, errors in self.preprocess.read(paths, workers):
             for error in errors:
                 yield FileResult(path, error=error)
             for item in items:

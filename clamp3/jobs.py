@@ -25,7 +25,7 @@ class FeatureJob:
         return int(output_path(self.out_dir, base, path, path.stem, ".npy").exists())
 
     def run(self, paths: list[Path]) -> Iterator[Outcome]:
-        from clamp3.audio import extract_files
+        from clamp3.features import extract_files
 
         for path, features, error in extract_files(paths, self.extractor, self.cache, self.workers):
             yield Outcome(path, path.stem, features, error)

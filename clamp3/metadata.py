@@ -14,7 +14,8 @@ from clamp3.errors import InputError
 from clamp3.formats import Item
 from clamp3.formats.abc import split_tunes, tune_of
 from clamp3.formats.base import decode_utf8, read_bytes
-from clamp3.formats.musicxml import musicxml_from_mxl
+from clamp3.formats.midi import MAX_MIDI_BYTES, MIDI_EXTENSIONS, parse_midi
+from clamp3.formats.musicxml import MUSICXML_EXTENSIONS, unpacked_musicxml
 
 # A table of a million files' metadata is some hundred MB; past this it is surely not one.
 MAX_SIDECAR_BYTES = 512 * 2**20
@@ -46,9 +47,7 @@ def _abc_metadata(path: Path, name: str) -> dict[str, str]:
 
 
 def _musicxml_metadata(path: Path) -> dict[str, str]:
-    raw = read_bytes(path)
-    if raw[:4] == b"PK\x03\x04":
-        raw = musicxml_from_mxl(raw, path)
+    raw = unpacked_musicxml(read_bytes(path), path)
     fields = {}
     try:
         root = ElementTree.fromstring(raw)
@@ -64,10 +63,8 @@ def _musicxml_metadata(path: Path) -> dict[str, str]:
 
 
 def _midi_metadata(path: Path) -> dict[str, str]:
-    import mido
-
     try:
-        tracks = mido.MidiFile(str(path)).tracks
+        tracks = parse_midi(read_bytes(path, MAX_MIDI_BYTES), path).tracks
         # the first track's name is the song's title; later tracks name their instruments
         for message in tracks[0] if tracks else []:
             if message.type == "track_name" and message.name.strip():
@@ -84,9 +81,9 @@ def read_metadata(item: Item) -> dict[str, str]:
     try:
         if suffix == ".abc":
             fields = _abc_metadata(item.source, item.name)
-        elif suffix in (".xml", ".musicxml", ".mxl"):
+        elif suffix in MUSICXML_EXTENSIONS:
             fields = _musicxml_metadata(item.source)
-        elif suffix in (".mid", ".midi"):
+        elif suffix in MIDI_EXTENSIONS:
             fields = _midi_metadata(item.source)
         elif item.kind == "text":
             fields = {"title": item.data.strip().split("\n")[0][:120]}

@@ -20,16 +20,16 @@ from xml.etree import ElementTree
 
 import numpy as np
 
-from clamp3.audio.render import SAMPLE_RATE, render_midi
 from clamp3.errors import InputError, UnsupportedFormatError
+from clamp3.features.render import render_midi
 from clamp3.formats.abc import abc_to_musicxml, book_tune
-from clamp3.formats.audio import AUDIO_EXTENSIONS, load_audio
+from clamp3.formats.audio import AUDIO_EXTENSIONS, SAMPLE_RATE, load_audio
 from clamp3.formats.base import decode_utf8, read_bytes
-from clamp3.formats.musicxml import musicxml_from_mxl
+from clamp3.formats.midi import MIDI_EXTENSIONS, parse_midi
+from clamp3.formats.musicxml import MUSICXML_EXTENSIONS, unpacked_musicxml
 from clamp3.formats.scores import MUSIC21_EXTENSIONS, music21_to_musicxml
 
 MAX_BYTES = 20 * 1024 * 1024
-MIDI_EXTENSIONS = (".mid", ".midi")
 # music21's quantisation is the slow step for MIDI; a page holds far fewer than 256 quarters.
 MIDI_ENGRAVED_QUARTERS = 256
 # The same bound for ABC: lines of music converted (one bar of every voice per interleaved line).
@@ -79,24 +79,13 @@ def _abc_musicxml(path: Path, tune: str | None = None) -> bytes:
 
 
 def _file_musicxml(path: Path) -> bytes:
-    raw = read_bytes(path)
-    if raw[:4] == b"PK\x03\x04" or path.suffix.lower() == ".mxl":
-        return musicxml_from_mxl(raw, path)
-    return raw
+    return unpacked_musicxml(read_bytes(path), path)
 
 
 def _read_midi(path: Path):
     """(the file's bytes, the file as mido reads it), refused when unreadable or without a note."""
-    import mido
-
     raw = read_bytes(path)
-    try:
-        midi = mido.MidiFile(file=io.BytesIO(raw))
-    except Exception as exc:  # mido raises OSError, EOFError, KeyError, ValueError, ...
-        raise InputError(path, f"not a readable MIDI file ({type(exc).__name__}: {exc})") from exc
-    if not any(message.type == "note_on" and message.velocity > 0 for track in midi.tracks for message in track):
-        raise InputError(path, "MIDI file has no notes")
-    return raw, midi
+    return raw, parse_midi(raw, path)
 
 
 def _midi_musicxml(path: Path) -> bytes:
@@ -127,7 +116,7 @@ def _midi_musicxml(path: Path) -> bytes:
 
 MUSICXML_SOURCES: dict[str, Callable[[Path], bytes]] = {
     ".abc": _abc_musicxml,
-    **{ext: _file_musicxml for ext in (".xml", ".musicxml", ".mxl")},
+    **{ext: _file_musicxml for ext in MUSICXML_EXTENSIONS},
     **{ext: _midi_musicxml for ext in MIDI_EXTENSIONS},
     **{ext: music21_to_musicxml for ext in MUSIC21_EXTENSIONS},
 }

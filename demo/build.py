@@ -103,8 +103,8 @@ def convert(task: tuple[dict, str, bool]) -> dict:
         mtf = midi_to_mtf(midi, source)
         features = None
         if with_audio:
-            from clamp3.audio.extractors import load_extractor
-            from clamp3.audio.render import render_midi
+            from clamp3.features import load_extractor
+            from clamp3.features.render import render_midi
 
             waveform = render_midi(midi, source, max_seconds=AUDIO_SECONDS)
             features = load_extractor("spectral-v1").extract(waveform) if np.abs(waveform).max() > 0 else None

@@ -24,7 +24,7 @@ from pathlib import Path
 import yaml
 
 from clamp3 import Embedder
-from clamp3.embedded import LIBRARY_DIR, MODEL_DIR, MUSIC_ARCHIVE, assets_dir
+from clamp3.assets import LIBRARY_DIR, MODEL_DIR, MUSIC_ARCHIVE, assets_dir
 from clamp3.library import Library, write_shipped_map
 from clamp3.models import load_model
 

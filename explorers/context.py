@@ -65,7 +65,7 @@ def safe_name(name: str) -> str:
 
 
 def _unpack_quietly() -> None:
-    from clamp3.embedded import library_dir
+    from clamp3.assets import library_dir
 
     try:
         library_dir(unpack=True)
@@ -98,7 +98,7 @@ class Context:
         weights = weights or os.environ.get("CLAMP3_WEIGHTS") or EMBEDDED
         index = index or os.environ.get("CLAMP3_INDEX")
         if index is None:
-            from clamp3.embedded import default_index
+            from clamp3.assets import default_index
 
             # The music (for playing and engraving results) unpacks in the background: search
             # needs only the database, so the first answer does not wait for it.

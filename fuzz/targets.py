@@ -96,7 +96,7 @@ _read_midi = _lazy("clamp3.formats.midi", "read_midi")
 _read_mtf = _lazy("clamp3.formats.midi", "read_mtf")
 _read_text = _lazy("clamp3.formats.text", "read_text")
 _read_audio = _lazy("clamp3.formats.audio", "read_audio")
-_read_features = _lazy("clamp3.formats.features", "read_features")
+_read_features = _lazy("clamp3.formats.npy", "read_features")
 _read_sidecar = _lazy("clamp3.metadata", "read_sidecar")
 
 

@@ -17,12 +17,11 @@ PACKAGE = ROOT / "clamp3"
 # Layers from the bottom; a module may import its own layer and those below. The first prefix
 # that matches a module's name gives its layer.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("base", ("clamp3.errors", "clamp3.io", "clamp3.retrieval", "clamp3.batch")),
+    ("base", ("clamp3.errors", "clamp3.io", "clamp3.batch", "clamp3.retrieval", "clamp3.weights")),
     ("formats", ("clamp3.formats", "clamp3.metadata", "clamp3.convert")),
     ("features", ("clamp3.features",)),
-    ("models", ("clamp3.weights", "clamp3.config", "clamp3.models")),
-    ("embedding", ("clamp3.preprocess", "clamp3.embedding", "clamp3.assets", "clamp3.jobs", "clamp3.folders", "clamp3.zero_shot",
-                   "clamp3.preview")),
+    ("models", ("clamp3.config", "clamp3.assets", "clamp3.models")),
+    ("embedding", ("clamp3.preprocess", "clamp3.embedding", "clamp3.jobs", "clamp3.folders", "clamp3.zero_shot", "clamp3.preview")),
     ("library", ("clamp3.library", "clamp3.analysis")),
     ("training", ("clamp3.training",)),
     ("cli", ("clamp3.cli",)),

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from conftest import DATA, GOLDEN, TINY_OFFICIAL, TINY_TEXT_MODEL
 
-from clamp3.audio import FeatureCache, extract_files, load_extractor, window_bounds
-from clamp3.audio.mert import MertExtractor
-from clamp3.audio.spectral import SpectralExtractor
 from clamp3.cli import main
 from clamp3.errors import CheckpointError, InputError
+from clamp3.features import FeatureCache, extract_files, load_extractor, window_bounds
+from clamp3.features.mert import MertExtractor
+from clamp3.features.spectral import SpectralExtractor
 from clamp3.formats import read_items
 from clamp3.formats.audio import load_audio
 
@@ -62,9 +62,10 @@ def test_mert_loads_the_old_weight_norm_layout(mert, tmp_path):
     np.testing.assert_array_equal(MertExtractor.load(str(folder)).extract(waveform), mert.extract(waveform))
 
 
-def test_mert_without_weights_offline_names_the_flag():
-    with pytest.raises(CheckpointError, match="pass --mert PATH"):
+def test_mert_without_weights_offline_hints_at_the_mert_setting():
+    with pytest.raises(CheckpointError, match="not in the Hugging Face cache") as error:
         MertExtractor.load("m-a-p/MERT-v1-95M")
+    assert error.value.hint.setting == "mert"
 
 
 def test_batched_windows_equal_one_at_a_time(mert):

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from clamp3.assets import library_dir, model_dir
 from clamp3.cli import main
-from clamp3.embedded import library_dir, model_dir
 from clamp3.library import Library
 from clamp3.models import load_model
 

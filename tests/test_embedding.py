@@ -7,11 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import DATA, GOLDEN
+from conftest import DATA, GOLDEN, TINY_OFFICIAL, TINY_TEXT_MODEL
 
-from clamp3.embedding import Embedder, segment_bounds, segment_weights
+from clamp3.embedding import Embedder
 from clamp3.errors import InputError
 from clamp3.formats import Item, read_items
+from clamp3.preprocess import Preprocess, frame_features, load_model_and_preprocess, segment_bounds, segment_weights
 
 TINY = GOLDEN / "embed_tiny"
 INPUTS = sorted((TINY / "inputs").iterdir())
@@ -83,8 +84,9 @@ def test_encode_texts_equals_text_files(tiny_model):
 def test_text_over_the_token_limit_is_an_input_error(tiny_model):
     embedder = Embedder(tiny_model, max_text_tokens=4096)
     (item,) = read_items(DATA / "bad" / "long.txt")
-    with pytest.raises(InputError, match=r"long.txt: text is \d+ tokens, over the limit of 4096"):
+    with pytest.raises(InputError, match=r"long.txt: text is \d+ tokens, over the limit of 4096") as error:
         embedder.prepare(item)
+    assert error.value.hint.setting == "max_text_tokens"
 
 
 def test_features_of_the_wrong_size_are_an_input_error(tiny_model):
@@ -113,3 +115,24 @@ def test_bfloat16_is_close_to_float32(tiny_model):
     for a, b in zip(low, full):
         cosine = float((a * b).sum() / np.linalg.norm(a) / np.linalg.norm(b))
         assert a.dtype == np.float32 and cosine > 0.99
+
+
+def test_an_embedder_through_a_given_preprocess_equals_its_own(tiny_model):
+    model, preprocess = load_model_and_preprocess(TINY_OFFICIAL, text_model=str(TINY_TEXT_MODEL), max_text_tokens=4096)
+    assert preprocess.max_lengths["symbolic"] == model.config.symbolic.max_length
+    model.config.max_text_length = preprocess.max_lengths["text"] = tiny_model.config.max_text_length
+    items = [read_items(path)[0] for path in INPUTS]
+    for ours, theirs in zip(Embedder(model, preprocess=preprocess).encode_items(items), Embedder(tiny_model).encode_items(items)):
+        np.testing.assert_array_equal(ours, theirs)
+    with pytest.raises(ValueError, match="input options go to the Preprocess"):
+        Embedder(model, max_text_tokens=10, preprocess=preprocess)
+
+
+def test_audio_features_are_framed_by_a_zero_frame_at_both_ends(tiny_model):
+    features = np.arange(12, dtype=np.float64).reshape(3, 4)
+    framed = frame_features(features)
+    assert framed.dtype == torch.float32 and framed.shape == (5, 4)
+    assert not framed[0].any() and not framed[-1].any()
+    np.testing.assert_array_equal(framed[1:-1].numpy(), features)
+    item = Item(Path("x.npy"), "x", "features", np.ones((2, 64), dtype=np.float32))
+    assert torch.equal(Preprocess.from_model(tiny_model).prepare(item).steps, frame_features(item.data))

@@ -8,7 +8,7 @@ import torch
 from conftest import GOLDEN, TINY_OFFICIAL, TINY_TEXT_MODEL
 
 from clamp3.config import CLaMP3Config, EncoderConfig
-from clamp3.errors import CheckpointError, ConfigError
+from clamp3.errors import CheckpointError, ConfigError, describe
 from clamp3.models import CLaMP3Model, load_m3, load_model, save_pretrained
 from clamp3.models.loading import export_official, read_checkpoint
 
@@ -44,8 +44,9 @@ def test_other_key_mismatches_are_errors_that_list_them(tmp_path):
 
 
 def test_text_model_that_does_not_fit_the_checkpoint_is_named(tmp_path):
-    with pytest.raises(CheckpointError, match="pass the matching --text-model"):
+    with pytest.raises(CheckpointError, match="text tower '.*xlmr-base-shape' has") as error:
         load_model(TINY_OFFICIAL, text_model=str(TINY_TEXT_MODEL.parent / "xlmr-base-shape"))
+    assert error.value.hint.setting == "text_model"
 
 
 def test_not_a_checkpoint(tmp_path):
@@ -56,11 +57,11 @@ def test_not_a_checkpoint(tmp_path):
         load_model(tmp_path / "missing.pth")
 
 
-def test_presets_offline_fail_with_one_line_naming_file_and_flag():
+def test_presets_offline_fail_with_one_line_naming_file_and_setting():
     with pytest.raises(CheckpointError) as info:
         load_model("saas")
-    message = str(info.value)
-    assert "weights_clamp3_saas_h_size_768" in message and "--weights PATH" in message
+    message = describe(info.value)
+    assert "weights_clamp3_saas_h_size_768" in message and info.value.hint.setting == "weights"
     assert "\n" not in message
 
 

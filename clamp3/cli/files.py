@@ -76,8 +76,8 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
 
 def cmd_features(args: argparse.Namespace) -> int:
-    from clamp3.audio import load_extractor
     from clamp3.batch import BatchReport, run_batch
+    from clamp3.features import load_extractor
     from clamp3.jobs import FeatureJob
 
     shard = shard_from_args(args)

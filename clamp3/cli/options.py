@@ -80,7 +80,7 @@ class ModelOptions:
         return cls(**{name: getattr(args, name) for name in cls.__dataclass_fields__ if hasattr(args, name)})
 
     def feature_cache(self):
-        from clamp3.audio import FeatureCache
+        from clamp3.features import FeatureCache
 
         return None if self.no_cache else FeatureCache(self.cache_dir)
 

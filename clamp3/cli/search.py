@@ -71,7 +71,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         scores, rows = top_k(encode_query(embedder, args.query), vectors, args.top_k)
         hits = [{"rank": r, "score": float(s), "path": names[i]} for r, (s, i) in enumerate(zip(scores[0], rows[0]), 1)]
     else:
-        from clamp3.embedded import default_index
+        from clamp3.assets import default_index
         from clamp3.library import Library
 
         library = Library.open(args.reference or args.index or default_index(options.weights), model=embedder.model)

@@ -16,9 +16,9 @@ from clamp3.errors import INPUT_ERRORS, InputError, PartialInputError, Unsupport
 from clamp3.formats.abc import read_abc
 from clamp3.formats.audio import AUDIO_EXTENSIONS, read_audio
 from clamp3.formats.base import MODALITY_OF_KIND, Item
-from clamp3.formats.features import read_features
-from clamp3.formats.midi import read_midi, read_mtf
-from clamp3.formats.musicxml import read_musicxml_as_abc
+from clamp3.formats.midi import MIDI_EXTENSIONS, read_midi, read_mtf
+from clamp3.formats.musicxml import MUSICXML_EXTENSIONS, read_musicxml_as_abc
+from clamp3.formats.npy import read_features
 from clamp3.formats.scores import MUSIC21_EXTENSIONS, music21_to_abc
 from clamp3.formats.text import read_text, unique_lines
 
@@ -37,15 +37,16 @@ READERS: dict[str, Callable[[Path], list[Item]]] = {
     ".abc": read_abc,
     ".mtf": read_mtf,
     ".npy": read_features,
-    ".mid": read_midi,
-    ".midi": read_midi,
-    **{ext: _score_reader(read_musicxml_as_abc) for ext in (".xml", ".musicxml", ".mxl")},
+    **{ext: read_midi for ext in MIDI_EXTENSIONS},
+    **{ext: _score_reader(read_musicxml_as_abc) for ext in MUSICXML_EXTENSIONS},
     **{ext: _score_reader(music21_to_abc) for ext in MUSIC21_EXTENSIONS},
     **{ext: read_audio for ext in AUDIO_EXTENSIONS},
 }
 SUPPORTED_EXTENSIONS = tuple(READERS)
-# Inputs that `convert` turns into .abc or .mtf (text and features are already model input).
-CONVERTIBLE_EXTENSIONS = tuple(ext for ext in READERS if ext not in (".txt", ".npy", ".mtf", *AUDIO_EXTENSIONS))
+# Inputs the symbolic encoder reads (as interleaved ABC or MTF).
+SYMBOLIC_EXTENSIONS = tuple(ext for ext in READERS if ext not in (".txt", ".npy", *AUDIO_EXTENSIONS))
+# Inputs that `convert` turns into .abc or .mtf (text, MTF and features are already model input).
+CONVERTIBLE_EXTENSIONS = tuple(ext for ext in SYMBOLIC_EXTENSIONS if ext != ".mtf")
 
 
 def read_items(path: str | Path) -> list[Item]:
@@ -98,11 +99,14 @@ def read_many(
 
 __all__ = [
     "AUDIO_EXTENSIONS",
+    "MIDI_EXTENSIONS",
+    "MUSICXML_EXTENSIONS",
     "read_many",
     "try_read_items",
     "CONVERTIBLE_EXTENSIONS",
     "MODALITY_OF_KIND",
     "SUPPORTED_EXTENSIONS",
+    "SYMBOLIC_EXTENSIONS",
     "Item",
     "read_items",
     "unique_lines",

@@ -18,7 +18,7 @@ import numpy as np
 from clamp3.errors import InputError
 from clamp3.formats.base import Item
 
-SAMPLE_RATE = 24_000  # MERT v1 and the spectral extractor both read 24 kHz
+SAMPLE_RATE = 24_000  # the one rate of every waveform: MERT v1 and the spectral extractor read 24 kHz
 SOUNDFILE_EXTENSIONS = (".wav", ".flac", ".ogg", ".opus", ".mp3", ".aiff", ".aif")
 FFMPEG_EXTENSIONS = (".m4a", ".aac", ".wma", ".webm", ".mp4")
 AUDIO_EXTENSIONS = SOUNDFILE_EXTENSIONS + FFMPEG_EXTENSIONS

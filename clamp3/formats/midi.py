@@ -16,6 +16,7 @@ import mido
 from clamp3.errors import InputError
 from clamp3.formats.base import Item, decode_utf8, read_bytes
 
+MIDI_EXTENSIONS = (".mid", ".midi")
 # mido and the MTF lines take some 25 µs and a few hundred bytes a message. 2 MB of MIDI, the
 # most one file may hold, is up to 700,000 messages (ten times a long orchestral file).
 MAX_MIDI_BYTES = 2 * 2**20
@@ -30,15 +31,23 @@ def message_line(message: mido.Message | mido.MetaMessage) -> str:
     return line.encode("unicode_escape").decode("utf-8")
 
 
-def midi_to_mtf(raw: bytes, path: Path) -> str:
+def parse_midi(raw: bytes, path: Path) -> mido.MidiFile:
+    """MIDI bytes -> mido's file with its tracks merged; refused when unreadable or without notes,
+    the one rule for every use of a MIDI file (model input, preview, metadata)."""
     try:
         midi = mido.MidiFile(file=io.BytesIO(raw))
-        messages = list(midi.merged_track)
+        messages = midi.merged_track
     except Exception as exc:  # mido raises OSError, EOFError (without a message), KeyError, ValueError, ...
         detail = f": {exc}" if str(exc) else ": the data ends early" if isinstance(exc, EOFError) else ""
         raise InputError(path, f"not a readable MIDI file ({type(exc).__name__}{detail})") from exc
     if not any(not message.is_meta and message.type != "sysex" for message in messages):
         raise InputError(path, "MIDI file has no channel messages (no notes)")
+    return midi
+
+
+def midi_to_mtf(raw: bytes, path: Path) -> str:
+    midi = parse_midi(raw, path)
+    messages = midi.merged_track
     lines = [f"ticks_per_beat {midi.ticks_per_beat}"]
     lines.extend(
         message_line(message)

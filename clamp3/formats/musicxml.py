@@ -22,6 +22,7 @@ from abctoolkit import xml2abc
 from clamp3.errors import InputError
 from clamp3.formats.base import MAX_FILE_BYTES, read_bytes
 
+MUSICXML_EXTENSIONS = (".xml", ".musicxml", ".mxl")
 # xml2abc keeps its output object in a module global, so one conversion runs at a time per process.
 _XML2ABC_LOCK = threading.Lock()
 # Numbers xml2abc repeats something for: a character per octave or tremolo stroke, a loop pass
@@ -46,6 +47,14 @@ def _official_stemless(abc: str) -> str:
         return abc
     abc = abc.replace("!stemless!", "s")
     return re.sub(r"^(K:[^\n]*\n)", r"\1U:s=!stemless!\n", abc, count=1, flags=re.M)
+
+
+def unpacked_musicxml(raw: bytes, path: Path) -> bytes:
+    """MusicXML bytes as they are, or the score inside a compressed ``.mxl`` archive (told by its
+    zip signature or its extension)."""
+    if raw[:4] == b"PK\x03\x04" or path.suffix.lower() == ".mxl":
+        return musicxml_from_mxl(raw, path)
+    return raw
 
 
 def musicxml_from_mxl(raw: bytes, path: Path) -> bytes:
@@ -95,8 +104,7 @@ def _check_repeat_counts(raw: bytes, path: Path) -> None:
 
 def musicxml_to_abc(raw: bytes, path: Path) -> str:
     """Convert MusicXML bytes (or a compressed .mxl archive) to standard ABC."""
-    if raw[:4] == b"PK\x03\x04" or path.suffix.lower() == ".mxl":
-        raw = musicxml_from_mxl(raw, path)
+    raw = unpacked_musicxml(raw, path)
     _check_repeat_counts(raw, path)
     out, log = io.StringIO(), io.StringIO()
     with _XML2ABC_LOCK, contextlib.redirect_stderr(log):

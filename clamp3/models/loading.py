@@ -11,27 +11,25 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from clamp3.assets import EMBEDDED, model_dir
 from clamp3.config import CLaMP3Config, EncoderConfig, load_preset, preset_names
-from clamp3.errors import CheckpointError, ConfigError
+from clamp3.errors import CheckpointError, ConfigError, Hint
 from clamp3.models.clamp3 import CLaMP3Model
 from clamp3.models.m3 import NUM_CHARS, M3Model
 from clamp3.models.packaged import PREFIX as PACKAGED_PREFIX
 from clamp3.models.packaged import resolve_text_model
+from clamp3.weights import build_strict, load_state_strict
 
 logger = logging.getLogger(__name__)
 
-EMBEDDED = "default"  # the name of the model that ships in assets/
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
 TOKENIZER_DIR = "tokenizer"
-# Buffers that checkpoints saved by older transformers carry and newer models do not register.
-_IGNORABLE_KEY_RE = re.compile(r"(^|\.)(position_ids|attn\.bias|attn\.masked_bias)$")
 
 
 # --- hub access -------------------------------------------------------------------------------
@@ -43,7 +41,8 @@ def _hub_file(repo_id: str, filename: str, what: str) -> Path:
     except Exception as exc:  # offline, not cached, no such repo or file, network errors
         raise CheckpointError(
             f"cannot get {what} '{repo_id}/{filename}' ({type(exc).__name__}): it is not in the "
-            f"Hugging Face cache and the hub cannot be reached; download it and pass --weights PATH"
+            f"Hugging Face cache and the hub cannot be reached",
+            hint=Hint("download it and give its local path", "weights"),
         ) from exc
 
 
@@ -55,7 +54,8 @@ def _hub_snapshot(repo_id: str) -> Path:
     except Exception as exc:
         raise CheckpointError(
             f"cannot get weights '{repo_id}' ({type(exc).__name__}): not a local path or preset "
-            f"({', '.join(preset_names())}), and not in the Hugging Face cache; pass --weights PATH"
+            f"({', '.join(preset_names())}), and not in the Hugging Face cache",
+            hint=Hint("give a local path", "weights"),
         ) from exc
 
 
@@ -67,8 +67,8 @@ def load_text_config(text_model: str) -> dict[str, Any]:
         config = AutoConfig.from_pretrained(resolve_text_model(text_model))
     except Exception as exc:
         raise CheckpointError(
-            f"cannot load the text model config '{text_model}' ({type(exc).__name__}); "
-            f"pass --text-model with a local copy of it (a directory with config.json and tokenizer)"
+            f"cannot load the text model config '{text_model}' ({type(exc).__name__})",
+            hint=Hint("give a local copy of it (a directory with config.json and tokenizer)", "text_model"),
         ) from exc
     return config.to_diff_dict() | {"model_type": config.model_type}
 
@@ -80,8 +80,8 @@ def load_tokenizer(source: str | Path):
         return AutoTokenizer.from_pretrained(resolve_text_model(str(source)))
     except Exception as exc:
         raise CheckpointError(
-            f"cannot load the tokenizer '{source}' ({type(exc).__name__}); "
-            f"pass --text-model with a local copy of it"
+            f"cannot load the tokenizer '{source}' ({type(exc).__name__})",
+            hint=Hint("give a local copy of it", "text_model"),
         ) from exc
 
 
@@ -160,13 +160,15 @@ def config_from_state(state: dict[str, torch.Tensor], text_model: str, path: str
     if text_config.get("hidden_size", text_hidden) != text_hidden:
         raise CheckpointError(
             f"{path}: text tower '{text_model}' has hidden size {text_config.get('hidden_size')}, "
-            f"the checkpoint's text_proj expects {text_hidden}; pass the matching --text-model"
+            f"the checkpoint's text_proj expects {text_hidden}",
+            hint=Hint("give the text model the checkpoint was made with", "text_model"),
         )
     embed_key = "text_model.embeddings.word_embeddings.weight"
     if embed_key in state and text_config.get("vocab_size") not in (None, _shape(state, embed_key, path, 2)[0]):
         raise CheckpointError(
             f"{path}: text tower '{text_model}' has a vocabulary of {text_config.get('vocab_size')}, "
-            f"the checkpoint's has {state[embed_key].shape[0]}; pass the matching --text-model"
+            f"the checkpoint's has {state[embed_key].shape[0]}",
+            hint=Hint("give the text model the checkpoint was made with", "text_model"),
         )
     patch_in = _shape(state, "symbolic_model.patch_embedding.weight", path, 2)[1]
     return CLaMP3Config(
@@ -177,42 +179,6 @@ def config_from_state(state: dict[str, torch.Tensor], text_model: str, path: str
         audio=infer_encoder_config(state, "audio_model.", path),
         projection_size=proj_out,
     )
-
-
-def build_strict(build: Callable[[], torch.nn.Module], state: dict[str, torch.Tensor], path: str | Path) -> torch.nn.Module:
-    """``build()`` with all of ``state`` loaded. Keys and shapes are checked against a copy built
-    on the meta device first, so that sizes read from a forged checkpoint allocate nothing."""
-    with torch.device("meta"):
-        _checked_state(build(), state, path)
-    module = build()
-    load_state_strict(module, state, path)
-    return module
-
-
-def load_state_strict(module: torch.nn.Module, state: dict[str, torch.Tensor], path: str | Path) -> None:
-    """Load all of ``state``; stale buffers are dropped, every other mismatch is an error."""
-    module.load_state_dict(_checked_state(module, state, path), strict=False)
-
-
-def _checked_state(module: torch.nn.Module, state: dict[str, torch.Tensor], path: str | Path) -> dict[str, torch.Tensor]:
-    expected = module.state_dict()
-    state = {k: v for k, v in state.items() if k in expected or not _IGNORABLE_KEY_RE.search(k)}
-    missing = sorted(set(expected) - set(state))
-    unexpected = sorted(set(state) - set(expected))
-    # GPT-2's output layer shares the input embedding; a checkpoint may omit it.
-    missing = [k for k in missing if not (k.endswith("lm_head.weight") and k.replace("lm_head", "transformer.wte") in state)]
-    if missing or unexpected:
-        raise CheckpointError(
-            f"{path}: checkpoint does not match the model; missing keys {missing[:10]}"
-            f"{' ...' if len(missing) > 10 else ''}, unexpected keys {unexpected[:10]}"
-            f"{' ...' if len(unexpected) > 10 else ''}"
-        )
-    wrong = [
-        f"{k} {tuple(v.shape)} vs {tuple(expected[k].shape)}" for k, v in state.items() if v.shape != expected[k].shape
-    ]
-    if wrong:
-        raise CheckpointError(f"{path}: tensor shapes do not match the model: {wrong[:5]}")
-    return state
 
 
 def load_official(path: str | Path, text_model: str = "FacebookAI/xlm-roberta-base") -> CLaMP3Model:
@@ -325,11 +291,12 @@ def load_model(
     source = str(name_or_path)
     path = Path(source).expanduser()
     if source == EMBEDDED:
-        from clamp3.embedded import model_dir
-
         folder = model_dir()
         if not (folder / CONFIG_NAME).exists():
-            raise CheckpointError(f"the embedded default model is missing from {folder}; rebuild it (demo/README.md) or pass --weights")
+            raise CheckpointError(
+                f"the embedded default model is missing from {folder}",
+                hint=Hint("rebuild it (demo/README.md) or give other weights", "weights"),
+            )
         model = load_pretrained(folder)
     elif source in preset_names():
         preset = load_preset(source)

@@ -12,10 +12,10 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from clamp3.embedding import pad_batch
 from clamp3.errors import INPUT_ERRORS, ConfigError
 from clamp3.models import export_official, load_m3, load_model, masked_mean, save_pretrained
 from clamp3.models.patchilizer import Patchilizer
+from clamp3.preprocess import pad_batch
 from clamp3.retrieval import retrieval_metrics, retrieval_ranks
 from clamp3.training.config import TrainConfig
 from clamp3.training.data import PairDataset, collate, read_pairs

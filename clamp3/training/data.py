@@ -16,12 +16,11 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import torch
 
-from clamp3.embedding import pad_batch
 from clamp3.errors import InputError
 from clamp3.formats import read_items
+from clamp3.preprocess import frame_features, pad_batch
 
 logger = logging.getLogger(__name__)
 
@@ -181,8 +180,7 @@ class PairDataset(torch.utils.data.Dataset):
                 music = remove_instrument_names(music)
             steps, modality = torch.from_numpy(self.patchilizer.encode(music)), "symbolic"
         else:
-            zero = np.zeros((1, music.shape[1]), dtype=np.float32)
-            steps, modality = torch.from_numpy(np.concatenate([zero, music, zero])), "audio"
+            steps, modality = frame_features(music), "audio"
         return truncate(ids, self.max_text, self.rng, self.augment), truncate(steps, self.max_music, self.rng, self.augment), modality
 
 

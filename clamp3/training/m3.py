@@ -15,10 +15,11 @@ import torch
 
 from clamp3.config import EncoderConfig
 from clamp3.errors import INPUT_ERRORS
-from clamp3.formats import read_items
+from clamp3.formats import SYMBOLIC_EXTENSIONS, read_items
 from clamp3.io import atomic_write, collect_files
 from clamp3.models import M3Model, load_m3
 from clamp3.models.patchilizer import EOS_ID, MASK_ID, PAD_ID, Patchilizer
+from clamp3.preprocess import pad_batch
 from clamp3.training.config import TrainConfig
 from clamp3.training.data import truncate
 from clamp3.training.task import Evaluation
@@ -26,7 +27,6 @@ from clamp3.training.task import Evaluation
 logger = logging.getLogger(__name__)
 
 MASK_RATIO = 0.45
-SYMBOLIC_EXTENSIONS = (".abc", ".mtf", ".mid", ".midi", ".xml", ".musicxml", ".mxl", ".krn")
 
 
 def mask_patches(patches: torch.Tensor, rng: random.Random, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
@@ -78,18 +78,10 @@ class M3Data:
 
 
 def collate_m3(examples):
-    longest = max(len(e[0]) for e in examples)
-    size = examples[0][0].shape[1]
-    inputs = torch.full((len(examples), longest, size), PAD_ID, dtype=torch.long)
-    targets = torch.full_like(inputs, PAD_ID)
-    mask = torch.zeros(len(examples), longest, dtype=torch.long)
-    selected = torch.zeros(len(examples), longest, dtype=torch.bool)
-    for row, (corrupted, chosen, patches) in enumerate(examples):
-        inputs[row, : len(corrupted)] = corrupted
-        targets[row, : len(patches)] = patches
-        mask[row, : len(corrupted)] = 1
-        selected[row, : len(chosen)] = chosen
-    return inputs, mask, selected, targets
+    """(corrupted, selected, patches) examples -> padded inputs, their mask, the selection and targets."""
+    corrupted, selected, patches = zip(*examples)
+    inputs, mask = pad_batch(corrupted, PAD_ID)  # (batch, longest, patch_size), (batch, longest)
+    return inputs, mask, pad_batch(selected, False)[0], pad_batch(patches, PAD_ID)[0]
 
 
 class M3Task:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from clamp3.errors import Clamp3Error, Hint
 
+EMBEDDED = "default"  # the weights name of the model that ships in assets/
 MODEL_DIR = "clamp3-small-multilingual"
 LIBRARY_DIR = "demo-library"
 MUSIC_ARCHIVE = "music.tar.xz"
@@ -34,7 +35,8 @@ def library_dir(unpack: bool = True) -> Path:
     folder = assets_dir() / LIBRARY_DIR
     if not (folder / "library.sqlite3").exists():
         raise Clamp3Error(
-            f"the demo library is missing from {folder} (demo/release.py builds it)", hint=Hint("give a library", "index")
+            f"the demo library is missing from {folder}",
+            hint=Hint("rebuild it with 'python -m demo.release' or give another library", "index"),
         )
     archive = folder / MUSIC_ARCHIVE
     if unpack and archive.exists() and not (folder / "music").is_dir():
@@ -55,8 +57,6 @@ def library_dir(unpack: bool = True) -> Path:
 def default_index(weights: str | Path, unpack: bool = True) -> Path:
     """The library to use when none is given: the demo library, which holds vectors of the
     embedded model only (see :func:`library_dir` for ``unpack``)."""
-    from clamp3.models import EMBEDDED
-
     if weights != EMBEDDED:
         raise Clamp3Error(
             f"no library given (the demo library holds vectors of '{EMBEDDED}' only)",

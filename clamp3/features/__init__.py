@@ -1,4 +1,4 @@
-"""Audio: feature extractors (MERT, spectral), the feature cache, and files -> features."""
+"""Audio features: extractors (MERT, spectral), the feature cache, and audio files -> features."""
 
 from __future__ import annotations
 
@@ -7,11 +7,25 @@ from pathlib import Path
 
 import numpy as np
 
-from clamp3.audio.cache import FeatureCache
-from clamp3.audio.extractors import DEFAULT_MERT, SPECTRAL_NAME, AudioExtractor, load_extractor, window_bounds
 from clamp3.errors import InputError
+from clamp3.features.cache import FeatureCache
+from clamp3.features.extractors import DEFAULT_MERT, SPECTRAL_NAME, AudioExtractor, window_bounds
 from clamp3.formats import AUDIO_EXTENSIONS, read_many
 from clamp3.io import file_digest
+
+
+def load_extractor(name: str, mert: str | None = None, device: str = "cpu", batch_size: int = 8) -> AudioExtractor:
+    """``spectral-v1`` (no weights), or a MERT hub id / snapshot directory.
+
+    ``mert`` replaces the MERT location a checkpoint names (a local copy of the same model).
+    """
+    if name == SPECTRAL_NAME or name == "spectral":
+        from clamp3.features.spectral import SpectralExtractor
+
+        return SpectralExtractor()
+    from clamp3.features.mert import MertExtractor
+
+    return MertExtractor.load(mert or name, device=device, batch_size=batch_size)
 
 
 def extract_files(

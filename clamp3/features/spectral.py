@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from clamp3.audio.extractors import SPECTRAL_NAME, window_bounds
+from clamp3.features.extractors import SPECTRAL_NAME, window_bounds
+from clamp3.formats.audio import SAMPLE_RATE
 
 N_FFT = 2048
 HOP = 512
@@ -29,7 +30,7 @@ N_MFCC = 13
 
 class SpectralExtractor:
     name = SPECTRAL_NAME
-    sample_rate = 24_000
+    sample_rate = SAMPLE_RATE
     dim = 256
 
     def __init__(self) -> None:

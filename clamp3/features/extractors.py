@@ -26,7 +26,7 @@ def window_bounds(n_samples: int, sample_rate: int) -> list[tuple[int, int]]:
 
 
 class AudioExtractor(Protocol):
-    """What :class:`clamp3.Embedder` and ``clamp3 features`` need of an extractor."""
+    """What :class:`clamp3.Preprocess` and ``clamp3 features`` need of an extractor."""
 
     name: str  # names the features: part of a checkpoint's preprocessing and of cache keys
     sample_rate: int
@@ -34,17 +34,3 @@ class AudioExtractor(Protocol):
 
     def extract(self, waveform: np.ndarray) -> np.ndarray:
         """Mono float32 waveform (samples,) -> features (windows, dim)."""
-
-
-def load_extractor(name: str, mert: str | None = None, device: str = "cpu", batch_size: int = 8) -> AudioExtractor:
-    """``spectral-v1`` (no weights), or a MERT hub id / snapshot directory.
-
-    ``mert`` replaces the MERT location a checkpoint names (a local copy of the same model).
-    """
-    if name == SPECTRAL_NAME or name == "spectral":
-        from clamp3.audio.spectral import SpectralExtractor
-
-        return SpectralExtractor()
-    from clamp3.audio.mert import MertExtractor
-
-    return MertExtractor.load(mert or name, device=device, batch_size=batch_size)

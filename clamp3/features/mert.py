@@ -15,8 +15,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from clamp3.audio.extractors import window_bounds
-from clamp3.errors import CheckpointError
+from clamp3.errors import CheckpointError, Hint
+from clamp3.features.extractors import window_bounds
+from clamp3.formats.audio import SAMPLE_RATE
+from clamp3.weights import load_state_strict
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +58,8 @@ def _resolve(source: str) -> Path:
     except Exception as exc:
         raise CheckpointError(
             f"cannot get the MERT model '{source}' ({type(exc).__name__}): not a local folder and not in the "
-            f"Hugging Face cache; download it and pass --mert PATH"
+            f"Hugging Face cache",
+            hint=Hint("download it and give its local folder", "mert"),
         ) from exc
 
 
@@ -98,7 +101,7 @@ def _match_layout(state: dict[str, torch.Tensor], expected: set[str]) -> dict[st
 class MertExtractor:
     """A MERT v1 model; ``extract`` gives (windows, hidden) features."""
 
-    sample_rate = 24_000
+    sample_rate = SAMPLE_RATE
 
     def __init__(self, model, name: str, batch_size: int = 8):
         self.model = model.eval()
@@ -109,8 +112,6 @@ class MertExtractor:
     @classmethod
     def load(cls, source: str, device: str = "cpu", batch_size: int = 8, dtype: torch.dtype = torch.float32):
         from transformers import HubertModel
-
-        from clamp3.models.loading import load_state_strict
 
         folder = _resolve(source)
         try:

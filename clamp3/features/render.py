@@ -13,8 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from clamp3.errors import InputError
-
-SAMPLE_RATE = 24_000
+from clamp3.formats.audio import SAMPLE_RATE
 
 
 @functools.lru_cache(maxsize=1)
