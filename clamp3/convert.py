@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from clamp3.batch import BatchReport, Outcome, run_batch
-from clamp3.formats import CONVERTIBLE_EXTENSIONS, read_many
+from clamp3.formats import CONVERTIBLE_EXTENSIONS, MIDI_EXTENSIONS, read_many
 from clamp3.io import Shard, existing_outputs, output_path, text_writer, write_outputs
 
 SUFFIX_OF_KIND = {"abc": ".abc", "mtf": ".mtf"}
@@ -14,7 +14,7 @@ SUFFIX_OF_KIND = {"abc": ".abc", "mtf": ".mtf"}
 
 def suffix_of(path: Path) -> str:
     """The output suffix of a convertible file: MIDI -> .mtf, scores -> .abc."""
-    return ".mtf" if path.suffix.lower() in (".mid", ".midi") else ".abc"
+    return ".mtf" if path.suffix.lower() in MIDI_EXTENSIONS else ".abc"
 
 
 class ConvertJob:

@@ -11,6 +11,7 @@ from pathlib import Path
 import gradio as gr
 
 from clamp3.errors import Clamp3Error
+from clamp3.formats import MIDI_EXTENSIONS, MUSICXML_EXTENSIONS
 from explorers.context import upload_message
 
 logger = logging.getLogger(__name__)
@@ -18,7 +19,8 @@ logger = logging.getLogger(__name__)
 # Gradio recognises a progress tracker by a parameter default of this type; tqdm bars inside a
 # handler (library.add, training) then show in the page.
 TRACK_TQDM = gr.Progress(track_tqdm=True)
-PREVIEW_ORDER = (".mid", ".midi", ".mtf", ".abc", ".xml", ".musicxml", ".mxl")
+# The files of a work to play and engrave, in order of preference: MIDI plays best, MusicXML engraves best.
+PREVIEW_ORDER = (*MIDI_EXTENSIONS, ".mtf", ".abc", *MUSICXML_EXTENSIONS)
 
 
 def file_input(**kwargs) -> gr.File:
