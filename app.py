@@ -20,10 +20,10 @@ import gradio as gr
 from clamp3.errors import Clamp3Error, describe
 from explorers import classify, compare, library, maps, search, train
 from explorers.common import file_input, shown_errors
-from explorers.context import Context
+from explorers.context import WORDS, Context
 
-# The settings a hint may name, as the options of this program.
-OPTIONS = {"index": "--index DIR (or CLAMP3_INDEX)", "weights": "--weights (or CLAMP3_WEIGHTS)"}
+# The settings a hint may name, as the options of this program (the page's words for the others).
+OPTIONS = {**WORDS, "index": "--index DIR (or CLAMP3_INDEX)", "weights": "--weights (or CLAMP3_WEIGHTS)"}
 
 CSS = """
 .clamp3-results, .clamp3-table { border-collapse: collapse; width: 100%; font-size: 0.9em; }

@@ -60,15 +60,15 @@ def train_probe(
 def library_probe_data(directory: str | Path, label_field: str = "title") -> tuple[np.ndarray, list[str], dict]:
     """A library's vectors, labels (the title or a metadata field) and model, for :func:`train_probe`;
     items without the field are left out."""
-    from clamp3.library import Library
-
     library = Library.open(directory)
     rows = [r for r in library.items() if label_field == "title" or label_field in r.metadata]
     if not rows:
         raise Clamp3Error(f"no item of {directory} has the metadata field '{label_field}'")
     labels = [r.title if label_field == "title" else r.metadata[label_field] for r in rows]
     model = {k: v for k, v in library.meta().items() if k in ("model", "fingerprint", "dim")}
-    return library.vectors_of([r.id for r in rows]), labels, model
+    vectors = library.vectors_of([r.id for r in rows])
+    library.close()
+    return vectors, labels, model
 
 
 def probe_predict(probe: dict, vectors: np.ndarray) -> np.ndarray:

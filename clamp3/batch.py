@@ -30,7 +30,6 @@ class BatchReport:
     verb: str = "done"
     written: list = field(default_factory=list)  # paths of files, or keys of library items
     skipped: int = 0
-    replaced: int = 0  # outputs of changed inputs written again (a library's re-embedded files)
     failures: list[str] = field(default_factory=list)
     words: dict[str, str] | None = field(default=None, repr=False)  # the face's names for the settings hints name
 

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from clamp3.batch import BatchReport, Outcome, run_batch
+from clamp3.errors import Hint, InputError
 from clamp3.formats import CONVERTIBLE_EXTENSIONS, MIDI_EXTENSIONS, read_many
 from clamp3.io import Shard, existing_outputs, output_path, text_writer, write_outputs
 
@@ -45,7 +46,7 @@ class ConvertJob:
             item = outcome.value
             target = output_path(self.out_dir, base, source, item.name, SUFFIX_OF_KIND[item.kind])
             if target.resolve() == source.resolve():
-                report.fail(f"{source}: output would overwrite the input; choose another output folder")
+                report.fail(InputError(source, "output would overwrite the input", hint=Hint("choose another", "out")))
                 continue
             outputs.append((target, text_writer(item.data)))
         # all tunes of a book at once: a killed run leaves the whole book or marks it unfinished

@@ -177,26 +177,33 @@ class Embedder:
         are embedded together, so memory stays bounded and results arrive as they are done.
         """
         paths = [Path(p) for p in paths]
-        pending: list[Prepared] = []
+        # Each file's results stay together and in input order (errors first, then its items),
+        # whatever waits for the next batch: a writer can take one file's outputs at a time.
+        pending: list[tuple[Path, list[FileResult | Prepared]]] = []
+        waiting = 0
         bar = tqdm(total=len(paths), unit="file", disable=not progress, desc="embedding")
 
         def flush() -> Iterator[FileResult]:
-            for prepared, vector in zip(pending, self.embed_prepared(pending, pooled)):
-                yield FileResult(prepared.item.source, prepared.item, vector)
+            prepared = [entry for _, entries in pending for entry in entries if isinstance(entry, Prepared)]
+            vectors = iter(self.embed_prepared(prepared, pooled))
+            for path, entries in pending:
+                for entry in entries:
+                    yield FileResult(path, entry.item, next(vectors)) if isinstance(entry, Prepared) else entry
             pending.clear()
 
         for path, items, errors in self.preprocess.read(paths, workers):
-            for error in errors:
-                yield FileResult(path, error=error)
+            entries: list[FileResult | Prepared] = [FileResult(path, error=error) for error in errors]
             for item in items:
                 try:
-                    pending.append(self.prepare(item))
+                    entries.append(self.prepare(item))
+                    waiting += 1
                 except INPUT_ERRORS as exc:
-                    yield FileResult(path, item, error=exc)
+                    entries.append(FileResult(path, item, error=exc))
+            pending.append((path, entries))
             bar.update(1)
-            if len(pending) >= chunk_size:
+            if waiting >= chunk_size:
                 yield from flush()
+                waiting = 0
         if pending:
             yield from flush()
         bar.close()
-

@@ -62,14 +62,17 @@ def _rebuild(cls, args, state):
 
 def describe(exc: BaseException, words: dict[str, str] | None = None) -> str:
     """One line for a user: the error, then its hint with the setting named as ``words`` (a face's
-    own names for the settings) names it, or in the engine's plain words."""
+    own names for the settings) names it, or in the engine's plain words. A face that maps a
+    setting to "" has no way to change it: the hint is left out."""
     hint = getattr(exc, "hint", None)
     if hint is None:
         return str(exc)
     if hint.setting is None:
         return f"{exc}; {hint.action}"
-    name = (words or {}).get(hint.setting) or SETTINGS[hint.setting]
-    return f"{exc}; {hint.action}: {name}"
+    name = (words or {}).get(hint.setting)
+    if name == "":
+        return str(exc)
+    return f"{exc}; {hint.action}: {name or SETTINGS[hint.setting]}"
 
 
 class InputError(Clamp3Error):

@@ -21,9 +21,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
+from clamp3.assets import EMBEDDED
 from clamp3.errors import Hint, InputError
 from clamp3.formats import AUDIO_EXTENSIONS, Item, read_many, unique_lines
-from clamp3.models.loading import EMBEDDED, load_model
+from clamp3.models.loading import load_model
 from clamp3.models.patchilizer import Patchilizer
 
 if TYPE_CHECKING:

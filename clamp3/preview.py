@@ -83,7 +83,8 @@ def _file_musicxml(path: Path) -> bytes:
 
 
 def _read_midi(path: Path):
-    """(the file's bytes, the file as mido reads it), refused when unreadable or without a note."""
+    """(the file's bytes, the file as mido reads it), refused as the reader refuses a MIDI file
+    (unreadable, or no channel messages); a score without notes is refused when engraved."""
     raw = read_bytes(path)
     return raw, parse_midi(raw, path)
 

@@ -15,11 +15,19 @@ import numpy as np
 BLOCK = 1024
 
 
+UNIT_TOLERANCE = 1e-5
+
+
 def normalize(vectors: np.ndarray) -> np.ndarray:
-    """Rows scaled to unit length (zero rows stay zero); float32."""
+    """Rows scaled to unit length (zero rows stay zero); float32.
+
+    Rows already of unit length (within ``UNIT_TOLERANCE``) are kept bit for bit, so that
+    normalising twice changes nothing: the CLI, the app and the model card, which normalise at
+    different steps, then give the same numbers for the same vectors.
+    """
     vectors = np.asarray(vectors, dtype=np.float32)
     norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
-    return vectors / np.maximum(norms, 1e-8)
+    return vectors / np.where(np.abs(norms - 1) <= UNIT_TOLERANCE, np.float32(1), np.maximum(norms, 1e-8))
 
 
 def cosine_matrix(queries: np.ndarray, references: np.ndarray) -> np.ndarray:

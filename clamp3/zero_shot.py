@@ -31,6 +31,17 @@ def class_prompts(classes: Sequence[str], templates: Sequence[str] = DEFAULT_TEM
     return {label: [template.replace("{}", label) for template in templates] for label in classes}
 
 
+def checked_prompts(prompts: Mapping[str, Sequence[str]]) -> Mapping[str, Sequence[str]]:
+    """``prompts`` if they can make a classifier: two classes or more, each with a prompt."""
+    if len(prompts) < 2:
+        raise Clamp3Error(f"zero-shot classification needs at least two classes, got {len(prompts)}",
+                          hint=Hint("give two classes or more", "classes"))
+    empty = [label for label, texts in prompts.items() if not texts]
+    if empty:
+        raise Clamp3Error(f"class '{empty[0]}' has no prompt")
+    return prompts
+
+
 @dataclass(frozen=True)
 class Prediction:
     """Of N items over C classes: cosines and probabilities (N, C), and each item's top class."""
@@ -70,13 +81,7 @@ class ZeroShotClassifier:
     ) -> ZeroShotClassifier:
         """Classes and their prompts -> a classifier; ``encode_texts`` maps texts to (N, D) vectors
         (all prompts go through it in one call). ``prior``: class -> probability (any scale)."""
-        classes = list(prompts)
-        if len(classes) < 2:
-            raise Clamp3Error(f"zero-shot classification needs at least two classes, got {len(classes)}",
-                              hint=Hint("give two classes or more", "classes"))
-        empty = [label for label in classes if not prompts[label]]
-        if empty:
-            raise Clamp3Error(f"class '{empty[0]}' has no prompt")
+        classes = list(checked_prompts(prompts))
         flat = [prompt for label in classes for prompt in prompts[label]]
         vectors = normalize(encode_texts(flat))  # (prompts, D)
         bounds = np.cumsum([0] + [len(prompts[label]) for label in classes])

@@ -23,7 +23,7 @@ from clamp3 import Embedder
 from clamp3.models import load_model
 from clamp3.retrieval import normalize, retrieval_metrics, retrieval_ranks
 from clamp3.zero_shot import DEFAULT_TEMPERATURE, ZeroShotClassifier
-from demo.texts import LANGUAGES, class_prompts
+from demo.texts import LANGUAGES, task_prompts
 
 TASKS = {"tune_type": "tune type", "region": "region (Essen)", "composer": "composer"}
 COMPOSER_CLASSES = {"Bach", "Palestrina", "Monteverdi", "Beethoven", "Mozart", "Haydn"}
@@ -71,7 +71,7 @@ def probe_predict(train_x: np.ndarray, train_y: list[str], test_x: np.ndarray) -
 def classification(embedder, vectors, labels, train_x, train_y, task, languages) -> dict:
     zero_shot, balanced = {}, {}
     for lang in languages:
-        predicted = zero_shot_classifier(embedder, class_prompts(task, lang)).predict(vectors).labels
+        predicted = zero_shot_classifier(embedder, task_prompts(task, lang)).predict(vectors).labels
         scores = accuracies(np.array(predicted), labels)
         zero_shot[lang], balanced[lang] = scores["accuracy"], scores["balanced"]
     majority = Counter(train_y).most_common(1)[0][0]

@@ -102,8 +102,10 @@ def run_summary(run: Path) -> str:
         runs_note = f" over {segments} processes (resumed from checkpoints)" if segments > 1 else ""
         line += (f"; {steps[-1]['step']} steps, {seconds / 60:.0f} min on 2 CPU cores{runs_note}, "
                  f"final loss {steps[-1]['loss']:.3f}")
-    if evals:
+    if evals and "mrr" in evals[-1]:
         line += f"; validation text -> music MRR {evals[-1]['mrr']:.3f}, Hit@10 {evals[-1]['hit@10']:.3f}"
+    elif evals:  # M3 runs evaluate their reconstruction loss
+        line += f"; validation loss {evals[-1]['loss']:.3f}"
     return line
 
 

@@ -256,7 +256,7 @@ def descriptions(work: dict, rng: random.Random, per_language: int = 1) -> dict[
 OTHER_COUNTRIES = ["Austria", "Switzerland", "the Netherlands", "Yugoslavia", "Hungary", "Russia", "Romania", "Czechoslovakia", "Ireland", "Sweden", "Alsace"]
 
 
-def class_prompts(task: str, lang: str = "en") -> dict[str, list[str]]:
+def task_prompts(task: str, lang: str = "en") -> dict[str, list[str]]:
     """Class name -> prompts (their text vectors are averaged) for a zero-shot task."""
     i = LANGUAGES.index(lang)
     frames = FRAMES[lang]

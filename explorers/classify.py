@@ -34,8 +34,7 @@ def parse_lines(text: str) -> list[str]:
 
 def classifier(context: Context, classes: list[str], templates: list[str], temperature: float = DEFAULT_TEMPERATURE) -> ZeroShotClassifier:
     """The zero-shot classifier of the CLI and the model card, on the model the app serves."""
-    encode = lambda texts: context.encode_texts(texts, unit=False)  # noqa: E731 - the classifier normalises
-    return ZeroShotClassifier.from_templates(encode, classes, templates, float(temperature))
+    return ZeroShotClassifier.from_templates(context.encode_texts, classes, templates, float(temperature))
 
 
 def classify(
@@ -47,7 +46,7 @@ def classify(
     templates = [t.strip() for t in (templates_text or "").splitlines() if t.strip()]
     chosen = classifier(context, parse_lines(classes_text), templates, temperature)
     if file:
-        vectors, names = context.encode_file(file, unit=False), [str(file).rsplit("/", 1)[-1]]
+        vectors, names = context.encode_file(file), [str(file).rsplit("/", 1)[-1]]
     elif field and value:
         rows = context.library.items(where={field: value}, limit=MAX_SELECTION)
         if not rows:

@@ -39,12 +39,15 @@ SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 # How the page names each setting an engine error's hint can point to (see clamp3.errors.Hint).
 WORDS = {
     "weights": "the app's weights (--weights or CLAMP3_WEIGHTS when it starts)",
-    "text_model": "the app's text model (set when it starts)",
-    "mert": "a local MERT copy given to the app when it starts",
     "index": "the app's library (--index or CLAMP3_INDEX when it starts)",
-    "max_text_tokens": "a shorter text",
     "classes": "the classes box (one a line)",
     "templates": "the templates box ({} stands for the class)",
+    # a visitor cannot change these: the error alone is shown
+    "text_model": "",
+    "mert": "",
+    "max_text_tokens": "",
+    "out": "",
+    "shard": "",
 }
 
 
@@ -92,7 +95,7 @@ class Context:
         home: str | None = None, read_only: bool | None = None,
     ) -> Context:
         """Arguments default to their environment variables, then to the embedded default."""
-        from clamp3.models import EMBEDDED
+        from clamp3.assets import EMBEDDED
 
         started = time.perf_counter()
         weights = weights or os.environ.get("CLAMP3_WEIGHTS") or EMBEDDED
@@ -125,23 +128,19 @@ class Context:
         """(1, D) unit vector of a query text."""
         return self.encode_texts([text])
 
-    def encode_texts(self, texts: list[str], unit: bool = True) -> np.ndarray:
-        """(N, D) vectors of texts: unit vectors, or with ``unit=False`` as the model gives them
-        (for code that normalises them itself, which then gets the CLI's numbers to the bit)."""
+    def encode_texts(self, texts: list[str]) -> np.ndarray:
         with self.lock:
-            vectors = self.embedder.encode_texts(texts)
-        return normalize(vectors) if unit else vectors
+            return normalize(self.embedder.encode_texts(texts))
 
-    def encode_file(self, path: str | Path, unit: bool = True) -> np.ndarray:
-        """(1, D) vector of an uploaded file (its first item, for a tune book), a unit one unless ``unit=False``."""
+    def encode_file(self, path: str | Path) -> np.ndarray:
+        """(1, D) unit vector of an uploaded file (its first item, for a tune book)."""
         self.check_upload(path)
         with self.lock:
             results = list(self.embedder.encode_files([path], progress=False))
         for result in results:
             if result.error is not None:
                 raise result.error if isinstance(result.error, InputError) else Clamp3Error(str(result.error))
-            vector = result.embedding.reshape(1, -1)
-            return normalize(vector) if unit else vector
+            return normalize(result.embedding.reshape(1, -1))
         raise Clamp3Error(f"{Path(path).name}: no music found in the file")
 
     def encode_files(self, paths: list[str | Path]) -> tuple[list[str], np.ndarray, list[str]]:

@@ -8,7 +8,7 @@ import gradio as gr
 from clamp3.errors import Clamp3Error
 from clamp3.library import LibraryItem
 from explorers.common import TRACK_TQDM, file_input, shown_errors, table_html
-from explorers.context import Context
+from explorers.context import WORDS, Context
 
 LISTED = 200
 
@@ -27,7 +27,7 @@ def add(context: Context, uploads: list[str] | None, folder: str, session: str, 
             raise Clamp3Error("; ".join(failures))
         raise Clamp3Error("upload files or give a server folder")
     with context.lock:
-        report = context.library.add(sources, context.embedder, progress=progress)
+        report = context.library.add(sources, context.embedder, progress=progress, words=WORDS)
     lines = [report.summary()] + report.failures[:20] + failures
     return "\n".join(lines)
 

@@ -65,27 +65,27 @@ class Trainer:
             return self.context.server_path(server)
         raise Clamp3Error("upload a .jsonl/.csv of pairs or give its server path")
 
-    def command(self, data: Path, output_dir: Path, stage: str, epochs: int, learning_rate: float, batch_size: int,
-                device: str, eval_split: float) -> list[str]:
-        """The run's settings as ``config.yaml`` in ``output_dir`` (a bad value fails here, not in
-        the subprocess), and the ``clamp3 train`` command that runs it."""
-        self.context.writable()
-        config = TrainConfig(
+    def config(self, data: Path, output_dir: Path, stage: str, epochs: int, learning_rate: float, batch_size: int,
+               device: str, eval_split: float) -> TrainConfig:
+        """The run's settings as typed data: a bad value fails here, not in the subprocess."""
+        return TrainConfig(
             train_data=str(data), output_dir=str(output_dir), weights=self.context.weights, stage=stage, epochs=int(epochs),
             learning_rate=float(learning_rate), batch_size=int(batch_size), device=device, eval_split=float(eval_split),
             warmup_steps=0, checkpoint_every=100,
         )
-        output_dir.mkdir(parents=True, exist_ok=True)
-        path = output_dir / "config.yaml"
-        path.write_text(yaml.safe_dump(asdict(config), sort_keys=False), encoding="utf-8")
-        return [sys.executable, "-m", "clamp3.cli", "train", "clamp3", "--config", str(path), "-q"]
 
-    def start(self, command: list[str], output_dir: Path) -> Job:
+    def start(self, config: TrainConfig) -> Job:
+        """Write ``config.yaml`` into the run's folder and run ``clamp3 train`` on it; refused, with
+        nothing written, while another run goes on."""
         self.context.writable()
+        output_dir = Path(config.output_dir)
         with self.lock:
             if self.job is not None and self.job.running:
                 raise Clamp3Error(f"a run is going on in {self.job.output_dir}: stop it first")
             output_dir.mkdir(parents=True, exist_ok=True)
+            settings = output_dir / "config.yaml"
+            settings.write_text(yaml.safe_dump(asdict(config), sort_keys=False), encoding="utf-8")
+            command = [sys.executable, "-m", "clamp3.cli", "train", config.objective, "--config", str(settings), "-q"]
             log = output_dir / "train.log"
             with open(log, "w", encoding="utf-8") as handle:
                 handle.write(" ".join(command) + "\n")
@@ -181,7 +181,7 @@ def build(context: Context) -> None:
         session = getattr(request, "session_hash", None) or "anonymous"
         data = trainer.data_path(upload, server, session)
         output_dir = context.home / "runs" / time.strftime("%Y%m%d-%H%M%S")
-        job = trainer.start(trainer.command(data, output_dir, stage, epochs, learning_rate, batch_size, device, eval_split), output_dir)
+        job = trainer.start(trainer.config(data, output_dir, stage, epochs, learning_rate, batch_size, device, eval_split))
         return f"started in {job.output_dir}", gr.Timer(active=True)
 
     def tick():

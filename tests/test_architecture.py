@@ -55,8 +55,17 @@ def imports_of(path: Path) -> set[str]:
 
 
 def graph() -> dict[str, set[str]]:
+    """Module -> the modules it imports. Importing ``a.b.c`` runs ``a/b/__init__.py`` too, so a module
+    also depends on the packages above what it imports (the top package, the public names, aside)."""
     modules = {module_name(p): p for p in PACKAGE.rglob("*.py")}
-    return {name: {m for m in imports_of(path) if m in modules and m != name} for name, path in modules.items()}
+    edges = {}
+    for name, path in modules.items():
+        targets = set()
+        for target in imports_of(path):
+            parts = target.split(".")
+            targets.update(".".join(parts[:n]) for n in range(2, len(parts) + 1))
+        edges[name] = {m for m in targets if m in modules and m != name and not name.startswith(m + ".")}
+    return edges
 
 
 def layer_of(module: str) -> int:

@@ -10,7 +10,7 @@ import pytest
 
 from demo.build import build, music_labels, music_only
 from demo.corpus import essen_origin, song_function, tunes_of
-from demo.texts import LANGUAGES, bars_phrase, class_prompts, describe, descriptions, key_name
+from demo.texts import LANGUAGES, bars_phrase, describe, descriptions, key_name, task_prompts
 
 
 def test_essen_origins_give_region_country_and_province():
@@ -56,11 +56,11 @@ def test_descriptions_cover_every_language_and_vary():
 
 
 def test_class_prompts_name_every_class():
-    assert set(class_prompts("tune_type")) == {"jig", "reel", "hornpipe", "slip jig", "strathspey", "air"}
-    assert set(class_prompts("region", "de")) == {"Germany", "China", "Lorraine", "Luxembourg", "Poland", "other"}
-    assert class_prompts("composer", "ja")["Bach"][0] == "バッハの作品"
+    assert set(task_prompts("tune_type")) == {"jig", "reel", "hornpipe", "slip jig", "strathspey", "air"}
+    assert set(task_prompts("region", "de")) == {"Germany", "China", "Lorraine", "Luxembourg", "Poland", "other"}
+    assert task_prompts("composer", "ja")["Bach"][0] == "バッハの作品"
     with pytest.raises(ValueError):
-        class_prompts("mood")
+        task_prompts("mood")
 
 
 def test_music_only_drops_information_fields():

@@ -52,14 +52,14 @@ def cli_probabilities(weights: Path, capsys) -> list[dict[str, float]]:
 def model_card_probabilities(weights: Path) -> list[dict[str, float]]:
     from clamp3 import Embedder, load_model
     from clamp3.zero_shot import class_prompts
-    from demo.evaluate import zero_shot_classifier
+    from demo.evaluate import embed_works, zero_shot_classifier
 
     embedder = Embedder(load_model(str(weights)))
     classifier = zero_shot_classifier(embedder, class_prompts(CLASSES, TEMPLATES), TEMPERATURE)
     answers = []
-    for file in FILES:
-        (result,) = embedder.encode_files([file], progress=False)
-        answers.append(dict(zip(classifier.classes, map(float, classifier.predict(result.embedding).probabilities[0]))))
+    for file in FILES:  # as the card embeds the works of a kind: unit vectors from embed_works
+        vectors = embed_works(embedder, file.parent, [{"files": {"score": file.name}}], "score")
+        answers.append(dict(zip(classifier.classes, map(float, classifier.predict(vectors).probabilities[0]))))
     return answers
 
 

@@ -50,13 +50,14 @@ def register(commands) -> None:
 def cmd_classify(args: argparse.Namespace) -> int:
     from clamp3.formats import SUPPORTED_EXTENSIONS
     from clamp3.io import collect_files
-    from clamp3.zero_shot import ZeroShotClassifier
+    from clamp3.zero_shot import ZeroShotClassifier, checked_prompts, class_prompts
 
     labels = [label.strip() for label in (args.labels or "").split(",") if label.strip()]
     if args.labels_file:
         labels += [line.strip() for line in Path(args.labels_file).read_text(encoding="utf-8").splitlines() if line.strip()]
+    prompts = checked_prompts(class_prompts(labels, args.template or ()))  # bad classes fail before the model loads
     embedder = ModelOptions.from_args(args).embedder()
-    classifier = ZeroShotClassifier.from_templates(embedder.encode_texts, labels, args.template or (), args.temperature)
+    classifier = ZeroShotClassifier.from_prompts(embedder.encode_texts, prompts, args.temperature)
     files, missing = collect_files(args.files, SUPPORTED_EXTENSIONS)
     for source in missing:
         logger.error("%s: no such file or folder", source)

@@ -9,6 +9,7 @@ import sys
 
 from clamp3.cli.options import (
     MODALITIES,
+    WORDS,
     ModelOptions,
     add_model_options,
     add_quiet_option,
@@ -53,7 +54,7 @@ def cmd_index(args: argparse.Namespace) -> int:
         embedder = ModelOptions.from_args(args).embedder()
         library = Library.open(args.index, model=embedder.model, create=True)
         report = library.add(args.sources, embedder, sidecar=sidecar, workers=args.workers,
-                             chunk_files=args.chunk_files, progress=not args.quiet, shard=shard)
+                             chunk_files=args.chunk_files, progress=not args.quiet, shard=shard, words=WORDS)
         for path in report.unknown_sidecar_paths:
             logger.warning("%s: no file with this path was added; its metadata is not used", path)
         print(report.summary(), file=sys.stderr)

@@ -71,7 +71,6 @@ __all__ = [
     "AudioExtractor",
     "FeatureCache",
     "extract_files",
-    "file_digest",
     "load_extractor",
     "window_bounds",
 ]

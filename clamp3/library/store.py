@@ -77,7 +77,7 @@ def model_identity(model) -> dict[str, str]:
 class AddReport(BatchReport):
     """A batch report whose outputs are library items (their keys); unchanged files are its skipped ones."""
 
-    verb: str = "added"
+    replaced: int = 0  # changed files whose old items were replaced
     unknown_sidecar_paths: list[str] = field(default_factory=list)
 
     @property
@@ -127,6 +127,7 @@ class _AddJob:
         from clamp3.metadata import read_metadata
 
         key = self.library._key(source)
+        digest = self.digests.get(source) or file_digest(source)  # done() is skipped when overwriting
         for outcome in outcomes:
             result = outcome.value
             metadata = read_metadata(result.item)
@@ -138,10 +139,10 @@ class _AddJob:
             if not np.isfinite(vector).all():
                 report.fail(f"{source}: the model produced a non-finite vector")
                 continue
-            self.rows.append((key, result.item.name, self.digests[source], result.item.modality, metadata.pop("title"),
+            self.rows.append((key, result.item.name, digest, result.item.modality, metadata.pop("title"),
                               json.dumps(metadata, ensure_ascii=False), vector.tobytes(), time.time()))
 
-    def commit(self, report: BatchReport) -> None:
+    def commit(self, report: AddReport) -> None:
         """One transaction: the chunk's new rows, replacing the old rows of its changed files."""
         replaced = sorted({row[0] for row in self.rows if row[0] in self.known})
         self.library._commit_chunk(self.rows, replaced, self.identity)
@@ -292,13 +293,15 @@ class Library:
         chunk_files: int = 32,
         progress: bool = True,
         shard: Shard | None = None,
+        words: dict[str, str] | None = None,
     ) -> AddReport:
         """Embed new and changed files under ``sources``; unchanged files are skipped by hash.
-        With ``shard``, only that part of the files (several processes can fill one library)."""
+        With ``shard``, only that part of the files (several processes can fill one library).
+        ``words``: the caller's names for the settings that hints of bad files name."""
         identity = self.use_model(embedder.model)
         sidecar = dict(sidecar or {})
         job = _AddJob(self, embedder, identity, sidecar, workers)
-        report = run_batch(job, sources, AddReport(), shard, progress=progress, chunk_files=chunk_files)
+        report = run_batch(job, sources, AddReport(words=words), shard, progress=progress, chunk_files=chunk_files)
         report.unknown_sidecar_paths = sorted(set(sidecar) - job.used_sidecar)
         return report
 

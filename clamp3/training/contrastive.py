@@ -14,8 +14,7 @@ from torch.nn import functional as F
 
 from clamp3.errors import INPUT_ERRORS, ConfigError
 from clamp3.models import export_official, load_m3, load_model, masked_mean, save_pretrained
-from clamp3.models.patchilizer import Patchilizer
-from clamp3.preprocess import pad_batch
+from clamp3.preprocess import Preprocess, pad_batch
 from clamp3.retrieval import retrieval_metrics, retrieval_ranks
 from clamp3.training.config import TrainConfig
 from clamp3.training.data import PairDataset, collate, read_pairs
@@ -25,7 +24,7 @@ from clamp3.training.task import Evaluation
 
 logger = logging.getLogger(__name__)
 
-FREEZE = {  # the official stages: the other music tower stays as it is
+FREEZE = {  # the official stages (config.STAGES): the other music tower stays as it is
     "symbolic": ["audio_model", "audio_proj"],
     "audio": ["symbolic_model", "symbolic_proj"],
 }
@@ -64,17 +63,16 @@ class ContrastiveTask:
         if not eval_pairs and config.eval_split > 0:
             cut = max(1, int(len(pairs) * config.eval_split))
             eval_pairs, pairs = pairs[:cut], pairs[cut:]
-        patchilizer = Patchilizer(model.config.patch_size)
-        max_music = model.config.symbolic.max_length if config.stage == "symbolic" else model.config.audio.max_length
+        inputs = Preprocess.from_model(model)  # the embedder's tokenizer, patchilizer and segment lengths
+        patchilizer, max_text, max_music = inputs.patchilizer, inputs.max_lengths["text"], inputs.max_lengths[config.stage]
         self.data = PairDataset(
-            pairs, self.tokenizer, patchilizer, model.config.max_text_length, max_music, True, config.text_dropout, config.augment,
-            config.text_sampling,
+            pairs, self.tokenizer, patchilizer, max_text, max_music, True, config.text_dropout, config.augment, config.text_sampling,
         )
         usable = self._readable(self.data, pairs, config.train_data, report.bad)
         self.data.pairs = usable
         self.eval_data = None
         if eval_pairs:
-            self.eval_data = PairDataset(eval_pairs, self.tokenizer, patchilizer, model.config.max_text_length, max_music, False)
+            self.eval_data = PairDataset(eval_pairs, self.tokenizer, patchilizer, max_text, max_music, False)
             self.eval_data.pairs = self._readable(self.eval_data, eval_pairs, config.eval_data or config.train_data, report.bad)
             if not self.eval_data.pairs:
                 self.eval_data = None
@@ -105,7 +103,9 @@ class ContrastiveTask:
             self._whiten_text_proj(pairs, config.whiten_text)
         if config.whiten_music > 0:
             self._whiten_music_proj(config.whiten_music)
-        self.logit_scale = torch.nn.Parameter(torch.tensor(math.log(config.logit_scale)), requires_grad=config.learnable_temperature)
+        # on the model's device: DistributedDataParallel wraps it with the model and refuses mixed devices
+        self.logit_scale = torch.nn.Parameter(torch.tensor(math.log(config.logit_scale), device=config.device),
+                                              requires_grad=config.learnable_temperature)
         self.rng = self.data.rng
         self.text_log_prior = self._text_log_prior(usable) if config.text_prior else None
 
