@@ -104,6 +104,18 @@ def test_encode_files_reports_bad_files_and_goes_on(tiny_model):
     assert len(bad) == 2 and "garbage.mid" in bad[0] and "book_one_bad.abc#9" in bad[1]
 
 
+def test_each_files_results_arrive_together_and_in_order(tiny_model):
+    """A book with a bad tune read between good files: its error and its good tunes come together,
+    each file once, in input order (the batch runner writes and counts a file per group)."""
+    from itertools import groupby
+
+    files = [GOLDEN / "embed_tiny" / "inputs" / "midi_0.mtf", DATA / "bad" / "book_one_bad.abc", GOLDEN / "embed_tiny" / "inputs" / "score_0.abc"]
+    results = list(Embedder(tiny_model).encode_files(files, progress=False))
+    assert [source for source, _ in groupby(r.source for r in results)] == files
+    book = [r for r in results if r.source == files[1]]
+    assert sum(r.error is not None for r in book) == 1 and sum(r.embedding is not None for r in book) == 2
+
+
 def test_bfloat16_is_close_to_float32(tiny_model):
     from clamp3.models import load_model
 
