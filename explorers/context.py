@@ -14,12 +14,14 @@ and re-embedded libraries; default ``~/.cache/clamp3/app``), ``CLAMP3_MAX_UPLOAD
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import re
 import shutil
 import threading
 import time
+import unicodedata
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,6 +67,28 @@ def safe_name(name: str) -> str:
     """A file name with no folder part, no leading dot and nothing but [A-Za-z0-9._-]."""
     stem = SAFE_NAME.sub("_", Path(name).name).lstrip(".") or "upload"
     return stem[:120]
+
+
+UPLOAD_CHARACTERS = re.compile(r"[^\w.-]+")  # \w is any letter or digit of any script, and _
+MAX_UPLOAD_NAME_BYTES = 200
+
+
+def upload_name(name: str) -> str:
+    """The name an upload is stored under: the user's own name where it is safe (letters and digits
+    of any script, ``. - _``), with no folder part and no leading dot. A name that had to change, or
+    to be shortened, gets 8 hex digits of the original name's hash before its extension, so two
+    different uploads never share a stored name; the extension is always kept."""
+    original = unicodedata.normalize("NFC", name.replace("\\", "/").rsplit("/", 1)[-1])
+    suffix = Path(original).suffix if len(Path(original).suffix) <= 16 else ""
+    stem = UPLOAD_CHARACTERS.sub("_", original[: len(original) - len(suffix)]).lstrip(".") or "upload"
+    suffix = UPLOAD_CHARACTERS.sub("_", suffix)
+    changed = stem + suffix != original
+    budget = MAX_UPLOAD_NAME_BYTES - len(suffix.encode()) - 9
+    if len((stem + suffix).encode()) > MAX_UPLOAD_NAME_BYTES:
+        stem, changed = stem.encode()[:budget].decode("utf-8", "ignore"), True
+    if changed:
+        stem += "-" + hashlib.sha256(original.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return stem + suffix
 
 
 def _unpack_quietly() -> None:
@@ -205,7 +229,7 @@ class Context:
             except InputError as exc:
                 failures.append(str(exc))
                 continue
-            target = folder / safe_name(Path(path).name)
+            target = folder / upload_name(Path(path).name)
             tmp = target.with_name(f".{target.name}.part")
             shutil.copyfile(path, tmp)
             os.replace(tmp, target)

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from explorers import classify, compare, library, maps, search, train  # noqa: E402
-from explorers.context import Context, safe_name  # noqa: E402
+from explorers.context import Context, safe_name, upload_name  # noqa: E402
 
 REGIONS = ("Alsace", "Bohemia", "Tyrol")
 
@@ -144,6 +144,22 @@ def test_map_pins_a_query_near_its_neighbours_and_exports_a_selection(context):
     assert lines[0].startswith("id,x,y,title") and len(lines) == 5 and all(",Alsace," in line for line in lines[1:])
 
 
+def test_map_legends_and_titles_are_escaped(context, tmp_path):
+    """Issue 16: metadata values reached the legend (and `clamp3 map --out map.html`) as live HTML."""
+    from dataclasses import replace
+
+    from clamp3.analysis import library_map, write_map
+
+    rows, points = library_map(context.library, None, center=False)
+    hostile = '<a href="https://x.example">click</a><b>'
+    rows = [replace(r, title=hostile, metadata={**r.metadata, "region": hostile}) for r in rows]
+    names = [trace.name for trace in maps.figure(rows, points, "region").data]
+    assert names and all("<" not in name for name in names)
+    write_map(points, rows, "region", tmp_path / "map.html")
+    page = (tmp_path / "map.html").read_text(encoding="utf-8")
+    assert hostile not in page and '\\u003ca href' not in page and "&lt;a href" in page
+
+
 def test_a_file_lands_on_its_own_place_on_the_map(context):
     from clamp3.analysis import library_map, place_on_map
 
@@ -212,6 +228,24 @@ def test_a_read_only_app_changes_nothing(context, scores):
 def test_safe_name():
     assert safe_name("../../etc/passwd") == "passwd"
     assert safe_name(".bashrc") == "bashrc" and safe_name("a b\u00e9.mid") == "a_b_.mid"
+
+
+def test_uploads_keep_their_names_and_never_share_one(context, scores, tmp_path):
+    """Issue 16: non-ASCII names were all stored as `_.abc` (the library then held one of two added
+    files), and a long name lost its extension."""
+    names = ["日本.abc", "中国.abc", "a b.abc", "a_b.abc"]
+    uploads = []
+    for number, (name, score) in enumerate(zip(names, scores)):
+        (tmp_path / "in" / str(number)).mkdir(parents=True)
+        uploads.append(tmp_path / "in" / str(number) / name)
+        shutil.copy(score, uploads[-1])
+    stored, failures = context.store_uploads([str(p) for p in uploads], "s")
+    assert not failures and len({p.name for p in stored}) == len(uploads)
+    assert [p.name for p in stored] == ["日本.abc", "中国.abc", upload_name("a b.abc"), "a_b.abc"]
+    long = upload_name("x" * 300 + ".abc")
+    assert long.endswith(".abc") and len(long.encode()) <= 200 and long != upload_name("x" * 301 + ".abc")
+    report = library.add(context, [str(p) for p in uploads[:2]], "", "s2", progress=False)
+    assert report.startswith("added 2 items")
 
 
 # --- compare ------------------------------------------------------------------------------------
