@@ -5,6 +5,7 @@ scikit-learn, UMAP and plotly are imported inside the functions: none of them is
 
 from __future__ import annotations
 
+import html
 import json
 from collections import Counter
 from collections.abc import Sequence
@@ -165,15 +166,17 @@ def write_map(points: np.ndarray, rows: list[LibraryItem], color_by: str | None,
         return
     import plotly.graph_objects as go
 
+    # plotly renders a set of HTML tags in legend names, hover text and titles: every value from
+    # the library is escaped first
     figure = go.Figure()
     for value in sorted(set(colors)):
         members = [i for i, c in enumerate(colors) if c == value]
         figure.add_trace(
             go.Scattergl(
-                x=points[members, 0], y=points[members, 1], mode="markers", name=value or "(none)",
-                text=[rows[i].title for i in members], hovertemplate="%{text}<extra>" + (value or "") + "</extra>",
+                x=points[members, 0], y=points[members, 1], mode="markers", name=html.escape(value or "(none)"),
+                text=[html.escape(rows[i].title) for i in members], hovertemplate="%{text}<extra>" + html.escape(value or "") + "</extra>",
                 marker={"size": 6, "opacity": 0.8},
             )
         )
-    figure.update_layout(title=f"CLaMP 3 map, coloured by {color_by or 'modality'}", template="plotly_white")
+    figure.update_layout(title=f"CLaMP 3 map, coloured by {html.escape(color_by or 'modality')}", template="plotly_white")
     figure.write_html(out, include_plotlyjs=True)

@@ -38,18 +38,18 @@ def figure(rows: list[LibraryItem], points: np.ndarray, field: str, pins: list[t
     for value in sorted(set(values), key=lambda v: -sum(1 for x in values if x == v)):
         members = [i for i, v in enumerate(values) if v == value]
         fig.add_trace(go.Scattergl(
-            x=points[members, 0], y=points[members, 1], mode="markers", name=f"{value} ({len(members)})",
-            # plotly renders a small set of HTML tags in hover text: titles are escaped first.
+            x=points[members, 0], y=points[members, 1], mode="markers", name=f"{html.escape(value)} ({len(members)})",
+            # plotly renders a small set of HTML tags in legend names and hover text: values are escaped first.
             text=[html.escape(rows[i].title) for i in members], customdata=[rows[i].id for i in members],
             hovertemplate="%{text}<extra>" + html.escape(value) + "</extra>", marker={"size": 5, "opacity": 0.75},
         ))
     for label, xy in pins:
         fig.add_trace(go.Scatter(
-            x=[float(xy[0])], y=[float(xy[1])], mode="markers+text", name=f"query: {label[:40]}", text=[html.escape(label[:40])],
+            x=[float(xy[0])], y=[float(xy[1])], mode="markers+text", name=f"query: {html.escape(label[:40])}", text=[html.escape(label[:40])],
             textposition="top center", marker={"symbol": "star", "size": 22, "color": "black", "line": {"width": 1, "color": "gold"}},
         ))
     fig.update_layout(template="plotly_white", height=640, legend={"itemsizing": "constant"},
-                      title=f"{len(rows)} items, coloured by {field}", margin={"l": 10, "r": 10, "t": 40, "b": 10})
+                      title=f"{len(rows)} items, coloured by {html.escape(field)}", margin={"l": 10, "r": 10, "t": 40, "b": 10})
     return fig
 
 

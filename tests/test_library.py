@@ -90,6 +90,20 @@ def test_metadata_from_files_and_sidecar(tmp_path, music, embedder):
     assert library.field_values("nothing") == [] and library.field_values("") == []
 
 
+def test_any_field_name_filters_and_lists(tmp_path, music, embedder):
+    """Issue 16: a field name was written into a JSON path, so names holding '"', '.', '[' or '$'
+    matched nothing or broke the query; it is bound as a value now."""
+    midi = sorted((music / "midi").iterdir())[0].name
+    odd = ['a"b', "x.y[0]", "$", "it's"]
+    library = Library(tmp_path / "lib", create=True)
+    library.add([music], embedder, sidecar={f"midi/{midi}": {key: f"v{n}" for n, key in enumerate(odd)}}, progress=False)
+    for n, key in enumerate(odd):
+        assert [t.name for t in library.items(where={key: f"v{n}"})] == [midi[:-4]], key
+        assert library.field_values(key) == [f"v{n}"], key
+        assert library.search(library.vectors_of([1]), k=3, where={key: f"v{n}"})[0][0].name == midi[:-4]
+    assert set(odd) <= set(library.fields())
+
+
 def test_book_metadata_is_per_tune_and_a_changed_book_is_read_again(tmp_path):
     from clamp3.formats import Item
     from clamp3.metadata import read_metadata

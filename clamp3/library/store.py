@@ -373,8 +373,9 @@ class Library:
         if not key:
             return []
         rows = self.db.execute(
-            "SELECT json_extract(metadata, ?) AS v, COUNT(*) AS n FROM items WHERE v IS NOT NULL GROUP BY v ORDER BY n DESC LIMIT ?",
-            (f'$."{key}"', limit),
+            "SELECT j.value AS v, COUNT(*) AS n FROM items, json_each(items.metadata) AS j "
+            "WHERE j.key = ? AND v IS NOT NULL GROUP BY v ORDER BY n DESC, v LIMIT ?",
+            (key, limit),
         )
         return [str(v) for v, _ in rows]
 
@@ -388,8 +389,9 @@ class Library:
             if key == "title":
                 clauses.append("title = ?")
             else:
-                clauses.append("json_extract(metadata, ?) = ?")
-                params.append(f'$."{key}"')
+                # the key is bound as a value, never written into a JSON path: any name works, none can break the query
+                clauses.append("EXISTS (SELECT 1 FROM json_each(items.metadata) AS j WHERE j.key = ? AND j.value = ?)")
+                params.append(key)
             params.append(value)
         return (sql + (" WHERE " + " AND ".join(clauses) if clauses else "") + " ORDER BY id"), params
 
