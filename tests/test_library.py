@@ -104,6 +104,24 @@ def test_any_field_name_filters_and_lists(tmp_path, music, embedder):
     assert set(odd) <= set(library.fields())
 
 
+def test_a_full_disk_is_one_error_and_loses_nothing(tmp_path, music, embedder):
+    """Issue 16: a full disk during an add gave two tracebacks ('database or disk is full', then
+    'cannot rollback - no transaction is active'). SQLite's own limit on the file's pages makes the
+    same SQLITE_FULL as a full disk."""
+    library = Library(tmp_path / "lib", create=True)
+    library.add([music / "bwv277.krn"], embedder, progress=False)
+    before = [item.to_dict() for item in library.items()]
+    pages = library.db.execute("PRAGMA page_count").fetchone()[0]
+    library.db.execute(f"PRAGMA max_page_count = {pages}")
+    sidecar = {f"midi/{p.name}": {"notes": "x" * 20_000} for p in (music / "midi").iterdir()}  # rows that need new pages
+    with pytest.raises(LibraryError, match="cannot write to the library .*full.*nothing of this change was written"):
+        library.add([music], embedder, sidecar=sidecar, progress=False)
+    assert not library.db.in_transaction
+    reopened = Library(tmp_path / "lib")
+    assert [item.to_dict() for item in reopened.items()] == before
+    assert reopened.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
 def test_book_metadata_is_per_tune_and_a_changed_book_is_read_again(tmp_path):
     from clamp3.formats import Item
     from clamp3.metadata import read_metadata

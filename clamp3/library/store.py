@@ -257,8 +257,11 @@ class Library:
         try:
             yield cursor
             cursor.execute("COMMIT")
-        except BaseException:
-            cursor.execute("ROLLBACK")
+        except BaseException as exc:
+            if self.db.in_transaction:  # SQLite has already rolled back after some errors (a full disk)
+                cursor.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.OperationalError) and "locked" not in str(exc):
+                raise LibraryError(f"{self.directory}: cannot write to the library ({exc}); nothing of this change was written") from exc
             raise
 
     @staticmethod
