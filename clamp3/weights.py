@@ -51,3 +51,17 @@ def _checked_state(module: torch.nn.Module, state: dict[str, torch.Tensor], path
     if wrong:
         raise CheckpointError(f"{path}: tensor shapes do not match the model: {wrong[:5]}")
     return state
+
+
+def load_failure_reason(exc: BaseException) -> str:
+    """Why ``torch.load`` failed, in one line. Its weights-only refusal spans paragraphs and
+    suggests ``weights_only=False``; what it refused follows ``WeightsUnpickler error:`` or the
+    first paragraph, and the first sentence of that says enough."""
+    text = str(exc)
+    if text.startswith("Weights only load failed"):
+        body = text.split("Check the documentation")[0]
+        marker = "WeightsUnpickler error:"
+        detail = body.split(marker)[-1] if marker in body else body.split("\n\n", 1)[-1]
+        detail = re.split(r"(?<=\.)\s+(?=[A-Z])", " ".join(detail.split()))[0]
+        return f"refused by the weights-only loader: {detail or 'not a pickle of tensors'}"
+    return (text.strip().splitlines() or [""])[0]

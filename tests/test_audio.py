@@ -3,6 +3,7 @@ and `clamp3 embed` / `clamp3 features` on audio files."""
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import numpy as np
@@ -66,6 +67,28 @@ def test_mert_without_weights_offline_hints_at_the_mert_setting():
     with pytest.raises(CheckpointError, match="not in the Hugging Face cache") as error:
         MertExtractor.load("m-a-p/MERT-v1-95M")
     assert error.value.hint.setting == "mert"
+
+
+def test_bad_mert_folders_are_one_line_errors(tmp_path):
+    """Issue 16: a pickled pytorch_model.bin was refused in a 29-line traceback suggesting
+    weights_only=False, and a bad config.json was a raw ValueError."""
+    import pickle
+
+    import torch
+
+    pickled = tmp_path / "pickled"
+    pickled.mkdir()
+    shutil.copy(MERT / "tiny-mert" / "config.json", pickled / "config.json")
+    (pickled / "pytorch_model.bin").write_bytes(pickle.dumps({"w": torch.nn.Linear(2, 2)}))  # a module, not tensors
+    bad_config = tmp_path / "config"
+    shutil.copytree(MERT / "tiny-mert", bad_config)
+    config = json.loads((bad_config / "config.json").read_text())
+    (bad_config / "config.json").write_text(json.dumps({**config, "conv_dim": "wide", "hidden_size": -3}))
+    for folder, expected in ((pickled, "pytorch_model.bin: not a loadable PyTorch checkpoint"), (bad_config, "config.json: not a usable MERT v1 config")):
+        with pytest.raises(CheckpointError) as caught:
+            MertExtractor.load(str(folder))
+        message = str(caught.value)
+        assert expected in message and "\n" not in message and "weights_only=False" not in message, message
 
 
 def test_batched_windows_equal_one_at_a_time(mert):

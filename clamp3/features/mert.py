@@ -18,7 +18,7 @@ import torch
 from clamp3.errors import CheckpointError, Hint
 from clamp3.features.extractors import window_bounds
 from clamp3.formats.audio import SAMPLE_RATE
-from clamp3.weights import load_state_strict
+from clamp3.weights import load_failure_reason, load_state_strict
 
 logger = logging.getLogger(__name__)
 
@@ -70,14 +70,20 @@ def _read_weights(folder: Path) -> dict[str, torch.Tensor]:
 
         state: dict[str, torch.Tensor] = {}
         for file in safetensors:
-            state.update(load_file(file))
+            try:
+                state.update(load_file(file))
+            except Exception as exc:  # safetensors raises its own error types for damaged files
+                raise CheckpointError(f"{file}: not a readable safetensors file ({type(exc).__name__}: {load_failure_reason(exc)})") from exc
         return state
     bins = sorted(folder.glob("*.bin"))
     if not bins:
         raise CheckpointError(f"{folder}: no model.safetensors or pytorch_model.bin")
     state = {}
     for file in bins:
-        state.update(torch.load(file, map_location="cpu", weights_only=True))
+        try:
+            state.update(torch.load(file, map_location="cpu", weights_only=True))
+        except Exception as exc:  # torch reports a refused or damaged pickle in many types, over many lines
+            raise CheckpointError(f"{file}: not a loadable PyTorch checkpoint ({type(exc).__name__}: {load_failure_reason(exc)})") from exc
     return state
 
 
@@ -118,7 +124,12 @@ class MertExtractor:
             mert_config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise CheckpointError(f"{folder}: no readable config.json ({exc})") from exc
-        model = HubertModel(hubert_config(mert_config))
+        if not isinstance(mert_config, dict):
+            raise CheckpointError(f"{folder / 'config.json'}: not a MERT config (expected a JSON object)")
+        try:
+            model = HubertModel(hubert_config(mert_config))
+        except Exception as exc:  # transformers validates a config with errors of its own (and TypeError, ValueError, ...)
+            raise CheckpointError(f"{folder / 'config.json'}: not a usable MERT v1 config ({type(exc).__name__}: {load_failure_reason(exc)})") from exc
         state = _match_layout(_read_weights(folder), set(model.state_dict()))
         if "masked_spec_embed" not in state:  # only used for masking in training
             state["masked_spec_embed"] = model.masked_spec_embed.detach().clone()

@@ -23,7 +23,7 @@ from clamp3.models.clamp3 import CLaMP3Model
 from clamp3.models.m3 import NUM_CHARS, M3Model
 from clamp3.models.packaged import PREFIX as PACKAGED_PREFIX
 from clamp3.models.packaged import resolve_text_model
-from clamp3.weights import build_strict, load_state_strict
+from clamp3.weights import build_strict, load_failure_reason, load_state_strict
 
 logger = logging.getLogger(__name__)
 
@@ -86,20 +86,6 @@ def load_tokenizer(source: str | Path):
 
 
 # --- official checkpoints ---------------------------------------------------------------------
-def load_failure_reason(exc: BaseException) -> str:
-    """Why ``torch.load`` failed, in one line. Its weights-only refusal spans paragraphs and
-    suggests ``weights_only=False``; what it refused follows ``WeightsUnpickler error:`` or the
-    first paragraph, and the first sentence of that says enough."""
-    text = str(exc)
-    if text.startswith("Weights only load failed"):
-        body = text.split("Check the documentation")[0]
-        marker = "WeightsUnpickler error:"
-        detail = body.split(marker)[-1] if marker in body else body.split("\n\n", 1)[-1]
-        detail = re.split(r"(?<=\.)\s+(?=[A-Z])", " ".join(detail.split()))[0]
-        return f"refused by the weights-only loader: {detail or 'not a pickle of tensors'}"
-    return (text.strip().splitlines() or [""])[0]
-
-
 def read_checkpoint(path: str | Path) -> dict[str, torch.Tensor]:
     """An official ``.pth`` (``{'model': state_dict, ...}`` or a bare state dict), loaded safely."""
     path = Path(path)

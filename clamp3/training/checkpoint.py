@@ -13,7 +13,7 @@ import torch
 
 from clamp3.errors import CheckpointError
 from clamp3.io import atomic_write
-from clamp3.models.loading import load_failure_reason
+from clamp3.weights import load_failure_reason
 
 logger = logging.getLogger(__name__)
 
