@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import json
+import threading
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -128,16 +129,32 @@ def library_map(library: Library, modality: str | None = None, center: bool = Fa
         return rows, np.asarray([table[r.id] for r in rows], dtype=np.float32)
     meta = library.meta()
     cached = library.directory / f"map-{meta.get('fingerprint', 'x')}-v{library.version}-{modality or 'all'}-{'c' if center else 'n'}.npy"
-    if cached.exists():
-        points = np.load(cached)
-        if len(points) == len(rows):
-            return rows, points
-    points = umap_coordinates(library.vectors_of([r.id for r in rows]), [r.modality for r in rows], center=center)
-    try:
-        atomic_save_npy(cached, points)
-    except OSError:  # a read-only library still gets its map, computed again next time
-        pass
+    # One computation per map: concurrent requests for the same map wait for the first one's result.
+    with _map_lock(str(cached)):
+        points = _MAPS.get(str(cached))
+        if points is None and cached.exists():
+            points = np.load(cached)
+        if points is None or len(points) != len(rows):
+            points = umap_coordinates(library.vectors_of([r.id for r in rows]), [r.modality for r in rows], center=center)
+            try:
+                atomic_save_npy(cached, points)
+            except OSError:  # a read-only library keeps its map in memory only
+                pass
+        _MAPS[str(cached)] = points
+        while len(_MAPS) > MAPS_IN_MEMORY:
+            _MAPS.pop(next(iter(_MAPS)))
     return rows, points
+
+
+MAPS_IN_MEMORY = 8
+_MAPS: dict[str, np.ndarray] = {}  # the last maps computed or read, oldest first
+_MAP_LOCKS: dict[str, threading.Lock] = {}
+_MAP_LOCKS_GUARD = threading.Lock()
+
+
+def _map_lock(key: str) -> threading.Lock:
+    with _MAP_LOCKS_GUARD:
+        return _MAP_LOCKS.setdefault(key, threading.Lock())
 
 
 def place_on_map(vectors: np.ndarray, library_vectors: np.ndarray, points: np.ndarray, k: int = 10) -> np.ndarray:

@@ -160,6 +160,31 @@ def test_map_legends_and_titles_are_escaped(context, tmp_path):
     assert hostile not in page and '\\u003ca href' not in page and "&lt;a href" in page
 
 
+def test_concurrent_map_requests_compute_the_map_once(context, monkeypatch):
+    """Issue 16: after a library change every concurrent map request ran its own UMAP (10 requests
+    under load: median 147 s)."""
+    import threading
+
+    from clamp3 import analysis
+
+    calls = []
+    real = analysis.umap_coordinates
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        time.sleep(1.0)  # long enough for every request to arrive while the first computes
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(analysis, "umap_coordinates", counted)
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(analysis.library_map(context.library, "symbolic")[1])) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(calls) == 1 and len(results) == 4 and all(np.array_equal(r, results[0]) for r in results)
+
+
 def test_a_file_lands_on_its_own_place_on_the_map(context):
     from clamp3.analysis import library_map, place_on_map
 
