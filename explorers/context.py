@@ -30,6 +30,7 @@ import numpy as np
 
 from clamp3 import SUPPORTED_EXTENSIONS, Embedder, Library, load_model
 from clamp3.errors import Clamp3Error, InputError, describe
+from clamp3.io import collect_files
 from clamp3.library import Hit
 from clamp3.retrieval import normalize
 
@@ -242,12 +243,29 @@ class Context:
             raise Clamp3Error("server folders are off: start the app with --roots DIR (or CLAMP3_ROOTS) to allow some")
         path = Path(text.strip()).expanduser()
         resolved = path.resolve()
-        if not any(resolved == root or resolved.is_relative_to(root) for root in self.roots):
+        if not self.under_roots(resolved):
             allowed = ", ".join(str(r) for r in self.roots)
             raise Clamp3Error(f"{text.strip()}: outside the allowed folders ({allowed})")
         if not resolved.exists():
             raise Clamp3Error(f"{text.strip()}: no such file or folder")
         return resolved
+
+    def under_roots(self, path: Path) -> bool:
+        resolved = path.resolve()
+        return any(resolved == root or resolved.is_relative_to(root) for root in self.roots)
+
+    def server_files(self, text: str, extensions: Collection[str] = SUPPORTED_EXTENSIONS) -> tuple[list[Path], list[str]]:
+        """The files of a server file or folder (under an allowed root), each one checked: a link
+        inside a root that leads outside every root is refused with a line, not followed."""
+        folder = self.server_path(text)
+        files, _ = collect_files([folder], extensions)
+        kept, refused = [], []
+        for file, _ in files:
+            if self.under_roots(file):
+                kept.append(file)
+            else:
+                refused.append(f"{file.relative_to(folder) if folder.is_dir() else file.name}: leads outside the allowed folders; not read")
+        return kept, refused
 
     def writable(self) -> None:
         if self.read_only:

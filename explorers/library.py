@@ -21,7 +21,11 @@ def add(context: Context, uploads: list[str] | None, folder: str, session: str, 
         stored, failures = context.store_uploads(uploads, session)
         sources += stored
     if folder and folder.strip():
-        sources.append(context.server_path(folder))
+        files, refused = context.server_files(folder)
+        if not files and not refused:
+            raise Clamp3Error(f"{folder.strip()}: no file of a supported type")
+        sources += files
+        failures += refused
     if not sources:
         if failures:
             raise Clamp3Error("; ".join(failures))

@@ -5,6 +5,7 @@ and the rules for uploads and server folders."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sys
 import time
@@ -202,7 +203,8 @@ def test_uploads_are_added_under_sanitised_names_in_the_session_folder(context, 
     report = library.add(context, [str(odd), str(tmp_path / "notes.docx")], "", "session-1", progress=False)
     assert "unsupported file type '.docx'" in report
     stored = list((context.home / "uploads" / "session-1").iterdir())
-    assert [p.name for p in stored] == ["evil_name_rm_-rf.abc"]
+    # sanitised (no leading dots, spaces or ';'), with the hash of the original name that a changed name gets
+    assert [p.name for p in stored] == [upload_name(odd.name)] and re.fullmatch(r"evil_name_rm_-rf-[0-9a-f]{8}\.abc", stored[0].name)
     assert any(r.path == str(stored[0]) for r in context.library.items())
 
 
@@ -212,6 +214,21 @@ def test_an_upload_over_the_size_limit_is_refused_with_its_size(context, scores)
         library.add(context, [str(scores[0])], "", "s", progress=False)
     with pytest.raises(InputError, match="over the upload limit"):
         search.search(context, "", str(scores[0]))
+
+
+def test_a_link_inside_a_root_to_a_file_outside_is_not_read(context, scores, tmp_path):
+    """Issue 16: only the folder given was resolved, so a file link inside a root was followed out of it."""
+    inside = tmp_path / "root" / "music"
+    inside.mkdir()
+    shutil.copy(scores[0], inside / "good.abc")
+    (tmp_path / "secret").mkdir()
+    shutil.copy(scores[1], tmp_path / "secret" / "private.abc")
+    (inside / "link.abc").symlink_to(tmp_path / "secret" / "private.abc")
+    before = len(context.library)
+    report = library.add(context, None, str(inside), "s", progress=False)
+    assert report.startswith("added 1 items") and "link.abc: leads outside the allowed folders" in report
+    assert len(context.library) == before + 1 and not [r for r in context.library.items() if "private" in r.path]
+    assert str(tmp_path / "secret") not in report
 
 
 def test_server_folders_only_under_the_allowed_roots(context, scores, tmp_path):
