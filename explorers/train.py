@@ -72,6 +72,8 @@ class Trainer:
             train_data=str(data), output_dir=str(output_dir), weights=self.context.weights, stage=stage, epochs=int(epochs),
             learning_rate=float(learning_rate), batch_size=int(batch_size), device=device, eval_split=float(eval_split),
             warmup_steps=0, checkpoint_every=100,
+            # the pairs' music only from the data file's own folder or the allowed roots
+            data_roots=os.pathsep.join([str(Path(data).resolve().parent), *map(str, self.context.roots)]),
         )
 
     def start(self, config: TrainConfig) -> Job:

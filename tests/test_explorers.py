@@ -303,6 +303,15 @@ def test_compare_two_sets(context, scores, tmp_path):
 
 
 # --- train --------------------------------------------------------------------------------------
+def test_train_tab_runs_read_music_only_from_the_data_folder_or_the_roots(context, tmp_path):
+    """Issue 16: a JSONL given to the Train tab could name music anywhere on the server."""
+    import os
+
+    data = context.home / "uploads" / "s" / "pairs.jsonl"
+    config = train.Trainer(context).config(data, tmp_path / "run", "symbolic", 1, 1e-4, 2, "cpu", 0.0)
+    assert config.data_roots.split(os.pathsep) == [str(data.resolve().parent), *map(str, context.roots)]
+
+
 def test_train_tab_runs_the_cli_then_serves_the_new_model(context, scores, tmp_path):
     lines = [json.dumps({"id": str(i), "filepaths": [str(p)], "analysis": f"tune number {i}"}) for i, p in enumerate(scores[:8])]
     (tmp_path / "root" / "pairs.jsonl").write_text("\n".join(lines) + "\n")

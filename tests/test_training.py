@@ -62,6 +62,26 @@ def test_resume_gives_the_same_losses(pairs_file, tmp_path, tiny_model_dir):
     assert len(whole) == 6 and first + rest == pytest.approx(whole, rel=1e-5)
 
 
+def test_pairs_can_be_confined_to_folders(tmp_path, pairs_file):
+    """Issue 16: a pair's music path was joined to the data file's folder and followed anywhere
+    ('../', absolute paths), and the log then told whether a file existed there."""
+    secret = pairs_file.parent.parent / f"{pairs_file.parent.name}-secret"  # beside the data's folder, outside it
+    secret.mkdir()
+    shutil.copy(pairs_file.parent / "s0.abc", secret / "exists.abc")
+    (pairs_file.parent / "link.abc").symlink_to(secret / "exists.abc")
+    lines = pairs_file.read_text().splitlines()
+    up = f"../{secret.name}"
+    for name in (f"{up}/exists.abc", f"{up}/absent.abc", str(secret / "exists.abc"), "link.abc"):
+        lines.append(json.dumps({"filepaths": [name], "analysis": "x"}))
+    (pairs_file.parent / "escape.jsonl").write_text("\n".join(lines) + "\n")
+    everything, _ = read_pairs(pairs_file.parent / "escape.jsonl")
+    assert len(everything) == 11  # unconfined, as the official scripts: 8 good pairs and 3 existing files
+    pairs, report = read_pairs(pairs_file.parent / "escape.jsonl", roots=[pairs_file.parent])
+    assert len(pairs) == 8 and len(report.bad) == 4
+    assert all(line.endswith("lies outside the allowed folders") for line in report.bad)
+    assert not any("missing" in line for line in report.bad)  # no word on whether the file exists
+
+
 def test_bad_data_is_counted_by_line(tmp_path, pairs_file, tiny_model_dir, caplog):
     lines = pairs_file.read_text().splitlines()
     lines += ["{not json", json.dumps({"filepaths": ["missing.abc"], "analysis": "x"}), json.dumps({"filepaths": ["s0.abc"], "analysis": ""})]

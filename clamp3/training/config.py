@@ -33,6 +33,9 @@ class TrainConfig:
     objective: str = "clamp3"  # or "m3"
     train_data: str = ""  # clamp3: a JSONL/CSV of pairs; m3: folders or files, comma-separated
     eval_data: str = ""
+    # clamp3: the pairs' music files must lie (links resolved) under one of these folders, separated by
+    # os.pathsep; "" allows any path, as the official scripts do. The app confines its runs with it.
+    data_roots: str = ""
     output_dir: str = "runs/clamp3"
     weights: str = "default"  # clamp3: weights to start from (the embedded model, a preset, a path); m3: an M3 .pth, or "new"
     epochs: int = 10

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 from pathlib import Path
 
 import numpy as np
@@ -55,10 +56,11 @@ class ContrastiveTask:
         if config.init_m3:
             model.symbolic_model.load_state_dict(load_m3(config.init_m3).encoder.state_dict())
         self.tokenizer = model.tokenizer
-        pairs, report = read_pairs(config.train_data)
+        roots = [r for r in config.data_roots.split(os.pathsep) if r]
+        pairs, report = read_pairs(config.train_data, roots)
         eval_pairs = []
         if config.eval_data:  # its bad lines are bad data too
-            eval_pairs, eval_report = read_pairs(config.eval_data)
+            eval_pairs, eval_report = read_pairs(config.eval_data, roots)
             report.bad += eval_report.bad
         if not eval_pairs and config.eval_split > 0:
             cut = max(1, int(len(pairs) * config.eval_split))

@@ -13,6 +13,7 @@ import json
 import logging
 import random
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -59,9 +60,13 @@ def _texts(record: dict) -> list[str]:
     return [t for t in texts if t.strip()]
 
 
-def read_pairs(path: str | Path) -> tuple[list[Pair], DataReport]:
+def read_pairs(path: str | Path, roots: Sequence[str | Path] = ()) -> tuple[list[Pair], DataReport]:
+    """The pairs of a JSONL/CSV file, their music paths relative to its folder. With ``roots``, a
+    music file that does not lie under one of them (links resolved) is bad data, with the same
+    words whether or not it exists."""
     path = Path(path)
     root = path.parent
+    allowed = [Path(r).resolve() for r in roots]
     report = DataReport()
     pairs: list[Pair] = []
     text = path.read_text(encoding="utf-8-sig")
@@ -84,6 +89,10 @@ def read_pairs(path: str | Path) -> tuple[list[Pair], DataReport]:
     for number, record in records:
         names = record.get("filepaths") or ([record["path"]] if record.get("path") else [])
         files = [root / name for name in names]
+        outside = [name for name, f in zip(names, files) if allowed and not any(f.resolve().is_relative_to(r) for r in allowed)]
+        if outside:
+            report.bad.append(f"{path}:{number}: music file {outside[0]} lies outside the allowed folders")
+            continue
         missing = [str(f) for f in files if not f.exists()]
         if not files or missing:
             report.bad.append(f"{path}:{number}: missing music file {missing[0] if missing else '(none given)'}")
