@@ -1,10 +1,10 @@
 """The clamp3 app: ``python app.py`` serves the embedded default model and demo library.
 
     python app.py [--weights default|saas|DIR] [--index DIR] [--roots DIR ...] [--home DIR]
-                  [--max-upload-mb 50] [--read-only] [--host 127.0.0.1] [--port 7860]
+                  [--max-upload-mb 50] [--read-only] [--allow-model-swap] [--host 127.0.0.1] [--port 7860]
 
-``CLAMP3_WEIGHTS``, ``CLAMP3_INDEX``, ``CLAMP3_ROOTS``, ``CLAMP3_HOME``, ``CLAMP3_MAX_UPLOAD_MB`` and
-``CLAMP3_READ_ONLY`` do the same as the options (for a Hugging Face Space).
+``CLAMP3_WEIGHTS``, ``CLAMP3_INDEX``, ``CLAMP3_ROOTS``, ``CLAMP3_HOME``, ``CLAMP3_MAX_UPLOAD_MB``,
+``CLAMP3_READ_ONLY`` and ``CLAMP3_ALLOW_MODEL_SWAP`` do the same as the options (for a Hugging Face Space).
 """
 
 from __future__ import annotations
@@ -97,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--home", default=None, help="uploads, runs, exports (default: $CLAMP3_HOME or ~/.cache/clamp3/app)")
     parser.add_argument("--max-upload-mb", type=float, default=None, help="default: $CLAMP3_MAX_UPLOAD_MB or 50")
     parser.add_argument("--read-only", action="store_true", default=None, help="the Library and Train tabs change nothing")
+    parser.add_argument("--allow-model-swap", action="store_true", default=None,
+                        help="the Train tab may serve a finished run's model to every visitor (default: $CLAMP3_ALLOW_MODEL_SWAP, off)")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=7860)
     args = parser.parse_args(argv)
@@ -105,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.max_upload_mb is not None:
         os.environ["CLAMP3_MAX_UPLOAD_MB"] = str(args.max_upload_mb)
     try:
-        context = Context.load(args.weights, args.index, args.roots, args.home, args.read_only)
+        context = Context.load(args.weights, args.index, args.roots, args.home, args.read_only, args.allow_model_swap)
     except Clamp3Error as exc:  # a hint about the weights or the library is worded as this program's options
         raise SystemExit(f"error: {describe(exc, OPTIONS)}") from exc
     exports = context.home / "exports"

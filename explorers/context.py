@@ -9,7 +9,8 @@ Settings, each an option of ``app.py`` and an environment variable (for a Huggin
 ``CLAMP3_WEIGHTS``, ``CLAMP3_INDEX``, ``CLAMP3_ROOTS`` (server folders the Library and Train tabs
 may read, separated by ``os.pathsep``; none by default), ``CLAMP3_HOME`` (uploads, training runs
 and re-embedded libraries; default ``~/.cache/clamp3/app``), ``CLAMP3_MAX_UPLOAD_MB`` (default 50),
-``CLAMP3_READ_ONLY=1`` (the Library and Train tabs change nothing).
+``CLAMP3_READ_ONLY=1`` (the Library and Train tabs change nothing), ``CLAMP3_ALLOW_MODEL_SWAP=1``
+(the Train tab may serve a finished run's model to every visitor).
 """
 
 from __future__ import annotations
@@ -111,13 +112,14 @@ class Context:
     home: Path = field(default_factory=lambda: Path.home() / ".cache" / "clamp3" / "app")
     max_upload_mb: float = 50.0
     read_only: bool = False
+    allow_model_swap: bool = False  # the Train tab may serve a trained model to every visitor (an operator's choice)
     lock: threading.RLock = field(default_factory=threading.RLock)
     loaded_in: float = 0.0
 
     @classmethod
     def load(
         cls, weights: str | None = None, index: str | None = None, roots: list[str] | None = None,
-        home: str | None = None, read_only: bool | None = None,
+        home: str | None = None, read_only: bool | None = None, allow_model_swap: bool | None = None,
     ) -> Context:
         """Arguments default to their environment variables, then to the embedded default."""
         from clamp3.assets import EMBEDDED
@@ -137,12 +139,15 @@ class Context:
         home = home or os.environ.get("CLAMP3_HOME") or Path.home() / ".cache" / "clamp3" / "app"
         if read_only is None:
             read_only = os.environ.get("CLAMP3_READ_ONLY", "") not in ("", "0", "false")
+        if allow_model_swap is None:
+            allow_model_swap = os.environ.get("CLAMP3_ALLOW_MODEL_SWAP", "") not in ("", "0", "false")
         model = load_model(weights)
         library = Library.open(index, model=model, create=True)
         context = cls(
             weights, Path(index), Embedder(model, batch_size=16), library,
             roots=[Path(r).resolve() for r in roots], home=Path(home),
             max_upload_mb=float(os.environ.get("CLAMP3_MAX_UPLOAD_MB", 50)), read_only=read_only,
+            allow_model_swap=allow_model_swap,
         )
         context.loaded_in = time.perf_counter() - started
         logger.info("loaded %s and %s (%d items) in %.1f s", weights, index, len(library), context.loaded_in)

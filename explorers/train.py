@@ -34,6 +34,7 @@ class Job:
     output_dir: Path
     log: Path
     started: float
+    session: str
 
     @property
     def running(self) -> bool:
@@ -45,12 +46,16 @@ class Job:
 
 
 class Trainer:
-    """At most one training subprocess per app."""
+    """At most one training subprocess per app (the machine's cores are shared); a run belongs to
+    the session that started it: only that session sees its state and log, stops it or loads it."""
 
     def __init__(self, context: Context):
         self.context = context
-        self.job: Job | None = None
+        self.runs: dict[str, Job] = {}  # session -> its latest run
         self.lock = threading.Lock()
+
+    def running(self) -> Job | None:
+        return next((job for job in self.runs.values() if job.running), None)
 
     def data_path(self, upload: str | None, server: str, session: str) -> Path:
         if upload:
@@ -76,51 +81,65 @@ class Trainer:
             data_roots=os.pathsep.join([str(Path(data).resolve().parent), *map(str, self.context.roots)]),
         )
 
-    def start(self, config: TrainConfig) -> Job:
-        """Write ``config.yaml`` into the run's folder and run ``clamp3 train`` on it; refused, with
-        nothing written, while another run goes on."""
+    def start(self, config: TrainConfig, session: str = "anonymous") -> Job:
+        """Write ``config.yaml`` into the run's folder and run ``clamp3 train`` on it for ``session``;
+        refused, with nothing written, while another run goes on."""
         self.context.writable()
         output_dir = Path(config.output_dir)
         with self.lock:
-            if self.job is not None and self.job.running:
-                raise Clamp3Error(f"a run is going on in {self.job.output_dir}: stop it first")
+            busy = self.running()
+            if busy is not None:
+                if busy.session == session:
+                    raise Clamp3Error(f"a run is going on (yours, {busy.output_dir.name}): stop it first")
+                raise Clamp3Error("a run is going on (another visitor's): one run at a time, try again when it ends")
             output_dir.mkdir(parents=True, exist_ok=True)
             settings = output_dir / "config.yaml"
             settings.write_text(yaml.safe_dump(asdict(config), sort_keys=False), encoding="utf-8")
             command = [sys.executable, "-m", "clamp3.cli", "train", config.objective, "--config", str(settings), "-q"]
             log = output_dir / "train.log"
             with open(log, "w", encoding="utf-8") as handle:
-                handle.write(" ".join(command) + "\n")
+                handle.write(f"clamp3 train {config.objective} --config {settings.name}\n")  # the page shows the log: no server path
                 handle.flush()
                 process = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True,
                                            env=dict(os.environ, PYTHONUNBUFFERED="1"))
-            self.job = Job(process, output_dir, log, time.time())
-            return self.job
+            self.runs[session] = Job(process, output_dir, log, time.time(), session)
+            return self.runs[session]
 
-    def stop(self) -> str:
+    def stop(self, session: str = "anonymous") -> str:
         with self.lock:
-            if self.job is None or not self.job.running:
-                return "no run is going on"
-            os.killpg(self.job.process.pid, signal.SIGTERM)
+            job = self.runs.get(session)
+            if job is None or not job.running:
+                return "no run of yours is going on"
+            os.killpg(job.process.pid, signal.SIGTERM)
             try:
-                self.job.process.wait(timeout=30)
+                job.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
-                os.killpg(self.job.process.pid, signal.SIGKILL)
-            return f"stopped; the last checkpoint in {self.job.output_dir} resumes it"
+                os.killpg(job.process.pid, signal.SIGKILL)
+            return f"stopped run {job.output_dir.name}; its last checkpoint resumes it"
 
-    def status(self) -> tuple[str, list[dict], str]:
-        job = self.job
+    def status(self, session: str = "anonymous") -> tuple[str, list[dict], str]:
+        """The state, metrics and log of the session's own run, with no server folder in them."""
+        job = self.runs.get(session)
         if job is None:
             return "no run yet", [], ""
         events = read_events(job.output_dir / "metrics.jsonl")
         log = job.log.read_text(encoding="utf-8", errors="replace")[-4000:] if job.log.exists() else ""
+        for folder, shown in ((job.output_dir, job.output_dir.name), (self.context.home, "~")):
+            log = log.replace(str(folder), shown)
         if job.running:
-            state = f"running for {time.time() - job.started:.0f} s in {job.output_dir}"
+            state = f"running for {time.time() - job.started:.0f} s: run {job.output_dir.name}"
         elif job.final():
-            state = f"finished: {job.final()}"
+            state = f"finished: run {job.output_dir.name}"
         else:
-            state = f"ended with exit code {job.process.returncode} (see the log)"
+            state = f"ended with exit code {job.process.returncode} (see the log): run {job.output_dir.name}"
         return state, events, log
+
+    def finished(self, session: str = "anonymous") -> Job:
+        """The session's own finished run, to load."""
+        job = self.runs.get(session)
+        if job is None or job.running or job.final() is None:
+            raise Clamp3Error("no finished run of yours to load yet")
+        return job
 
 
 def read_events(path: Path) -> list[dict]:
@@ -183,26 +202,31 @@ def build(context: Context) -> None:
         session = getattr(request, "session_hash", None) or "anonymous"
         data = trainer.data_path(upload, server, session)
         output_dir = context.home / "runs" / time.strftime("%Y%m%d-%H%M%S")
-        job = trainer.start(trainer.config(data, output_dir, stage, epochs, learning_rate, batch_size, device, eval_split))
-        return f"started in {job.output_dir}", gr.Timer(active=True)
+        job = trainer.start(trainer.config(data, output_dir, stage, epochs, learning_rate, batch_size, device, eval_split), session)
+        return f"started run {job.output_dir.name}", gr.Timer(active=True)
 
-    def tick():
-        text, events, tail = trainer.status()
-        active = trainer.job is not None and trainer.job.running
-        return text, curves(events), tail, gr.Timer(active=active)
+    def tick(request: gr.Request):
+        session = getattr(request, "session_hash", None) or "anonymous"
+        text, events, tail = trainer.status(session)
+        job = trainer.runs.get(session)
+        return text, curves(events), tail, gr.Timer(active=job is not None and job.running)
+
+    def run_stop(request: gr.Request):
+        return trainer.stop(getattr(request, "session_hash", None) or "anonymous")
 
     @shown_errors
-    def run_load(progress=TRACK_TQDM):
+    def run_load(request: gr.Request, progress=TRACK_TQDM):
         context.writable()
-        job = trainer.job
-        if job is None or job.running or job.final() is None:
-            raise Clamp3Error("no finished run to load yet")
+        if not context.allow_model_swap:
+            raise Clamp3Error("serving a trained model to every visitor is the operator's choice: this app was not started "
+                              "with --allow-model-swap (CLAMP3_ALLOW_MODEL_SWAP=1)")
+        job = trainer.finished(getattr(request, "session_hash", None) or "anonymous")
         target = context.home / "libraries" / job.output_dir.name
         library = reembed(context, job.final(), target)
         context.swap(str(job.final()), library)
-        return f"serving {job.final()} with {len(library)} items re-embedded into {target}"
+        return f"serving run {job.output_dir.name} with {len(library)} items re-embedded"
 
     start.click(run_start, [upload, server, stage, epochs, learning_rate, batch_size, device, eval_split], [state, timer], api_name=False)
-    stop.click(lambda: trainer.stop(), None, state, api_name=False)
+    stop.click(run_stop, None, state, api_name=False)
     timer.tick(tick, None, [state, plot, log, timer], api_name=False)
     load.click(run_load, None, state, api_name=False)

@@ -312,8 +312,17 @@ def test_train_tab_runs_read_music_only_from_the_data_folder_or_the_roots(contex
     assert config.data_roots.split(os.pathsep) == [str(data.resolve().parent), *map(str, context.roots)]
 
 
+def pairs_in_root(scores, root: Path, text: str) -> list[str]:
+    """Pair lines for the scores copied into the allowed root (a run reads music only from there)."""
+    lines = []
+    for i, score in enumerate(scores):
+        shutil.copy(score, root / score.name)
+        lines.append(json.dumps({"id": str(i), "filepaths": [score.name], "analysis": f"{text} {i}"}))
+    return lines
+
+
 def test_train_tab_runs_the_cli_then_serves_the_new_model(context, scores, tmp_path):
-    lines = [json.dumps({"id": str(i), "filepaths": [str(p)], "analysis": f"tune number {i}"}) for i, p in enumerate(scores[:8])]
+    lines = pairs_in_root(scores[:8], tmp_path / "root", "tune number")
     (tmp_path / "root" / "pairs.jsonl").write_text("\n".join(lines) + "\n")
     trainer = train.Trainer(context)
     data = trainer.data_path(None, str(tmp_path / "root" / "pairs.jsonl"), "s")
@@ -337,15 +346,39 @@ def test_train_tab_runs_the_cli_then_serves_the_new_model(context, scores, tmp_p
     assert len(hits) == 3 and context.weights == str(job.final())
 
 
+def test_a_run_belongs_to_the_session_that_started_it(context, tmp_path, scores):
+    """Issue 16: the Train tab's state was one for all clients: anyone read another's log (with server
+    paths), stopped their run or loaded its result for everyone."""
+    lines = pairs_in_root(scores, tmp_path / "root", "tune")
+    (tmp_path / "root" / "pairs.jsonl").write_text("\n".join(lines) + "\n")
+    trainer = train.Trainer(context)
+    out = context.home / "runs" / "alice-run"
+    job = trainer.start(trainer.config(tmp_path / "root" / "pairs.jsonl", out, "symbolic", 10_000, 1e-4, 2, "cpu", 0.0), "alice")
+    try:
+        with pytest.raises(Clamp3Error, match=r"a run is going on \(another visitor's\)") as refused:
+            trainer.start(trainer.config(tmp_path / "root" / "pairs.jsonl", context.home / "runs" / "bob", "symbolic", 1, 1e-4, 2, "cpu", 0.0), "bob")
+        assert str(out) not in str(refused.value)
+        assert trainer.status("bob") == ("no run yet", [], "") and trainer.stop("bob") == "no run of yours is going on"
+        assert job.running
+        time.sleep(2)
+        state, _, log = trainer.status("alice")
+        assert state.startswith("running") and state.endswith("run alice-run") and str(context.home) not in state + log
+        with pytest.raises(Clamp3Error, match="no finished run of yours"):
+            trainer.finished("bob")
+    finally:
+        assert "stopped" in trainer.stop("alice")
+    assert not job.running
+
+
 def test_train_tab_stops_a_run(context, tmp_path, scores):
-    lines = [json.dumps({"id": str(i), "filepaths": [str(p)], "analysis": f"tune {i}"}) for i, p in enumerate(scores)]
+    lines = pairs_in_root(scores, tmp_path / "root", "tune")
     (tmp_path / "root" / "pairs.jsonl").write_text("\n".join(lines) + "\n")
     trainer = train.Trainer(context)
     out = context.home / "runs" / "long"
     job = trainer.start(trainer.config(tmp_path / "root" / "pairs.jsonl", out, "symbolic", 10_000, 1e-4, 2, "cpu", 0.0))
     time.sleep(2)
     assert "stopped" in trainer.stop() and not job.running
-    assert trainer.stop() == "no run is going on"
+    assert trainer.stop() == "no run of yours is going on"
 
 
 def test_train_data_upload_must_be_pairs(context, tmp_path):
