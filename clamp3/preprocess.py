@@ -32,6 +32,9 @@ if TYPE_CHECKING:
     from clamp3.models.clamp3 import CLaMP3Model
 
 DEFAULT_MAX_TEXT_TOKENS = 4096
+# No token of the text model's vocabulary is longer than this many characters, so a text longer
+# than the token limit times this is refused without being tokenised.
+MAX_CHARACTERS_PER_TOKEN = 64
 
 
 @dataclass
@@ -153,6 +156,13 @@ class Preprocess:
         if item.kind == "waveform":
             item = Item(item.source, item.name, "features", self.audio_extractor.extract(item.data))
         if item.modality == "text":
+            budget = self.max_text_tokens * MAX_CHARACTERS_PER_TOKEN
+            if len(item.data) > budget:  # before tokenising: a 20 MB text took minutes to be refused
+                raise InputError(
+                    item.source,
+                    f"text is {len(item.data):,} characters, over the {budget:,} that {self.max_text_tokens} tokens can hold",
+                    hint=Hint("raise the limit", "max_text_tokens"),
+                )
             joined = self.tokenizer.sep_token.join(unique_lines(item.data))
             ids = self.tokenizer(joined, add_special_tokens=True, verbose=False)["input_ids"]
             if len(ids) > self.max_text_tokens:

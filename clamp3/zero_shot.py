@@ -31,8 +31,13 @@ def class_prompts(classes: Sequence[str], templates: Sequence[str] = DEFAULT_TEM
     return {label: [template.replace("{}", label) for template in templates] for label in classes}
 
 
-def checked_prompts(prompts: Mapping[str, Sequence[str]]) -> Mapping[str, Sequence[str]]:
-    """``prompts`` if they can make a classifier: two classes or more, each with a prompt."""
+def checked_prompts(prompts: Mapping[str, Sequence[str]], max_prompts: int | None = None) -> Mapping[str, Sequence[str]]:
+    """``prompts`` if they can make a classifier: two classes or more, each with a prompt, and (with
+    ``max_prompts``) no more prompts than that in all: checked before anything is encoded."""
+    total = sum(len(texts) for texts in prompts.values())
+    if max_prompts is not None and total > max_prompts:
+        raise Clamp3Error(f"{len(prompts)} classes make {total} prompts, over the limit of {max_prompts}",
+                          hint=Hint("give fewer classes or templates", "classes"))
     if len(prompts) < 2:
         raise Clamp3Error(f"zero-shot classification needs at least two classes, got {len(prompts)}",
                           hint=Hint("give two classes or more", "classes"))
@@ -78,10 +83,11 @@ class ZeroShotClassifier:
         prompts: Mapping[str, Sequence[str]],
         temperature: float = DEFAULT_TEMPERATURE,
         prior: Mapping[str, float] | None = None,
+        max_prompts: int | None = None,
     ) -> ZeroShotClassifier:
         """Classes and their prompts -> a classifier; ``encode_texts`` maps texts to (N, D) vectors
         (all prompts go through it in one call). ``prior``: class -> probability (any scale)."""
-        classes = list(checked_prompts(prompts))
+        classes = list(checked_prompts(prompts, max_prompts))
         flat = [prompt for label in classes for prompt in prompts[label]]
         vectors = normalize(encode_texts(flat))  # (prompts, D)
         bounds = np.cumsum([0] + [len(prompts[label]) for label in classes])
@@ -102,9 +108,10 @@ class ZeroShotClassifier:
         templates: Sequence[str] = DEFAULT_TEMPLATES,
         temperature: float = DEFAULT_TEMPERATURE,
         prior: Mapping[str, float] | None = None,
+        max_prompts: int | None = None,
     ) -> ZeroShotClassifier:
         """Every class in every template: the prompt ensemble of the CLI and the app."""
-        return cls.from_prompts(encode_texts, class_prompts(classes, templates), temperature, prior)
+        return cls.from_prompts(encode_texts, class_prompts(classes, templates), temperature, prior, max_prompts)
 
     def predict(self, vectors: np.ndarray) -> Prediction:
         """(N, D) item vectors -> their :class:`Prediction`."""

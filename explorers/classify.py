@@ -34,7 +34,8 @@ def parse_lines(text: str) -> list[str]:
 
 def classifier(context: Context, classes: list[str], templates: list[str], temperature: float = DEFAULT_TEMPERATURE) -> ZeroShotClassifier:
     """The zero-shot classifier of the CLI and the model card, on the model the app serves."""
-    return ZeroShotClassifier.from_templates(context.encode_texts, classes, templates, float(temperature))
+    return ZeroShotClassifier.from_templates(context.encode_texts, classes, templates, float(temperature),
+                                             max_prompts=context.max_prompts)
 
 
 def classify(

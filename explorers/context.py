@@ -10,7 +10,8 @@ Settings, each an option of ``app.py`` and an environment variable (for a Huggin
 may read, separated by ``os.pathsep``; none by default), ``CLAMP3_HOME`` (uploads, training runs
 and re-embedded libraries; default ``~/.cache/clamp3/app``), ``CLAMP3_MAX_UPLOAD_MB`` (default 50),
 ``CLAMP3_READ_ONLY=1`` (the Library and Train tabs change nothing), ``CLAMP3_ALLOW_MODEL_SWAP=1``
-(the Train tab may serve a finished run's model to every visitor).
+(the Train tab may serve a finished run's model to every visitor), ``CLAMP3_MAX_PROMPTS`` (classes x
+templates of one classification; default 200).
 """
 
 from __future__ import annotations
@@ -113,6 +114,7 @@ class Context:
     max_upload_mb: float = 50.0
     read_only: bool = False
     allow_model_swap: bool = False  # the Train tab may serve a trained model to every visitor (an operator's choice)
+    max_prompts: int = 200  # classes x templates of one classification, checked before any is encoded
     lock: threading.RLock = field(default_factory=threading.RLock)
     loaded_in: float = 0.0
 
@@ -147,7 +149,7 @@ class Context:
             weights, Path(index), Embedder(model, batch_size=16), library,
             roots=[Path(r).resolve() for r in roots], home=Path(home),
             max_upload_mb=float(os.environ.get("CLAMP3_MAX_UPLOAD_MB", 50)), read_only=read_only,
-            allow_model_swap=allow_model_swap,
+            allow_model_swap=allow_model_swap, max_prompts=int(os.environ.get("CLAMP3_MAX_PROMPTS", 200)),
         )
         context.loaded_in = time.perf_counter() - started
         logger.info("loaded %s and %s (%d items) in %.1f s", weights, index, len(library), context.loaded_in)

@@ -89,6 +89,20 @@ def test_text_over_the_token_limit_is_an_input_error(tiny_model):
     assert error.value.hint.setting == "max_text_tokens"
 
 
+def test_a_text_too_long_for_any_tokenising_is_refused_before_it(tiny_model):
+    """Issue 16: a 20 MB query was tokenised (about 100 s under the app's model lock) before being
+    refused; now its length in characters refuses it first."""
+    from clamp3.preprocess import MAX_CHARACTERS_PER_TOKEN
+
+    embedder = Embedder(tiny_model, max_text_tokens=100)
+    huge = Item(Path("query"), "query", "text", "ein Volkslied " * 2_000_000)  # 28 MB
+    with pytest.raises(InputError, match=r"query: text is 28,000,000 characters, over the 6,400 that 100 tokens can hold"):
+        embedder.prepare(huge)
+    fits = Item(Path("query"), "query", "text", "Volkslied " * (100 * MAX_CHARACTERS_PER_TOKEN // 10))  # passes, then is counted
+    with pytest.raises(InputError, match=r"text is \d+ tokens, over the limit of 100"):
+        embedder.prepare(fits)
+
+
 def test_features_of_the_wrong_size_are_an_input_error(tiny_model):
     item = Item(Path("x.npy"), "x", "features", np.zeros((4, 768), dtype=np.float32))
     with pytest.raises(InputError, match="audio features have 768 dimensions, the model expects 64"):

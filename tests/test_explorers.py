@@ -120,6 +120,18 @@ def test_classify_refuses_bad_prompts(context, scores, classes, templates, messa
         classify.classify(context, str(scores[0]), classes, templates)
 
 
+def test_too_many_prompts_are_refused_before_any_is_encoded(context, monkeypatch):
+    """Issue 16: /classify with 1,000 classes x 10 templates encoded every prompt (~89 s under the
+    model lock) before being refused."""
+    encoded = []
+    monkeypatch.setattr(context.embedder, "encode_texts", lambda texts: encoded.append(len(texts)))
+    classes = "\n".join(f"class {i}" for i in range(1000))
+    templates = "\n".join(f"{{}} number {i}" for i in range(10))
+    with pytest.raises(Clamp3Error, match=r"1000 classes make 10000 prompts, over the limit of 200"):
+        classify.classify(context, None, classes, templates, field="region", value="Alsace")
+    assert encoded == []
+
+
 def test_every_preset_has_classes_and_templates_with_a_slot():
     for classes, templates in classify.PRESETS.values():
         assert len(classes) >= 2 and all("{}" in t for t in templates)
