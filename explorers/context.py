@@ -244,6 +244,12 @@ class Context:
             stored.append(target)
         return stored, failures
 
+    def shown(self, text: str, session: str) -> str:
+        """``text`` for the page: a file of the session's uploads by its name, the app's home as
+        ``~``; no server folder of the app reaches a visitor."""
+        uploads = str(self.home / "uploads" / safe_name(session or "anonymous")) + os.sep
+        return text.replace(uploads, "").replace(str(self.home), "~")
+
     def server_path(self, text: str) -> Path:
         """A server file or folder, refused unless it lies (symlinks resolved) under an allowed root."""
         if not self.roots:

@@ -33,7 +33,7 @@ def add(context: Context, uploads: list[str] | None, folder: str, session: str, 
     with context.lock:
         report = context.library.add(sources, context.embedder, progress=progress, words=WORDS)
     lines = [report.summary()] + report.failures[:20] + failures
-    return "\n".join(lines)
+    return "\n".join(context.shown(line, session) for line in lines)
 
 
 def listing(context: Context, modality: str, field: str, value: str, contains: str) -> list[LibraryItem]:
@@ -68,7 +68,7 @@ def remove(context: Context, ids_text: str) -> str:
 def statistics(context: Context) -> str:
     info = context.library.info()
     rows = [["items", info["items"]], ["files", info["files"]], ["size on disk", f"{info['bytes'] / 2**20:.1f} MB"],
-            ["model", info.get("model", "")], ["dimension", info.get("dim", "")], ["folder", str(context.index)]]
+            ["model", info.get("model", "")], ["dimension", info.get("dim", "")], ["library", context.index.name]]
     rows += [[f"modality: {m}", n] for m, n in sorted(info["by_modality"].items())]
     for key in context.fields()[:6]:
         top = context.field_values(key, limit=5)

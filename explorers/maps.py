@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import html
+import secrets
 import time
 from pathlib import Path
 
@@ -84,15 +85,16 @@ def select(rows: list[LibraryItem], points: np.ndarray, field: str, values: list
 def export_csv(context: Context, rows: list[LibraryItem], points: np.ndarray, keep: list[int], field: str) -> Path:
     folder = context.home / "exports"
     folder.mkdir(parents=True, exist_ok=True)
-    out = folder / f"map-selection-{time.strftime('%Y%m%d-%H%M%S')}-{len(keep)}.csv"
+    # a name no one can guess: the exports folder is served to whoever has a file's name
+    out = folder / f"map-selection-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(8)}-{len(keep)}.csv"
     tmp = out.with_name(out.name + ".part")
     with open(tmp, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["id", "x", "y", "title", "modality", field, "path"])
+        writer.writerow(["id", "x", "y", "title", "modality", field, "file"])
         colors = color_values(rows, field)
         for i in keep:
             writer.writerow([rows[i].id, f"{points[i, 0]:.4f}", f"{points[i, 1]:.4f}", rows[i].title,
-                             rows[i].modality, colors[i], rows[i].path])
+                             rows[i].modality, colors[i], Path(rows[i].path).name])  # no server folder
     tmp.replace(out)
     return out
 

@@ -173,6 +173,23 @@ def test_map_legends_and_titles_are_escaped(context, tmp_path):
     assert hostile not in page and '\\u003ca href' not in page and "&lt;a href" in page
 
 
+def test_no_server_folder_reaches_the_page_or_an_export(context, scores, tmp_path):
+    """Issue 16: the Library report named the session's upload folder, the statistics the library's
+    folder, and map exports held absolute paths under names guessable from the time."""
+    from clamp3.analysis import library_map
+
+    broken = tmp_path / "broken.mid"
+    broken.write_bytes(b"MThd\x00\x00\x00\x06 broken")
+    report = library.add(context, [str(broken), str(scores[0])], "", "s", progress=False)
+    assert "broken.mid: not a readable MIDI file" in report and str(context.home) not in report
+    assert str(context.index) not in library.statistics(context)
+    rows, points = library_map(context.library, None, center=False)
+    out = maps.export_csv(context, rows, points, [0, 1], "region")
+    assert re.fullmatch(r"map-selection-\d{8}-\d{6}-[0-9a-f]{16}-2\.csv", out.name)
+    text = out.read_text()
+    assert str(context.index) not in text and str(tmp_path) not in text and Path(rows[0].path).name in text
+
+
 def test_concurrent_map_requests_compute_the_map_once(context, monkeypatch):
     """Issue 16: after a library change every concurrent map request ran its own UMAP (10 requests
     under load: median 147 s)."""
