@@ -113,11 +113,14 @@ def umap_coordinates(vectors: np.ndarray, modalities: Sequence[str] | None = Non
     return reducer.fit_transform(x).astype(np.float32)
 
 
-def library_map(library: Library, modality: str | None = None, center: bool = False) -> tuple[list[LibraryItem], np.ndarray]:
+def library_map(
+    library: Library, modality: str | None = None, center: bool = False, save: bool = True
+) -> tuple[list[LibraryItem], np.ndarray]:
     """The library's items and their (N, 2) UMAP coordinates, computed once per library version.
 
     A shipped ``map.csv`` (id, x, y of every item, per-modality centred) is used as it is while
-    the library holds exactly its items; other maps are cached beside the library as ``.npy``.
+    the library holds exactly its items; other maps are kept in memory and, with ``save``, beside
+    the library as ``.npy`` for the next start.
     """
     from clamp3.io import atomic_save_npy
 
@@ -137,7 +140,8 @@ def library_map(library: Library, modality: str | None = None, center: bool = Fa
         if points is None or len(points) != len(rows):
             points = umap_coordinates(library.vectors_of([r.id for r in rows]), [r.modality for r in rows], center=center)
             try:
-                atomic_save_npy(cached, points)
+                if save:
+                    atomic_save_npy(cached, points)
             except OSError:  # a read-only library keeps its map in memory only
                 pass
         _MAPS[str(cached)] = points

@@ -11,7 +11,7 @@ may read, separated by ``os.pathsep``; none by default), ``CLAMP3_HOME`` (upload
 and re-embedded libraries; default ``~/.cache/clamp3/app``), ``CLAMP3_MAX_UPLOAD_MB`` (default 50),
 ``CLAMP3_READ_ONLY=1`` (the Library and Train tabs change nothing), ``CLAMP3_ALLOW_MODEL_SWAP=1``
 (the Train tab may serve a finished run's model to every visitor), ``CLAMP3_MAX_PROMPTS`` (classes x
-templates of one classification; default 200).
+templates of one classification; default 200), ``CLAMP3_MAX_FILES`` (files in one request; default 50).
 """
 
 from __future__ import annotations
@@ -115,6 +115,7 @@ class Context:
     read_only: bool = False
     allow_model_swap: bool = False  # the Train tab may serve a trained model to every visitor (an operator's choice)
     max_prompts: int = 200  # classes x templates of one classification, checked before any is encoded
+    max_files: int = 50  # files in one request (a Library add, a Compare set), checked before any is read
     lock: threading.RLock = field(default_factory=threading.RLock)
     loaded_in: float = 0.0
 
@@ -150,6 +151,7 @@ class Context:
             roots=[Path(r).resolve() for r in roots], home=Path(home),
             max_upload_mb=float(os.environ.get("CLAMP3_MAX_UPLOAD_MB", 50)), read_only=read_only,
             allow_model_swap=allow_model_swap, max_prompts=int(os.environ.get("CLAMP3_MAX_PROMPTS", 200)),
+            max_files=int(os.environ.get("CLAMP3_MAX_FILES", 50)),
         )
         context.loaded_in = time.perf_counter() - started
         logger.info("loaded %s and %s (%d items) in %.1f s", weights, index, len(library), context.loaded_in)
@@ -175,8 +177,14 @@ class Context:
             return normalize(result.embedding.reshape(1, -1))
         raise Clamp3Error(f"{Path(path).name}: no music found in the file")
 
+    def check_count(self, paths: Collection) -> None:
+        """At most ``max_files`` files in one request, refused before any is read."""
+        if len(paths) > self.max_files:
+            raise Clamp3Error(f"{len(paths)} files in one request, over the limit of {self.max_files}")
+
     def encode_files(self, paths: list[str | Path]) -> tuple[list[str], np.ndarray, list[str]]:
         """Names, (N, D) unit vectors and one-line failures of several uploads (bad ones skipped)."""
+        self.check_count(paths)
         names, vectors, failures = [], [], []
         for path in paths:
             try:
@@ -228,6 +236,7 @@ class Context:
         self, paths: list[str | Path], session: str, extensions: Collection[str] = SUPPORTED_EXTENSIONS
     ) -> tuple[list[Path], list[str]]:
         """Copy checked uploads into this session's own folder under sanitised names."""
+        self.check_count(paths)
         folder = self.home / "uploads" / safe_name(session or "anonymous")
         folder.mkdir(parents=True, exist_ok=True)
         stored, failures = [], []

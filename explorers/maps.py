@@ -21,6 +21,8 @@ from explorers.context import Context
 
 MAX_TRACES = 24  # the most common values get a colour each, the rest share "other"
 
+EXPORTS_KEPT_SECONDS = 3600  # an export older than this is removed when the next one is written
+
 
 def color_values(rows: list[LibraryItem], field: str) -> list[str]:
     if field in ("modality", "title"):
@@ -85,6 +87,10 @@ def select(rows: list[LibraryItem], points: np.ndarray, field: str, values: list
 def export_csv(context: Context, rows: list[LibraryItem], points: np.ndarray, keep: list[int], field: str) -> Path:
     folder = context.home / "exports"
     folder.mkdir(parents=True, exist_ok=True)
+    old = time.time() - EXPORTS_KEPT_SECONDS
+    for stale in folder.glob("map-selection-*.csv"):  # bounded: exports are there to be downloaded at once
+        if stale.stat().st_mtime < old:
+            stale.unlink(missing_ok=True)
     # a name no one can guess: the exports folder is served to whoever has a file's name
     out = folder / f"map-selection-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(8)}-{len(keep)}.csv"
     tmp = out.with_name(out.name + ".part")
@@ -120,7 +126,7 @@ def build(context: Context) -> None:
     def current(center: bool):
         with context.lock:
             library = context.library
-        return library_map(library, None, bool(center))
+        return library_map(library, None, bool(center), save=not context.read_only)  # a read-only app writes no cache
 
     @shown_errors
     def run(field: str, center: bool, text: str, file: str | None):

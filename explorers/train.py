@@ -58,6 +58,7 @@ class Trainer:
         return next((job for job in self.runs.values() if job.running), None)
 
     def data_path(self, upload: str | None, server: str, session: str) -> Path:
+        self.context.writable()  # a read-only app stores no training data: refused before anything is written
         if upload:
             if Path(upload).suffix.lower() not in DATA_TYPES:
                 raise Clamp3Error(f"{Path(upload).name}: training data is a .jsonl or .csv of text-music pairs")

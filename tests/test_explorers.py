@@ -190,6 +190,35 @@ def test_no_server_folder_reaches_the_page_or_an_export(context, scores, tmp_pat
     assert str(context.index) not in text and str(tmp_path) not in text and Path(rows[0].path).name in text
 
 
+def test_a_read_only_app_writes_nothing_and_requests_are_bounded(context, scores, tmp_path):
+    """Issue 16: with --read-only, training uploads were stored before the run was refused, and the
+    map wrote UMAP caches into the library; exports were never removed; a request took any number of files."""
+    import os
+
+    from clamp3.analysis import library_map
+
+    (tmp_path / "pairs.jsonl").write_text("{}\n")
+    context.read_only = True
+    with pytest.raises(Clamp3Error, match="read-only"):
+        train.Trainer(context).data_path(str(tmp_path / "pairs.jsonl"), "", "s")
+    assert not (context.home / "uploads").exists()
+    rows, points = library_map(context.library, "symbolic", save=False)
+    assert len(rows) == 12 and not list(context.index.glob("map-*.npy"))
+    context.read_only = False
+    stale = context.home / "exports" / "map-selection-20000101-000000-0123456789abcdef-1.csv"
+    stale.parent.mkdir(parents=True)
+    stale.write_text("old")
+    os.utime(stale, (0, 0))
+    fresh = maps.export_csv(context, rows, points, [0], "region")
+    assert fresh.exists() and not stale.exists()
+    context.max_files = 2
+    with pytest.raises(Clamp3Error, match="3 files in one request, over the limit of 2"):
+        library.add(context, [str(p) for p in scores[:3]], "", "s", progress=False)
+    with pytest.raises(Clamp3Error, match="3 files in one request"):
+        compare.compare(context, [str(p) for p in scores[:3]], [str(p) for p in scores[3:5]])
+    assert not (context.home / "uploads").exists()
+
+
 def test_concurrent_map_requests_compute_the_map_once(context, monkeypatch):
     """Issue 16: after a library change every concurrent map request ran its own UMAP (10 requests
     under load: median 147 s)."""
