@@ -301,3 +301,27 @@ def test_a_corrupt_upload_to_the_library_is_a_report_line_and_the_rest_is_added(
     assert report[0].startswith("added 1 items") and report[0].endswith("failed 1")
     assert report[1:] == ["corrupt.mid: not a readable MIDI file (EOFError: the data ends early)"]  # no server folder (issue 16)
     assert len(context.library) == 5
+
+
+# --- issue 16: budgets before work ------------------------------------------------------------
+def interleaved_abc(voices: int, lines: int) -> str:
+    header = "X:1\nL:1/8\nM:4/4\nK:C\n" + "".join(f"V:{v}\n" for v in range(1, voices + 1))
+    return header + "".join("".join(f"[V:{v}]cdef|" for v in range(1, voices + 1)) + "\n" for _ in range(lines))
+
+
+def test_a_score_over_the_bar_budget_is_one_line_and_the_batch_goes_on(tiny_model_dir, tmp_path, capsys, monkeypatch):
+    """Issue 16: the bar limit counted bars per voice, so more voices got round it (a 10 MB
+    interleaved ABC ended in MemoryError and stopped the batch); MusicXML was converted before any
+    measure was counted. The budget is bars over all voices, before conversion or patching."""
+    monkeypatch.setenv("CLAMP3_MAX_SCORE_BARS", "5000")
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "wide.abc").write_text(interleaved_abc(voices=40, lines=200))  # 8,000 bars, 200 per voice
+    shutil.copy(DATA / "scores" / "bwv277.krn", tmp_path / "src" / "good.krn")
+    code = main(["embed", str(tmp_path / "src"), "--out", str(tmp_path / "out"), "--global", "--weights", str(tiny_model_dir), "-q"])
+    err = capsys.readouterr().err
+    assert code == 1 and "Traceback" not in err
+    assert error_lines(err) == [f"error: {tmp_path / 'src' / 'wide.abc'}: ABC tune has 8,000 bars over all its voices, over the limit of 5,000"]
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["good.npy"]
+    monkeypatch.setenv("CLAMP3_MAX_SCORE_BARS", "50")
+    assert main(["convert", str(DATA / "scores" / "bwv10.7.mxl"), "--out", str(tmp_path / "abc"), "-q"]) == 1
+    assert "MusicXML score has " in capsys.readouterr().err and not (tmp_path / "abc").exists()

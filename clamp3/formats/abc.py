@@ -28,7 +28,7 @@ from abctoolkit.utils import (
 )
 
 from clamp3.errors import InputError, PartialInputError
-from clamp3.formats.base import MAX_FILE_BYTES, Item, decode_utf8, read_bytes
+from clamp3.formats.base import MAX_FILE_BYTES, Item, check_score_bars, decode_utf8, read_bytes
 
 REMOVED_FIELDS = ["X:", "T:", "C:", "W:", "w:", "Z:", "%%MIDI"]
 _FIELD_RE = re.compile(r"^[A-Za-z]:")
@@ -147,6 +147,7 @@ def abc_to_interleaved(abc: str, path: Path) -> str:
     bars = barlines // max(1, len(set(_VOICE_ID_RE.findall(abc))))
     if bars > MAX_BARS:
         raise InputError(path, f"ABC tune has some {bars} bars per voice, over the limit of {MAX_BARS}")
+    check_score_bars(path, barlines, "ABC tune")  # every voice's bars: more voices do not get round it
     if is_interleaved(abc):
         return abc
     if not barlines:

@@ -36,6 +36,27 @@ class Item:
 MAX_FILE_BYTES = 64 * 2**20
 
 
+# A score's budget, in bars over all its voices (each becomes a patch of the model's input; patching
+# costs about 1.1 KB a bar): the CLI's default refuses only what would exhaust memory (the longest
+# symphonic movements have some 1,000 bars x 30 parts); ``app.py`` sets a stricter one. Read when a
+# score is read, so that worker processes follow the setting of the process that started them.
+SCORE_BARS_VARIABLE = "CLAMP3_MAX_SCORE_BARS"
+DEFAULT_MAX_SCORE_BARS = 200_000
+
+
+def max_score_bars() -> int:
+    return int(os.environ.get(SCORE_BARS_VARIABLE, DEFAULT_MAX_SCORE_BARS))
+
+
+def check_score_bars(path: Path, bars: int, what: str) -> None:
+    """Refuse a score of more than :func:`max_score_bars` bars over all its voices, before its conversion or patching."""
+    from clamp3.errors import InputError
+
+    limit = max_score_bars()
+    if bars > limit:
+        raise InputError(path, f"{what} has {bars:,} bars over all its voices, over the limit of {limit:,}")
+
+
 def read_bytes(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
     """Read a whole file of at most ``limit`` bytes; an empty one is an input error, not an empty result."""
     from clamp3.errors import InputError

@@ -20,7 +20,7 @@ from xml.etree import ElementTree
 from abctoolkit import xml2abc
 
 from clamp3.errors import InputError
-from clamp3.formats.base import MAX_FILE_BYTES, read_bytes
+from clamp3.formats.base import MAX_FILE_BYTES, check_score_bars, read_bytes
 
 MUSICXML_EXTENSIONS = (".xml", ".musicxml", ".mxl")
 # xml2abc keeps its output object in a module global, so one conversion runs at a time per process.
@@ -32,6 +32,8 @@ REPEAT_COUNTS = (
     ("octave-change", None), ("diatonic", None), ("chromatic", None), ("tremolo", None), ("lyric", "number"),
 )  # fmt: skip
 MAX_REPEAT_COUNT = 99
+
+_MEASURE_RE = re.compile(rb"<measure[\s>]")  # a <measure> of any part
 
 
 def _xml2abc_options() -> SimpleNamespace:
@@ -105,6 +107,7 @@ def _check_repeat_counts(raw: bytes, path: Path) -> None:
 def musicxml_to_abc(raw: bytes, path: Path) -> str:
     """Convert MusicXML bytes (or a compressed .mxl archive) to standard ABC."""
     raw = unpacked_musicxml(raw, path)
+    check_score_bars(path, len(_MEASURE_RE.findall(raw)), "MusicXML score")  # before xml2abc reads it
     _check_repeat_counts(raw, path)
     out, log = io.StringIO(), io.StringIO()
     with _XML2ABC_LOCK, contextlib.redirect_stderr(log):
