@@ -11,8 +11,9 @@ may read, separated by ``os.pathsep``; none by default), ``CLAMP3_HOME`` (upload
 and re-embedded libraries; default ``~/.cache/clamp3/app``), ``CLAMP3_MAX_UPLOAD_MB`` (default 50),
 ``CLAMP3_READ_ONLY=1`` (the Library and Train tabs change nothing), ``CLAMP3_ALLOW_MODEL_SWAP=1``
 (the Train tab may serve a finished run's model to every visitor), ``CLAMP3_MAX_PROMPTS`` (classes x
-templates of one classification; default 200), ``CLAMP3_MAX_FILES`` (files in one request; default 50), ``CLAMP3_MAX_SCORE_BARS`` (bars over all voices
-of one score; ``app.py`` sets 20,000 unless given, the CLI's default is 200,000).
+templates of one classification; default 200), ``CLAMP3_MAX_FILES`` (files in one request; default
+50), ``CLAMP3_MAX_SCORE_BARS`` (bars over all voices of one score; ``app.py`` sets 20,000 unless given,
+the CLI's default is 200,000).
 """
 
 from __future__ import annotations
