@@ -155,10 +155,13 @@ class Embedder:
         return results
 
     # --- public API -------------------------------------------------------------------------
+    def prepare_texts(self, texts: Sequence[str]) -> list[Prepared]:
+        """Texts as the model reads them (tokenised; the token budget checked); no model runs."""
+        return [self.prepare(Item(Path("<text>"), f"text{i}", "text", text)) for i, text in enumerate(texts)]
+
     def encode_texts(self, texts: Sequence[str]) -> np.ndarray:
         """Texts -> (N, D) global vectors; each text may hold several lines, as a .txt file."""
-        prepared = [self.prepare(Item(Path("<text>"), f"text{i}", "text", text)) for i, text in enumerate(texts)]
-        return np.concatenate(self.embed_prepared(prepared), axis=0)
+        return np.concatenate(self.embed_prepared(self.prepare_texts(texts)), axis=0)
 
     def encode_items(self, items: Sequence[Item], pooled: bool = True) -> list[np.ndarray]:
         return self.embed_prepared([self.prepare(item) for item in items], pooled)

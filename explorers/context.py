@@ -34,6 +34,7 @@ import numpy as np
 
 from clamp3 import SUPPORTED_EXTENSIONS, Embedder, Library, load_model
 from clamp3.errors import Clamp3Error, InputError, describe
+from clamp3.formats import AUDIO_EXTENSIONS
 from clamp3.io import collect_files
 from clamp3.library import Hit
 from clamp3.retrieval import normalize
@@ -164,20 +165,33 @@ class Context:
         """(1, D) unit vector of a query text."""
         return self.encode_texts([text])
 
+    # Reading, converting, tokenising and patching need no model: they run outside the lock, so a slow
+    # file or text holds up only its own request; the lock is held for the model's forward pass.
     def encode_texts(self, texts: list[str]) -> np.ndarray:
+        prepared = self.embedder.prepare_texts(texts)
         with self.lock:
-            return normalize(self.embedder.encode_texts(texts))
+            return normalize(np.concatenate(self.embedder.embed_prepared(prepared), axis=0))
 
     def encode_file(self, path: str | Path) -> np.ndarray:
         """(1, D) unit vector of an uploaded file (its first item, for a tune book)."""
-        self.check_upload(path)
-        with self.lock:
-            results = list(self.embedder.encode_files([path], progress=False))
-        for result in results:
-            if result.error is not None:
-                raise result.error if isinstance(result.error, InputError) else Clamp3Error(str(result.error))
-            return normalize(result.embedding.reshape(1, -1))
-        raise Clamp3Error(f"{Path(path).name}: no music found in the file")
+        path = Path(self.check_upload(path))
+        if path.suffix.lower() in AUDIO_EXTENSIONS:  # features come from the audio model: under the lock
+            with self.lock:
+                results = list(self.embedder.encode_files([path], progress=False))
+            if results and results[0].error is not None:
+                raise results[0].error
+            if results:
+                return normalize(results[0].embedding.reshape(1, -1))
+        else:
+            ((_, items, errors),) = self.embedder.preprocess.read([path])
+            if errors:
+                raise errors[0]
+            if items:
+                prepared = self.embedder.prepare(items[0])
+                with self.lock:
+                    (vector,) = self.embedder.embed_prepared([prepared])
+                return normalize(vector.reshape(1, -1))
+        raise Clamp3Error(f"{path.name}: no music found in the file")
 
     def check_count(self, paths: Collection) -> None:
         """At most ``max_files`` files in one request, refused before any is read."""

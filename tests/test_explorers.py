@@ -219,6 +219,36 @@ def test_a_read_only_app_writes_nothing_and_requests_are_bounded(context, scores
     assert not (context.home / "uploads").exists()
 
 
+def test_reading_a_file_does_not_hold_the_model_lock(context, scores, monkeypatch):
+    """Issue 16: all of a request's work (conversion, tokenising, decoding) ran under the one model
+    lock, so one slow file stalled every visitor. A reader held up here must leave the lock free."""
+    import threading
+
+    from clamp3 import formats
+
+    reading, release = threading.Event(), threading.Event()
+    real = formats.READERS[".abc"]
+
+    def slow_reader(path):
+        reading.set()
+        release.wait(60)
+        return real(path)
+
+    monkeypatch.setitem(formats.READERS, ".abc", slow_reader)
+    answers = []
+    worker = threading.Thread(target=lambda: answers.append(context.encode_file(scores[0])))
+    worker.start()
+    try:
+        assert reading.wait(30)
+        acquired = context.lock.acquire(timeout=30)  # another visitor's search gets the model meanwhile
+        assert acquired
+        context.lock.release()
+    finally:
+        release.set()
+        worker.join(60)
+    assert len(answers) == 1 and answers[0].shape == (1, context.embedder.model.config.projection_size)
+
+
 def test_concurrent_map_requests_compute_the_map_once(context, monkeypatch):
     """Issue 16: after a library change every concurrent map request ran its own UMAP (10 requests
     under load: median 147 s)."""
