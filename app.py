@@ -19,11 +19,13 @@ import gradio as gr
 
 from clamp3.errors import Clamp3Error, describe
 from clamp3.formats.base import SCORE_BARS_VARIABLE
+from clamp3.formats.midi import MIDI_BYTES_VARIABLE
 from explorers import classify, compare, library, maps, search, train
 from explorers.common import file_input, shown_errors
 from explorers.context import WORDS, Context
 
 APP_MAX_SCORE_BARS = 20_000
+APP_MAX_MIDI_BYTES = 512 * 2**10
 
 # The settings a hint may name, as the options of this program (the page's words for the others).
 OPTIONS = {**WORDS, "index": "--index DIR (or CLAMP3_INDEX)", "weights": "--weights (or CLAMP3_WEIGHTS)"}
@@ -108,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     limit_malloc_arenas()
     # a public app takes smaller scores than the CLI: 20,000 bars over all voices (about 22 MB to patch)
     os.environ.setdefault(SCORE_BARS_VARIABLE, str(APP_MAX_SCORE_BARS))
+    os.environ.setdefault(MIDI_BYTES_VARIABLE, str(APP_MAX_MIDI_BYTES))  # mido reads some 45 KB a second
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     if args.max_upload_mb is not None:
         os.environ["CLAMP3_MAX_UPLOAD_MB"] = str(args.max_upload_mb)

@@ -14,7 +14,7 @@ from clamp3.errors import InputError
 from clamp3.formats import Item
 from clamp3.formats.abc import split_tunes, tune_of
 from clamp3.formats.base import decode_utf8, read_bytes
-from clamp3.formats.midi import MAX_MIDI_BYTES, MIDI_EXTENSIONS, parse_midi
+from clamp3.formats.midi import MIDI_EXTENSIONS, max_midi_bytes, parse_midi
 from clamp3.formats.musicxml import MUSICXML_EXTENSIONS, unpacked_musicxml
 
 # A table of a million files' metadata is some hundred MB; past this it is surely not one.
@@ -64,7 +64,7 @@ def _musicxml_metadata(path: Path) -> dict[str, str]:
 
 def _midi_metadata(path: Path) -> dict[str, str]:
     try:
-        tracks = parse_midi(read_bytes(path, MAX_MIDI_BYTES), path).tracks
+        tracks = parse_midi(read_bytes(path, max_midi_bytes()), path).tracks
         # the first track's name is the song's title; later tracks name their instruments
         for message in tracks[0] if tracks else []:
             if message.type == "track_name" and message.name.strip():

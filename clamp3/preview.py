@@ -25,7 +25,7 @@ from clamp3.features.render import render_midi
 from clamp3.formats.abc import abc_to_musicxml, book_tune
 from clamp3.formats.audio import AUDIO_EXTENSIONS, SAMPLE_RATE, load_audio
 from clamp3.formats.base import decode_utf8, read_bytes
-from clamp3.formats.midi import MIDI_EXTENSIONS, parse_midi
+from clamp3.formats.midi import MIDI_EXTENSIONS, max_midi_bytes, parse_midi
 from clamp3.formats.musicxml import MUSICXML_EXTENSIONS, unpacked_musicxml
 from clamp3.formats.scores import MUSIC21_EXTENSIONS, music21_to_musicxml
 
@@ -85,7 +85,7 @@ def _file_musicxml(path: Path) -> bytes:
 def _read_midi(path: Path):
     """(the file's bytes, the file as mido reads it), refused as the reader refuses a MIDI file
     (unreadable, or no channel messages); a score without notes is refused when engraved."""
-    raw = read_bytes(path)
+    raw = read_bytes(path, max_midi_bytes())
     return raw, parse_midi(raw, path)
 
 

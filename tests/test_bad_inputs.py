@@ -325,3 +325,21 @@ def test_a_score_over_the_bar_budget_is_one_line_and_the_batch_goes_on(tiny_mode
     monkeypatch.setenv("CLAMP3_MAX_SCORE_BARS", "50")
     assert main(["convert", str(DATA / "scores" / "bwv10.7.mxl"), "--out", str(tmp_path / "abc"), "-q"]) == 1
     assert "MusicXML score has " in capsys.readouterr().err and not (tmp_path / "abc").exists()
+
+
+def test_a_midi_file_over_the_byte_budget_is_refused_before_it_is_parsed(tmp_path, monkeypatch):
+    """Issue 16: a 2 MB MIDI file took ~47 s and ~0.9 GB to read in the app; the budget (bytes, a
+    bound on its events) is set by the environment, stricter in app.py, and holds for the reader, the
+    metadata and the preview alike."""
+    from clamp3.errors import InputError
+    from clamp3.formats import read_items
+    from clamp3.preview import score_preview
+
+    midi = GOLDEN / "convert" / "midi" / "bwv10.7.mid"
+    size = midi.stat().st_size
+    monkeypatch.setenv("CLAMP3_MAX_MIDI_BYTES", str(size - 1))
+    for read in (read_items, lambda path: score_preview(path)):
+        with pytest.raises(InputError, match=r"bwv10.7.mid: file is .* MB, over the .* MB this reader takes"):
+            read(midi)
+    monkeypatch.setenv("CLAMP3_MAX_MIDI_BYTES", str(size))
+    assert read_items(midi)[0].kind == "mtf"

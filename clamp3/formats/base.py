@@ -44,8 +44,14 @@ SCORE_BARS_VARIABLE = "CLAMP3_MAX_SCORE_BARS"
 DEFAULT_MAX_SCORE_BARS = 200_000
 
 
+def budget(variable: str, default: int) -> int:
+    """A limit that the environment may set (``app.py`` sets stricter ones than the CLI's defaults),
+    read at each use, so that worker processes follow the process that started them."""
+    return int(os.environ.get(variable, default))
+
+
 def max_score_bars() -> int:
-    return int(os.environ.get(SCORE_BARS_VARIABLE, DEFAULT_MAX_SCORE_BARS))
+    return budget(SCORE_BARS_VARIABLE, DEFAULT_MAX_SCORE_BARS)
 
 
 def check_score_bars(path: Path, bars: int, what: str) -> None:

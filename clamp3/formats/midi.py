@@ -14,12 +14,17 @@ from pathlib import Path
 import mido
 
 from clamp3.errors import InputError
-from clamp3.formats.base import Item, decode_utf8, read_bytes
+from clamp3.formats.base import Item, budget, decode_utf8, read_bytes
 
 MIDI_EXTENSIONS = (".mid", ".midi")
 # mido and the MTF lines take some 25 µs and a few hundred bytes a message. 2 MB of MIDI, the
 # most one file may hold, is up to 700,000 messages (ten times a long orchestral file).
 MAX_MIDI_BYTES = 2 * 2**20
+MIDI_BYTES_VARIABLE = "CLAMP3_MAX_MIDI_BYTES"  # a stricter budget (app.py: 512 KB, ~10 s of reading)
+
+
+def max_midi_bytes() -> int:
+    return budget(MIDI_BYTES_VARIABLE, MAX_MIDI_BYTES)
 # Meta messages carrying natural language, dropped so that M3 sees music only.
 TEXT_META_TYPES = frozenset(
     ["text", "copyright", "track_name", "instrument_name", "lyrics", "marker", "cue_marker", "device_name"]
@@ -58,7 +63,7 @@ def midi_to_mtf(raw: bytes, path: Path) -> str:
 
 
 def read_midi(path: Path) -> list[Item]:
-    return [Item(path, path.stem, "mtf", midi_to_mtf(read_bytes(path, MAX_MIDI_BYTES), path))]
+    return [Item(path, path.stem, "mtf", midi_to_mtf(read_bytes(path, max_midi_bytes()), path))]
 
 
 def read_mtf(path: Path) -> list[Item]:
