@@ -108,9 +108,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=7860)
     args = parser.parse_args(argv)
     limit_malloc_arenas()
-    # a public app takes smaller scores than the CLI: 20,000 bars over all voices (about 22 MB to patch)
-    os.environ.setdefault(SCORE_BARS_VARIABLE, str(APP_MAX_SCORE_BARS))
-    os.environ.setdefault(MIDI_BYTES_VARIABLE, str(APP_MAX_MIDI_BYTES))  # mido reads some 45 KB a second
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     if args.max_upload_mb is not None:
         os.environ["CLAMP3_MAX_UPLOAD_MB"] = str(args.max_upload_mb)
@@ -118,6 +115,11 @@ def main(argv: list[str] | None = None) -> int:
         context = Context.load(args.weights, args.index, args.roots, args.home, args.read_only, args.allow_model_swap)
     except Clamp3Error as exc:  # a hint about the weights or the library is worded as this program's options
         raise SystemExit(f"error: {describe(exc, OPTIONS)}") from exc
+    # Only once the app is about to serve (a main() that fails to start changes nothing in its process):
+    # a public app takes smaller scores than the CLI, 20,000 bars over all voices (about 22 MB to
+    # patch), and smaller MIDI files (mido reads some 45 KB a second).
+    os.environ.setdefault(SCORE_BARS_VARIABLE, str(APP_MAX_SCORE_BARS))
+    os.environ.setdefault(MIDI_BYTES_VARIABLE, str(APP_MAX_MIDI_BYTES))
     exports = context.home / "exports"
     exports.mkdir(parents=True, exist_ok=True)
     build_app(context).queue(default_concurrency_limit=4).launch(
