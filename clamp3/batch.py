@@ -13,7 +13,6 @@ import logging
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
 from tqdm.auto import tqdm
 
@@ -57,23 +56,28 @@ class Outcome:
     error: InputError | None = None
 
 
-class BatchJob(Protocol):
-    """What the runner needs of a command."""
+class BatchJob:
+    """What the runner needs of a command; a job subclasses this and fills in the four methods
+    (``commit`` may stay as it is: files need nothing after a chunk)."""
 
     extensions: Sequence[str]
     progress_label: str
 
     def done(self, path: Path, base: Path) -> int:
         """How many outputs of ``path`` are already there (0: do it). May raise InputError."""
+        raise NotImplementedError
 
     def run(self, paths: list[Path]) -> Iterator[Outcome]:
         """Outcomes of the files, each source's outcomes one after another."""
+        raise NotImplementedError
 
     def write(self, source: Path, base: Path, outcomes: list[Outcome], report: BatchReport) -> None:
         """Write one source's good outcomes together; add what was written (or failed) to ``report``."""
+        raise NotImplementedError
 
     def commit(self, report: BatchReport) -> None:
         """After each chunk of files (a library commits its transaction); files need nothing."""
+        return None
 
 
 def run_batch(

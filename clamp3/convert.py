@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from clamp3.batch import BatchReport, Outcome, run_batch
+from clamp3.batch import BatchJob, BatchReport, Outcome, run_batch
 from clamp3.errors import Hint, InputError
 from clamp3.formats import CONVERTIBLE_EXTENSIONS, MIDI_EXTENSIONS, read_many
 from clamp3.io import Shard, existing_outputs, output_path, text_writer, write_outputs
@@ -18,7 +18,7 @@ def suffix_of(path: Path) -> str:
     return ".mtf" if path.suffix.lower() in MIDI_EXTENSIONS else ".abc"
 
 
-class ConvertJob:
+class ConvertJob(BatchJob):
     """Scores and MIDI -> one ``.abc`` / ``.mtf`` per item under ``out_dir``, mirroring the sources' folders."""
 
     extensions = CONVERTIBLE_EXTENSIONS
@@ -53,9 +53,6 @@ class ConvertJob:
         write_outputs(self.out_dir, base, source, suffix_of(source), outputs)
         report.written.extend(target for target, _ in outputs)
 
-    def commit(self, report: BatchReport) -> None:
-        pass
-
 
 def convert_files(
     sources: Iterable[str | Path],
@@ -64,6 +61,8 @@ def convert_files(
     overwrite: bool = False,
     progress: bool = True,
     shard: Shard | None = None,
+    words: dict[str, str] | None = None,
 ) -> BatchReport:
-    """Convert every score and MIDI file under ``sources``; bad files are lines in the report."""
-    return run_batch(ConvertJob(out_dir, workers), sources, BatchReport("converted"), shard, overwrite, progress)
+    """Convert every score and MIDI file under ``sources``; bad files are lines in the report
+    (``words``: the caller's names for the settings their hints name)."""
+    return run_batch(ConvertJob(out_dir, workers), sources, BatchReport("converted", words=words), shard, overwrite, progress)

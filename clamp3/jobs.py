@@ -7,12 +7,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from clamp3.batch import BatchReport, Outcome
+from clamp3.batch import BatchJob, BatchReport, Outcome
 from clamp3.formats import AUDIO_EXTENSIONS, SUPPORTED_EXTENSIONS
 from clamp3.io import atomic_save_npy, existing_outputs, npy_writer, output_path, write_outputs
 
 
-class FeatureJob:
+class FeatureJob(BatchJob):
     """Audio files -> ``(1, windows, dim)`` features per file, the official ``extract_mert.py`` layout."""
 
     extensions = AUDIO_EXTENSIONS
@@ -36,11 +36,8 @@ class FeatureJob:
             atomic_save_npy(target, outcome.value[None])  # (1, windows, dim)
             report.written.append(target)
 
-    def commit(self, report: BatchReport) -> None:
-        pass
 
-
-class EmbedJob:
+class EmbedJob(BatchJob):
     """Files of any modality -> one ``.npy`` per item: ``(1, D)`` global vectors when ``pooled``,
     else ``(1, T, H)`` per-step features; the tunes of a book are written together."""
 
@@ -70,6 +67,3 @@ class EmbedJob:
         if outputs:
             write_outputs(self.out_dir, base, source, ".npy", outputs)
             report.written.extend(target for target, _ in outputs)
-
-    def commit(self, report: BatchReport) -> None:
-        pass

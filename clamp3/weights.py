@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from clamp3.errors import CheckpointError
+from clamp3.errors import CheckpointError, Hint
 
 # Buffers that checkpoints saved by older transformers carry and newer models do not register.
 _IGNORABLE_KEY_RE = re.compile(r"(^|\.)(position_ids|attn\.bias|attn\.masked_bias)$")
@@ -65,3 +65,13 @@ def load_failure_reason(exc: BaseException) -> str:
         detail = re.split(r"(?<=\.)\s+(?=[A-Z])", " ".join(detail.split()))[0]
         return f"refused by the weights-only loader: {detail or 'not a pickle of tensors'}"
     return (text.strip().splitlines() or [""])[0]
+
+
+def hub_fetch(download: Callable[[], str], what: str, where: str, hint: Hint) -> Path:
+    """``download()`` (a Hugging Face hub call: the cache, or the hub when it can be reached) as a
+    path; any failure (offline, not cached, no such repository or file) is one CheckpointError:
+    ``cannot get WHAT (ErrorType): WHERE``, with ``hint``."""
+    try:
+        return Path(download())
+    except Exception as exc:  # huggingface_hub raises many types, network errors among them
+        raise CheckpointError(f"cannot get {what} ({type(exc).__name__}): {where}", hint=hint) from exc

@@ -17,46 +17,43 @@ from clamp3.cli.options import (
 )
 
 
+def _batch_command(commands, name: str, verb: str, metavar: str, out_help: str, **described) -> argparse.ArgumentParser:
+    """A command that writes outputs per input file: its sources, --out, --overwrite, -q and --shard."""
+    command = commands.add_parser(name, **described)
+    command.add_argument("sources", nargs="+", metavar=metavar, help="files or folders (searched recursively)")
+    command.add_argument("--out", required=True, help=out_help)
+    command.add_argument("--overwrite", action="store_true", help=f"{verb} again even where the output exists")
+    add_quiet_option(command)
+    add_shard_option(command)
+    return command
+
+
 def register(commands) -> None:
-    convert = commands.add_parser(
-        "convert", help="scores -> interleaved ABC, MIDI -> MTF",
+    convert = _batch_command(
+        commands, "convert", "convert", "SRC", "output folder; mirrors each file's path under the folder given",
+        help="scores -> interleaved ABC, MIDI -> MTF",
         description="Convert MusicXML/ABC/Humdrum/MEI/... to interleaved ABC and MIDI to MTF, as the official preprocessing.",
     )
-    convert.add_argument("sources", nargs="+", metavar="SRC", help="files or folders (searched recursively)")
-    convert.add_argument("--out", required=True, help="output folder; mirrors each file's path under the folder given")
     convert.add_argument("--workers", type=int, default=1, help="conversion processes (default: 1)")
-    convert.add_argument("--overwrite", action="store_true", help="convert again even where the output exists")
-    add_quiet_option(convert)
-    add_shard_option(convert)
     convert.set_defaults(func=cmd_convert)
 
-    embed = commands.add_parser(
-        "embed", help="embed texts, scores, MIDI and audio",
+    embed = _batch_command(
+        commands, "embed", "embed", "SRC", "output folder", help="embed texts, scores, MIDI and audio",
         description="Write one .npy per input: (1, D) global vectors with --global, else (1, T, H) per-step features.",
     )
-    embed.add_argument("sources", nargs="+", metavar="SRC", help="files or folders (searched recursively)")
-    embed.add_argument("--out", required=True, help="output folder")
     embed.add_argument("--global", dest="get_global", action="store_true", help="one vector per input")
     embed.add_argument("--max-text-tokens", type=int, default=4096, help="longest text accepted (default: 4096)")
-    embed.add_argument("--overwrite", action="store_true", help="embed again even where the output exists")
-    add_quiet_option(embed)
-    add_shard_option(embed)
     add_model_options(embed)
     embed.set_defaults(func=cmd_embed)
 
-    features = commands.add_parser(
-        "features", help="audio files -> features per 5-second window",
+    features = _batch_command(
+        commands, "features", "extract", "AUDIO", "output folder", help="audio files -> features per 5-second window",
         description="Extract audio features as the official extract_mert.py: (1, windows, dim) per file.",
     )
-    features.add_argument("sources", nargs="+", metavar="AUDIO", help="audio files or folders (searched recursively)")
-    features.add_argument("--out", required=True, help="output folder")
     features.add_argument("--extractor", default="mert", choices=["mert", "spectral"], help="default: mert")
     features.add_argument("--mert", default="m-a-p/MERT-v1-95M", help="MERT hub id or folder (default: m-a-p/MERT-v1-95M)")
     features.add_argument("--workers", type=int, default=1, help="processes decoding audio (default: 1)")
     features.add_argument("--device", default="auto", help="cpu, cuda, ... (default: cuda when available)")
-    features.add_argument("--overwrite", action="store_true", help="extract again even where the output exists")
-    add_quiet_option(features)
-    add_shard_option(features)
     add_cache_options(features)
     features.set_defaults(func=cmd_features)
 
@@ -67,12 +64,9 @@ def _finish(report) -> int:
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
+    from clamp3.convert import convert_files
 
-    from clamp3.batch import BatchReport, run_batch
-    from clamp3.convert import ConvertJob
-
-    report = BatchReport("converted", words=WORDS)
-    return _finish(run_batch(ConvertJob(args.out, args.workers), args.sources, report, shard_from_args(args), args.overwrite, not args.quiet))
+    return _finish(convert_files(args.sources, args.out, args.workers, args.overwrite, not args.quiet, shard_from_args(args), WORDS))
 
 
 def cmd_features(args: argparse.Namespace) -> int:

@@ -18,7 +18,7 @@ import torch
 from clamp3.errors import CheckpointError, Hint
 from clamp3.features.extractors import window_bounds
 from clamp3.formats.audio import SAMPLE_RATE
-from clamp3.weights import load_failure_reason, load_state_strict
+from clamp3.weights import hub_fetch, load_failure_reason, load_state_strict
 
 logger = logging.getLogger(__name__)
 
@@ -53,14 +53,9 @@ def _resolve(source: str) -> Path:
         return path
     from huggingface_hub import snapshot_download
 
-    try:
-        return Path(snapshot_download(source, allow_patterns=["config.json", "*.safetensors", "*.bin"]))
-    except Exception as exc:
-        raise CheckpointError(
-            f"cannot get the MERT model '{source}' ({type(exc).__name__}): not a local folder and not in the "
-            f"Hugging Face cache",
-            hint=Hint("download it and give its local folder", "mert"),
-        ) from exc
+    return hub_fetch(lambda: snapshot_download(source, allow_patterns=["config.json", "*.safetensors", "*.bin"]),
+                     f"the MERT model '{source}'", "not a local folder and not in the Hugging Face cache",
+                     Hint("download it and give its local folder", "mert"))
 
 
 def _read_weights(folder: Path) -> dict[str, torch.Tensor]:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from clamp3.batch import BatchReport, Outcome, run_batch
+from clamp3.batch import BatchJob, BatchReport, Outcome, run_batch
 from clamp3.errors import Clamp3Error, Hint, InputError
 from clamp3.formats import SUPPORTED_EXTENSIONS
 from clamp3.io import Shard, file_digest
@@ -95,7 +95,7 @@ class AddReport(BatchReport):
         )
 
 
-class _AddJob:
+class _AddJob(BatchJob):
     """``Library.add`` as a batch job: a file is done when its content hash is in the library; the
     items of a chunk of files are committed in one transaction."""
 

@@ -23,7 +23,7 @@ from clamp3.models.clamp3 import CLaMP3Model
 from clamp3.models.m3 import NUM_CHARS, M3Model
 from clamp3.models.packaged import PREFIX as PACKAGED_PREFIX
 from clamp3.models.packaged import resolve_text_model
-from clamp3.weights import build_strict, load_failure_reason, load_state_strict
+from clamp3.weights import build_strict, hub_fetch, load_failure_reason, load_state_strict
 
 logger = logging.getLogger(__name__)
 
@@ -36,27 +36,17 @@ TOKENIZER_DIR = "tokenizer"
 def _hub_file(repo_id: str, filename: str, what: str) -> Path:
     from huggingface_hub import hf_hub_download
 
-    try:
-        return Path(hf_hub_download(repo_id, filename))
-    except Exception as exc:  # offline, not cached, no such repo or file, network errors
-        raise CheckpointError(
-            f"cannot get {what} '{repo_id}/{filename}' ({type(exc).__name__}): it is not in the "
-            f"Hugging Face cache and the hub cannot be reached",
-            hint=Hint("download it and give its local path", "weights"),
-        ) from exc
+    return hub_fetch(lambda: hf_hub_download(repo_id, filename), f"{what} '{repo_id}/{filename}'",
+                     "it is not in the Hugging Face cache and the hub cannot be reached",
+                     Hint("download it and give its local path", "weights"))
 
 
 def _hub_snapshot(repo_id: str) -> Path:
     from huggingface_hub import snapshot_download
 
-    try:
-        return Path(snapshot_download(repo_id))
-    except Exception as exc:
-        raise CheckpointError(
-            f"cannot get weights '{repo_id}' ({type(exc).__name__}): not a local path or preset "
-            f"({', '.join(preset_names())}), and not in the Hugging Face cache",
-            hint=Hint("give a local path", "weights"),
-        ) from exc
+    return hub_fetch(lambda: snapshot_download(repo_id), f"weights '{repo_id}'",
+                     f"not a local path or preset ({', '.join(preset_names())}), and not in the Hugging Face cache",
+                     Hint("give a local path", "weights"))
 
 
 def load_text_config(text_model: str) -> dict[str, Any]:
