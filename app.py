@@ -18,14 +18,22 @@ import sys
 import gradio as gr
 
 from clamp3.errors import Clamp3Error, describe
+from clamp3.formats import isolated
+from clamp3.formats.audio import AUDIO_SECONDS_VARIABLE
 from clamp3.formats.base import SCORE_BARS_VARIABLE
 from clamp3.formats.midi import MIDI_BYTES_VARIABLE
 from explorers import classify, compare, library, maps, search, train
 from explorers.common import file_input, shown_errors
 from explorers.context import WORDS, Context
 
-APP_MAX_SCORE_BARS = 20_000
-APP_MAX_MIDI_BYTES = 512 * 2**10
+# A public app's budgets, stricter than the CLI's; each an environment variable that wins when set.
+APP_BUDGETS = {
+    SCORE_BARS_VARIABLE: 20_000,  # bars over all voices of a score: about 22 MB to patch
+    MIDI_BYTES_VARIABLE: 512 * 2**10,  # mido reads some 45 KB a second
+    AUDIO_SECONDS_VARIABLE: 600,  # 10 minutes: 58 MB of waveform at 24 kHz
+    isolated.SECONDS_VARIABLE: 30,  # reading one file, in a child process of its own
+    isolated.MEMORY_VARIABLE: 1024,  # MB that child may take; the children run one per core at most
+}
 
 # The settings a hint may name, as the options of this program (the page's words for the others).
 OPTIONS = {**WORDS, "index": "--index DIR (or CLAMP3_INDEX)", "weights": "--weights (or CLAMP3_WEIGHTS)"}
@@ -115,11 +123,10 @@ def main(argv: list[str] | None = None) -> int:
         context = Context.load(args.weights, args.index, args.roots, args.home, args.read_only, args.allow_model_swap)
     except Clamp3Error as exc:  # a hint about the weights or the library is worded as this program's options
         raise SystemExit(f"error: {describe(exc, OPTIONS)}") from exc
-    # Only once the app is about to serve (a main() that fails to start changes nothing in its process):
-    # a public app takes smaller scores than the CLI, 20,000 bars over all voices (about 22 MB to
-    # patch), and smaller MIDI files (mido reads some 45 KB a second).
-    os.environ.setdefault(SCORE_BARS_VARIABLE, str(APP_MAX_SCORE_BARS))
-    os.environ.setdefault(MIDI_BYTES_VARIABLE, str(APP_MAX_MIDI_BYTES))
+    # Only once the app is about to serve (a main() that fails to start changes nothing in its process).
+    for variable, value in APP_BUDGETS.items():
+        os.environ.setdefault(variable, str(value))
+    isolated.start()  # the readers' process server, started now rather than at the first upload
     exports = context.home / "exports"
     exports.mkdir(parents=True, exist_ok=True)
     build_app(context).queue(default_concurrency_limit=4).launch(

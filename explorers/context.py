@@ -34,7 +34,7 @@ import numpy as np
 
 from clamp3 import SUPPORTED_EXTENSIONS, Embedder, Library, load_model
 from clamp3.errors import Clamp3Error, InputError, describe
-from clamp3.formats import AUDIO_EXTENSIONS
+from clamp3.formats import read_many
 from clamp3.io import collect_files
 from clamp3.library import Hit
 from clamp3.retrieval import normalize
@@ -175,23 +175,20 @@ class Context:
     def encode_file(self, path: str | Path) -> np.ndarray:
         """(1, D) unit vector of an uploaded file (its first item, for a tune book)."""
         path = Path(self.check_upload(path))
-        if path.suffix.lower() in AUDIO_EXTENSIONS:  # features come from the audio model: under the lock
+        # Read, converted or decoded in a child process within the read limits app.py sets, outside the lock.
+        ((_, items, errors),) = read_many([path])
+        if errors:
+            raise errors[0]
+        if not items:
+            raise Clamp3Error(f"{path.name}: no music found in the file")
+        if items[0].kind == "waveform":  # its features come from the audio model: under the lock
             with self.lock:
-                results = list(self.embedder.encode_files([path], progress=False))
-            if results and results[0].error is not None:
-                raise results[0].error
-            if results:
-                return normalize(results[0].embedding.reshape(1, -1))
+                (vector,) = self.embedder.embed_prepared([self.embedder.prepare(items[0])])
         else:
-            ((_, items, errors),) = self.embedder.preprocess.read([path])
-            if errors:
-                raise errors[0]
-            if items:
-                prepared = self.embedder.prepare(items[0])
-                with self.lock:
-                    (vector,) = self.embedder.embed_prepared([prepared])
-                return normalize(vector.reshape(1, -1))
-        raise Clamp3Error(f"{path.name}: no music found in the file")
+            prepared = self.embedder.prepare(items[0])
+            with self.lock:
+                (vector,) = self.embedder.embed_prepared([prepared])
+        return normalize(vector.reshape(1, -1))
 
     def check_count(self, paths: Collection) -> None:
         """At most ``max_files`` files in one request, refused before any is read."""

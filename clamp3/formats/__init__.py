@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from functools import partial
 from itertools import islice
 from pathlib import Path
 
@@ -70,6 +71,15 @@ def try_read_items(path: Path) -> tuple[list[Item], list[InputError]]:
         return [], [exc]
 
 
+def _read_in_process(path: Path) -> tuple[list[Item], list[InputError]]:
+    """:func:`try_read_items`, with running out of memory an error of this file: what the process
+    has left once the reader's allocations are dropped is enough to go on with the next file."""
+    try:
+        return try_read_items(path)
+    except MemoryError:
+        return [], [InputError(path, "reading it ran out of memory")]
+
+
 def read_many(
     paths: Sequence[Path], workers: int = 0, ahead: int | None = None
 ) -> Iterator[tuple[Path, list[Item], list[InputError]]]:
@@ -77,21 +87,32 @@ def read_many(
 
     At most ``ahead`` files (default: 4 per worker) are read before the caller takes them, so a
     caller slower than the readers (a model on the CPU) does not hold a whole batch job in memory.
+    When the environment sets read limits (:class:`~clamp3.formats.isolated.ReadLimits`), each
+    file is read in a child process of its own within them, ``workers`` (at least one) at once.
     """
-    if workers <= 1 or len(paths) <= 1:
+    from clamp3.formats.isolated import ReadLimits, read_isolated
+
+    limits = ReadLimits.from_environment()
+    if limits is None and (workers <= 1 or len(paths) <= 1):
         for path in paths:
-            yield path, *try_read_items(path)
+            yield path, *_read_in_process(path)
         return
-    ahead = max(1, ahead or 4 * workers)
-    pool = ProcessPoolExecutor(max_workers=workers)
+    if limits is not None:
+        read, pool = partial(read_isolated, limits=limits), ThreadPoolExecutor(max_workers=max(1, workers))
+    else:
+        read, pool = _read_in_process, ProcessPoolExecutor(max_workers=workers)
+    yield from _read_ahead(paths, read, pool, max(1, ahead or 4 * max(1, workers)))
+
+
+def _read_ahead(paths: Sequence[Path], read: Callable, pool: Executor, ahead: int) -> Iterator[tuple[Path, list[Item], list[InputError]]]:
     try:
         queue = iter(paths)
-        pending = deque((path, pool.submit(try_read_items, path)) for path in islice(queue, ahead))
+        pending = deque((path, pool.submit(read, path)) for path in islice(queue, ahead))
         while pending:
             path, future = pending.popleft()
             following = next(queue, None)
             if following is not None:
-                pending.append((following, pool.submit(try_read_items, following)))
+                pending.append((following, pool.submit(read, following)))
             yield path, *future.result()
     finally:  # a caller that stops early waits for the files in flight only
         pool.shutdown(wait=True, cancel_futures=True)

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from clamp3.errors import InputError
-from clamp3.formats.base import Item
+from clamp3.formats.base import Item, budget
 
 SAMPLE_RATE = 24_000  # the one rate of every waveform: MERT v1 and the spectral extractor read 24 kHz
 SOUNDFILE_EXTENSIONS = (".wav", ".flac", ".ogg", ".opus", ".mp3", ".aiff", ".aif")
@@ -26,7 +26,13 @@ _BLOCK_FRAMES = 1 << 18
 # Longer audio is refused (2 hours at 24 kHz are 0.7 GB of float32); the check reads the header
 # first and then stops decoding at the limit, so that neither a long file nor a header that
 # claims a tiny sample rate (an hour per thousand frames at 1 Hz) makes a waveform past it.
-MAX_AUDIO_SECONDS = 2 * 60 * 60
+# ``app.py`` sets a stricter limit (``CLAMP3_MAX_AUDIO_SECONDS``).
+AUDIO_SECONDS_VARIABLE = "CLAMP3_MAX_AUDIO_SECONDS"
+DEFAULT_MAX_AUDIO_SECONDS = 2 * 60 * 60
+
+
+def max_audio_seconds() -> int:
+    return budget(AUDIO_SECONDS_VARIABLE, DEFAULT_MAX_AUDIO_SECONDS)
 
 
 def _libsndfile_reason(exc) -> str:
@@ -40,17 +46,18 @@ def _decode_soundfile(path: Path, sample_rate: int, max_seconds: float | None) -
     import soundfile
     import soxr
 
+    limit = max_audio_seconds()
     try:
         with soundfile.SoundFile(str(path)) as audio:
             resampler = None if audio.samplerate == sample_rate else soxr.ResampleStream(
                 audio.samplerate, sample_rate, 1, dtype="float32", quality="HQ"
             )
             if max_seconds is None:
-                if audio.frames > MAX_AUDIO_SECONDS * audio.samplerate:
+                if audio.frames > limit * audio.samplerate:
                     seconds = audio.frames / audio.samplerate
-                    raise InputError(path, f"audio is {seconds:.0f} s long, over the limit of {MAX_AUDIO_SECONDS} s")
+                    raise InputError(path, f"audio is {seconds:.0f} s long, over the limit of {limit} s")
                 # one frame past the limit tells a header that understates the length
-                remaining = round(MAX_AUDIO_SECONDS * audio.samplerate) + 1
+                remaining = round(limit * audio.samplerate) + 1
             else:
                 remaining = round(max_seconds * audio.samplerate)
             pieces = []
@@ -68,7 +75,7 @@ def _decode_soundfile(path: Path, sample_rate: int, max_seconds: float | None) -
     except (RuntimeError, ValueError) as exc:
         raise InputError(path, f"not a readable audio file ({exc})") from exc
     if max_seconds is None and remaining == 0:
-        raise InputError(path, f"audio decodes to over {MAX_AUDIO_SECONDS} s, the limit")
+        raise InputError(path, f"audio decodes to over {limit} s, the limit")
     return np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
 
 
@@ -76,16 +83,17 @@ def _decode_ffmpeg(path: Path, sample_rate: int, max_seconds: float | None) -> n
     ffmpeg = shutil.which("ffmpeg")
     if ffmpeg is None:
         raise InputError(path, f"decoding {path.suffix} needs ffmpeg on PATH (e.g. apt-get install ffmpeg)")
+    limit = max_audio_seconds()
     # past the limit by a second, to tell a file over it
-    duration = ["-t", str(MAX_AUDIO_SECONDS + 1 if max_seconds is None else max_seconds)]
+    duration = ["-t", str(limit + 1 if max_seconds is None else max_seconds)]
     command = [ffmpeg, "-nostdin", "-v", "error", "-i", str(path), *duration, "-f", "f32le", "-ac", "1", "-ar", str(sample_rate), "-"]
     result = subprocess.run(command, capture_output=True, check=False)
     if result.returncode != 0:
         reason = result.stderr.decode("utf-8", "replace").strip().splitlines()
         raise InputError(path, f"ffmpeg cannot decode it ({reason[-1] if reason else 'exit ' + str(result.returncode)})")
     waveform = np.frombuffer(result.stdout, dtype=np.float32).copy()
-    if max_seconds is None and len(waveform) > MAX_AUDIO_SECONDS * sample_rate:
-        raise InputError(path, f"audio decodes to over {MAX_AUDIO_SECONDS} s, the limit")
+    if max_seconds is None and len(waveform) > limit * sample_rate:
+        raise InputError(path, f"audio decodes to over {limit} s, the limit")
     return waveform
 
 
