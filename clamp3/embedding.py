@@ -11,6 +11,7 @@ of many files are sorted by length and run in batches padded only to the longest
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -58,10 +59,13 @@ class Embedder:
         mert: str | None = None,
         feature_cache=None,
         preprocess: Preprocess | None = None,
+        lock: contextlib.AbstractContextManager | None = None,
     ):
         """``preprocess`` turns items into model input (by default the one ``model`` names, with
         ``max_text_tokens``, ``audio_extractor``, ``mert`` and ``feature_cache``; give those to
-        the :class:`Preprocess` instead when giving one)."""
+        the :class:`Preprocess` instead when giving one). ``lock`` (a ``threading.Lock`` a server
+        shares among its threads) is held around each use of a model only, the forward passes and
+        audio feature extraction: reading, converting, tokenising and patching run outside it."""
         if preprocess is None:
             preprocess = Preprocess.from_model(
                 model, max_text_tokens=max_text_tokens, mert=mert, feature_cache=feature_cache, audio_extractor=audio_extractor
@@ -72,6 +76,7 @@ class Embedder:
         self.preprocess = preprocess
         self.batch_size = batch_size
         self.max_padding = max_padding
+        self.lock = lock if lock is not None else contextlib.nullcontext()
 
     @property
     def tokenizer(self):
@@ -82,7 +87,11 @@ class Embedder:
         return self.preprocess.max_lengths
 
     def prepare(self, item: Item) -> Prepared:
-        """Tokenise, patchilise or frame one item (:meth:`Preprocess.prepare`)."""
+        """Tokenise, patchilise or frame one item (:meth:`Preprocess.prepare`); a waveform's
+        features come from the audio model, under the lock."""
+        if item.kind == "waveform":
+            with self.lock:
+                return self.preprocess.prepare(item)
         return self.preprocess.prepare(item)
 
     # --- the model --------------------------------------------------------------------------
@@ -127,6 +136,10 @@ class Embedder:
 
     def embed_prepared(self, prepared: Sequence[Prepared], pooled: bool = True) -> list[np.ndarray]:
         """Global vectors (1, D) or per-step features (1, n, H), in the order given."""
+        with self.lock:
+            return self._embed_prepared(prepared, pooled)
+
+    def _embed_prepared(self, prepared: Sequence[Prepared], pooled: bool) -> list[np.ndarray]:
         results: list[np.ndarray | None] = [None] * len(prepared)
         for modality in ("text", "symbolic", "audio"):
             members = [i for i, p in enumerate(prepared) if p.modality == modality]

@@ -149,8 +149,9 @@ class Context:
             allow_model_swap = os.environ.get("CLAMP3_ALLOW_MODEL_SWAP", "") not in ("", "0", "false")
         model = load_model(weights)
         library = Library.open(index, model=model, create=True)
+        lock = threading.RLock()
         context = cls(
-            weights, Path(index), Embedder(model, batch_size=16), library,
+            weights, Path(index), Embedder(model, batch_size=16, lock=lock), library, lock=lock,
             roots=[Path(r).resolve() for r in roots], home=Path(home),
             max_upload_mb=float(os.environ.get("CLAMP3_MAX_UPLOAD_MB", 50)), read_only=read_only,
             allow_model_swap=allow_model_swap, max_prompts=int(os.environ.get("CLAMP3_MAX_PROMPTS", 200)),
@@ -166,11 +167,10 @@ class Context:
         return self.encode_texts([text])
 
     # Reading, converting, tokenising and patching need no model: they run outside the lock, so a slow
-    # file or text holds up only its own request; the lock is held for the model's forward pass.
+    # file or text holds up only its own request; the embedder holds the lock for the model's forward pass.
     def encode_texts(self, texts: list[str]) -> np.ndarray:
-        prepared = self.embedder.prepare_texts(texts)
-        with self.lock:
-            return normalize(np.concatenate(self.embedder.embed_prepared(prepared), axis=0))
+        embedder = self.embedder
+        return normalize(np.concatenate(embedder.embed_prepared(embedder.prepare_texts(texts)), axis=0))
 
     def encode_file(self, path: str | Path) -> np.ndarray:
         """(1, D) unit vector of an uploaded file (its first item, for a tune book)."""
@@ -181,13 +181,8 @@ class Context:
             raise errors[0]
         if not items:
             raise Clamp3Error(f"{path.name}: no music found in the file")
-        if items[0].kind == "waveform":  # its features come from the audio model: under the lock
-            with self.lock:
-                (vector,) = self.embedder.embed_prepared([self.embedder.prepare(items[0])])
-        else:
-            prepared = self.embedder.prepare(items[0])
-            with self.lock:
-                (vector,) = self.embedder.embed_prepared([prepared])
+        embedder = self.embedder
+        (vector,) = embedder.embed_prepared([embedder.prepare(items[0])])
         return normalize(vector.reshape(1, -1))
 
     def check_count(self, paths: Collection) -> None:
@@ -228,7 +223,7 @@ class Context:
         library.use_model(model)
         with self.lock:
             self.weights, self.index, self.library = weights, library.directory, library
-            self.embedder = Embedder(model, batch_size=16)
+            self.embedder = Embedder(model, batch_size=16, lock=self.lock)
 
     # --- what comes from outside ----------------------------------------------------------------
     def check_upload(self, path: str | Path, extensions: Collection[str] = SUPPORTED_EXTENSIONS) -> Path:
