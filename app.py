@@ -55,9 +55,9 @@ def embed(context: Context, text: str, file: str | None) -> dict:
 
 
 def build_app(context: Context) -> gr.Blocks:
-    # Files gradio received or served (uploads, played audio) are removed a day after, hourly:
-    # an app left running for days does not fill its disk.
-    with gr.Blocks(title="CLaMP 3 explorer", delete_cache=(3600, 24 * 3600)) as app:
+    # Files gradio received or served (uploads, played audio) are removed an hour after, every ten
+    # minutes: what a stream of uploads can pile up is an hour's worth, not a day's.
+    with gr.Blocks(title="CLaMP 3 explorer", delete_cache=(600, 3600)) as app:
         header = gr.Markdown()
         with gr.Tab("Search"):
             search.build(context)
