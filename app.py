@@ -1,10 +1,13 @@
 """The clamp3 app: ``python app.py`` serves the embedded default model and demo library.
 
     python app.py [--weights default|saas|DIR] [--index DIR] [--roots DIR ...] [--home DIR]
-                  [--max-upload-mb 50] [--read-only] [--allow-model-swap] [--host 127.0.0.1] [--port 7860]
+                  [--max-upload-mb 50] [--read-only] [--shared-library-writable] [--allow-model-swap]
+                  [--host 127.0.0.1] [--port 7860]
 
 ``CLAMP3_WEIGHTS``, ``CLAMP3_INDEX``, ``CLAMP3_ROOTS``, ``CLAMP3_HOME``, ``CLAMP3_MAX_UPLOAD_MB``,
-``CLAMP3_READ_ONLY`` and ``CLAMP3_ALLOW_MODEL_SWAP`` do the same as the options (for a Hugging Face Space).
+``CLAMP3_READ_ONLY``, ``CLAMP3_SHARED_WRITABLE`` and ``CLAMP3_ALLOW_MODEL_SWAP`` do the same as the options
+(for a Hugging Face Space). A visitor's additions go into a library of the visitor's own session; the
+shared library changes only with ``--shared-library-writable`` (and never the demo library in ``assets/``).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from clamp3.formats.audio import AUDIO_SECONDS_VARIABLE
 from clamp3.formats.base import SCORE_BARS_VARIABLE
 from clamp3.formats.midi import MIDI_BYTES_VARIABLE
 from explorers import classify, compare, library, maps, search, train
-from explorers.common import file_input, shown_errors
+from explorers.common import file_input, session_of, shown_errors
 from explorers.context import WORDS, Context
 
 # A public app's budgets, stricter than the CLI's; each an environment variable that wins when set.
@@ -66,7 +69,7 @@ def build_app(context: Context) -> gr.Blocks:
         with gr.Tab("Map"):
             maps.build(context)
         with gr.Tab("Library"):
-            stats = library.build(context)
+            stats = library.build(context, app)
         with gr.Tab("Train"):
             train.build(context)
         with gr.Tab("Compare"):
@@ -79,8 +82,11 @@ def build_app(context: Context) -> gr.Blocks:
             return (f"# CLaMP 3 explorer\n{len(context.library)} items in `{html.escape(context.index.name)}`, "
                     f"model `{html.escape(str(context.weights))}`")
 
+        def statistics(request: gr.Request):
+            return library.statistics(context, session_of(request))
+
         app.load(describe, None, header, api_name=False)
-        app.load(lambda: library.statistics(context), None, stats, api_name=False)
+        app.load(statistics, None, stats, api_name=False)
     return app
 
 
@@ -109,7 +115,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--roots", nargs="*", default=None, help="server folders the app may read (default: $CLAMP3_ROOTS, none)")
     parser.add_argument("--home", default=None, help="uploads, runs, exports (default: $CLAMP3_HOME or ~/.cache/clamp3/app)")
     parser.add_argument("--max-upload-mb", type=float, default=None, help="default: $CLAMP3_MAX_UPLOAD_MB or 50")
-    parser.add_argument("--read-only", action="store_true", default=None, help="the Library and Train tabs change nothing")
+    parser.add_argument("--read-only", action="store_true", default=None,
+                        help="the Library and Train tabs change nothing, not even a visitor's own library")
+    parser.add_argument("--shared-library-writable", action="store_true", default=None,
+                        help="the Library tab adds to and removes from the shared library, not only each visitor's own "
+                             "(one user on a library of their own; never the demo library) (default: $CLAMP3_SHARED_WRITABLE, off)")
     parser.add_argument("--allow-model-swap", action="store_true", default=None,
                         help="the Train tab may serve a finished run's model to every visitor (default: $CLAMP3_ALLOW_MODEL_SWAP, off)")
     parser.add_argument("--host", default="127.0.0.1")
@@ -120,7 +130,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.max_upload_mb is not None:
         os.environ["CLAMP3_MAX_UPLOAD_MB"] = str(args.max_upload_mb)
     try:
-        context = Context.load(args.weights, args.index, args.roots, args.home, args.read_only, args.allow_model_swap)
+        context = Context.load(args.weights, args.index, args.roots, args.home, args.read_only, args.allow_model_swap,
+                               args.shared_library_writable)
     except Clamp3Error as exc:  # a hint about the weights or the library is worded as this program's options
         raise SystemExit(f"error: {describe(exc, OPTIONS)}") from exc
     # Only once the app is about to serve (a main() that fails to start changes nothing in its process).

@@ -54,6 +54,11 @@ def library_dir(unpack: bool = True) -> Path:
     return folder
 
 
+def is_demo_library(path: str | Path) -> bool:
+    """Whether ``path`` is the demo library that ships in ``assets/`` (which the app never writes)."""
+    return Path(path).resolve() == (assets_dir() / LIBRARY_DIR).resolve()
+
+
 def default_index(weights: str | Path, unpack: bool = True) -> Path:
     """The library to use when none is given: the demo library, which holds vectors of the
     embedded model only (see :func:`library_dir` for ``unpack``)."""

@@ -23,6 +23,11 @@ TRACK_TQDM = gr.Progress(track_tqdm=True)
 PREVIEW_ORDER = (*MIDI_EXTENSIONS, ".mtf", ".abc", *MUSICXML_EXTENSIONS)
 
 
+def session_of(request: gr.Request | None) -> str:
+    """The visitor's session: gradio's hash of the page (one per open tab), else ``anonymous``."""
+    return getattr(request, "session_hash", None) or "anonymous"
+
+
 def file_input(**kwargs) -> gr.File:
     """``gr.File(type="filepath")`` that leaves nothing behind per request: gradio 6's own makes an
     empty temporary file in its cache for every file it hands over and never removes it (found by

@@ -1,5 +1,11 @@
-"""What every tab shares: the model and the library, loaded once, used under one lock; and the
-rules for what comes from outside (uploads, server folders).
+"""What every tab shares: the model and the library, loaded once, used under one lock; each
+visitor's own library; and the rules for what comes from outside (uploads, server folders).
+
+The shared library is the operator's: the app writes it only when started with
+``--shared-library-writable`` (never the demo library that ships in ``assets/``). What a visitor
+adds goes into a library of its own session, in ``CLAMP3_HOME/sessions/<session>`` with the
+session's uploads, searched together with the shared one and removed when the page is closed, or
+after ``CLAMP3_SESSION_HOURS`` idle.
 
 The model is not thread-safe to call from several threads at once on the CPU without paying for
 it twice in memory bandwidth, so encoding goes through one lock; Gradio's queue decides the
@@ -9,11 +15,15 @@ Settings, each an option of ``app.py`` and an environment variable (for a Huggin
 ``CLAMP3_WEIGHTS``, ``CLAMP3_INDEX``, ``CLAMP3_ROOTS`` (server folders the Library and Train tabs
 may read, separated by ``os.pathsep``; none by default), ``CLAMP3_HOME`` (uploads, training runs
 and re-embedded libraries; default ``~/.cache/clamp3/app``), ``CLAMP3_MAX_UPLOAD_MB`` (default 50),
-``CLAMP3_READ_ONLY=1`` (the Library and Train tabs change nothing), ``CLAMP3_ALLOW_MODEL_SWAP=1``
-(the Train tab may serve a finished run's model to every visitor), ``CLAMP3_MAX_PROMPTS`` (classes x
-templates of one classification; default 200), ``CLAMP3_MAX_FILES`` (files in one request; default
-50), ``CLAMP3_MAX_SCORE_BARS`` (bars over all voices of one score; ``app.py`` sets 20,000 unless given,
-the CLI's default is 200,000).
+``CLAMP3_READ_ONLY=1`` (the Library and Train tabs change nothing, not even a visitor's own library),
+``CLAMP3_SHARED_WRITABLE=1`` (the Library tab adds to and removes from the shared library, for one
+user running the app on a library of their own), ``CLAMP3_MAX_SESSION_ITEMS`` (items of one
+visitor's library; default 500), ``CLAMP3_SESSION_HOURS`` (a session idle this long is removed;
+default 4), ``CLAMP3_ALLOW_MODEL_SWAP=1`` (the Train tab may serve a finished run's model to every
+visitor; the visitors' own libraries, of the old model's vectors, are removed then),
+``CLAMP3_MAX_PROMPTS`` (classes x templates of one classification; default 200),
+``CLAMP3_MAX_FILES`` (files in one request; default 50), ``CLAMP3_MAX_SCORE_BARS`` (bars over all
+voices of one score; ``app.py`` sets 20,000 unless given, the CLI's default is 200,000).
 """
 
 from __future__ import annotations
@@ -26,22 +36,27 @@ import shutil
 import threading
 import time
 import unicodedata
-from collections.abc import Collection
-from dataclasses import dataclass, field
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
 
 from clamp3 import SUPPORTED_EXTENSIONS, Embedder, Library, load_model
+from clamp3.assets import is_demo_library
 from clamp3.errors import Clamp3Error, InputError, describe
 from clamp3.formats import read_many
 from clamp3.io import collect_files
-from clamp3.library import Hit
+from clamp3.library import DB_NAME, Hit
 from clamp3.retrieval import normalize
 
 logger = logging.getLogger(__name__)
 
 SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+OWN_PREFIX = "s"  # the page's ids of a visitor's own items: s1, s2, ... (the shared library's are plain numbers)
+SWEEP_EVERY_SECONDS = 60.0  # idle sessions are looked for at most this often
+SHARED_BY_OPERATOR = ("the shared library is changed by the operator only (clamp3 index add/remove, "
+                      "or the app started with --shared-library-writable)")
 
 
 # How the page names each setting an engine error's hint can point to (see clamp3.errors.Hint).
@@ -97,6 +112,40 @@ def upload_name(name: str) -> str:
     return stem + suffix
 
 
+def item_key(item_id: int, own: bool) -> str:
+    """An item's id as the page shows and accepts it: ``s12`` for the visitor's own, ``12`` for the shared library's."""
+    return f"{OWN_PREFIX}{item_id}" if own else str(item_id)
+
+
+@dataclass(frozen=True)
+class Found(Hit):
+    """A hit as the app shows it: of the shared library, or (``own``) of the visitor's own."""
+
+    own: bool = False
+
+    @property
+    def key(self) -> str:
+        return item_key(self.id, self.own)
+
+    @classmethod
+    def of(cls, hit: Hit, rank: int, own: bool) -> Found:
+        return cls(**{**{f.name: getattr(hit, f.name) for f in fields(Hit)}, "rank": rank}, own=own)
+
+    def to_dict(self) -> dict:
+        return {**super().to_dict(), "own": self.own, "key": self.key}
+
+
+def merge_hits(groups: Iterable[tuple[list[Hit], bool]], k: int) -> list[Found]:
+    """The hits of several libraries (each with whether it is the visitor's own) as one ranking by
+    score, ``k`` in all, ranked from 1; on equal scores the earlier library's hit first."""
+    pooled = sorted(((hit, own) for hits, own in groups for hit in hits), key=lambda pair: -pair[0].score)[:k]
+    return [Found.of(hit, rank, own) for rank, (hit, own) in enumerate(pooled, 1)]
+
+
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "") not in ("", "0", "false")
+
+
 def _unpack_quietly() -> None:
     from clamp3.assets import library_dir
 
@@ -116,16 +165,22 @@ class Context:
     home: Path = field(default_factory=lambda: Path.home() / ".cache" / "clamp3" / "app")
     max_upload_mb: float = 50.0
     read_only: bool = False
+    shared_writable: bool = False  # the Library tab writes the shared library (an operator's choice; never the demo)
     allow_model_swap: bool = False  # the Train tab may serve a trained model to every visitor (an operator's choice)
     max_prompts: int = 200  # classes x templates of one classification, checked before any is encoded
     max_files: int = 50  # files in one request (a Library add, a Compare set), checked before any is read
-    lock: threading.RLock = field(default_factory=threading.RLock)
+    max_session_items: int = 500  # items of one visitor's own library, checked before any file is read
+    session_hours: float = 4.0  # a session folder idle this long is removed by the sweep
+    lock: threading.RLock = field(default_factory=threading.RLock)  # the model's forward pass, the libraries, `sessions`
+    sessions: dict[str, Library] = field(default_factory=dict)  # open libraries of the visitors, by session folder name
+    swept_at: float = float("-inf")  # time.monotonic() of the last sweep
     loaded_in: float = 0.0
 
     @classmethod
     def load(
         cls, weights: str | None = None, index: str | None = None, roots: list[str] | None = None,
         home: str | None = None, read_only: bool | None = None, allow_model_swap: bool | None = None,
+        shared_writable: bool | None = None,
     ) -> Context:
         """Arguments default to their environment variables, then to the embedded default."""
         from clamp3.assets import EMBEDDED
@@ -143,10 +198,9 @@ class Context:
         if roots is None:
             roots = [r for r in os.environ.get("CLAMP3_ROOTS", "").split(os.pathsep) if r]
         home = home or os.environ.get("CLAMP3_HOME") or Path.home() / ".cache" / "clamp3" / "app"
-        if read_only is None:
-            read_only = os.environ.get("CLAMP3_READ_ONLY", "") not in ("", "0", "false")
-        if allow_model_swap is None:
-            allow_model_swap = os.environ.get("CLAMP3_ALLOW_MODEL_SWAP", "") not in ("", "0", "false")
+        read_only = _flag("CLAMP3_READ_ONLY") if read_only is None else read_only
+        allow_model_swap = _flag("CLAMP3_ALLOW_MODEL_SWAP") if allow_model_swap is None else allow_model_swap
+        shared_writable = _flag("CLAMP3_SHARED_WRITABLE") if shared_writable is None else shared_writable
         model = load_model(weights)
         library = Library.open(index, model=model, create=True)
         lock = threading.RLock()
@@ -155,8 +209,13 @@ class Context:
             roots=[Path(r).resolve() for r in roots], home=Path(home),
             max_upload_mb=float(os.environ.get("CLAMP3_MAX_UPLOAD_MB", 50)), read_only=read_only,
             allow_model_swap=allow_model_swap, max_prompts=int(os.environ.get("CLAMP3_MAX_PROMPTS", 200)),
-            max_files=int(os.environ.get("CLAMP3_MAX_FILES", 50)),
+            max_files=int(os.environ.get("CLAMP3_MAX_FILES", 50)), shared_writable=shared_writable,
+            max_session_items=int(os.environ.get("CLAMP3_MAX_SESSION_ITEMS", 500)),
+            session_hours=float(os.environ.get("CLAMP3_SESSION_HOURS", 4)),
         )
+        if shared_writable and is_demo_library(index):
+            logger.warning("--shared-library-writable: the demo library in assets/ is never written; give --index DIR")
+        context.sweep_sessions()  # sessions of an earlier run of the app, idle since
         context.loaded_in = time.perf_counter() - started
         logger.info("loaded %s and %s (%d items) in %.1f s", weights, index, len(library), context.loaded_in)
         return context
@@ -203,9 +262,19 @@ class Context:
         dim = self.embedder.model.config.projection_size
         return names, (np.stack(vectors) if vectors else np.zeros((0, dim), dtype=np.float32)), failures
 
-    def search(self, vector: np.ndarray, k: int, modality: str | None = None, where: dict[str, str] | None = None) -> list[Hit]:
+    def search(
+        self, vector: np.ndarray, k: int, modality: str | None = None, where: dict[str, str] | None = None,
+        session: str | None = None,
+    ) -> list[Found]:
+        """The ``k`` best items of the shared library and of ``session``'s own library together, by score."""
         with self.lock:
-            return self.library.search(vector, k, modality, where)[0]
+            own = self.session_library(session) if session else None
+            searched = [(self.library, False)]
+            if own is not None and len(own):
+                if not len(self.library):  # an empty shared library is an error only when nothing else is searched
+                    searched = []
+                searched.append((own, True))
+            return merge_hits([(library.search(vector, k, modality, where)[0], mine) for library, mine in searched], k)
 
     def fields(self) -> list[str]:
         """The library's metadata keys, most common first."""
@@ -218,12 +287,81 @@ class Context:
             return self.library.field_values(key, limit)
 
     def swap(self, weights: str, library: Library) -> None:
-        """Serve other weights and their library from now on (the Train tab's last step)."""
+        """Serve other weights and their library from now on (the Train tab's last step). The
+        visitors' own libraries hold the old model's vectors: their sessions are ended."""
         model = load_model(weights)
         library.use_model(model)
         with self.lock:
             self.weights, self.index, self.library = weights, library.directory, library
             self.embedder = Embedder(model, batch_size=16, lock=self.lock)
+            root = self.home / "sessions"
+            for name in set(self.sessions) | {p.name for p in (root.iterdir() if root.is_dir() else [])}:
+                self.end_session(name)
+
+    # --- the visitors' own libraries ------------------------------------------------------------
+    def session_folder(self, session: str) -> Path:
+        """Everything of one visitor's session, its uploads and its own library: removed with it."""
+        return self.home / "sessions" / safe_name(session or "anonymous")
+
+    def upload_folder(self, session: str, lasting: bool = False) -> Path:
+        """Where a session's uploads are stored: in its session folder, or, ``lasting`` (files the
+        shared library keeps), in ``uploads/`` under the session's name, which outlives it."""
+        if lasting:
+            return self.home / "uploads" / safe_name(session or "anonymous")
+        return self.session_folder(session) / "uploads"
+
+    def session_library(self, session: str, create: bool = False) -> Library | None:
+        """The visitor's own library, opened once (``None`` while it has none, unless ``create``).
+        Each use keeps the session from the idle sweep, which runs here when it is due."""
+        folder = self.session_folder(session)
+        with self.lock:
+            if time.monotonic() - self.swept_at > SWEEP_EVERY_SECONDS:
+                self.sweep_sessions()
+            library = self.sessions.get(folder.name)
+            if library is None and (create or (folder / DB_NAME).exists()):
+                library = self.sessions[folder.name] = Library.open(folder, model=self.embedder.model, create=True)
+            if library is not None:
+                os.utime(folder)
+            return library
+
+    def check_session_room(self, session: str, files: int) -> None:
+        """At most ``max_session_items`` items in a visitor's library, refused before any file is
+        read: the items there and one for each file asked for (a tune book's tunes count once added)."""
+        with self.lock:
+            library = self.session_library(session)
+            held = len(library) if library is not None else 0
+        if held + files > self.max_session_items:
+            raise Clamp3Error(f"your library holds {held} items; {files} more files would pass its limit of "
+                              f"{self.max_session_items} items (remove some first)")
+
+    def end_session(self, session: str) -> bool:
+        """Close and remove the session's own library and uploads; whether it had a folder."""
+        folder = self.session_folder(session)
+        with self.lock:
+            library = self.sessions.pop(folder.name, None)
+            if library is not None:
+                library.close()
+            existed = folder.is_dir()
+            shutil.rmtree(folder, ignore_errors=True)
+        if existed:
+            logger.info("session %s ended: its library and uploads removed", folder.name)
+        return existed
+
+    def sweep_sessions(self, now: float | None = None) -> list[str]:
+        """End every session idle for longer than ``session_hours`` (a page closed without its unload
+        event reaching the app, an API client, an earlier run of the app); returns their names."""
+        now = time.time() if now is None else now
+        root, ended = self.home / "sessions", []
+        with self.lock:
+            self.swept_at = time.monotonic()
+            for folder in sorted(root.iterdir()) if root.is_dir() else []:
+                try:
+                    idle = now - folder.stat().st_mtime
+                except OSError:  # removed meanwhile
+                    continue
+                if idle > self.session_hours * 3600 and self.end_session(folder.name):
+                    ended.append(folder.name)
+        return ended
 
     # --- what comes from outside ----------------------------------------------------------------
     def check_upload(self, path: str | Path, extensions: Collection[str] = SUPPORTED_EXTENSIONS) -> Path:
@@ -241,12 +379,16 @@ class Context:
         return path
 
     def store_uploads(
-        self, paths: list[str | Path], session: str, extensions: Collection[str] = SUPPORTED_EXTENSIONS
+        self, paths: list[str | Path], session: str, extensions: Collection[str] = SUPPORTED_EXTENSIONS,
+        lasting: bool = False,
     ) -> tuple[list[Path], list[str]]:
-        """Copy checked uploads into this session's own folder under sanitised names."""
+        """Copy checked uploads into this session's own folder under sanitised names (``lasting``:
+        see :meth:`upload_folder`)."""
         self.check_count(paths)
-        folder = self.home / "uploads" / safe_name(session or "anonymous")
+        folder = self.upload_folder(session, lasting)
         folder.mkdir(parents=True, exist_ok=True)
+        if not lasting:
+            os.utime(folder.parent)  # the session is in use: not idle for the sweep
         stored, failures = [], []
         for path in paths:
             try:
@@ -264,8 +406,9 @@ class Context:
     def shown(self, text: str, session: str) -> str:
         """``text`` for the page: a file of the session's uploads by its name, the app's home as
         ``~``; no server folder of the app reaches a visitor."""
-        uploads = str(self.home / "uploads" / safe_name(session or "anonymous")) + os.sep
-        return text.replace(uploads, "").replace(str(self.home), "~")
+        for folder in (self.upload_folder(session), self.upload_folder(session, lasting=True)):
+            text = text.replace(str(folder) + os.sep, "")
+        return text.replace(str(self.home), "~")
 
     def server_path(self, text: str) -> Path:
         """A server file or folder, refused unless it lies (symlinks resolved) under an allowed root."""
@@ -300,3 +443,13 @@ class Context:
     def writable(self) -> None:
         if self.read_only:
             raise Clamp3Error("this app is read-only (CLAMP3_READ_ONLY): the library and training cannot be changed")
+
+    def writable_shared(self) -> None:
+        """The shared library may be changed from the page: not read-only, allowed by the operator,
+        and not the demo library that ships in ``assets/`` (which stays as released)."""
+        self.writable()
+        if not self.shared_writable:
+            raise Clamp3Error(SHARED_BY_OPERATOR)
+        if is_demo_library(self.index):
+            raise Clamp3Error("the demo library that ships in assets/ is never changed by the app: "
+                              "start it with a library of your own (--index DIR) to change that")

@@ -1,5 +1,6 @@
 """Map tab: the UMAP map of the library coloured by any metadata field, titles on hover, a text
-or a file pinned onto it as a star, and a selection exported as CSV."""
+or a file pinned onto it as a star, the visitor's own items placed on it, and a selection (of
+the shared library) exported as CSV."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import plotly.graph_objects as go
 from clamp3.analysis import library_map, place_on_map
 from clamp3.errors import Clamp3Error
 from clamp3.library import LibraryItem
-from explorers.common import file_input, shown_errors
+from explorers.common import file_input, session_of, shown_errors
 from explorers.context import Context
 
 MAX_TRACES = 24  # the most common values get a colour each, the rest share "other"
@@ -30,7 +31,10 @@ def color_values(rows: list[LibraryItem], field: str) -> list[str]:
     return [str(r.metadata.get(field, "(none)")) for r in rows]
 
 
-def figure(rows: list[LibraryItem], points: np.ndarray, field: str, pins: list[tuple[str, np.ndarray]] = ()) -> go.Figure:
+def figure(
+    rows: list[LibraryItem], points: np.ndarray, field: str, pins: list[tuple[str, np.ndarray]] = (),
+    own: tuple[list[str], np.ndarray] = ([], np.zeros((0, 2))),
+) -> go.Figure:
     values = color_values(rows, field)
     counts: dict[str, int] = {}
     for v in values:
@@ -45,6 +49,12 @@ def figure(rows: list[LibraryItem], points: np.ndarray, field: str, pins: list[t
             # plotly renders a small set of HTML tags in legend names and hover text: values are escaped first.
             text=[html.escape(rows[i].title) for i in members], customdata=[rows[i].id for i in members],
             hovertemplate="%{text}<extra>" + html.escape(value) + "</extra>", marker={"size": 5, "opacity": 0.75},
+        ))
+    titles, placed = own
+    if len(titles):
+        fig.add_trace(go.Scatter(
+            x=placed[:, 0], y=placed[:, 1], mode="markers", name=f"yours ({len(titles)})", text=[html.escape(t) for t in titles],
+            hovertemplate="%{text}<extra>yours</extra>", marker={"symbol": "diamond", "size": 10, "color": "black"},
         ))
     for label, xy in pins:
         fig.add_trace(go.Scatter(
@@ -68,6 +78,19 @@ def pin(context: Context, rows: list[LibraryItem], points: np.ndarray, text: str
     with context.lock:
         vectors = context.library.vectors_of([r.id for r in rows])
     return [(label, place_on_map(vector, vectors, points)[0]) for label, vector in queries]
+
+
+def own_items(context: Context, session: str, rows: list[LibraryItem], points: np.ndarray) -> tuple[list[str], np.ndarray]:
+    """The titles of the visitor's own items and their (N, 2) places on the shared map, found as a
+    pinned query's are (their own items take no part in the map's UMAP)."""
+    with context.lock:
+        own = context.session_library(session)
+        items = own.items() if own is not None else []
+        if not items:
+            return [], np.zeros((0, 2), dtype=np.float32)
+        vectors = own.vectors_of([r.id for r in items])
+        shared = context.library.vectors_of([r.id for r in rows])
+    return [r.title for r in items], place_on_map(vectors, shared, points)
 
 
 def select(rows: list[LibraryItem], points: np.ndarray, field: str, values: list[str], box: tuple[float, float, float, float] | None) -> list[int]:
@@ -129,11 +152,12 @@ def build(context: Context) -> None:
         return library_map(library, None, bool(center), save=not context.read_only)  # a read-only app writes no cache
 
     @shown_errors
-    def run(field: str, center: bool, text: str, file: str | None):
+    def run(field: str, center: bool, text: str, file: str | None, request: gr.Request):
         rows, points = current(center)
         pins = pin(context, rows, points, text, file)
+        own = own_items(context, session_of(request), rows, points)
         choices = sorted(set(color_values(rows, field)))
-        return figure(rows, points, field, pins), gr.update(choices=choices[:1000], value=[])
+        return figure(rows, points, field, pins, own), gr.update(choices=choices[:1000], value=[])
 
     @shown_errors
     def run_export(field, center, values, x0, x1, y0, y1):

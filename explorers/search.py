@@ -1,5 +1,6 @@
-"""Search tab: a text in any language or a dropped file as the query; results from the library,
-filtered by modality and metadata, each one playable and shown as engraved sheet music."""
+"""Search tab: a text in any language or a dropped file as the query; results from the shared
+library and the visitor's own (marked "yours") in one ranking, filtered by modality and metadata,
+each one playable and shown as engraved sheet music."""
 
 from __future__ import annotations
 
@@ -9,9 +10,8 @@ from pathlib import Path
 import gradio as gr
 
 from clamp3.errors import Clamp3Error
-from clamp3.library import Hit
-from explorers.common import file_input, preview, shown_errors
-from explorers.context import Context
+from explorers.common import file_input, preview, session_of, shown_errors
+from explorers.context import Context, Found
 
 MODALITIES = {"all": None, "scores and MIDI": "symbolic", "audio": "audio"}
 SHOWN_FIELDS = ("region", "province", "tune_type", "composer", "era", "function", "metre", "key", "split")
@@ -24,9 +24,10 @@ def _modality(name: str | None) -> str | None:
 
 def search(
     context: Context, text: str, file: str | None, k: int = 10, modality: str = "all",
-    field: str | None = None, value: str | None = None,
-) -> list[Hit]:
-    """The handler behind the tab and the ``/search`` endpoint: a file wins over the text."""
+    field: str | None = None, value: str | None = None, session: str | None = None,
+) -> list[Found]:
+    """The handler behind the tab and the ``/search`` endpoint: a file wins over the text; the
+    shared library and ``session``'s own are searched together."""
     if file:
         vector = context.encode_file(file)
     elif text and text.strip():
@@ -34,19 +35,19 @@ def search(
     else:
         raise Clamp3Error("type a query or drop a file")
     where = {field: value} if field and field != ANY and value and value != ANY else None
-    return context.search(vector, int(k), _modality(modality), where)
+    return context.search(vector, int(k), _modality(modality), where, session)
 
 
-def results_html(hits: list[Hit]) -> str:
+def results_html(hits: list[Found]) -> str:
     """Results as an HTML table; every value from the library is escaped."""
     rows = []
     for hit in hits:
         details = ", ".join(f"{key}: {hit.metadata[key]}" for key in SHOWN_FIELDS if hit.metadata.get(key))
         rows.append(
-            f"<tr><td>{hit.rank}</td><td>{hit.score:.3f}</td><td>{html.escape(hit.title)}</td>"
+            f"<tr><td>{hit.rank}</td><td>{hit.score:.3f}</td><td>{html.escape(hit.title)}</td><td>{'yours' if hit.own else ''}</td>"
             f"<td>{html.escape(hit.modality)}</td><td>{html.escape(details)}</td><td>{html.escape(Path(hit.path).name)}</td></tr>"
         )
-    head = "<tr><th>#</th><th>score</th><th>title</th><th>modality</th><th>metadata</th><th>file</th></tr>"
+    head = "<tr><th>#</th><th>score</th><th>title</th><th>library</th><th>modality</th><th>metadata</th><th>file</th></tr>"
     if not hits:
         return "<p class='clamp3-note'>no item of the library matches these filters</p>"
     return f"<table class='clamp3-results'>{head}{''.join(rows)}</table>"
@@ -73,14 +74,14 @@ def build(context: Context) -> None:
     score = gr.HTML(elem_id="search-score")
 
     @shown_errors
-    def api_search(text: str, file: str | None, k: int, modality: str) -> str:
-        return results_html(search(context, text, file, k, modality))
+    def api_search(text: str, file: str | None, k: int, modality: str, request: gr.Request) -> str:
+        return results_html(search(context, text, file, k, modality, session=session_of(request)))
 
     @shown_errors
-    def run(text: str, file: str | None, k: int, modality: str, field: str, value: str):
-        hits = search(context, text, file, k, modality, field, value)
+    def run(text: str, file: str | None, k: int, modality: str, field: str, value: str, request: gr.Request):
+        hits = search(context, text, file, k, modality, field, value, session_of(request))
         # by position: the tunes of one ABC book share a path
-        choices = [(f"{h.rank}. {h.title} ({h.modality})", str(i)) for i, h in enumerate(hits)]
+        choices = [(f"{h.rank}. {h.title} ({h.modality}{', yours' if h.own else ''})", str(i)) for i, h in enumerate(hits)]
         return results_html(hits), [h.to_dict() for h in hits], gr.update(choices=choices, value=None)
 
     @shown_errors

@@ -22,7 +22,7 @@ from plotly.subplots import make_subplots
 from clamp3 import Library
 from clamp3.errors import Clamp3Error
 from clamp3.training import TrainConfig
-from explorers.common import TRACK_TQDM, file_input, shown_errors
+from explorers.common import TRACK_TQDM, file_input, session_of, shown_errors
 from explorers.context import Context
 
 DATA_TYPES = (".jsonl", ".csv")
@@ -200,20 +200,20 @@ def build(context: Context) -> None:
 
     @shown_errors
     def run_start(upload, server, stage, epochs, learning_rate, batch_size, device, eval_split, request: gr.Request):
-        session = getattr(request, "session_hash", None) or "anonymous"
+        session = session_of(request)
         data = trainer.data_path(upload, server, session)
         output_dir = context.home / "runs" / time.strftime("%Y%m%d-%H%M%S")
         job = trainer.start(trainer.config(data, output_dir, stage, epochs, learning_rate, batch_size, device, eval_split), session)
         return f"started run {job.output_dir.name}", gr.Timer(active=True)
 
     def tick(request: gr.Request):
-        session = getattr(request, "session_hash", None) or "anonymous"
+        session = session_of(request)
         text, events, tail = trainer.status(session)
         job = trainer.runs.get(session)
         return text, curves(events), tail, gr.Timer(active=job is not None and job.running)
 
     def run_stop(request: gr.Request):
-        return trainer.stop(getattr(request, "session_hash", None) or "anonymous")
+        return trainer.stop(session_of(request))
 
     @shown_errors
     def run_load(request: gr.Request, progress=TRACK_TQDM):
@@ -221,7 +221,7 @@ def build(context: Context) -> None:
         if not context.allow_model_swap:
             raise Clamp3Error("serving a trained model to every visitor is the operator's choice: this app was not started "
                               "with --allow-model-swap (CLAMP3_ALLOW_MODEL_SWAP=1)")
-        job = trainer.finished(getattr(request, "session_hash", None) or "anonymous")
+        job = trainer.finished(session_of(request))
         target = context.home / "libraries" / job.output_dir.name
         library = reembed(context, job.final(), target)
         context.swap(str(job.final()), library)

@@ -10,13 +10,12 @@ from pathlib import Path
 import pytest
 
 from clamp3.errors import Clamp3Error
-from clamp3.library import Hit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from explorers import search  # noqa: E402
-from explorers.context import Context  # noqa: E402
+from explorers.context import Context, Found  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -62,8 +61,8 @@ def test_file_search_handler_finds_the_file_itself(context):
 
 
 def test_results_escape_metadata():
-    hit = Hit(rank=1, score=0.5, id=7, path="/x/<b>.abc", name="t", modality="symbolic", title="<script>alert(1)</script>",
-              metadata={"region": "<img src=x onerror=alert(1)>"})
+    hit = Found(rank=1, score=0.5, id=7, path="/x/<b>.abc", name="t", modality="symbolic", title="<script>alert(1)</script>",
+                metadata={"region": "<img src=x onerror=alert(1)>"})
     page = search.results_html([hit])
     assert "<script>" not in page and "<img" not in page and "&lt;script&gt;" in page
 

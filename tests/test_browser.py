@@ -128,3 +128,40 @@ def test_bad_uploads_get_a_clear_message_and_the_app_keeps_serving(page, server,
     page.get_by_label("Query (any language)").fill("a jig")
     page.get_by_label("Query (any language)").press("Enter")
     page.locator("#search-results table tr").nth(5).wait_for()
+
+
+def test_a_visitors_additions_are_their_own_and_go_when_the_page_closes(browser, server):
+    """Issue 16: the Library tab added to the library every visitor searches, for good."""
+    import time
+
+    from conftest import GOLDEN
+
+    url, folder = server
+    sessions = folder / "home" / "sessions"
+    midi = str(GOLDEN / "convert" / "midi" / "bwv417.mid")
+    pages = [browser.new_page(viewport={"width": 1280, "height": 1000}) for _ in range(2)]
+    for page in pages:
+        page.set_default_timeout(60_000)
+        page.goto(url)
+        page.get_by_text("CLaMP 3 explorer").first.wait_for()
+    mine, theirs = pages
+    open_tab(mine, "Library")
+    tab = mine.locator("[role=tabpanel]:visible")
+    tab.locator("input[type=file]").first.set_input_files(midi)
+    mine.wait_for_timeout(1000)
+    tab.get_by_role("button", name="Add to the library").click()
+    mine.locator("#library-stats", has_text="1 of at most 500").wait_for()
+    assert len(list(sessions.iterdir())) == 1
+    for page, marked in ((mine, 1), (theirs, 0)):  # the same file as the query: found as the first result by its owner only
+        open_tab(page, "Search")
+        page.locator("input[type=file]").first.set_input_files(midi)
+        page.wait_for_timeout(1000)
+        page.get_by_role("button", name="Search").click()
+        page.locator("#search-results table tr").nth(5).wait_for()
+        assert page.locator("#search-results td", has_text="yours").count() == marked
+    mine.close(run_before_unload=True)
+    deadline = time.monotonic() + 60
+    while list(sessions.iterdir()) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not list(sessions.iterdir())  # the page's unload removed its library and upload
+    theirs.close()

@@ -201,7 +201,7 @@ def test_a_read_only_app_writes_nothing_and_requests_are_bounded(context, scores
     context.read_only = True
     with pytest.raises(Clamp3Error, match="read-only"):
         train.Trainer(context).data_path(str(tmp_path / "pairs.jsonl"), "", "s")
-    assert not (context.home / "uploads").exists()
+    assert not (context.home / "uploads").exists() and not (context.home / "sessions").exists()
     rows, points = library_map(context.library, "symbolic", save=False)
     assert len(rows) == 12 and not list(context.index.glob("map-*.npy"))
     context.read_only = False
@@ -216,7 +216,7 @@ def test_a_read_only_app_writes_nothing_and_requests_are_bounded(context, scores
         library.add(context, [str(p) for p in scores[:3]], "", "s", progress=False)
     with pytest.raises(Clamp3Error, match="3 files in one request"):
         compare.compare(context, [str(p) for p in scores[:3]], [str(p) for p in scores[3:5]])
-    assert not (context.home / "uploads").exists()
+    assert not (context.home / "uploads").exists() and not (context.home / "sessions").exists()
 
 
 def test_reading_a_file_does_not_hold_the_model_lock(context, scores, monkeypatch):
@@ -247,6 +247,37 @@ def test_reading_a_file_does_not_hold_the_model_lock(context, scores, monkeypatc
         release.set()
         worker.join(60)
     assert len(answers) == 1 and answers[0].shape == (1, context.embedder.model.config.projection_size)
+
+
+def test_adding_files_does_not_hold_the_model_lock(context, scores, monkeypatch):
+    """Issue 16: the Library tab held the model lock for the whole add, reading and converting every
+    file under it (50 files of 30 s each: every visitor waited 25 minutes)."""
+    import threading
+
+    from clamp3 import formats
+
+    reading, release = threading.Event(), threading.Event()
+    real = formats.READERS[".abc"]
+
+    def slow_reader(path):
+        reading.set()
+        release.wait(60)
+        return real(path)
+
+    monkeypatch.setitem(formats.READERS, ".abc", slow_reader)
+    reports = []
+    worker = threading.Thread(target=lambda: reports.append(library.add(context, [str(scores[0])], "", "visitor", progress=False)))
+    worker.start()
+    try:
+        assert reading.wait(30)
+        acquired = context.lock.acquire(timeout=30)  # another visitor's search gets the model meanwhile
+        assert acquired
+        context.lock.release()
+    finally:
+        release.set()
+        worker.join(60)
+    assert reports and reports[0].startswith("added 1 items")
+    assert len(context.session_library("visitor")) == 1
 
 
 def test_concurrent_map_requests_compute_the_map_once(context, monkeypatch):
@@ -290,10 +321,10 @@ def test_uploads_are_added_under_sanitised_names_in_the_session_folder(context, 
     (tmp_path / "notes.docx").write_bytes(b"PK\x03\x04")
     report = library.add(context, [str(odd), str(tmp_path / "notes.docx")], "", "session-1", progress=False)
     assert "unsupported file type '.docx'" in report
-    stored = list((context.home / "uploads" / "session-1").iterdir())
+    stored = list((context.home / "sessions" / "session-1" / "uploads").iterdir())
     # sanitised (no leading dots, spaces or ';'), with the hash of the original name that a changed name gets
     assert [p.name for p in stored] == [upload_name(odd.name)] and re.fullmatch(r"evil_name_rm_-rf-[0-9a-f]{8}\.abc", stored[0].name)
-    assert any(r.path == str(stored[0]) for r in context.library.items())
+    assert [r.path for r in context.session_library("session-1").items()] == [str(stored[0])]
 
 
 def test_an_upload_over_the_size_limit_is_refused_with_its_size(context, scores):
@@ -312,10 +343,10 @@ def test_a_link_inside_a_root_to_a_file_outside_is_not_read(context, scores, tmp
     (tmp_path / "secret").mkdir()
     shutil.copy(scores[1], tmp_path / "secret" / "private.abc")
     (inside / "link.abc").symlink_to(tmp_path / "secret" / "private.abc")
-    before = len(context.library)
     report = library.add(context, None, str(inside), "s", progress=False)
     assert report.startswith("added 1 items") and "link.abc: leads outside the allowed folders" in report
-    assert len(context.library) == before + 1 and not [r for r in context.library.items() if "private" in r.path]
+    own = context.session_library("s").items()
+    assert len(own) == 1 and own[0].path.endswith("good.abc")
     assert str(tmp_path / "secret") not in report
 
 
@@ -334,7 +365,8 @@ def test_server_folders_only_under_the_allowed_roots(context, scores, tmp_path):
 
 
 def test_list_filter_remove_and_statistics(context):
-    rows = library.listing(context, "", "region", "Tyrol", "")
+    context.shared_writable = True  # the operator's choice: the page changes the shared library
+    rows = [item for _, item in library.listing(context, "", "region", "Tyrol", "")]
     assert len(rows) == 4
     assert len(library.listing(context, "symbolic", "", "", "tune <1")) == 3  # 1, 10, 11
     message = library.remove(context, f"{rows[0].id}, {rows[1].id} 999999")
@@ -352,7 +384,7 @@ def test_a_read_only_app_changes_nothing(context, scores):
         library.add(context, [str(scores[0])], "", "s", progress=False)
     with pytest.raises(Clamp3Error, match="read-only"):
         library.remove(context, "1")
-    assert len(context.library) == 12
+    assert len(context.library) == 12 and not (context.home / "sessions").exists()  # not even a visitor's own library
 
 
 def test_safe_name():
@@ -429,9 +461,12 @@ def test_train_tab_runs_the_cli_then_serves_the_new_model(context, scores, tmp_p
     assert len(train.curves(events).data) >= 2
     new = train.reembed(context, job.final(), context.home / "libraries" / "r1", progress=False)
     assert len(new) == 12
+    library.add(context, [str(scores[0])], "", "visitor", progress=False)
     context.swap(str(job.final()), new)
-    hits = search.search(context, "tune number 3", None, k=3)
+    hits = search.search(context, "tune number 3", None, k=3, session="visitor")
     assert len(hits) == 3 and context.weights == str(job.final())
+    # the visitors' own libraries held the old model's vectors: gone with their sessions
+    assert not any(h.own for h in hits) and not list((context.home / "sessions").iterdir()) and not context.sessions
 
 
 def test_a_run_belongs_to_the_session_that_started_it(context, tmp_path, scores):
@@ -476,7 +511,8 @@ def test_train_data_upload_must_be_pairs(context, tmp_path):
     # stored as music uploads are: the session's own folder, a sanitised name, the size limit
     (tmp_path / "my pairs;rm.jsonl").write_text('{"filepaths": ["a.abc"], "analysis": "a tune"}\n')
     stored = train.Trainer(context).data_path(str(tmp_path / "my pairs;rm.jsonl"), "", "../../evil")
-    assert stored.parent.parent == context.home / "uploads" and ";" not in stored.name and stored.read_text().startswith("{")
+    assert stored.parent == context.home / "sessions" / "evil" / "uploads" and ";" not in stored.name
+    assert stored.read_text().startswith("{")
     context.max_upload_mb = 1e-5
     with pytest.raises(Clamp3Error, match=r"is over the upload limit of 1e-05 MB"):
         train.Trainer(context).data_path(str(tmp_path / "my pairs;rm.jsonl"), "", "s")
