@@ -15,6 +15,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from clamp3.analysis import library_map, place_on_map
+from clamp3.assets import is_demo_library
 from clamp3.errors import Clamp3Error
 from clamp3.library import LibraryItem
 from explorers.common import file_input, session_of, shown_errors
@@ -128,6 +129,14 @@ def export_csv(context: Context, rows: list[LibraryItem], points: np.ndarray, ke
     return out
 
 
+def library_points(context: Context, center: bool) -> tuple[list[LibraryItem], np.ndarray]:
+    """The shared library's map; its cache is saved beside the library unless the app is read-only
+    or the library is the demo that ships in ``assets/`` (never written by the app)."""
+    with context.lock:
+        library = context.library
+    return library_map(library, None, bool(center), save=not context.read_only and not is_demo_library(library.directory))
+
+
 def build(context: Context) -> None:
     fields = ["modality"] + context.fields()
     default = "region" if "region" in fields else fields[0]
@@ -146,14 +155,9 @@ def build(context: Context) -> None:
         export = gr.Button("Export")
         download = gr.File(label="selection", interactive=False)
 
-    def current(center: bool):
-        with context.lock:
-            library = context.library
-        return library_map(library, None, bool(center), save=not context.read_only)  # a read-only app writes no cache
-
     @shown_errors
     def run(field: str, center: bool, text: str, file: str | None, request: gr.Request):
-        rows, points = current(center)
+        rows, points = library_points(context, center)
         pins = pin(context, rows, points, text, file)
         own = own_items(context, session_of(request), rows, points)
         choices = sorted(set(color_values(rows, field)))
@@ -161,7 +165,7 @@ def build(context: Context) -> None:
 
     @shown_errors
     def run_export(field, center, values, x0, x1, y0, y1):
-        rows, points = current(center)
+        rows, points = library_points(context, center)
         box = None
         if any(v is not None for v in (x0, x1, y0, y1)):
             box = (x0 if x0 is not None else -np.inf, x1 if x1 is not None else np.inf,

@@ -280,6 +280,18 @@ def test_adding_files_does_not_hold_the_model_lock(context, scores, monkeypatch)
     assert len(context.session_library("visitor")) == 1
 
 
+def test_the_map_writes_no_cache_into_the_shipped_demo_library(context, monkeypatch):
+    """Drawing the map wrote UMAP caches (map-*.npy) into the library folder, the demo library in
+    assets/ too, which the app never writes."""
+    maps.library_points(context, center=True)
+    assert list(context.index.glob("map-*.npy"))  # an ordinary library keeps its cache
+    for cache in context.index.glob("map-*.npy"):
+        cache.unlink()
+    monkeypatch.setattr(maps, "is_demo_library", lambda path: Path(path) == context.index)
+    rows, points = maps.library_points(context, center=False)
+    assert len(rows) == len(points) == 12 and not list(context.index.glob("map-*.npy"))
+
+
 def test_concurrent_map_requests_compute_the_map_once(context, monkeypatch):
     """Issue 16: after a library change every concurrent map request ran its own UMAP (10 requests
     under load: median 147 s)."""
