@@ -153,3 +153,18 @@ def _wait_for_port(port: int, process: subprocess.Popen, log: str | Path | None,
             if time.monotonic() > deadline:
                 raise RuntimeError(f"app.py did not open port {port} in time:\n{log_tail(log)}") from None
             time.sleep(0.5)
+
+
+# --- a fresh interpreter ---------------------------------------------------------------------------
+
+# What a command may not import before it needs a model: seconds of imports (torch pulls in most of them).
+HEAVY_MODULES = ("torch", "transformers")
+
+
+def run_fresh(code: str, *args: str) -> tuple[object, subprocess.CompletedProcess]:
+    """Run ``code`` in a new interpreter at the repository root, ``args`` as its ``sys.argv[1:]``; the
+    last line it prints is JSON, returned decoded with the finished process. What a command imports
+    can only be seen in a process of its own: the test process has imported torch long before."""
+    done = subprocess.run([sys.executable, "-c", code, *args], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.splitlines()[-1]), done

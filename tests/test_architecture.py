@@ -2,14 +2,18 @@
 
 Every import in ``clamp3/`` counts, those inside functions too (a lazy import is still a
 dependency): no cycle among the modules, no module importing one of a higher layer, nothing in
-the package importing the app, and no SQL in the app.
+the package importing the app, and no SQL in the app. And what a fresh process imports: the package
+and its readers start without torch and transformers, which the public names import on first use.
 """
 
 from __future__ import annotations
 
 import ast
+import json
 import re
 from pathlib import Path
+
+from support import HEAVY_MODULES, run_fresh
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "clamp3"
@@ -146,3 +150,52 @@ def test_the_checks_see_what_they_check(tmp_path):
     assert any(t.startswith("clamp3.") for t in imports_of(PACKAGE / "cli" / "__init__.py"))
     assert SQL.search('context.library.db.execute("SELECT j.key FROM items, json_each(items.metadata) AS j")')
     assert not SQL.search("select the rows from the table")
+
+
+def test_the_package_readers_and_errors_import_without_torch():
+    heavy, _ = run_fresh(
+        "import json, sys, clamp3, clamp3.formats, clamp3.errors, clamp3.formats.isolated, clamp3.convert\n"
+        "print(json.dumps([m for m in json.loads(sys.argv[1]) if m in sys.modules]))",
+        json.dumps(HEAVY_MODULES),
+    )
+    assert heavy == []
+
+
+def test_public_names_are_listed_at_once_and_imported_on_first_use():
+    found, _ = run_fresh("""
+import json, sys
+import clamp3
+heavy = lambda: [m for m in json.loads(sys.argv[1]) if m in sys.modules]
+found = {"listed": sorted(set(clamp3.__all__) - set(dir(clamp3))), "heavy_before": heavy(), "version": clamp3.__version__}
+from clamp3 import Embedder, Library, load_model
+import clamp3.embedding, clamp3.library, clamp3.models
+found["same"] = [Embedder is clamp3.embedding.Embedder, Library is clamp3.library.Library, load_model is clamp3.models.load_model]
+found["resolved"] = sorted(name for name in clamp3.__all__ if not hasattr(clamp3, name))
+found["heavy_after"] = heavy()
+try:
+    clamp3.no_such_name
+except AttributeError as exc:
+    found["unknown"] = str(exc)
+print(json.dumps(found))
+""", json.dumps(HEAVY_MODULES))
+    assert found == {
+        "listed": [], "heavy_before": [], "version": "0.1.0", "same": [True, True, True], "resolved": [],
+        "heavy_after": list(HEAVY_MODULES), "unknown": "module 'clamp3' has no attribute 'no_such_name'",
+    }
+
+
+def test_the_readers_forkserver_holds_no_torch():
+    """The forkserver that reads the app's uploads preloads the readers, not the model's libraries."""
+    maps, _ = run_fresh(
+        "import json, sys\n"
+        "from multiprocessing import forkserver\n"
+        "from pathlib import Path\n"
+        "from clamp3.formats.isolated import ReadLimits, read_isolated\n"
+        "items, errors = read_isolated(Path(sys.argv[1]), ReadLimits(seconds=120))  # a child: the server has preloaded\n"
+        "assert items and not errors, errors\n"
+        "pid = forkserver._forkserver._forkserver_pid  # the server process (private, the same since 3.4)\n"
+        "print(json.dumps(open(f'/proc/{pid}/maps').read()))",
+        str(ROOT / "tests" / "data" / "scores" / "essen_book.abc"),
+    )
+    assert "soxr" in maps  # a preloaded reader's library: these are the server's maps, after its preload
+    assert "/torch/" not in maps and "libtorch" not in maps

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import argparse
+import json
 import shutil
 
 import numpy as np
 import pytest
 from conftest import DATA, GOLDEN
+from support import HEAVY_MODULES, run_fresh
 
-from clamp3.cli import main
+from clamp3.cli import build_parser, main
 
 
 @pytest.fixture
@@ -96,3 +99,69 @@ def test_weights_offline_is_one_line_and_exit_2(tmp_path, capsys):
     assert main(["embed", str(DATA / "scores"), "--out", str(tmp_path), "--weights", "c2", "-q"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: cannot get the 'c2' weights") and "--weights PATH" in err and "\n" not in err
+
+
+# Runs the CLI once per argument list (JSON in argv[1]) in one fresh interpreter and prints, per list,
+# its exit status and which of HEAVY_MODULES were imported by then.
+CLI_PROBE = """
+import json, sys
+from clamp3.cli import main
+heavy, report = json.loads(sys.argv[2]), []
+for argv in json.loads(sys.argv[1]):
+    try:
+        status = main(argv)
+    except SystemExit as exc:
+        status = exc.code
+    report.append([argv, status, [m for m in heavy if m in sys.modules]])
+print(json.dumps(report))
+"""
+
+
+def run_cli_fresh(*argvs: list[str]):
+    """[(argv, exit status, heavy modules imported by then)], and the process (its stderr)."""
+    report, done = run_fresh(CLI_PROBE, json.dumps(argvs), json.dumps(HEAVY_MODULES))
+    return [tuple(row) for row in report], done
+
+
+def command_paths(parser: argparse.ArgumentParser, prefix: tuple[str, ...] = ()):
+    """Every command and sub-command of the parser: ("embed",), ("index",), ("index", "add"), ..."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, command in action.choices.items():
+                yield (*prefix, name)
+                yield from command_paths(command, (*prefix, name))
+
+
+def test_help_of_every_command_answers_before_torch_is_imported():
+    paths = list(command_paths(build_parser()))
+    assert ("embed",) in paths and ("probe", "train") in paths and ("index", "add") in paths
+    report, _ = run_cli_fresh(["--help"], *([*path, "--help"] for path in paths))
+    assert [(argv, status) for argv, status, _ in report] == [(["--help"], 0)] + [([*path, "--help"], 0) for path in paths]
+    assert not [(argv, heavy) for argv, _, heavy in report if heavy]
+
+
+def test_option_errors_answer_before_torch_is_imported():
+    report, done = run_cli_fresh(
+        ["--no-such-option"],
+        ["embed", "x", "--out", "o", "--no-such-option"],
+        ["embed", "x", "--out", "o", "--dtype", "int7"],
+        ["search", "q", "--top-k", "many"],
+        ["train", "nothing"],
+    )
+    assert [status for _, status, _ in report] == [2] * 5
+    assert not [(argv, heavy) for argv, _, heavy in report if heavy]
+    for message in ("unrecognized arguments: --no-such-option", "argument --dtype: invalid choice: 'int7'",
+                    "argument --top-k: invalid int value: 'many'", "argument objective: invalid choice: 'nothing'"):
+        assert message in done.stderr
+
+
+def test_missing_inputs_are_reported_before_torch_is_imported(tmp_path):
+    missing = tmp_path / "no-such-folder"
+    report, done = run_cli_fresh(*([command, str(missing), "--out", str(tmp_path / command), "-q"]
+                                   for command in ("convert", "embed", "features")))
+    assert [(argv[0], status, heavy) for argv, status, heavy in report] == [
+        ("convert", 1, []), ("embed", 1, []), ("features", 1, [])
+    ]
+    assert done.stderr.count(f"error: {missing}: no such file or folder") == 3
+    for verb in ("converted", "embedded", "extracted"):
+        assert f"{verb} 0, skipped 0 existing, failed 1" in done.stderr

@@ -1,6 +1,8 @@
 """The ``clamp3`` command line: one module per command group, each with a ``register(commands)``
 that adds its parsers; a command parses, calls the engine and prints. Shared options and the
-CLI's words for the engine's hints live in :mod:`clamp3.cli.options`."""
+CLI's words for the engine's hints live in :mod:`clamp3.cli.options`. The engine is imported
+inside the command functions, so building the parser, ``--help`` and option errors take a fraction
+of a second, not the seconds torch and transformers take to import."""
 
 from __future__ import annotations
 
@@ -42,9 +44,10 @@ def _setup_logging(verbose: bool) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)  # --help and option errors answer here, before any engine import
+
     from tqdm.contrib.logging import logging_redirect_tqdm
 
-    args = build_parser().parse_args(argv)
     _setup_logging(args.verbose)
     try:
         with logging_redirect_tqdm(loggers=[logging.getLogger("clamp3")]):

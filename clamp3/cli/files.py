@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from clamp3.cli.options import (
     WORDS,
@@ -58,6 +59,12 @@ def register(commands) -> None:
     features.set_defaults(func=cmd_features)
 
 
+def _any_source(args: argparse.Namespace) -> bool:
+    """Whether any source given exists. With none, the batch reports each missing one and never
+    runs the job, so the model (and torch, seconds to import) is not loaded for nothing."""
+    return any(Path(source).exists() for source in args.sources)
+
+
 def _finish(report) -> int:
     print(report.summary(), file=sys.stderr)
     return report.exit_status
@@ -75,7 +82,8 @@ def cmd_features(args: argparse.Namespace) -> int:
     from clamp3.jobs import FeatureJob
 
     shard = shard_from_args(args)
-    extractor = load_extractor(args.extractor if args.extractor != "mert" else args.mert, device=resolve_device(args.device))
+    extractor = (load_extractor(args.extractor if args.extractor != "mert" else args.mert, device=resolve_device(args.device))
+                 if _any_source(args) else None)
     job = FeatureJob(args.out, extractor, ModelOptions.from_args(args).feature_cache(), args.workers)
     return _finish(run_batch(job, args.sources, BatchReport("extracted", words=WORDS), shard, args.overwrite, not args.quiet))
 
@@ -85,6 +93,6 @@ def cmd_embed(args: argparse.Namespace) -> int:
     from clamp3.jobs import EmbedJob
 
     shard = shard_from_args(args)
-    embedder = ModelOptions.from_args(args).embedder(max_text_tokens=args.max_text_tokens)
+    embedder = ModelOptions.from_args(args).embedder(max_text_tokens=args.max_text_tokens) if _any_source(args) else None
     job = EmbedJob(args.out, embedder, pooled=args.get_global, workers=args.workers)
     return _finish(run_batch(job, args.sources, BatchReport("embedded", words=WORDS), shard, args.overwrite, not args.quiet))
