@@ -9,7 +9,8 @@ Settings, each an option of ``app.py`` and an environment variable (for a Huggin
 ``CLAMP3_WEIGHTS``, ``CLAMP3_INDEX``, ``CLAMP3_ROOTS`` (server folders the Library and Train tabs
 may read, separated by ``os.pathsep``; none by default), ``CLAMP3_HOME`` (uploads, training runs
 and re-embedded libraries; default ``~/.cache/clamp3/app``), ``CLAMP3_MAX_UPLOAD_MB`` (default 50),
-``CLAMP3_READ_ONLY=1`` (the Library and Train tabs change nothing), ``CLAMP3_ALLOW_MODEL_SWAP=1``
+``CLAMP3_READ_ONLY=1`` (the Library and Train tabs change nothing; the library is opened
+read-only, so it may lie on read-only storage), ``CLAMP3_ALLOW_MODEL_SWAP=1``
 (the Train tab may serve a finished run's model to every visitor), ``CLAMP3_MAX_PROMPTS`` (classes x
 templates of one classification; default 200), ``CLAMP3_MAX_FILES`` (files in one request; default
 50), ``CLAMP3_MAX_SCORE_BARS`` (bars over all voices of one score; ``app.py`` sets 20,000 unless given,
@@ -148,7 +149,8 @@ class Context:
         if allow_model_swap is None:
             allow_model_swap = os.environ.get("CLAMP3_ALLOW_MODEL_SWAP", "") not in ("", "0", "false")
         model = load_model(weights)
-        library = Library.open(index, model=model, create=True)
+        # a read-only app opens its library read-only: it may lie on read-only storage, and is never created
+        library = Library.open(index, model=model, create=not read_only, read_only=read_only)
         context = cls(
             weights, Path(index), Embedder(model, batch_size=16), library,
             roots=[Path(r).resolve() for r in roots], home=Path(home),
