@@ -1,7 +1,8 @@
 """The one batch job behind ``convert``, ``features``, ``embed`` and ``index add``.
 
-collect the files -> keep this process's shard -> skip what is already done -> read and compute
--> write each source's outputs together, atomically -> one line per failure -> a summary.
+collect the files -> keep this process's shard -> skip what is already done -> claim a chunk
+-> read and compute -> write each source's outputs together, atomically -> one line per failure
+-> the files put off (another process held them), once more -> a summary.
 
 A job says what "done" means, how its outputs are computed and how they are written; the runner
 does the rest the same way for every command, with one report type.
@@ -58,7 +59,7 @@ class Outcome:
 
 class BatchJob:
     """What the runner needs of a command; a job subclasses this and fills in the four methods
-    (``commit`` may stay as it is: files need nothing after a chunk)."""
+    (``claim``, ``put_off`` and ``commit`` may stay as they are: files need nothing of them)."""
 
     extensions: Sequence[str]
     progress_label: str
@@ -74,6 +75,15 @@ class BatchJob:
     def write(self, source: Path, base: Path, outcomes: list[Outcome], report: BatchReport) -> None:
         """Write one source's good outcomes together; add what was written (or failed) to ``report``."""
         raise NotImplementedError
+
+    def claim(self, paths: list[Path]) -> list[Path]:
+        """The files of a chunk to do now; the others are put off (another process holds them)."""
+        return paths
+
+    def put_off(self) -> list[Path]:
+        """The files put off so far, once no other process holds them (waits for that); the runner
+        asks ``done`` of them again and does the rest."""
+        return []
 
     def commit(self, report: BatchReport) -> None:
         """After each chunk of files (a library commits its transaction); files need nothing."""
@@ -95,7 +105,30 @@ def run_batch(
         report.fail(f"{source}: no such file or folder")
     if shard is not None:
         files = shard.select(files)
-    todo: list[tuple[Path, Path]] = []
+    todo = _not_done(job, files, report, overwrite)
+    bases = dict(todo)
+    step = max(1, chunk_files or len(todo) or 1)
+    with tqdm(total=len(todo), unit="file", desc=job.progress_label, disable=not progress) as bar:
+        while todo:
+            for start in range(0, len(todo), step):
+                paths = job.claim([path for path, _ in todo[start : start + step]])
+                for group in _by_source(job.run(paths) if paths else ()):
+                    source = group[0].source
+                    for outcome in group:
+                        if outcome.error is not None:
+                            report.fail(outcome.error)
+                    job.write(source, bases[source], [o for o in group if o.error is None], report)
+                    bar.update(1)
+                job.commit(report)
+            put_off = job.put_off()
+            todo = _not_done(job, [(path, bases[path]) for path in put_off], report, overwrite)  # the other process may have done them
+            bar.update(len(put_off) - len(todo))
+    return report
+
+
+def _not_done(job: BatchJob, files: list[tuple[Path, Path]], report: BatchReport, overwrite: bool) -> list[tuple[Path, Path]]:
+    """The ``(file, base)`` pairs still to do; what is done is counted as skipped, a file that cannot be checked as failed."""
+    todo = []
     for path, base in files:
         try:
             existing = 0 if overwrite else job.done(path, base)
@@ -106,19 +139,7 @@ def run_batch(
             report.skipped += existing
         else:
             todo.append((path, base))
-    bases = dict(todo)
-    step = max(1, chunk_files or len(todo) or 1)
-    with tqdm(total=len(todo), unit="file", desc=job.progress_label, disable=not progress) as bar:
-        for start in range(0, len(todo), step):
-            for group in _by_source(job.run([path for path, _ in todo[start : start + step]])):
-                source = group[0].source
-                for outcome in group:
-                    if outcome.error is not None:
-                        report.fail(outcome.error)
-                job.write(source, bases[source], [o for o in group if o.error is None], report)
-                bar.update(1)
-            job.commit(report)
-    return report
+    return todo
 
 
 def _by_source(outcomes: Iterable[Outcome]) -> Iterator[list[Outcome]]:

@@ -15,7 +15,8 @@ Settings, each an option of ``app.py`` and an environment variable (for a Huggin
 ``CLAMP3_WEIGHTS``, ``CLAMP3_INDEX``, ``CLAMP3_ROOTS`` (server folders the Library and Train tabs
 may read, separated by ``os.pathsep``; none by default), ``CLAMP3_HOME`` (uploads, training runs
 and re-embedded libraries; default ``~/.cache/clamp3/app``), ``CLAMP3_MAX_UPLOAD_MB`` (default 50),
-``CLAMP3_READ_ONLY=1`` (the Library and Train tabs change nothing, not even a visitor's own library),
+``CLAMP3_READ_ONLY=1`` (the Library and Train tabs change nothing, not even a visitor's own library;
+the library is opened read-only, so it may lie on read-only storage),
 ``CLAMP3_SHARED_WRITABLE=1`` (the Library tab adds to and removes from the shared library, for one
 user running the app on a library of their own), ``CLAMP3_MAX_SESSION_ITEMS`` (items of one
 visitor's library; default 500), ``CLAMP3_SESSION_HOURS`` (a session idle this long is removed;
@@ -202,7 +203,8 @@ class Context:
         allow_model_swap = _flag("CLAMP3_ALLOW_MODEL_SWAP") if allow_model_swap is None else allow_model_swap
         shared_writable = _flag("CLAMP3_SHARED_WRITABLE") if shared_writable is None else shared_writable
         model = load_model(weights)
-        library = Library.open(index, model=model, create=True)
+        # a read-only app opens its library read-only: it may lie on read-only storage, and is never created
+        library = Library.open(index, model=model, create=not read_only, read_only=read_only)
         lock = threading.RLock()
         context = cls(
             weights, Path(index), Embedder(model, batch_size=16, lock=lock), library, lock=lock,

@@ -1,5 +1,6 @@
 """Support for the tests and benchmarks (not installed with the package): deterministic random
-weights, training pairs from the test data, and the real app in a subprocess.
+weights, training pairs from the test data, the real app in a subprocess, and children that
+cannot write what the permission bits forbid (even as root).
 
 The same seed gives the same tensors on any machine with the same torch version, so a test can
 rebuild a full-size checkpoint instead of shipping 1.8 GB of it. ``serve_app`` runs
@@ -16,7 +17,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import torch
@@ -90,6 +91,47 @@ def write_pairs(folder: str | Path) -> Path:
     return folder / "train.jsonl"
 
 
+# --- read-only storage ---------------------------------------------------------------------------
+CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, PR_CAPBSET_DROP = 1, 2, 24
+
+
+def without_write_rights() -> Callable[[], None] | None:
+    """A ``preexec_fn`` after which the child is held to the permission bits, so a folder chmod'ed
+    0o555 with files 0o444 is read-only storage to it; None when that holds already (not root).
+
+    Root ignores the bits through two capabilities; the child drops them from its bounding set, so
+    the program it runs has them no more. It stays root otherwise and can still run an interpreter
+    under /root (a setuid to nobody could not; this machine's lives there). prctl is looked up
+    here, not in the forked child, where loading a library could deadlock."""
+    if os.geteuid() != 0:
+        return None
+    import ctypes
+
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+
+    def drop() -> None:
+        for capability in (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH):
+            if prctl(PR_CAPBSET_DROP, capability, 0, 0, 0) != 0:
+                raise OSError(ctypes.get_errno(), "cannot drop root's rights to write anywhere")
+
+    return drop
+
+
+@contextlib.contextmanager
+def read_only_folder(folder: Path) -> Iterator[Path]:
+    """``folder`` and the files in it made read-only (0o555, 0o444) for the block, then restored."""
+    files = [p for p in folder.iterdir() if p.is_file()]
+    modes = {p: p.stat().st_mode & 0o777 for p in [folder, *files]}
+    for path in files:
+        path.chmod(0o444)
+    folder.chmod(0o555)
+    try:
+        yield folder
+    finally:
+        for path, mode in modes.items():
+            path.chmod(mode)
+
+
 # --- the app in a subprocess ------------------------------------------------------------------
 
 
@@ -107,12 +149,14 @@ def serve_app(
     env: dict[str, str] | None = None,
     timeout: float = 120.0,
     wait: bool = True,
+    preexec_fn: Callable[[], None] | None = None,
 ) -> Iterator[tuple[str, subprocess.Popen]]:
     """Start ``python app.py --port P *options`` from the project folder; yields its URL and process.
 
     With ``wait``, returns once the port accepts connections (the app has loaded its model), or
     raises ``RuntimeError`` with the end of the log when the app exits first or ``timeout``
-    passes. Output goes to ``log`` (default: discarded). The app is stopped on exit.
+    passes. Output goes to ``log`` (default: discarded); ``preexec_fn`` runs in the child before
+    the app (see :func:`without_write_rights`). The app is stopped on exit.
     """
     port = free_port()
     environment = dict(os.environ if env is None else env, GRADIO_ANALYTICS_ENABLED="False")
@@ -120,7 +164,7 @@ def serve_app(
     try:
         process = subprocess.Popen(
             [sys.executable, "app.py", "--port", str(port), *options], cwd=ROOT, env=environment,
-            stdout=output, stderr=subprocess.STDOUT,
+            stdout=output, stderr=subprocess.STDOUT, preexec_fn=preexec_fn,
         )
     finally:
         if log:

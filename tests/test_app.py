@@ -101,3 +101,24 @@ def test_malloc_arenas_are_capped_unless_the_environment_says(monkeypatch):
     assert app.limit_malloc_arenas() is False  # the user's setting stands
     monkeypatch.delenv("MALLOC_ARENA_MAX")
     assert app.limit_malloc_arenas() is (platform.libc_ver()[0] == "glibc")
+
+
+def test_a_read_only_app_serves_a_library_on_read_only_storage(tmp_path, tiny_model, tiny_model_dir):
+    """Issue 16: `app.py --read-only` crashed at start on a library on read-only storage ('unable to
+    open database file'); it opens the library read-only now and serves searches from it."""
+    from conftest import GOLDEN
+    from gradio_client import Client
+    from support import read_only_folder, serve_app, without_write_rights
+
+    from clamp3 import Embedder, Library
+
+    folder = tmp_path / "library"
+    library = Library(folder, create=True)
+    library.add(sorted((GOLDEN / "convert" / "abc_official").glob("*.abc"))[:6], Embedder(tiny_model), progress=False)
+    library.close()  # the WAL database alone: the app cannot make its -shm file on this storage
+    env = dict(os.environ, GRADIO_TEMP_DIR=str(tmp_path / "gradio"))
+    options = ["--read-only", "--weights", str(tiny_model_dir), "--index", str(folder), "--home", str(tmp_path / "home")]
+    with read_only_folder(folder), serve_app(options, log=tmp_path / "app.log", env=env, preexec_fn=without_write_rights()) as (url, _):
+        page = Client(url, verbose=False).predict("ein Volkslied", None, 5, "all", api_name="/search")
+        assert page.count("<tr>") == 6  # the header and five results
+    assert [p.name for p in folder.iterdir()] == ["library.sqlite3"]

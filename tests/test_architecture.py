@@ -21,7 +21,7 @@ PACKAGE = ROOT / "clamp3"
 # Layers from the bottom; a module may import its own layer and those below. The first prefix
 # that matches a module's name gives its layer.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("base", ("clamp3.errors", "clamp3.io", "clamp3.batch", "clamp3.retrieval", "clamp3.weights")),
+    ("base", ("clamp3.errors", "clamp3.io", "clamp3.batch", "clamp3.retrieval", "clamp3.weights", "clamp3.memory")),
     ("formats", ("clamp3.formats", "clamp3.metadata", "clamp3.convert")),
     ("features", ("clamp3.features",)),
     ("models", ("clamp3.config", "clamp3.assets", "clamp3.models")),

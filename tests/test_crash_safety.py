@@ -154,10 +154,11 @@ def _journal_commits(path: str) -> None:
 
     commit = Library._commit_chunk
 
-    def journaled(self, rows, replaced, identity):
-        commit(self, rows, replaced, identity)
+    def journaled(self, *args, **kwargs):
+        written, replaced = commit(self, *args, **kwargs)
         with open(path, "a", encoding="utf-8") as handle:
-            handle.write("".join(json.dumps(list(row[:3])) + "\n" for row in rows))
+            handle.write("".join(json.dumps(list(row[:3])) + "\n" for row in written))
+        return written, replaced
 
     Library._commit_chunk = journaled
 
@@ -181,7 +182,7 @@ def outputs(folder: Path) -> dict[str, Path]:
 # --- index add ------------------------------------------------------------------------------------
 TRIALS, NEW_FILES, CHUNK = 20, 5, 2
 # (first words of a statement, how many times an add runs it): opening, then each chunk's transaction
-START_UP = {"PRAGMA JOURNAL_MODE": 1, "PRAGMA SYNCHRONOUS": 1, "CREATE TABLE": 2, "CREATE INDEX": 2,
+START_UP = {"PRAGMA JOURNAL_MODE": 1, "PRAGMA SYNCHRONOUS": 1, "CREATE TABLE": 3, "CREATE INDEX": 2,
             "SELECT KEY, VALUE FROM META": 1, "SELECT DISTINCT PATH": 1}
 COMMIT = ["BEGIN IMMEDIATE", "INSERT OR IGNORE INTO META", "DELETE FROM ITEMS", "INSERT OR REPLACE INTO ITEMS",
           "INSERT INTO META VALUES ('VERSION'", "COMMIT"]

@@ -539,3 +539,21 @@ def test_embed_endpoint_returns_a_unit_vector(context, scores):
     with pytest.raises(Clamp3Error, match="give a text or a file"):
         app.embed(context, "  ", None)
 
+
+
+def test_handlers_hand_freed_memory_back_however_they_end(monkeypatch):
+    """Issue 16: memory stayed high after heavy requests; every handler's end releases it (throttled)."""
+    import gradio as gr
+
+    from explorers import common
+
+    released = []
+    monkeypatch.setattr(common, "release_memory", lambda at_most_every: released.append(at_most_every))
+
+    def fails():
+        raise Clamp3Error("bad file")
+
+    assert common.shown_errors(lambda: "page")() == "page"
+    with pytest.raises(gr.Error, match="bad file"):
+        common.shown_errors(fails)()
+    assert released == [common.RELEASE_MEMORY_SECONDS] * 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import sqlite3
@@ -156,7 +157,7 @@ def test_search_equals_brute_force_with_filters(tmp_path, music, embedder):
 def _fill(library, vectors, identity, offset=0):
     rows = [(f"/v/{i}", f"v{i}", "h", "audio", f"v{i}", "{}", v.astype(np.float32).tobytes(), 0.0)
             for i, v in enumerate(vectors, offset)]
-    library._commit_chunk(rows, [], identity)
+    library._commit_chunk(rows, identity)
 
 
 def test_ann_search_has_high_recall_and_is_rebuilt_when_stale(tmp_path):
@@ -326,3 +327,140 @@ def test_processes_creating_one_library_at_once_all_open_it(tmp_path):
         process.join(timeout=60)
     assert failures == [0, 0, 0, 0]
     assert all(Library(tmp_path / f"lib{i}").info()["items"] == 0 for i in range(20))
+
+
+def _summary_counts(stderr: str) -> tuple[int, int]:
+    """(items added, files unchanged) from the summary line of ``clamp3 index add``."""
+    found = re.search(r"added (\d+) items, re-embedded \d+ changed files, (\d+) files unchanged, failed 0", stderr)
+    assert found, stderr[-2000:]
+    return int(found[1]), int(found[2])
+
+
+def test_two_adds_of_one_folder_at_once_add_and_count_each_file_once(tmp_path, tiny_model_dir):
+    """Issue 16: two `index add` runs of the same folder at once both embedded every file and
+    reported double counts. Over both runs, each file is added and counted once now."""
+    source = tmp_path / "music"
+    shutil.copytree(CONVERT / "abc_official", source / "abc")
+    shutil.copytree(CONVERT / "midi", source / "midi")
+    files = sum(1 for p in source.rglob("*") if p.is_file())  # one item each
+    command = [sys.executable, "-m", "clamp3.cli", "index", "add", str(source), "--index", str(tmp_path / "lib"),
+               "--weights", str(tiny_model_dir), "--chunk-files", "4", "-q"]
+    runs = [subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outputs = [run.communicate(timeout=600)[1] for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    counts = [_summary_counts(output) for output in outputs]
+    assert sum(added for added, _ in counts) == files, counts
+    assert all(added + unchanged == files for added, unchanged in counts), counts  # each run accounts for every file
+    rows = sqlite3.connect(tmp_path / "lib" / "library.sqlite3").execute("SELECT path, name FROM items").fetchall()
+    assert len(rows) == len(set(rows)) == files
+
+
+def test_adds_at_once_embed_each_file_once(tmp_path, music, tiny_model):
+    """An add claims a chunk's files before embedding them; another add leaves those to it and,
+    once they are committed, counts them as unchanged: no file is embedded twice."""
+    Library(tmp_path / "lib", create=True)
+    embedded, reports, errors = [], [], []
+
+    class Counting(Embedder):
+        def encode_files(self, paths, **kwargs):
+            embedded.extend(paths)
+            return super().encode_files(paths, **kwargs)
+
+    def add():
+        try:
+            reports.append(Library(tmp_path / "lib").add([music], Counting(tiny_model), chunk_files=2, progress=False))
+        except Exception as exc:  # noqa: BLE001 - the test reports any failure
+            errors.append(exc)
+
+    threads = [threading.Thread(target=add) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert sorted(embedded) == sorted(p for p in music.rglob("*") if p.is_file())  # 9 files, each once
+    assert sum(r.added for r in reports) == len(Library(tmp_path / "lib")) == 11  # 3 tunes in the book
+    assert all(len({key for key, _ in r.written}) + r.unchanged == 9 for r in reports)  # each add accounts for every file
+
+
+# Run by a child that the permission bits hold (see support.without_write_rights): opens the library
+# in argv[1] by itself and when asked to read only; prints what it read and each change's refusal.
+READ_ONLY_CHILD = r"""
+import json, sys
+from pathlib import Path
+import numpy as np
+from clamp3.library import Library, LibraryError
+folder, query = Path(sys.argv[1]), np.asarray(json.loads(sys.argv[2]), dtype=np.float32)
+try:
+    open(folder / "library.sqlite3", "r+b")
+    sys.exit("the test is not read-only: the database opens for writing")
+except PermissionError:
+    pass
+seen = {}
+for how, library in (("by itself", Library(folder)), ("asked", Library.open(folder, read_only=True))):
+    refusals = []
+    for change in (lambda: library.add([folder], embedder=None), lambda: library.remove([1]), library.prune):
+        try:
+            change()
+            refusals.append("changed")
+        except LibraryError as exc:
+            refusals.append(str(exc))
+    seen[how] = {"read_only": library.read_only, "exact": [h.id for h in library.search(query, k=5, exact=True)[0]],
+                 "ann": [h.id for h in library.search(query, k=5, exact=False)[0]], "items": len(library.items()),
+                 "fields": library.fields(), "info": library.info()["items"], "matrix": len(library.matrix()[0]),
+                 "refusals": refusals}
+print(json.dumps(seen))
+"""
+
+
+def test_a_wal_library_in_a_read_only_folder_opens_read_only_and_refuses_changes(tmp_path, music, embedder):
+    """Issue 16: a library on read-only storage could not be opened at all ('unable to open database
+    file'): opening connected read-write, switched to WAL and ran the schema. A WAL database whose
+    folder cannot hold its -shm opens now as immutable, by itself or when asked to read only:
+    search (exact and ANN), items, fields, info and matrix work, each change is a one-line refusal,
+    and nothing in the folder changes."""
+    from support import read_only_folder, without_write_rights
+
+    library = Library(tmp_path / "lib", create=True)
+    library.add([music], embedder, progress=False)
+    query = library.vectors_of([3])
+    expected = {"read_only": True, "exact": [h.id for h in library.search(query, k=5)[0]], "items": 11,
+                "fields": library.fields(), "info": 11, "matrix": 11}
+    library.close()
+    folder = tmp_path / "lib"
+    assert [p.name for p in folder.iterdir()] == ["library.sqlite3"]  # no -wal, no -shm once closed
+    assert (folder / "library.sqlite3").read_bytes()[18:20] == b"\x02\x02"  # a WAL database
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    with read_only_folder(folder):
+        child = subprocess.run([sys.executable, "-c", READ_ONLY_CHILD, str(folder), json.dumps(query.tolist())],
+                               capture_output=True, text=True, preexec_fn=without_write_rights(), timeout=300)
+    assert child.returncode == 0, child.stderr[-3000:]
+    seen = json.loads(child.stdout)
+    for how, read in seen.items():
+        refusals, ann = read.pop("refusals"), read.pop("ann")
+        assert read == expected, how
+        assert len(set(ann) & set(expected["exact"])) >= 4, how
+        reason = "its folder or database is not writable" if how == "by itself" else "opened read-only"
+        assert refusals == [f"{folder}: the library is open read-only ({reason}); it cannot be changed"] * 3, how
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before  # no -shm, no ANN file, the database as it was
+
+
+def test_a_library_opened_read_only_changes_nothing_and_sees_a_writer(tmp_path, music, embedder):
+    """``read_only`` on writable storage: no schema or journal change, changes refused before any
+    work, and what a writer commits meanwhile is read (the database is not taken as immutable)."""
+    writer = Library(tmp_path / "lib", create=True)
+    writer.add([music / "midi"], embedder, progress=False)
+    reader = Library.open(tmp_path / "lib", model=embedder.model, read_only=True)
+    assert reader.read_only and len(reader) == 6
+    refused = rf"^{tmp_path / 'lib'}: the library is open read-only \(opened read-only\); it cannot be changed$"
+    for change in (lambda: reader.add([music], embedder, progress=False), lambda: reader.remove([1]), reader.prune):
+        with pytest.raises(LibraryError, match=refused) as refusal:
+            change()
+        assert refusal.value.hint is None
+    with pytest.raises(sqlite3.OperationalError, match="readonly"):
+        reader.db.execute("DELETE FROM items")
+    writer.add([music / "bwv277.krn"], embedder, progress=False)
+    assert len(reader) == 7 and reader.search(writer.vectors_of([7]), k=1)[0][0].id == 7
+    with pytest.raises(LibraryError, match="no library here"):
+        Library(tmp_path / "nothing", create=True, read_only=True)
+    assert not (tmp_path / "nothing").exists()

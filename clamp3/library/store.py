@@ -4,8 +4,13 @@ through a FAISS index.
 SQLite (WAL mode) is the single source of truth. Files are embedded in chunks, and each chunk
 is one transaction: a crash in the middle of ``add`` leaves every earlier chunk committed and
 the library readable, and the next ``add`` carries on where it stopped (unchanged files, known
-by content hash, cost nothing). The FAISS index is derived data, written atomically with the
-library version it was built from, and rebuilt whenever the versions differ.
+by content hash, cost nothing). Adds that run at once on the same files share them out: an add
+claims a chunk's files before embedding them, and the others leave those files to it (see
+:meth:`Library._claim`). The FAISS index is derived data, written atomically with the library
+version it was built from, and rebuilt whenever the versions differ.
+
+A library on read-only storage (or opened with ``read_only``) is read as it is: no journal
+switch, no schema, no ANN file; changing it is refused in one line.
 """
 
 from __future__ import annotations
@@ -13,9 +18,11 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import random
 import sqlite3
 import time
+import uuid
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -53,8 +60,12 @@ CREATE TABLE IF NOT EXISTS items (
 );
 CREATE INDEX IF NOT EXISTS items_path ON items (path);
 CREATE INDEX IF NOT EXISTS items_modality ON items (modality);
+CREATE TABLE IF NOT EXISTS claims (path TEXT PRIMARY KEY, owner TEXT NOT NULL, pid INTEGER NOT NULL, claimed REAL NOT NULL);
 """
 ITEM_COLUMNS = "id, path, name, modality, title, metadata"  # what a LibraryItem is made of
+# A claim holds while its process lives, at most this long: a chunk of files is embedded well within
+# it; a claim left by an add that failed in a process that goes on (the app) holds others up no longer.
+CLAIM_SECONDS = 15 * 60
 
 
 class LibraryError(Clamp3Error):
@@ -96,8 +107,9 @@ class AddReport(BatchReport):
 
 
 class _AddJob(BatchJob):
-    """``Library.add`` as a batch job: a file is done when its content hash is in the library; the
-    items of a chunk of files are committed in one transaction."""
+    """``Library.add`` as a batch job: a file is done when its content hash is in the library; a
+    chunk's files are claimed before they are embedded (files another add holds are put off), and
+    their items are committed in one transaction that lets the claims go."""
 
     extensions = SUPPORTED_EXTENSIONS
     progress_label = "indexing"
@@ -108,6 +120,8 @@ class _AddJob(BatchJob):
         self.digests: dict[Path, str] = {}
         self.used_sidecar: set[str] = set()
         self.rows: list[tuple] = []
+        self.owner = uuid.uuid4().hex  # this add, among the adds of this process and others
+        self.later: list[Path] = []
 
     def done(self, path: Path, base: Path) -> int:
         try:
@@ -118,6 +132,20 @@ class _AddJob(BatchJob):
             return 1
         self.digests[path] = digest
         return 0
+
+    def claim(self, paths: list[Path]) -> list[Path]:
+        digests = {path: self.digests.get(path) or file_digest(path) for path in paths}
+        keys = {path: self.library._key(path) for path in paths}
+        mine = self.library._claim({keys[path]: digests[path] for path in paths}, self.owner)
+        self.later.extend(path for path in paths if keys[path] not in mine)
+        return [path for path in paths if keys[path] in mine]
+
+    def put_off(self) -> list[Path]:
+        later, self.later = self.later, []
+        if later:
+            self.library._wait_for_claims({self.library._key(path) for path in later}, self.owner)
+            self.known = dict(self.library.db.execute("SELECT DISTINCT path, content_hash FROM items"))
+        return later
 
     def run(self, paths: list[Path]) -> Iterator[Outcome]:
         for result in self.embedder.encode_files(paths, workers=self.workers, progress=False):
@@ -143,27 +171,58 @@ class _AddJob(BatchJob):
                               json.dumps(metadata, ensure_ascii=False), vector.tobytes(), time.time()))
 
     def commit(self, report: AddReport) -> None:
-        """One transaction: the chunk's new rows, replacing the old rows of its changed files."""
-        replaced = sorted({row[0] for row in self.rows if row[0] in self.known})
-        self.library._commit_chunk(self.rows, replaced, self.identity)
-        report.written.extend((row[0], row[1]) for row in self.rows)
-        report.replaced += len(replaced)
+        """One transaction: the chunk's new rows, replacing the old rows of its changed files; files
+        that another add wrote meanwhile, with the same content, count as unchanged."""
+        written, replaced = self.library._commit_chunk(self.rows, self.identity, self.owner)
+        report.written.extend((row[0], row[1]) for row in written)
+        report.replaced += replaced
+        report.skipped += len({row[0] for row in self.rows} - {row[0] for row in written})
         self.rows = []
+
+
+def _writable(directory: Path) -> bool:
+    """Whether this process may change the library in ``directory``: the folder (SQLite makes its
+    -wal and -shm files there) and the database files that are there."""
+    files = [directory / (DB_NAME + suffix) for suffix in ("", "-wal", "-shm")]
+    return os.access(directory, os.W_OK | os.X_OK) and all(os.access(f, os.W_OK) for f in files if f.exists())
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        pass
+    return True
 
 
 class Library:
     """A library folder. :meth:`open` it with the model whose vectors it holds: the model is
     checked once and remembered for :meth:`add`. ``Library(directory)`` opens it without a model
-    (to list, prune or search with vectors from elsewhere)."""
+    (to list, prune or search with vectors from elsewhere).
 
-    def __init__(self, directory: str | Path, create: bool = False, ann_threshold: int = DEFAULT_ANN_THRESHOLD):
+    With ``read_only``, or when the folder or the database cannot be written (read-only storage),
+    the library is opened read-only: search, items, fields, info and matrix work; add, remove and
+    prune are refused."""
+
+    def __init__(
+        self, directory: str | Path, create: bool = False, ann_threshold: int = DEFAULT_ANN_THRESHOLD, read_only: bool = False
+    ):
         self.directory = Path(directory)
         self.ann_threshold = ann_threshold
         db = self.directory / DB_NAME
-        if not db.exists() and not create:
+        if not db.exists() and (read_only or not create):
             raise LibraryError(f"{self.directory}: no library here", hint=Hint("give a library, or add music to create one", "index"))
-        self.directory.mkdir(parents=True, exist_ok=True)
-        self.db = self._open(db)
+        self.read_only = read_only or (db.exists() and not _writable(self.directory))
+        self._storage_read_only = self.read_only and not read_only  # the storage's doing, not the caller's
+        if self._storage_read_only:
+            logger.info("%s: the folder or the database is not writable; opened read-only", self.directory)
+        if self.read_only:
+            self.db = self._open_read_only(db)
+        else:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            self.db = self._open(db)
         self._cache: tuple[int, np.ndarray, np.ndarray] | None = None
         self._ann = None
         self._model = None  # the model last checked by use_model, and its identity
@@ -171,11 +230,13 @@ class Library:
 
     @classmethod
     def open(
-        cls, directory: str | Path, model=None, create: bool = False, ann_threshold: int = DEFAULT_ANN_THRESHOLD
+        cls, directory: str | Path, model=None, create: bool = False, ann_threshold: int = DEFAULT_ANN_THRESHOLD,
+        read_only: bool = False,
     ) -> Library:
-        """Open (with ``create``, create) the library at ``directory``; with ``model``, refuse a
-        library of another model's vectors, naming both (see :meth:`use_model`)."""
-        library = cls(directory, create=create, ann_threshold=ann_threshold)
+        """Open (with ``create``, create; with ``read_only``, only to read) the library at
+        ``directory``; with ``model``, refuse a library of another model's vectors, naming both
+        (see :meth:`use_model`)."""
+        library = cls(directory, create=create, ann_threshold=ann_threshold, read_only=read_only)
         if model is not None:
             try:
                 library.use_model(model)
@@ -206,6 +267,37 @@ class Library:
                 if not locked or time.monotonic() > deadline:
                     raise LibraryError(f"{db}: not a readable library ({exc})") from exc
                 time.sleep(0.02 + 0.08 * random.random())
+
+    @staticmethod
+    def _open_read_only(db: Path) -> sqlite3.Connection:
+        """Connect read-only: no journal switch, no schema. A reader of a WAL database needs the
+        -shm file beside it, which SQLite makes where it can; where it cannot (a read-only folder,
+        no -shm there) the database is opened as immutable, with no locks and no WAL: nothing can
+        change it there, and a -wal file left beside it is not read."""
+        uri = db.resolve().as_uri() + "?mode=ro"
+        try:
+            return Library._probe(sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False))
+        except sqlite3.DatabaseError as exc:
+            shm = db.with_name(DB_NAME + "-shm")
+            if shm.exists() or os.access(db.parent, os.W_OK | os.X_OK):
+                raise LibraryError(f"{db}: not a readable library ({exc})") from exc
+        wal = db.with_name(DB_NAME + "-wal")
+        if wal.exists() and wal.stat().st_size:
+            logger.warning("%s: changes not yet moved into the database are not read (the folder is read-only)", wal)
+        try:
+            return Library._probe(sqlite3.connect(uri + "&immutable=1", uri=True, isolation_level=None, check_same_thread=False))
+        except sqlite3.DatabaseError as exc:
+            raise LibraryError(f"{db}: not a readable library ({exc})") from exc
+
+    @staticmethod
+    def _probe(connection: sqlite3.Connection) -> sqlite3.Connection:
+        """``connection``, once it has read the schema (SQLite opens the files only when first asked)."""
+        try:
+            connection.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        except sqlite3.DatabaseError:
+            connection.close()
+            raise
+        return connection
 
     # --- metadata of the library -------------------------------------------------------------
     def meta(self) -> dict[str, str]:
@@ -247,11 +339,22 @@ class Library:
         return {"items": len(self), "files": files, "by_modality": by_modality, "bytes": size, **meta}
 
     # --- writing ------------------------------------------------------------------------------
+    def _check_writable(self) -> None:
+        """Refuse a change to a library open read-only, before any work."""
+        if not self.read_only:
+            return
+        if self._storage_read_only:
+            reason, hint = "its folder or database is not writable", Hint("give a library on writable storage", "index")
+        else:
+            reason, hint = "opened read-only", None
+        raise LibraryError(f"{self.directory}: the library is open read-only ({reason}); it cannot be changed", hint=hint)
+
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Cursor]:
         """One write transaction: BEGIN IMMEDIATE (waits up to the busy timeout for another
         writer), COMMIT at the end, ROLLBACK on any exception (an interrupt too), so a change is
         there whole or not at all."""
+        self._check_writable()
         cursor = self.db.cursor()
         cursor.execute("BEGIN IMMEDIATE")
         try:
@@ -271,21 +374,69 @@ class Library:
             "INSERT INTO meta VALUES ('version', '1') ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
         )
 
-    def _commit_chunk(self, rows: list[tuple], replaced_paths: Iterable[str], identity: dict[str, str]) -> None:
-        """One transaction: drop the old rows of changed files, insert the new rows, bump the version."""
+    def _commit_chunk(self, rows: list[tuple], identity: dict[str, str], owner: str | None = None) -> tuple[list[tuple], int]:
+        """One transaction: the rows of files whose content is not in the library yet (another add may
+        have written it since they were embedded), replacing the old rows of changed files; the version
+        bumped; ``owner``'s claims let go. Returns the rows written and how many files were replaced."""
         with self._transaction() as cursor:
             meta = dict(cursor.execute("SELECT key, value FROM meta"))
             if "fingerprint" in meta and meta["fingerprint"] != identity["fingerprint"]:
                 raise LibraryError(f"{self.directory}: another model wrote to this library meanwhile")
             for key, value in identity.items():
                 cursor.execute("INSERT OR IGNORE INTO meta VALUES (?, ?)", (key, value))
-            cursor.executemany("DELETE FROM items WHERE path = ?", [(p,) for p in replaced_paths])
+            stored = {path: {h for (h,) in cursor.execute("SELECT DISTINCT content_hash FROM items WHERE path = ?", (path,))}
+                      for path in {row[0] for row in rows}}
+            written = [row for row in rows if row[2] not in stored[row[0]]]
+            replaced = sorted({row[0] for row in written if stored[row[0]]})
+            cursor.executemany("DELETE FROM items WHERE path = ?", [(p,) for p in replaced])
             cursor.executemany(
                 "INSERT OR REPLACE INTO items (path, name, content_hash, modality, title, metadata, vector, added) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                rows,
+                written,
             )
-            self._bump_version(cursor)
+            if written:
+                self._bump_version(cursor)
+            if owner is not None:
+                cursor.execute("DELETE FROM claims WHERE owner = ?", (owner,))
+        return written, len(replaced)
+
+    def _claim(self, digests: dict[str, str], owner: str) -> set[str]:
+        """Claim files (stored path -> content hash) for ``owner``, one add, in one transaction: those
+        that are not in the library with that content (another add wrote them) and that no other add
+        holds. Returns the stored paths claimed; the others are for :meth:`_wait_for_claims`."""
+        now = time.time()
+        with self._transaction() as cursor:
+            held = self._held(cursor, owner, now)
+            done = {path for path, digest in digests.items()
+                    if cursor.execute("SELECT 1 FROM items WHERE path = ? AND content_hash = ?", (path, digest)).fetchone()}
+            mine = set(digests) - held - done
+            cursor.executemany("INSERT OR REPLACE INTO claims VALUES (?, ?, ?, ?)", [(p, owner, os.getpid(), now) for p in mine])
+        return mine
+
+    @staticmethod
+    def _held(cursor: sqlite3.Cursor | sqlite3.Connection, owner: str, now: float) -> set[str]:
+        """Stored paths claimed by adds other than ``owner`` whose process lives, for at most CLAIM_SECONDS:
+        a killed add's claims hold nothing."""
+        rows = cursor.execute("SELECT path, pid, claimed FROM claims WHERE owner != ?", (owner,)).fetchall()
+        return {path for path, pid, claimed in rows if now - claimed < CLAIM_SECONDS and _alive(pid)}
+
+    def _wait_for_claims(self, paths: set[str], owner: str, poll: float = 0.2) -> None:
+        """Wait until no other add holds any of ``paths`` (it wrote them, failed on them, or died)."""
+        told = False
+        while held := paths & self._held(self.db, owner, time.time()):
+            if not told:
+                logger.info("%s: waiting for another add to finish %d files", self.directory, len(held))
+                told = True
+            time.sleep(poll)
+
+    def _release(self, owner: str) -> None:
+        """Let ``owner``'s claims go after an add that stopped midway; a library that cannot be written
+        to now (a full disk) keeps them until they time out."""
+        try:
+            with self._transaction() as cursor:
+                cursor.execute("DELETE FROM claims WHERE owner = ?", (owner,))
+        except (LibraryError, sqlite3.Error) as exc:
+            logger.warning("%s: claims of a stopped add left to time out (%s)", self.directory, exc)
 
     def add(
         self,
@@ -301,10 +452,15 @@ class Library:
         """Embed new and changed files under ``sources``; unchanged files are skipped by hash.
         With ``shard``, only that part of the files (several processes can fill one library).
         ``words``: the caller's names for the settings that hints of bad files name."""
+        self._check_writable()
         identity = self.use_model(embedder.model)
         sidecar = dict(sidecar or {})
         job = _AddJob(self, embedder, identity, sidecar, workers)
-        report = run_batch(job, sources, AddReport(words=words), shard, progress=progress, chunk_files=chunk_files)
+        try:
+            report = run_batch(job, sources, AddReport(words=words), shard, progress=progress, chunk_files=chunk_files)
+        except BaseException:
+            self._release(job.owner)
+            raise
         report.unknown_sidecar_paths = sorted(set(sidecar) - job.used_sidecar)
         return report
 
@@ -332,6 +488,7 @@ class Library:
 
     def prune(self) -> list[str]:
         """Drop the items of files that no longer exist (one transaction); returns their paths."""
+        self._check_writable()
         gone = [p for (p,) in self.db.execute("SELECT DISTINCT path FROM items") if not Path(self.absolute(p)).exists()]
         if gone:
             with self._transaction() as cursor:
@@ -438,8 +595,9 @@ class Library:
         if index is None or index.ntotal != len(ids):
             logger.info("building the ANN index of %d vectors", len(ids))
             index = build_hnsw(matrix)
-            atomic_write(path, lambda handle: handle.write(faiss.serialize_index(index).tobytes()))
-            atomic_write(stamp, lambda handle: handle.write(json.dumps({"version": version}).encode()))
+            if not self.read_only:  # a read-only library keeps the index in memory
+                atomic_write(path, lambda handle: handle.write(faiss.serialize_index(index).tobytes()))
+                atomic_write(stamp, lambda handle: handle.write(json.dumps({"version": version}).encode()))
         index.hnsw.efSearch = 128
         self._ann = (version, index)
         return index
