@@ -64,8 +64,9 @@ class Embedder:
         """``preprocess`` turns items into model input (by default the one ``model`` names, with
         ``max_text_tokens``, ``audio_extractor``, ``mert`` and ``feature_cache``; give those to
         the :class:`Preprocess` instead when giving one). ``lock`` (a ``threading.Lock`` a server
-        shares among its threads) is held around each use of a model only, the forward passes and
-        audio feature extraction: reading, converting, tokenising and patching run outside it."""
+        shares among its threads) is held around each use of a model only, each batch's forward
+        pass and a waveform's feature extraction: reading, converting, tokenising and patching run
+        outside it."""
         if preprocess is None:
             preprocess = Preprocess.from_model(
                 model, max_text_tokens=max_text_tokens, mert=mert, feature_cache=feature_cache, audio_extractor=audio_extractor
@@ -123,23 +124,23 @@ class Embedder:
         for chunk in self._batches([len(s) for s in segments]):
             inputs, mask = pad_batch([segments[i] for i in chunk], self.preprocess.pad_value(modality))
             inputs, mask = inputs.to(device), mask.to(device)
-            hidden = self.model.hidden(modality, inputs, mask)  # (batch, length, hidden)
+            # The lock is taken per batch: a short query waits for one batch of a long file, not all of them.
+            with self.lock:
+                hidden = self.model.hidden(modality, inputs, mask)  # (batch, length, hidden)
+                if pooled:
+                    vectors = self.model.project(modality, hidden, mask).float().cpu()
+                else:
+                    hidden = hidden.float().cpu()
             if pooled:
-                vectors = self.model.project(modality, hidden, mask).float().cpu()
                 for row, index in enumerate(chunk):
                     outputs[index] = vectors[row]
             else:
-                hidden = hidden.float().cpu()
                 for row, index in enumerate(chunk):
                     outputs[index] = hidden[row, : len(segments[index])]
         return outputs
 
     def embed_prepared(self, prepared: Sequence[Prepared], pooled: bool = True) -> list[np.ndarray]:
         """Global vectors (1, D) or per-step features (1, n, H), in the order given."""
-        with self.lock:
-            return self._embed_prepared(prepared, pooled)
-
-    def _embed_prepared(self, prepared: Sequence[Prepared], pooled: bool) -> list[np.ndarray]:
         results: list[np.ndarray | None] = [None] * len(prepared)
         for modality in ("text", "symbolic", "audio"):
             members = [i for i, p in enumerate(prepared) if p.modality == modality]

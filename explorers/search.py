@@ -13,6 +13,7 @@ from clamp3.errors import Clamp3Error
 from explorers.common import file_input, preview, session_of, shown_errors
 from explorers.context import Context, Found
 
+SEARCH_CONCURRENCY = 12
 MODALITIES = {"all": None, "scores and MIDI": "symbolic", "audio": "audio"}
 SHOWN_FIELDS = ("region", "province", "tune_type", "composer", "era", "function", "metre", "key", "split")
 ANY = "(any)"
@@ -96,8 +97,13 @@ def build(context: Context) -> None:
 
     # The named endpoint keeps its four inputs for gradio_client scripts; the page adds filters.
     api = gr.Button(visible=False)
-    api.click(api_search, [text, file, k, modality], output, api_name="search")
+    # More searches than the queue's default run at once: a search's own work is short and under the
+    # model lock, and one with a slow upload waits for a reader's process, not in a queue slot that
+    # text searches need.
+    api.click(api_search, [text, file, k, modality], output, api_name="search", concurrency_limit=SEARCH_CONCURRENCY,
+              concurrency_id="search")
     for trigger in (button.click, text.submit):
-        trigger(run, [text, file, k, modality, field, value], [output, hits_state, choice], api_name=False)
+        trigger(run, [text, file, k, modality, field, value], [output, hits_state, choice], api_name=False,
+                concurrency_limit=SEARCH_CONCURRENCY, concurrency_id="search")
     field.change(values_of, field, value, api_name=False)
     choice.change(show, [choice, hits_state], [audio, score], api_name=False)

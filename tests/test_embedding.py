@@ -162,3 +162,30 @@ def test_audio_features_are_framed_by_a_zero_frame_at_both_ends(tiny_model):
     np.testing.assert_array_equal(framed[1:-1].numpy(), features)
     item = Item(Path("x.npy"), "x", "features", np.ones((2, 64), dtype=np.float32))
     assert torch.equal(Preprocess.from_model(tiny_model).prepare(item).steps, frame_features(item.data))
+
+
+def test_the_lock_is_held_per_batch_so_a_short_query_gets_in_between(tiny_model, monkeypatch):
+    """Issue 16: the model lock was held for all the batches of a request, so a long file kept a
+    text query waiting for every one of them; it is now taken for one batch's forward pass."""
+    import threading
+
+    from clamp3 import embedding
+
+    lock = threading.RLock()
+    embedder = Embedder(tiny_model, batch_size=1, lock=lock)
+    items = read_items(GOLDEN / "convert" / "abc_official" / sorted(p.name for p in (GOLDEN / "convert" / "abc_official").glob("*.abc"))[0])
+    expected = embedder.encode_items(items * 3)
+    real, calls, got_in = embedding.pad_batch, [], []
+
+    def between_batches(*args, **kwargs):  # runs before each batch's forward pass, outside it
+        calls.append(1)
+        if len(calls) == 2:
+            other = threading.Thread(target=lambda: got_in.append(lock.acquire(timeout=10) and (lock.release() or True)))
+            other.start()
+            other.join()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(embedding, "pad_batch", between_batches)
+    vectors = embedder.encode_items(items * 3)
+    assert len(calls) >= 3 and got_in == [True]
+    assert all(np.array_equal(a, b) for a, b in zip(vectors, expected))

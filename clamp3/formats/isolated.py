@@ -46,6 +46,7 @@ MAIN_VARIABLE = "_CLAMP3_FORKSERVER_MAIN"
 if os.environ.get(MAIN_VARIABLE) and getattr(sys.modules["__main__"], "__file__", None) is None:
     sys.modules["__main__"].__file__ = os.environ[MAIN_VARIABLE]
 
+NICENESS = 10
 _slots = threading.BoundedSemaphore(os.cpu_count() or 1)
 _context_lock = threading.Lock()
 _context = None
@@ -109,6 +110,7 @@ def _child(connection, path: Path, memory_bytes: int | None, environment: dict[s
     for key in [k for k in os.environ if k.startswith(BUDGET_PREFIX)]:
         del os.environ[key]
     os.environ.update(environment)
+    os.nice(NICENESS)  # the CPU goes to the requests the model answers first; a reader takes what is left
     if memory_bytes is not None:
         cap = _address_space() + memory_bytes
         resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
