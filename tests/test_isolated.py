@@ -149,3 +149,20 @@ def test_the_audio_budget_is_set_by_the_environment_and_read_from_the_header(tmp
     monkeypatch.delenv("CLAMP3_MAX_AUDIO_SECONDS")
     ((_, items, errors),) = read_many([long])  # the CLI's default: two hours
     assert errors == [] and len(items[0].data) == 660 * 24_000
+
+
+def test_a_file_waits_for_a_reader_no_longer_than_a_reader_may_take(monkeypatch):
+    """Under the soak's hostile mix, uploads queued for the readers (one per core) for minutes and
+    ended in the client's timeout; a file now waits at most the deadline, then is refused in one line."""
+    from clamp3.formats import isolated
+
+    slots = threading.BoundedSemaphore(1)
+    monkeypatch.setattr(isolated, "_slots", slots)
+    slots.acquire()  # every reader busy (released after 30 s: without the bound the read then succeeds)
+    threading.Timer(30, slots.release).start()
+    monkeypatch.setenv(SECONDS_VARIABLE, "3")
+    good = SCORES / "essen_book.abc"
+    ((_, items, errors),) = read_many([good])
+    assert items == [] and [str(e) for e in errors] == [
+        f"{good}: not read: every reader was busy for 3 s with other files; try again"
+    ]

@@ -135,7 +135,11 @@ def read_isolated(path: Path, limits: ReadLimits) -> tuple[list, list[InputError
     """:func:`clamp3.formats.try_read_items` of ``path`` in a child process within ``limits``."""
     context = _forkserver()
     environment = {k: v for k, v in os.environ.items() if k.startswith(BUDGET_PREFIX)}
-    with _slots:
+    # A file waits for a reader at most as long as a reader may take: a queue of slow uploads makes
+    # the next one a clear refusal, not a wait without end.
+    if not _slots.acquire(timeout=limits.seconds):
+        return [], [InputError(path, f"not read: every reader was busy for {limits.seconds:g} s with other files; try again")]
+    try:
         receiver, sender = context.Pipe(duplex=False)
         child = context.Process(
             target=_child, args=(sender, path, limits.memory_bytes, environment), name=f"read {path.name}", daemon=True
@@ -166,6 +170,8 @@ def read_isolated(path: Path, limits: ReadLimits) -> tuple[list, list[InputError
                     child.kill()
             child.join()
             child.close()
+    finally:
+        _slots.release()
     logger.debug("read %s in a child in %.2f s", path.name, time.monotonic() - started)
     if kind == "memory":
         return [], [_over_memory(path, limits)]
