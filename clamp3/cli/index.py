@@ -59,7 +59,7 @@ def cmd_index(args: argparse.Namespace) -> int:
             logger.warning("%s: no file with this path was added; its metadata is not used", path)
         print(report.summary(), file=sys.stderr)
         return report.exit_status
-    library = Library.open(args.index)
+    library = Library.open(args.index, read_only=args.action != "prune")  # info and list write nothing
     if args.action == "info":
         print(json.dumps(library.info(), indent=2, ensure_ascii=False))
     elif args.action == "list":

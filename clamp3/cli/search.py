@@ -74,7 +74,8 @@ def cmd_search(args: argparse.Namespace) -> int:
         from clamp3.assets import default_index
         from clamp3.library import Library
 
-        library = Library.open(args.reference or args.index or default_index(options.weights), model=embedder.model)
+        # read-only: a search writes nothing (the demo library that ships in assets/ stays as shipped)
+        library = Library.open(args.reference or args.index or default_index(options.weights), model=embedder.model, read_only=True)
         hits = [h.to_dict() for h in library.search(encode_query(embedder, args.query), args.top_k, args.modality, parse_where(args.where))[0]]
     for hit in hits:
         if args.json:
