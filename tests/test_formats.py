@@ -12,6 +12,7 @@ from conftest import DATA, GOLDEN
 from clamp3.errors import InputError, PartialInputError, UnsupportedFormatError
 from clamp3.formats import read_items
 from clamp3.formats.abc import is_interleaved, split_tunes
+from clamp3.models.patchilizer import Patchilizer
 
 CONVERT = GOLDEN / "convert"
 CORPUS = Path(music21.corpus.__file__).parent
@@ -90,6 +91,40 @@ def test_tune_book_yields_one_interleaved_item_per_tune():
 def test_interleaved_abc_is_kept_as_it_is():
     path = GOLDEN / "embed_tiny" / "inputs" / "score_1.abc"
     assert read_items(path)[0].data == path.read_text(encoding="utf-8")
+
+
+def test_official_interleaved_abc_with_multi_line_voice_names_is_read_as_written():
+    """The official pipeline's output for bach/bwv171.6.mxl: xml2abc leaves carriage returns in
+    part names and the official interleaving reads them as line ends, so ``V:`` lines run over
+    several lines. The official extract_clamp3.py feeds the file as it is to its patchilizer;
+    its patches are stored beside it (tests/data/README.md)."""
+    path = CONVERT / "multiline_names" / "bach__bwv171.6.abc"
+    text = path.read_text(encoding="utf-8")
+    assert 'nm="Soprano\nOboe 1,2\nViolin1"' in text
+    (item,) = read_items(path)
+    assert item.data == text
+    official = np.load(CONVERT / "multiline_names" / "bach__bwv171.6_patches.npz")["patches"]
+    assert np.array_equal(Patchilizer().encode(item.data), official)
+
+
+def test_carriage_returns_in_part_names_end_lines_as_in_the_official_pipeline():
+    ours = read_items(CORPUS / "bach" / "bwv171.6.mxl")[0].data
+    assert ours == (CONVERT / "multiline_names" / "bach__bwv171.6.abc").read_text(encoding="utf-8")
+
+
+def test_header_lines_broken_off_a_field_keep_text_interleaved():
+    # as the official pipeline writes a title and a part name that held carriage returns
+    header = 'erhebt den Herren\nL:1/8\nK:G\nV:1 treble nm="Soprano\n"Cantus" | 1" snm="S."\nV:2 bass\n'
+    assert is_interleaved(header + "[V:1]d4|[V:2]G,4|\n%comment\n[V:1]d2|[V:2]G,2|\n")
+    assert not is_interleaved(header + "V:1\nd4 | d2 |\n[V:2]G,4|\n")  # music outside the voices' lines
+    assert not is_interleaved(header + "[V:1]d4|[V:2]G,4|\nd2 e2 |\n")
+    assert not is_interleaved("X:1\nK:C\nCDEF|\n")
+
+
+def test_every_official_interleaved_file_is_read_as_written():
+    """What the official preprocessing writes is what the model reads: no conversion again."""
+    for path in sorted(CONVERT.glob("*/*.abc")):
+        assert read_items(path)[0].data == path.read_text(encoding="utf-8"), path.name
 
 
 def test_split_tunes_keeps_single_tunes_whole_and_the_preamble_on_each():

@@ -71,9 +71,27 @@ def _clean_quotes(lines: list[str]) -> list[str]:
 
 
 def is_interleaved(abc: str) -> bool:
-    """True for text whose body lines all start with an inline voice field ``[V:``."""
-    body = [line for line in abc.split("\n") if line.strip() and not _is_field_or_comment(line)]
-    return bool(body) and all(line.startswith("[V:") for line in body)
+    """True for text in the form the official stage 2 writes: a header, then body lines that all
+    start with an inline voice field ``[V:`` (fields and comments may come between them).
+
+    Header lines are fields, comments and the lines that a field's value was broken into: xml2abc
+    leaves carriage returns in part names (``nm="Soprano\rOboe 1,2"``) and titles, and these end
+    lines once the file is read in text mode, as the official scripts read it. Such a line is part
+    of the header when it lies inside a quote that a field line opened, or holds no barline.
+    """
+    quoted = body = False
+    for line in abc.split("\n"):
+        if not line.strip():
+            continue
+        if quoted:
+            pass  # the rest of a quoted value
+        elif line.startswith("[V:"):
+            body = True
+        elif not _is_field_or_comment(line) and (body or "|" in line):
+            return False  # music outside the voices' lines
+        if quoted or not line.startswith("%"):
+            quoted ^= line.count('"') % 2 == 1
+    return body
 
 
 def has_voices(abc: str) -> bool:
@@ -82,7 +100,9 @@ def has_voices(abc: str) -> bool:
 
 def interleave(abc: str, path: Path) -> str:
     """Standard ABC of one tune (with ``V:`` voices) -> interleaved ABC, as the official stage 2."""
-    lines = [line for line in io.StringIO(abc).readlines() if line.strip() != ""]
+    # Line ends as the official stage 2 reads the file stage 1 wrote, in text mode: xml2abc leaves
+    # carriage returns in part names and titles, and those end lines there.
+    lines = [line for line in io.StringIO(abc, newline=None).readlines() if line.strip() != ""]
     with contextlib.redirect_stdout(io.StringIO()):  # abctoolkit prints its diagnostics
         try:  # abctoolkit raises a bare Exception when it finds no tune body
             lines = remove_information_field(abc_lines=lines, info_fields=REMOVED_FIELDS)
