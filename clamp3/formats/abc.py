@@ -82,7 +82,7 @@ def is_interleaved(abc: str) -> bool:
     start with an inline voice field ``[V:`` (fields and comments may come between them).
 
     Header lines are fields, comments and the lines that a field's value was broken into: xml2abc
-    leaves carriage returns in part names (``nm="Soprano\rOboe 1,2"``) and titles, and these end
+    leaves carriage returns in part names (``nm="Soprano<CR>Oboe 1,2"``) and titles, and these end
     lines once the file is read in text mode, as the official scripts read it. Such a line is part
     of the header when it lies inside a quote that a field line opened, or holds no barline.
     """
@@ -174,7 +174,7 @@ def abc_via_musicxml(abc: str, path: Path) -> str:
 
     xml_path = path.with_suffix(".xml")
     if _XML_CHANGED_RE.search(abc):
-        return musicxml_to_abc(abc_to_musicxml(abc, xml_path), xml_path)
+        return musicxml_to_abc(abc_to_musicxml(abc, path), xml_path)
     return score_to_abc(abc_to_score(abc, path), xml_path)
 
 

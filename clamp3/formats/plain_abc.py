@@ -4,7 +4,7 @@ A tune without voice fields is read by the route the official README gives for o
 abc2xml to MusicXML, xml2abc (``-d 8 -x``) back to standard ABC, then the official interleaving
 (:func:`clamp3.formats.abc.abc_via_musicxml`). That takes some 40 ms for a folk song, nearly all
 of it in abc2xml's pyparsing grammar. For a *plain* tune, one of notes, rests and single barlines
-under the header fields X T N O R S M L K (the Essen folk songs: 60 % of the tunes in music21's
+under the header fields X T N O R S M L K (the Essen folk songs: 59 % of the tunes in music21's
 ABC books), :func:`plain_tune_to_interleaved` writes the same text directly by the handful of the
 two converters' rules that such a tune meets, restated below where each applies. Every other
 tune gets ``None`` and takes the round trip.
