@@ -6,7 +6,9 @@ and rotate the voices so that each line holds one bar of every voice (``[V:1]..|
 
 Beyond the official script: a tune book yields one item per ``X:`` tune, text that is already
 interleaved is kept as it is, and a tune without voice structure (folk-song ABC has no ``V:``)
-goes through abc2xml and xml2abc first, the route the official README gives for other sources.
+goes through abc2xml and xml2abc first, the route the official README gives for other sources;
+for a plain tune (notes, rests and barlines) :mod:`clamp3.formats.plain_abc` writes what that
+route would, without running it.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import re
 import threading
 import warnings
 from pathlib import Path
+from xml.etree import ElementTree
 
 from abctoolkit.rotate import rotate_abc
 from abctoolkit.utils import (
@@ -29,12 +32,16 @@ from abctoolkit.utils import (
 
 from clamp3.errors import InputError, PartialInputError
 from clamp3.formats.base import MAX_FILE_BYTES, Item, check_score_bars, decode_utf8, read_bytes
+from clamp3.formats.plain_abc import plain_tune_to_interleaved
 
 REMOVED_FIELDS = ["X:", "T:", "C:", "W:", "w:", "Z:", "%%MIDI"]
 _FIELD_RE = re.compile(r"^[A-Za-z]:")
 _TUNE_START_RE = re.compile(r"^X:", re.M)
 _METER_SUM_RE = re.compile(r"\s*\d{1,3}(\s*\+\s*\d{1,3})*\s*")
 _VOICE_ID_RE = re.compile(r"(?:^|\[)V:\s*([^\]\s]+)", re.M)
+# Characters that a MusicXML text does not come back with once written and parsed again: a
+# carriage return (read as a line end) and those XML 1.0 does not allow (refused).
+_XML_CHANGED_RE = re.compile(r"[\x00-\x08\x0b-\x1f\ufffe\uffff]")
 # Limits that keep one file's conversion cheap, checked on the text before any conversion.
 MAX_BARS = 10_000  # bars per voice of one tune: ten times the longest symphonic movement
 MAX_TUNES = 100_000  # tunes in one book
@@ -71,9 +78,27 @@ def _clean_quotes(lines: list[str]) -> list[str]:
 
 
 def is_interleaved(abc: str) -> bool:
-    """True for text whose body lines all start with an inline voice field ``[V:``."""
-    body = [line for line in abc.split("\n") if line.strip() and not _is_field_or_comment(line)]
-    return bool(body) and all(line.startswith("[V:") for line in body)
+    """True for text in the form the official stage 2 writes: a header, then body lines that all
+    start with an inline voice field ``[V:`` (fields and comments may come between them).
+
+    Header lines are fields, comments and the lines that a field's value was broken into: xml2abc
+    leaves carriage returns in part names (``nm="Soprano<CR>Oboe 1,2"``) and titles, and these end
+    lines once the file is read in text mode, as the official scripts read it. Such a line is part
+    of the header when it lies inside a quote that a field line opened, or holds no barline.
+    """
+    quoted = body = False
+    for line in abc.split("\n"):
+        if not line.strip():
+            continue
+        if quoted:
+            pass  # the rest of a quoted value
+        elif line.startswith("[V:"):
+            body = True
+        elif not _is_field_or_comment(line) and (body or "|" in line):
+            return False  # music outside the voices' lines
+        if quoted or not line.startswith("%"):
+            quoted ^= line.count('"') % 2 == 1
+    return body
 
 
 def has_voices(abc: str) -> bool:
@@ -82,7 +107,9 @@ def has_voices(abc: str) -> bool:
 
 def interleave(abc: str, path: Path) -> str:
     """Standard ABC of one tune (with ``V:`` voices) -> interleaved ABC, as the official stage 2."""
-    lines = [line for line in io.StringIO(abc).readlines() if line.strip() != ""]
+    # Line ends as the official stage 2 reads the file stage 1 wrote, in text mode: xml2abc leaves
+    # carriage returns in part names and titles, and those end lines there.
+    lines = [line for line in io.StringIO(abc, newline=None).readlines() if line.strip() != ""]
     with contextlib.redirect_stdout(io.StringIO()):  # abctoolkit prints its diagnostics
         try:  # abctoolkit raises a bare Exception when it finds no tune body
             lines = remove_information_field(abc_lines=lines, info_fields=REMOVED_FIELDS)
@@ -113,10 +140,8 @@ def _meter_numerator(text: str) -> int:
     return sum(int(term) for term in text.split("+"))
 
 
-def abc_to_musicxml(abc: str, path: Path) -> bytes:
-    """Standard or interleaved ABC of one tune -> MusicXML, by Wim Vree's abc2xml."""
-    from xml.etree import ElementTree
-
+def abc_to_score(abc: str, path: Path) -> ElementTree.Element:
+    """Standard or interleaved ABC of one tune -> a MusicXML score, by Wim Vree's abc2xml."""
     with warnings.catch_warnings():  # abc2xml uses pyparsing's deprecated camelCase names
         warnings.simplefilter("ignore")
         from abctoolkit import abc2xml
@@ -130,14 +155,27 @@ def abc_to_musicxml(abc: str, path: Path) -> bytes:
             raise InputError(path, f"abc2xml failed ({type(exc).__name__}: {exc})") from exc
     if not documents:
         raise InputError(path, "not parseable as ABC (abc2xml produced no score)")
-    return ElementTree.tostring(documents[0], encoding="utf-8")
+    return documents[0]
+
+
+def abc_to_musicxml(abc: str, path: Path) -> bytes:
+    """Standard or interleaved ABC of one tune -> MusicXML bytes."""
+    return ElementTree.tostring(abc_to_score(abc, path), encoding="utf-8")
 
 
 def abc_via_musicxml(abc: str, path: Path) -> str:
-    """Standard ABC without voice fields -> MusicXML (abc2xml) -> standard ABC (xml2abc)."""
-    from clamp3.formats.musicxml import musicxml_to_abc
+    """Standard ABC without voice fields -> MusicXML (abc2xml) -> standard ABC (xml2abc).
 
-    return musicxml_to_abc(abc_to_musicxml(abc, path), path.with_suffix(".xml"))
+    abc2xml's score goes to xml2abc as it is, not written out and parsed again (a fifth of the
+    time of a folk song). Parsing would turn a carriage return in a text into a line end and
+    refuse characters that XML does not allow; a tune holding either takes the written route.
+    """
+    from clamp3.formats.musicxml import musicxml_to_abc, score_to_abc
+
+    xml_path = path.with_suffix(".xml")
+    if _XML_CHANGED_RE.search(abc):
+        return musicxml_to_abc(abc_to_musicxml(abc, path), xml_path)
+    return score_to_abc(abc_to_score(abc, path), xml_path)
 
 
 def abc_to_interleaved(abc: str, path: Path) -> str:
@@ -157,6 +195,9 @@ def abc_to_interleaved(abc: str, path: Path) -> str:
             raise InputError(
                 path, f"ABC tune without voice fields is {len(abc)} characters, over the {MAX_ABC2XML_CHARS} that are converted"
             )
+        plain = plain_tune_to_interleaved(abc)  # the round trip's text, without it
+        if plain is not None:
+            return plain
         abc = abc_via_musicxml(abc, path)
     return interleave(abc, path)
 

@@ -84,14 +84,17 @@ def _read_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo, path: Path) 
     return raw
 
 
-def _check_repeat_counts(raw: bytes, path: Path) -> None:
-    """Refuse the numbers that xml2abc repeats something for: an octave of a billion would make a
-    gigabyte string, a lyric verse of 10^19 a loop without end. MusicXML's own ranges are single
-    digits; the check parses the XML, as only the parser sees through character references."""
+def _parse(raw: bytes, path: Path) -> ElementTree.Element:
     try:
-        root = ElementTree.fromstring(raw)
+        return ElementTree.fromstring(raw)
     except (ElementTree.ParseError, LookupError, ValueError) as exc:  # LookupError, ValueError: the declared encoding
         raise InputError(path, f"not well-formed XML ({type(exc).__name__}: {exc})") from exc
+
+
+def _check_repeat_counts(root: ElementTree.Element, path: Path) -> None:
+    """Refuse the numbers that xml2abc repeats something for: an octave of a billion would make a
+    gigabyte string, a lyric verse of 10^19 a loop without end. MusicXML's own ranges are single
+    digits; the check reads the parsed XML, as only the parser sees through character references."""
     for tag, attribute in REPEAT_COUNTS:
         for element in root.iter(tag):
             text = element.text if attribute is None else element.get(attribute)
@@ -104,21 +107,43 @@ def _check_repeat_counts(raw: bytes, path: Path) -> None:
                 raise InputError(path, f"{name} is {value}; at most {MAX_REPEAT_COUNT} either way is converted")
 
 
+class _ParsedScore:
+    """Stands in for the ElementTree module in xml2abc, whose parser reads a file: its ``parse``
+    hands over a score that is already parsed."""
+
+    Element = ElementTree.Element
+
+    def __init__(self, root: ElementTree.Element):
+        self.root = root
+
+    def parse(self, _source: object) -> ElementTree.ElementTree:
+        return ElementTree.ElementTree(self.root)
+
+
 def musicxml_to_abc(raw: bytes, path: Path) -> str:
     """Convert MusicXML bytes (or a compressed .mxl archive) to standard ABC."""
     raw = unpacked_musicxml(raw, path)
-    check_score_bars(path, len(_MEASURE_RE.findall(raw)), "MusicXML score")  # before xml2abc reads it
-    _check_repeat_counts(raw, path)
+    check_score_bars(path, len(_MEASURE_RE.findall(raw)), "MusicXML score")  # before the XML is parsed
+    return score_to_abc(_parse(raw, path), path)
+
+
+def score_to_abc(root: ElementTree.Element, path: Path) -> str:
+    """A parsed MusicXML score -> standard ABC, by xml2abc run on it without writing it out."""
+    check_score_bars(path, sum(1 for _ in root.iter("measure")), "MusicXML score")
+    _check_repeat_counts(root, path)
     out, log = io.StringIO(), io.StringIO()
     with _XML2ABC_LOCK, contextlib.redirect_stderr(log):
         options = _xml2abc_options()
         writer = xml2abc.ABCoutput(path.stem + ".abc", "", 0, options)
         writer.outfile = out
         xml2abc.abcOut = writer
+        module, xml2abc.E = xml2abc.E, _ParsedScore(root)
         try:
-            xml2abc.Parser(options).parse(io.BytesIO(raw))
+            xml2abc.Parser(options).parse(None)
         except Exception as exc:  # xml2abc fails in many ways on odd MusicXML
             raise InputError(path, f"xml2abc failed ({type(exc).__name__}: {exc})") from exc
+        finally:
+            xml2abc.E = module
     abc = out.getvalue()
     if not abc:
         raise InputError(path, "no notes in the MusicXML (xml2abc wrote nothing)")
