@@ -24,7 +24,7 @@ from clamp3.errors import Clamp3Error, describe
 from clamp3.formats import isolated
 from clamp3.formats.audio import AUDIO_SECONDS_VARIABLE
 from clamp3.formats.base import SCORE_BARS_VARIABLE
-from clamp3.formats.midi import MIDI_BYTES_VARIABLE
+from clamp3.formats.midi import MIDI_BYTES_VARIABLE, MIDI_MESSAGES_VARIABLE
 from explorers import classify, compare, library, maps, search, train
 from explorers.common import file_input, session_of, shown_errors
 from explorers.context import WORDS, Context
@@ -33,6 +33,7 @@ from explorers.context import WORDS, Context
 APP_BUDGETS = {
     SCORE_BARS_VARIABLE: 20_000,  # bars over all voices of a score: about 22 MB to patch
     MIDI_BYTES_VARIABLE: 512 * 2**10,  # mido reads some 45 KB a second
+    MIDI_MESSAGES_VARIABLE: 20_000,  # each a patch, as a bar of a score
     AUDIO_SECONDS_VARIABLE: 600,  # 10 minutes: 58 MB of waveform at 24 kHz
     isolated.SECONDS_VARIABLE: 30,  # reading one file, in a child process of its own
     isolated.MEMORY_VARIABLE: 1024,  # MB that child may take; the children run one per core at most

@@ -18,8 +18,8 @@ requests. Exits 1 on any failed or unsent request, or a traceback in the server'
 scaled to the app's limits: a query text of 2 MB, a classification of 1,000 classes x 10
 templates, an interleaved ABC of 40 voices x 1,000 bars, a zipped MusicXML of 100,000 measures, a
 FLAC whose header says two hours; and, accepted but as costly as the limits allow, an interleaved
-ABC of 19,000 bars and a MIDI file of 500 KB (answered, or refused at the read deadline or while
-every reader is busy). A refusal with the expected words counts as a success; anything else (a
+ABC of 19,000 bars and a MIDI file of 19,000 messages (answered, or refused at the read deadline or
+while every reader is busy); a MIDI file of 500 KB (128,000 messages) is refused. A refusal with the expected words counts as a success; anything else (a
 timeout among them) is an error. Memory is then counted over the server and its children (the
 readers' processes) and checked against ``--memory-ceiling-mb``; the target for text search under
 this load is p95 <= 3 s.
@@ -76,8 +76,9 @@ HOSTILE = {
     "interleaved ABC, 40 voices x 1,000 bars": ("bars over all its voices, over the limit",),
     "MusicXML of 100,000 measures (.mxl)": ("bars over all its voices, over the limit",),
     "FLAC of 2 hours (header)": ("long, over the limit of",),
+    "MIDI file of 500 KB": ("messages, over the limit",),
     "interleaved ABC of 19,000 bars": AT_THE_LIMIT,
-    "MIDI file of 500 KB": AT_THE_LIMIT,
+    "MIDI file of 19,000 messages": AT_THE_LIMIT,
 }
 MARK = 1000  # memory is read after this many requests (a third of a shorter run)
 
@@ -146,6 +147,8 @@ def hostile_files(folder: Path) -> dict[str, Path]:
             audio.write(silence)
     files["MIDI file of 500 KB"] = folder / "dense.mid"
     _dense_midi(files["MIDI file of 500 KB"], 500 * 2**10)
+    files["MIDI file of 19,000 messages"] = folder / "long.mid"
+    _dense_midi(files["MIDI file of 19,000 messages"], 19_000 * 4)
     return files
 
 

@@ -343,3 +343,27 @@ def test_a_midi_file_over_the_byte_budget_is_refused_before_it_is_parsed(tmp_pat
             read(midi)
     monkeypatch.setenv("CLAMP3_MAX_MIDI_BYTES", str(size))
     assert read_items(midi)[0].kind == "mtf"
+
+
+def test_a_midi_file_over_the_message_budget_is_refused_before_it_is_patched(tmp_path, monkeypatch):
+    """Issue 16 (the soak's hostile mix): a 500 KB MIDI file of 128,000 messages, under the byte
+    budget, became as many patches and held the app's model for some 100 s. Messages are budgeted
+    as a score's bars are (CLAMP3_MAX_MIDI_MESSAGES; app.py: 20,000), for MIDI and MTF alike."""
+    import mido
+
+    from clamp3.errors import InputError
+    from clamp3.formats import read_items
+
+    midi = GOLDEN / "convert" / "midi" / "bwv10.7.mid"
+    count = len(mido.MidiFile(str(midi)).merged_track)
+    mtf = tmp_path / "bwv10.7.mtf"
+    mtf.write_text(read_items(midi)[0].data)
+    lines = mtf.read_text().count("\n")
+    monkeypatch.setenv("CLAMP3_MAX_MIDI_MESSAGES", str(count - 1))
+    with pytest.raises(InputError, match=rf"bwv10.7.mid: MIDI file has {count:,} messages, over the limit of {count - 1:,}$"):
+        read_items(midi)
+    monkeypatch.setenv("CLAMP3_MAX_MIDI_MESSAGES", str(lines - 1))
+    with pytest.raises(InputError, match="bwv10.7.mtf: MIDI file has .* messages, over the limit"):
+        read_items(mtf)
+    monkeypatch.setenv("CLAMP3_MAX_MIDI_MESSAGES", str(max(count, lines)))
+    assert read_items(midi)[0].kind == "mtf" and read_items(mtf)[0].kind == "mtf"

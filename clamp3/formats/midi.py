@@ -25,6 +25,20 @@ MIDI_BYTES_VARIABLE = "CLAMP3_MAX_MIDI_BYTES"  # a stricter budget (app.py: 512 
 
 def max_midi_bytes() -> int:
     return budget(MIDI_BYTES_VARIABLE, MAX_MIDI_BYTES)
+
+
+# Each message becomes a patch of the model's input, as a bar of a score does: the budget of
+# messages bounds the model's work on a file as the bars' budget does for scores (a 500 KB file of
+# 128,000 messages held the app's model for some 100 s). app.py sets a stricter one.
+MIDI_MESSAGES_VARIABLE = "CLAMP3_MAX_MIDI_MESSAGES"
+MAX_MIDI_MESSAGES = 700_000
+
+
+def check_midi_messages(path: Path, messages: int) -> None:
+    limit = budget(MIDI_MESSAGES_VARIABLE, MAX_MIDI_MESSAGES)
+    if messages > limit:
+        raise InputError(path, f"MIDI file has {messages:,} messages, over the limit of {limit:,}")
+
 # Meta messages carrying natural language, dropped so that M3 sees music only.
 TEXT_META_TYPES = frozenset(
     ["text", "copyright", "track_name", "instrument_name", "lyrics", "marker", "cue_marker", "device_name"]
@@ -53,6 +67,7 @@ def parse_midi(raw: bytes, path: Path) -> mido.MidiFile:
 def midi_to_mtf(raw: bytes, path: Path) -> str:
     midi = parse_midi(raw, path)
     messages = midi.merged_track
+    check_midi_messages(path, len(messages))
     lines = [f"ticks_per_beat {midi.ticks_per_beat}"]
     lines.extend(
         message_line(message)
@@ -70,4 +85,5 @@ def read_mtf(path: Path) -> list[Item]:
     text = decode_utf8(path, read_bytes(path))
     if not text.startswith("ticks_per_beat"):
         raise InputError(path, "not MTF: the first line must be 'ticks_per_beat N'")
+    check_midi_messages(path, text.count("\n"))
     return [Item(path, path.stem, "mtf", text)]
