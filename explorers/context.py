@@ -203,8 +203,9 @@ class Context:
         allow_model_swap = _flag("CLAMP3_ALLOW_MODEL_SWAP") if allow_model_swap is None else allow_model_swap
         shared_writable = _flag("CLAMP3_SHARED_WRITABLE") if shared_writable is None else shared_writable
         model = load_model(weights)
-        # a read-only app opens its library read-only: it may lie on read-only storage, and is never created
-        library = Library.open(index, model=model, create=not read_only, read_only=read_only)
+        # a read-only app opens its library read-only: it may lie on read-only storage, and is never created;
+        # the demo library that ships in assets/ is never written (not even its vector file)
+        library = Library.open(index, model=model, create=not read_only, read_only=read_only or is_demo_library(index))
         lock = threading.RLock()
         context = cls(
             weights, Path(index), Embedder(model, batch_size=16, lock=lock), library, lock=lock,
