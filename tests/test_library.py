@@ -720,6 +720,8 @@ def test_filters_read_the_table_of_fields_and_agree_with_the_json(tmp_path):
         new.remove([first, 50])
     assert new.db.execute("SELECT COUNT(*) FROM item_fields WHERE item_id = ?", (first,)).fetchone()[0] == 3  # rolled back together
     new.db.execute("DROP TRIGGER fail")
+    assert first in [h.id for h in new.search(query, k=400, where={"region": "China"})[0]]
     assert new.remove([first]) == 1
     assert new.db.execute("SELECT COUNT(*) FROM item_fields WHERE item_id = ?", (first,)).fetchone()[0] == 0
     assert first not in [i.id for i in new.items(where={"region": "China"})]
+    assert first not in [h.id for h in new.search(query, k=400, where={"region": "China"})[0]]  # not from the last version's filter

@@ -173,7 +173,11 @@ def _read_stamp(directory: Path) -> Stamp | None:
 
 
 def _write_stamp(directory: Path, stamp: Stamp) -> None:
-    atomic_write(directory / STAMP_NAME, lambda handle: handle.write(json.dumps(asdict(stamp)).encode()))
+    """The stamp, or a warning where it cannot be written (a full disk): the old one stays true of what it names."""
+    try:
+        atomic_write(directory / STAMP_NAME, lambda handle: handle.write(json.dumps(asdict(stamp)).encode()))
+    except OSError as exc:
+        logger.warning("%s: the vector file's stamp cannot be written (%s)", directory, exc)
 
 
 def _map(directory: Path, stamp: Stamp) -> tuple[np.ndarray, np.ndarray] | None:
@@ -241,11 +245,11 @@ def _write_all(directory: Path, connection: sqlite3.Connection, state: State):
     _remove_leftovers(directory)
     try:
         atomic_write_many([(directory / VECTORS_NAME, write_vectors), (directory / IDS_NAME, write_ids)])
-        stamp = Stamp(state.library, state.version, state.edits, generation, state.count, state.dim, last[0])
-        _write_stamp(directory, stamp)
     except OSError as exc:
         logger.warning("%s: the vector file cannot be written (%s); vectors read from the database", directory, exc)
         return None
+    stamp = Stamp(state.library, state.version, state.edits, generation, state.count, state.dim, last[0])
+    _write_stamp(directory, stamp)
     return _map(directory, stamp)
 
 
