@@ -1,4 +1,4 @@
-"""Search latency and recall, and evaluation speed against the official loop.
+"""Search latency and recall, the library's store, and evaluation speed against the official loop.
 
 Library search on N random unit vectors of 768 dimensions: p50 / p99 latency of one query for
 exact search (the matrix product clamp3 runs below its ANN threshold) and for the FAISS HNSW
@@ -7,17 +7,44 @@ for an ANN index: there are no clusters to exploit. Then ``eval`` on Q x Q rando
 by side with a re-implementation of the official clamp3_eval.py loop.
 
     python benchmarks/search.py [--sizes 10000 100000 1000000] [--queries 200] [--eval-size 10000] [--ann-max 200000]
+
+``--store`` measures the library's store instead, old way beside new in one run, on a library of
+100,000 (``--million``: and 1,000,000) realistic vectors: the demo library's real embeddings,
+grown with noise matched to each one's distance to its nearest real neighbour, each copy with
+its source's metadata and modality. Exact search p50 with music queries (real vectors) and text
+queries (the embedded model's vectors of ``TEXTS``) kept apart: the old way (a copy of the matrix
+per query, as ``Library.search`` ran), the new (``Library.search(exact=True)`` on the mapped
+matrix) and FAISS ``IndexFlatIP`` over the same matrix; what one query allocates; ``matrix()``
+load time and peak memory in a fresh process (old: row by row from SQLite; new: the vector file;
+new without it: written from SQLite; read-only without it: built in memory); a metadata filter
+(``region=China``) and the modality filter the old way (json_each over the items; the ids read row by
+row, their rows copied) and the new (the ``item_fields`` index; the ids read as one string, the rest
+of the matrix masked or the allowed rows gathered), on a filter's first use in a library version and
+repeated (cached).
+
+    python benchmarks/search.py --store [--store-sizes 100000] [--million] [--scratch DIR] [--no-text]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
 import time
+import tracemalloc
+from pathlib import Path
 
 import numpy as np
-import torch
 
-from clamp3.retrieval import build_hnsw, exact_top_k, normalize, retrieval_ranks
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from clamp3.retrieval import build_hnsw, exact_top_k, normalize, retrieval_ranks  # noqa: E402
 
 DIM = 768
 
@@ -70,6 +97,8 @@ def bench_ivf(matrix: np.ndarray, probes: np.ndarray, exact: list[np.ndarray]) -
 
 def official_eval_loop(queries: np.ndarray, references: np.ndarray) -> np.ndarray:
     """clamp3_eval.py: per query, cosine with every reference, a Python sort, list.index."""
+    import torch
+
     refs = torch.tensor(references)
     ranks = []
     for idx, query in enumerate(queries):
@@ -79,15 +108,246 @@ def official_eval_loop(queries: np.ndarray, references: np.ndarray) -> np.ndarra
     return np.array(ranks)
 
 
+# --- the library's store: old way beside new --------------------------------------------------------
+TEXTS = [
+    "Chinesisches Volkslied aus Shanxi", "a lively Irish jig", "une chanson populaire de Lorraine", "巴赫的四声部众赞歌",
+    "una canción de amor", "a slow air", "ルクセンブルクの民謡", "народная песня из Польши", "a hornpipe in D major",
+    "musica del Rinascimento a quattro voci", "a Bach chorale in four parts", "a dance tune from Germany",
+    "ein Wiegenlied", "a march in 2/4", "a children's song", "a minuet by Mozart", "山西民歌", "a ballad in a minor key",
+    "Polish folk dance", "a hymn for four voices",
+]
+OLD_FILTER_SQL = ("SELECT id FROM items WHERE EXISTS (SELECT 1 FROM json_each(items.metadata) AS j WHERE j.key = ? AND j.value = ?) "
+                  "ORDER BY id")  # Library._filter_sql before the table of fields
+OLD_MODALITY_SQL = "SELECT id FROM items WHERE modality = ? ORDER BY id"
+FILTER = {"region": "China"}
+
+
+def machine_load() -> str:
+    return "load average " + " / ".join(f"{x:.2f}" for x in os.getloadavg()) + f" (1 / 5 / 15 min) on {os.cpu_count()} cores"
+
+
+def old_matrix(db: sqlite3.Connection) -> tuple[np.ndarray, np.ndarray]:
+    """Library.matrix before the vector file: row by row from SQLite, stacked, normalised."""
+    ids, vectors = [], []
+    for item_id, blob in db.execute("SELECT id, vector FROM items ORDER BY id"):
+        ids.append(item_id)
+        vectors.append(np.frombuffer(blob, dtype=np.float32))
+    return np.asarray(ids, dtype=np.int64), normalize(np.stack(vectors))
+
+
+def grow(size: int, seed: int = 0) -> tuple[np.ndarray, list[tuple[str, str, str]], np.ndarray]:
+    """``size`` vectors grown from the demo library's: its real vectors first, then copies of them
+    moved by Gaussian noise scaled so that a copy lies about as far from its source as the source
+    from its nearest real neighbour; with each source's (modality, title, metadata JSON)."""
+    from clamp3.assets import library_dir
+    from clamp3.library import Library
+
+    demo = Library.open(library_dir(unpack=False), read_only=True)
+    items = demo.items()
+    real = demo.vectors_of([item.id for item in items])  # (R, D) unit
+    nearest = np.empty(len(real), np.float32)
+    for start in range(0, len(real), 2048):
+        cosines = real[start : start + 2048] @ real.T  # (block, R)
+        cosines[np.arange(len(cosines)), np.arange(start, start + len(cosines))] = -np.inf
+        nearest[start : start + 2048] = cosines.max(axis=1)
+    distance = np.sqrt(np.maximum(2 - 2 * nearest, 0))  # to the nearest real neighbour
+    rng = np.random.default_rng(seed)
+    sources = np.arange(size) % len(real)
+    vectors = np.empty((size, real.shape[1]), np.float32)
+    for start in range(0, size, 100_000):
+        rows = sources[start : start + 100_000]
+        noise = rng.standard_normal((len(rows), real.shape[1]), dtype=np.float32) * (distance[rows] / np.sqrt(real.shape[1]))[:, None]
+        noise[(start + np.arange(len(rows))) < len(real)] = 0  # the real vectors themselves
+        vectors[start : start + 100_000] = normalize(real[rows] + noise)
+    described = [(item.modality, item.title, json.dumps(item.metadata, ensure_ascii=False)) for item in items]
+    demo.close()
+    return vectors, [described[i] for i in sources], real
+
+
+def build_store(folder: Path, vectors: np.ndarray, described: list[tuple[str, str, str]]) -> float:
+    """A library of ``vectors`` written as ``Library.add`` writes chunks; seconds taken."""
+    from clamp3.library import Library
+
+    started = time.perf_counter()
+    library = Library(folder, create=True)
+    identity = {"model": "grown-demo", "fingerprint": "grown", "dim": str(vectors.shape[1])}
+    for start in range(0, len(vectors), 20_000):
+        library._commit_chunk([(f"/grown/{i}", f"g{i}", "h", *described[i], vectors[i].tobytes(), 0.0)
+                               for i in range(start, min(start + 20_000, len(vectors)))], identity)
+    library.close()
+    return time.perf_counter() - started
+
+
+def load_child(mode: str, folder: str) -> None:
+    """One matrix() load in this fresh process: prints seconds, peak memory growth and the matrix's size."""
+    from clamp3.library import Library
+
+    status = Path("/proc/self/status")
+
+    def kib(field: str) -> int:
+        return int(next(line for line in status.read_text().splitlines() if line.startswith(field)).split()[1])
+
+    if mode == "old":
+        db = sqlite3.connect(Path(folder) / "library.sqlite3")
+    else:
+        library = Library.open(folder, read_only=mode == "read-only")
+        library.version  # noqa: B018 - opened and read before the clock starts
+    Path("/proc/self/clear_refs").write_text("5")  # the peak starts from here
+    before = kib("VmRSS:")
+    started = time.perf_counter()
+    ids, matrix = old_matrix(db) if mode == "old" else library.matrix()
+    seconds = time.perf_counter() - started
+    print(json.dumps({"seconds": seconds, "peak_mib": (kib("VmHWM:") - before) / 1024, "matrix_mib": matrix.nbytes / 2**20}))
+
+
+def timed_load(mode: str, folder: Path) -> dict:
+    done = subprocess.run([sys.executable, __file__, "--load-child", mode, str(folder)], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    if done.returncode:
+        raise RuntimeError(done.stderr[-3000:])
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def p50_ms(search, queries: np.ndarray, warm: int = 2) -> float:
+    for query in queries[:warm]:
+        search(query[None])
+    times = []
+    for query in queries:
+        started = time.perf_counter()
+        search(query[None])
+        times.append(time.perf_counter() - started)
+    return float(np.median(times) * 1000)
+
+
+def allocated_mib(search, query: np.ndarray) -> float:
+    """What one query allocates at its peak (tracemalloc: numpy's and Python's allocations)."""
+    search(query[None])
+    tracemalloc.start()
+    try:
+        search(query[None])
+        return tracemalloc.get_traced_memory()[1] / 2**20
+    finally:
+        tracemalloc.stop()
+
+
+def bench_store(size: int, scratch: Path, music: np.ndarray, text: np.ndarray | None, vectors, described) -> list[str]:
+    import faiss
+
+    from clamp3.library import Library
+
+    folder = scratch / f"store-{size}"
+    if not (folder / "library.sqlite3").exists():
+        shutil.rmtree(folder, ignore_errors=True)
+        print(f"  building a library of {size:,} grown vectors: {build_store(folder, vectors[:size], described[:size]):.0f} s",
+              flush=True)
+    for stale in folder.glob("vectors.*"):
+        stale.unlink()
+    loads = {"written from SQLite (no vector file yet)": timed_load("new", folder), "old": timed_load("old", folder),
+             "new": timed_load("new", folder), "read-only, no vector file: built in memory": None}
+    for stale in folder.glob("vectors.*"):
+        stale.unlink()
+    loads["read-only, no vector file: built in memory"] = timed_load("read-only", folder)
+    timed_load("new", folder)  # the vector file again, for the searches
+
+    library = Library(folder)
+    ids, matrix = library.matrix()
+    db = library.db
+    flat = faiss.IndexFlatIP(matrix.shape[1])
+    flat.add(matrix)
+
+    def old_search(query, where=None, modality=None):  # Library.search before: a copy of the allowed rows (all of them without a filter)
+        if where is None and modality is None:
+            rows = np.arange(len(ids))
+        else:
+            sql, params = (OLD_FILTER_SQL, [x for kv in where.items() for x in kv]) if where else (OLD_MODALITY_SQL, [modality])
+            rows = np.searchsorted(ids, np.fromiter((i for (i,) in db.execute(sql, params)), dtype=np.int64))
+        return exact_top_k(matrix[rows], normalize(query), 10)
+
+    kinds = [("music", music)] + ([("text", text)] if text is not None else [])
+    lines = []
+    for kind, queries in kinds:
+        old = p50_ms(old_search, queries)
+        new = p50_ms(lambda q: library.search(q, 10, exact=True), queries)
+        ranked = p50_ms(lambda q: exact_top_k(matrix, normalize(q), 10), queries)
+        faiss_ms = p50_ms(lambda q: flat.search(normalize(q), 10), queries)
+        lines.append(f"| {size:,} | exact search p50 ms, {kind} queries | {old:,.1f} | {new:,.1f} ({ranked:,.1f} ranking only) | "
+                     f"{faiss_ms:,.1f} |")
+    lines.append(f"| {size:,} | allocated by one query, MiB (matrix {matrix.nbytes / 2**20:,.0f}) | "
+                 f"{allocated_mib(old_search, music[0]):,.1f} | {allocated_mib(lambda q: library.search(q, 10, exact=True), music[0]):,.1f} | "
+                 f"{allocated_mib(lambda q: flat.search(normalize(q), 10), music[0]):,.1f} |")
+    few = music[: 5 if size >= 1_000_000 else 20]  # the old filter reads every row's JSON: seconds a query
+
+    def first_use(q, **filters):  # the filter's ids read from SQLite, as the first search of a version does
+        library._allowed_ids.cache_clear()
+        return library.search(q, 10, exact=True, **filters)
+
+    allowed = sum(1 for _ in db.execute("SELECT 1 FROM item_fields WHERE key = 'region' AND value = 'China'"))
+    symbolic = db.execute("SELECT COUNT(*) FROM items WHERE modality = 'symbolic'").fetchone()[0]
+    for label, filters in ((f"where region=China ({allowed:,} items)", {"where": FILTER}),
+                           (f"modality=symbolic ({symbolic:,} items; indexed before too)", {"modality": "symbolic"})):
+        old = p50_ms(lambda q, filters=filters: old_search(q, **filters), few, warm=1)
+        first = p50_ms(lambda q, filters=filters: first_use(q, **filters), music)
+        again = p50_ms(lambda q, filters=filters: library.search(q, 10, exact=True, **filters), music)
+        lines.append(f"| {size:,} | search p50 ms with {label}: first use / repeated | {old:,.1f} | {first:,.1f} / {again:,.1f} | - |")
+    for name, load in loads.items():
+        if name in ("old", "new"):
+            continue
+        lines.append(f"| {size:,} | matrix(): {name}, s / peak MiB | - | {load['seconds']:,.2f} / {load['peak_mib']:,.0f} | - |")
+    lines.insert(0, f"| {size:,} | matrix() in a fresh process, s / peak MiB (matrix {loads['old']['matrix_mib']:,.0f} MiB) | "
+                    f"{loads['old']['seconds']:,.2f} / {loads['old']['peak_mib']:,.0f} | "
+                    f"{loads['new']['seconds']:,.3f} / {loads['new']['peak_mib']:,.0f} | - |")
+    library.close()
+    return lines
+
+
+def main_store(args: argparse.Namespace) -> None:
+    import faiss
+
+    print(machine_load(), f"before; numpy {np.__version__}, faiss {faiss.__version__}, {faiss.omp_get_max_threads()} FAISS threads",
+          flush=True)
+    sizes = args.store_sizes + ([1_000_000] if args.million else [])
+    vectors, described, real = grow(max(sizes))
+    music = real[np.random.default_rng(1).choice(len(real), args.store_queries, replace=False)]
+    text = None
+    if not args.no_text:
+        from clamp3.embedding import Embedder
+        from clamp3.models import load_model
+
+        text = normalize(Embedder(load_model("default")).encode_texts(TEXTS))
+    scratch = Path(args.scratch) if args.scratch else Path(tempfile.mkdtemp(prefix="clamp3-store-"))
+    rows = []
+    try:
+        for size in sizes:
+            rows += bench_store(size, scratch, music, text, vectors, described)
+    finally:
+        if not args.scratch:
+            shutil.rmtree(scratch, ignore_errors=True)
+    print("\n| items | measure | old | new | FAISS IndexFlatIP |\n|---:|---|---:|---:|---:|")
+    print("\n".join(rows))
+    print("\n" + machine_load(), "after")
+
+
 def main() -> None:
+    if len(sys.argv) == 4 and sys.argv[1] == "--load-child":
+        return load_child(sys.argv[2], sys.argv[3])
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--ef-search", type=int, default=256)
     parser.add_argument("--eval-size", type=int, default=10_000)
     parser.add_argument("--ann-max", type=int, default=200_000, help="build HNSW only up to this size (slow on 2 cores)")
+    parser.add_argument("--store", action="store_true", help="the library's store, old way beside new (see above)")
+    parser.add_argument("--store-sizes", type=int, nargs="+", default=[100_000])
+    parser.add_argument("--million", action="store_true", help="--store at 1,000,000 items too")
+    parser.add_argument("--store-queries", type=int, default=50)
+    parser.add_argument("--scratch", help="where the libraries are built (kept, and reused by the next run); a temporary folder otherwise")
+    parser.add_argument("--no-text", action="store_true", help="music queries only (no model is loaded)")
     args = parser.parse_args()
+    if args.store:
+        return main_store(args)
     rng = np.random.default_rng(0)
+
+    import torch
 
     print(f"{torch.get_num_threads()} threads\n")
     print("| vectors | search | p50 ms | p99 ms | recall@10 | build |\n|---:|---|---:|---:|---:|---:|")

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 BLOCK = 1024
+SCORE_BYTES = 64 << 20  # scores held at once by exact_top_k: 16 queries against a million rows
 
 
 UNIT_TOLERANCE = 1e-5
@@ -50,19 +51,40 @@ def retrieval_ranks(queries: np.ndarray, references: np.ndarray, targets: Sequen
     return ranks
 
 
-def exact_top_k(matrix: np.ndarray, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Unit rows (N, D), unit queries (Q, D) -> scores and row indices (Q, min(k, N)), best first
-    (equal scores in row order)."""
-    top = min(k, len(matrix))
+def exact_top_k(
+    matrix: np.ndarray, queries: np.ndarray, k: int, rows: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Unit rows (N, D), unit queries (Q, D) -> scores and row indices (Q, min(k, n)), best first
+    (equal scores in row order); with ``rows`` (ascending row indices), only those n rows are searched.
+
+    The matrix is never copied (a copy cost 9x the search at 100,000 rows): the queries are scored
+    against all of it in blocks of at most ``SCORE_BYTES`` of scores, and rows outside ``rows`` are
+    masked out; only a small ``rows`` (under a quarter of the matrix, where copying them costs less
+    than scoring the rest) is gathered first.
+    """
+    gathered = rows is not None and len(rows) * 4 < len(matrix)
+    searched = matrix[rows] if gathered else matrix  # (n, D) when gathered: a small part of the matrix
+    excluded = None
+    if rows is not None and not gathered:
+        excluded = np.ones(len(matrix), dtype=bool)
+        excluded[rows] = False
+    n = len(matrix) if rows is None else len(rows)
+    top = min(k, n)
     all_scores, all_rows = np.empty((len(queries), top), np.float32), np.empty((len(queries), top), np.int64)
-    for start in range(0, len(queries), 256):
-        scores = queries[start : start + 256] @ matrix.T  # (block, N)
-        best = np.argpartition(-scores, top - 1, axis=1)[:, :top]
+    if top == 0:
+        return all_scores, all_rows
+    block = max(1, min(256, SCORE_BYTES // (4 * len(searched))))
+    for start in range(0, len(queries), block):
+        scores = queries[start : start + block] @ searched.T  # (block, N or n)
+        if excluded is not None:
+            scores[:, excluded] = -np.inf
+        best = np.argpartition(scores, scores.shape[1] - top, axis=1)[:, -top:]
         best_scores = np.take_along_axis(scores, best, axis=1)
         # best score first; equal scores in row order, as a full stable sort would give them
         order = np.lexsort((best, -best_scores), axis=1)
-        all_rows[start : start + 256] = np.take_along_axis(best, order, axis=1)
-        all_scores[start : start + 256] = np.take_along_axis(best_scores, order, axis=1)
+        best = np.take_along_axis(best, order, axis=1)
+        all_rows[start : start + block] = rows[best] if gathered else best
+        all_scores[start : start + block] = np.take_along_axis(best_scores, order, axis=1)
     return all_scores, all_rows
 
 

@@ -204,8 +204,8 @@ class Context:
         shared_writable = _flag("CLAMP3_SHARED_WRITABLE") if shared_writable is None else shared_writable
         model = load_model(weights)
         # A read-only app opens its library read-only: it may lie on read-only storage, and is never
-        # created; the demo library that ships in assets/ is always opened so (opening to write would
-        # bring its schema up to date in the file).
+        # created; the demo library that ships in assets/ is never written (opening it to write would
+        # bring its schema up to date in the file and write its vector file there).
         library = Library.open(index, model=model, create=not read_only, read_only=read_only or is_demo_library(index))
         lock = threading.RLock()
         context = cls(

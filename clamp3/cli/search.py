@@ -71,11 +71,12 @@ def cmd_search(args: argparse.Namespace) -> int:
         scores, rows = top_k(encode_query(embedder, args.query), vectors, args.top_k)
         hits = [{"rank": r, "score": float(s), "path": names[i]} for r, (s, i) in enumerate(zip(scores[0], rows[0]), 1)]
     else:
-        from clamp3.assets import default_index
+        from clamp3.assets import default_index, is_demo_library
         from clamp3.library import Library
 
-        # read-only: a search writes nothing (the demo library that ships in assets/ stays as shipped)
-        library = Library.open(args.reference or args.index or default_index(options.weights), model=embedder.model, read_only=True)
+        index = args.reference or args.index or default_index(options.weights)
+        # the demo library that ships in assets/ stays as released: no vector file, no table of fields written there
+        library = Library.open(index, model=embedder.model, read_only=is_demo_library(index))
         hits = [h.to_dict() for h in library.search(encode_query(embedder, args.query), args.top_k, args.modality, parse_where(args.where))[0]]
     for hit in hits:
         if args.json:
