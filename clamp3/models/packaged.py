@@ -25,7 +25,6 @@ from pathlib import Path
 import numpy as np
 
 from clamp3.errors import CheckpointError
-from clamp3.io import cache_home
 
 logger = logging.getLogger(__name__)
 
@@ -158,7 +157,7 @@ def _bert_name(name: str, path: Path) -> str:
 
 
 def cache_root() -> Path:
-    return cache_home() / "text-towers"
+    return Path(os.environ.get("CLAMP3_CACHE", Path.home() / ".cache" / "clamp3")) / "text-towers"
 
 
 def build_e5_small(directory: str | Path) -> Path:
