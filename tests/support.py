@@ -77,6 +77,16 @@ PAIR_TEXTS = [
 ]
 
 
+def official_scores(folder: str | Path, count: int) -> list[Path]:
+    """The first ``count`` interleaved ABC scores written by the official pipeline (the golden
+    conversions), copied into ``folder``, in name order."""
+    folder = Path(folder)
+    source = Path(__file__).parent / "data" / "golden" / "convert" / "abc_official"
+    for path in sorted(source.glob("*.abc"))[:count]:
+        shutil.copy(path, folder / path.name)
+    return sorted(folder.glob("*.abc"))
+
+
 def write_pairs(folder: str | Path) -> Path:
     """Eight text-score pairs in ``folder``: eight Bach chorales of the conformance data copied
     as ``s0.abc`` ... ``s7.abc`` and ``train.jsonl`` (M4-RAG lines with a German translation)."""

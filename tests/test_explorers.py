@@ -27,12 +27,9 @@ REGIONS = ("Alsace", "Bohemia", "Tyrol")
 
 @pytest.fixture(scope="module")
 def scores(tmp_path_factory):
-    from conftest import GOLDEN
+    from support import official_scores
 
-    folder = tmp_path_factory.mktemp("scores")
-    for path in sorted((GOLDEN / "convert" / "abc_official").glob("*.abc"))[:12]:
-        shutil.copy(path, folder / path.name)
-    return sorted(folder.glob("*.abc"))
+    return official_scores(tmp_path_factory.mktemp("scores"), 12)
 
 
 @pytest.fixture(scope="module")
@@ -219,9 +216,9 @@ def test_a_read_only_app_writes_nothing_and_requests_are_bounded(context, scores
     assert not (context.home / "uploads").exists() and not (context.home / "sessions").exists()
 
 
-def test_reading_a_file_does_not_hold_the_model_lock(context, scores, monkeypatch):
-    """Issue 16: all of a request's work (conversion, tokenising, decoding) ran under the one model
-    lock, so one slow file stalled every visitor. A reader held up here must leave the lock free."""
+def _run_while_a_reader_is_held(context, monkeypatch, action):
+    """Run ``action`` in a thread while the ABC reader is held up; assert the model lock is free
+    meanwhile (another visitor's search gets the model), then return what ``action`` returned."""
     import threading
 
     from clamp3 import formats
@@ -236,47 +233,34 @@ def test_reading_a_file_does_not_hold_the_model_lock(context, scores, monkeypatc
 
     monkeypatch.setitem(formats.READERS, ".abc", slow_reader)
     answers = []
-    worker = threading.Thread(target=lambda: answers.append(context.encode_file(scores[0])))
+    worker = threading.Thread(target=lambda: answers.append(action()))
     worker.start()
     try:
         assert reading.wait(30)
-        acquired = context.lock.acquire(timeout=30)  # another visitor's search gets the model meanwhile
+        acquired = context.lock.acquire(timeout=30)
         assert acquired
         context.lock.release()
     finally:
         release.set()
         worker.join(60)
-    assert len(answers) == 1 and answers[0].shape == (1, context.embedder.model.config.projection_size)
+    assert len(answers) == 1
+    return answers[0]
+
+
+def test_reading_a_file_does_not_hold_the_model_lock(context, scores, monkeypatch):
+    """Issue 16: all of a request's work (conversion, tokenising, decoding) ran under the one model
+    lock, so one slow file stalled every visitor. A reader held up here must leave the lock free."""
+    vector = _run_while_a_reader_is_held(context, monkeypatch, lambda: context.encode_file(scores[0]))
+    assert vector.shape == (1, context.embedder.model.config.projection_size)
 
 
 def test_adding_files_does_not_hold_the_model_lock(context, scores, monkeypatch):
     """Issue 16: the Library tab held the model lock for the whole add, reading and converting every
     file under it (50 files of 30 s each: every visitor waited 25 minutes)."""
-    import threading
-
-    from clamp3 import formats
-
-    reading, release = threading.Event(), threading.Event()
-    real = formats.READERS[".abc"]
-
-    def slow_reader(path):
-        reading.set()
-        release.wait(60)
-        return real(path)
-
-    monkeypatch.setitem(formats.READERS, ".abc", slow_reader)
-    reports = []
-    worker = threading.Thread(target=lambda: reports.append(library.add(context, [str(scores[0])], "", "visitor", progress=False)))
-    worker.start()
-    try:
-        assert reading.wait(30)
-        acquired = context.lock.acquire(timeout=30)  # another visitor's search gets the model meanwhile
-        assert acquired
-        context.lock.release()
-    finally:
-        release.set()
-        worker.join(60)
-    assert reports and reports[0].startswith("added 1 items")
+    report = _run_while_a_reader_is_held(
+        context, monkeypatch, lambda: library.add(context, [str(scores[0])], "", "visitor", progress=False)
+    )
+    assert report.startswith("added 1 items")
     assert len(context.session_library("visitor")) == 1
 
 

@@ -27,12 +27,9 @@ from explorers.context import Context  # noqa: E402
 
 @pytest.fixture(scope="module")
 def scores(tmp_path_factory):
-    from conftest import GOLDEN
+    from support import official_scores
 
-    folder = tmp_path_factory.mktemp("scores")
-    for path in sorted((GOLDEN / "convert" / "abc_official").glob("*.abc"))[:6]:
-        shutil.copy(path, folder / path.name)
-    return sorted(folder.glob("*.abc"))
+    return official_scores(tmp_path_factory.mktemp("scores"), 6)
 
 
 @pytest.fixture(scope="module")
