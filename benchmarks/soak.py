@@ -76,7 +76,8 @@ HOSTILE = {
     "interleaved ABC, 40 voices x 1,000 bars": ("bars over all its voices, over the limit",),
     "MusicXML of 100,000 measures (.mxl)": ("bars over all its voices, over the limit",),
     "FLAC of 2 hours (header)": ("long, over the limit of",),
-    "MIDI file of 500 KB": ("messages, over the limit",),
+    # its messages are counted once mido has parsed it, which the read deadline may cut first under load
+    "MIDI file of 500 KB": ("messages, over the limit", "took over", "every reader was busy"),
     "interleaved ABC of 19,000 bars": AT_THE_LIMIT,
     "MIDI file of 19,000 messages": AT_THE_LIMIT,
 }
