@@ -80,6 +80,12 @@ class Shard:
         return [(file, base) for file, base in files if self.keeps(file, base)]
 
 
+def cache_home() -> Path:
+    """Where derived files are kept (features, built text towers, tokenizer copies): ``$CLAMP3_CACHE``
+    or ``~/.cache/clamp3``."""
+    return Path(os.environ.get("CLAMP3_CACHE", Path.home() / ".cache" / "clamp3"))
+
+
 def file_digest(path: str | Path) -> str:
     """SHA-256 of a file's bytes, read in 1 MiB blocks."""
     digest = hashlib.sha256()

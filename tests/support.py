@@ -160,8 +160,10 @@ def serve_app(
     timeout: float = 120.0,
     wait: bool = True,
     preexec_fn: Callable[[], None] | None = None,
+    root: Path = ROOT,
 ) -> Iterator[tuple[str, subprocess.Popen]]:
-    """Start ``python app.py --port P *options`` from the project folder; yields its URL and process.
+    """Start ``python app.py --port P *options`` from the project folder (or the checkout ``root``);
+    yields its URL and process.
 
     With ``wait``, returns once the port accepts connections (the app has loaded its model), or
     raises ``RuntimeError`` with the end of the log when the app exits first or ``timeout``
@@ -173,7 +175,7 @@ def serve_app(
     output = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115 - closed below
     try:
         process = subprocess.Popen(
-            [sys.executable, "app.py", "--port", str(port), *options], cwd=ROOT, env=environment,
+            [sys.executable, "app.py", "--port", str(port), *options], cwd=root, env=environment,
             stdout=output, stderr=subprocess.STDOUT, preexec_fn=preexec_fn,
         )
     finally:

@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 import torch
 from conftest import GOLDEN, TINY_OFFICIAL, TINY_TEXT_MODEL
+from safetensors.torch import load_file
+from torch.utils._python_dispatch import TorchDispatchMode
 
 from clamp3.config import CLaMP3Config, EncoderConfig
 from clamp3.errors import CheckpointError, ConfigError, describe
@@ -94,6 +96,7 @@ def test_patch_embedding_equals_the_one_hot_linear_map(tiny_model):
 def test_m3_official_checkpoint_gives_the_official_loss():
     """tiny_m3_official.pth and its loss were made by the official M3Model (tests/data/README.md)."""
     model = load_m3(GOLDEN / "m3_tiny" / "tiny_m3_official.pth").eval()
+    assert model.decoder.base.lm_head.weight is model.decoder.base.transformer.wte.weight  # tied, as built
     golden = np.load(GOLDEN / "m3_tiny" / "golden.npz")
     patches = torch.from_numpy(golden["input"])[None]
     selected = torch.from_numpy(golden["selected"]).bool()[None]
@@ -143,3 +146,43 @@ def test_patch_embedding_follows_weight_changes(tiny_model, tmp_path):
     encoder.patch_embedding.weight.grad = None
     encoder.embed_patches(patches).sum().backward()
     assert encoder.patch_embedding.weight.grad.abs().sum() > 0
+
+
+class RandomFills(TorchDispatchMode):
+    """Records every random operation (``normal_``, ``uniform_``, ...) that fills real memory."""
+
+    def __init__(self):
+        super().__init__()
+        self.real: list[str] = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        if torch.Tag.nondeterministic_seeded in func.tags and isinstance(out, torch.Tensor) and not out.is_meta:
+            self.real.append(str(func))
+        return out
+
+
+def test_loading_builds_on_the_meta_device_and_equals_the_cpu_build(tiny_model_dir, tmp_path):
+    with RandomFills() as fills:
+        model = load_model(tiny_model_dir)
+    assert fills.real == []
+    # The old path, written out: built on the CPU (initialised at random), then the weights copied in.
+    with RandomFills() as fills:
+        reference = CLaMP3Model(model.config)
+    assert fills.real  # what the recorder would have caught
+    reference.load_state_dict(load_file(tiny_model_dir / "model.safetensors"))
+    reference.eval()
+    assert [n for n, _ in model.named_buffers()] == [n for n, _ in reference.named_buffers()]  # position ids too
+    for (name, a), (_, b) in zip([*model.named_parameters(), *model.named_buffers()], [*reference.named_parameters(), *reference.named_buffers()]):
+        assert a.dtype == b.dtype and a.device == b.device and torch.equal(a, b), name
+    ids, patches, frames = torch.tensor([[0, 5, 44, 5, 2]]), torch.randint(0, 128, (2, 5, 64)), torch.randn(2, 9, 64)
+    with torch.inference_mode():
+        for encode, inputs in (("encode_text", ids), ("encode_symbolic", patches), ("encode_audio", frames)):
+            mask = torch.ones(inputs.shape[:2], dtype=torch.long)
+            assert torch.equal(getattr(model, encode)(inputs, mask), getattr(reference, encode)(inputs, mask)), encode
+    # Tensors of another dtype take the model's, as copying into its parameters gave them.
+    state = read_checkpoint(TINY_OFFICIAL)
+    torch.save({"model": {k: v.double() if v.is_floating_point() else v for k, v in state.items()}}, tmp_path / "f64.pth")
+    double = load_model(tmp_path / "f64.pth", text_model=str(TINY_TEXT_MODEL))
+    assert {p.dtype for p in double.parameters()} == {torch.float32}
+    assert torch.equal(double.text_proj.weight, state["text_proj.weight"])

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
 import numpy as np
 
-from clamp3.io import atomic_save_npy
-
-
-def default_cache_dir() -> Path:
-    return Path(os.environ.get("CLAMP3_CACHE", Path.home() / ".cache" / "clamp3"))
+from clamp3.io import atomic_save_npy, cache_home
 
 
 class FeatureCache:
@@ -20,7 +15,7 @@ class FeatureCache:
     the key, so features of different models never mix."""
 
     def __init__(self, root: str | Path | None = None):
-        self.root = Path(root) if root is not None else default_cache_dir()
+        self.root = Path(root) if root is not None else cache_home()
 
     def path(self, digest: str, extractor: str) -> Path:
         safe = re.sub(r"[^A-Za-z0-9._-]+", "_", extractor)

@@ -10,6 +10,7 @@ in the project's format.
 from __future__ import annotations
 
 import logging
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from clamp3.models.clamp3 import CLaMP3Model
 from clamp3.models.m3 import NUM_CHARS, M3Model
 from clamp3.models.packaged import PREFIX as PACKAGED_PREFIX
 from clamp3.models.packaged import resolve_text_model
+from clamp3.models.tokenizer import load_tokenizer
 from clamp3.weights import build_strict, hub_fetch, load_failure_reason, load_state_strict
 
 logger = logging.getLogger(__name__)
@@ -61,18 +63,6 @@ def load_text_config(text_model: str) -> dict[str, Any]:
             hint=Hint("give a local copy of it (a directory with config.json and tokenizer)", "text_model"),
         ) from exc
     return config.to_diff_dict() | {"model_type": config.model_type}
-
-
-def load_tokenizer(source: str | Path):
-    from transformers import AutoTokenizer
-
-    try:
-        return AutoTokenizer.from_pretrained(resolve_text_model(str(source)))
-    except Exception as exc:
-        raise CheckpointError(
-            f"cannot load the tokenizer '{source}' ({type(exc).__name__})",
-            hint=Hint("give a local copy of it", "text_model"),
-        ) from exc
 
 
 # --- official checkpoints ---------------------------------------------------------------------
@@ -199,7 +189,14 @@ def save_pretrained(model: CLaMP3Model, directory: str | Path) -> Path:
     state = {
         k: v.detach().cpu().contiguous() for k, v in model.state_dict().items() if not (packaged and k.startswith("text_model."))
     }
-    save_file(state, directory / WEIGHTS_NAME, metadata={"format": "pt", "library": "clamp3"})
+    # Written beside and renamed: a loaded model's tensors are mapped from its weights file (see
+    # load_pretrained), and a file rewritten in place under them would crash the process that reads them.
+    tmp = directory / f".{WEIGHTS_NAME}.{os.getpid()}.tmp"
+    try:
+        save_file(state, tmp, metadata={"format": "pt", "library": "clamp3"})
+        os.replace(tmp, directory / WEIGHTS_NAME)
+    finally:
+        tmp.unlink(missing_ok=True)
     if model.tokenizer is not None and not packaged:
         model.tokenizer.save_pretrained(directory / TOKENIZER_DIR)
     return directory
@@ -226,7 +223,7 @@ def load_pretrained(directory: str | Path) -> CLaMP3Model:
     if not weights.exists():
         raise CheckpointError(f"{directory}: no {WEIGHTS_NAME}")
     try:
-        state = load_file(weights)
+        state = load_file(weights)  # mapped, not read: build_strict makes these pages the model's tensors
     except Exception as exc:  # safetensors raises SafetensorError on a corrupt header, OSError, ...
         raise CheckpointError(f"{weights}: not a loadable safetensors file ({type(exc).__name__}: {exc})") from exc
     if _packaged_text(config):

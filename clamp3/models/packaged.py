@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from clamp3.errors import CheckpointError
+from clamp3.io import cache_home
 
 logger = logging.getLogger(__name__)
 
@@ -157,7 +158,7 @@ def _bert_name(name: str, path: Path) -> str:
 
 
 def cache_root() -> Path:
-    return Path(os.environ.get("CLAMP3_CACHE", Path.home() / ".cache" / "clamp3")) / "text-towers"
+    return cache_home() / "text-towers"
 
 
 def build_e5_small(directory: str | Path) -> Path:
