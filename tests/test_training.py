@@ -35,13 +35,16 @@ def config(pairs_file, out, **overrides):
 
 def test_overfits_eight_pairs_to_mrr_one(pairs_file, tmp_path, tiny_model_dir):
     events = []
-    final = train(config(pairs_file, tmp_path / "run", weights=tiny_model_dir, export_official=True), on_event=events.append)
+    # No dropout and a rate at which every seed tried (0-5) ends at MRR 1.0: with dropout 0.1 and a rate of
+    # 2e-3 the last evaluation swung between 0.875 and 1.0 with the random stream alone.
+    run = config(pairs_file, tmp_path / "run", weights=tiny_model_dir, export_official=True, dropout=0.0, learning_rate=1e-3, epochs=80)
+    final = train(run, on_event=events.append)
     losses = [e["loss"] for e in events if e["event"] == "step"]
     evals = [e for e in events if e["event"] == "eval"]
     assert losses[-1] < losses[0] * 0.5
     assert evals[-1]["mrr"] == 1.0
     assert (tmp_path / "run" / "best" / "model.safetensors").exists()
-    assert "learning_rate: 0.002" in (tmp_path / "run" / "config.yaml").read_text()
+    assert "learning_rate: 0.001" in (tmp_path / "run" / "config.yaml").read_text()
     assert list((tmp_path / "run" / "tensorboard").glob("events.out.tfevents.*"))
     reloaded = load_model(final)  # the result is a model in the project's format
     assert reloaded.config.symbolic.hidden_size == 64
