@@ -41,12 +41,13 @@ from clamp3.formats import SUPPORTED_EXTENSIONS
 from clamp3.io import Shard, file_digest
 from clamp3.library.rows import Hit, LibraryItem
 from clamp3.library.vectors import load_vectors
-from clamp3.retrieval import build_hnsw, exact_top_k, normalize
+from clamp3.retrieval import build_ivf, exact_top_k, ivf_search, normalize
 
 logger = logging.getLogger(__name__)
 
 DB_NAME = "library.sqlite3"
 ANN_NAME = "ann.faiss"
+ANN_KIND = "ivf-sq8"  # the index ANN_NAME holds (retrieval.build_ivf); a file of another kind is rebuilt
 DEFAULT_ANN_THRESHOLD = 100_000
 
 SCHEMA = """
@@ -647,7 +648,8 @@ class Library:
         return matrix[np.searchsorted(ids, np.asarray(item_ids, dtype=np.int64))]
 
     def _ann_index(self):
-        """The FAISS HNSW index of the current version, loaded, or built and saved atomically."""
+        """The approximate index (``build_ivf``) of the current version, loaded, or built and saved
+        atomically; an index of another kind or version (an HNSW file of an earlier release) is rebuilt."""
         import faiss
 
         from clamp3.io import atomic_write
@@ -660,17 +662,16 @@ class Library:
         index = None
         if path.exists() and stamp.exists():
             try:
-                if json.loads(stamp.read_text())["version"] == version:
+                if json.loads(stamp.read_text()) == {"version": version, "kind": ANN_KIND}:
                     index = faiss.read_index(str(path))
             except (OSError, ValueError, KeyError, RuntimeError):
                 index = None
         if index is None or index.ntotal != len(ids):
             logger.info("building the ANN index of %d vectors", len(ids))
-            index = build_hnsw(matrix)
+            index = build_ivf(matrix)
             if not self.read_only:  # a read-only library keeps the index in memory
                 atomic_write(path, lambda handle: handle.write(faiss.serialize_index(index).tobytes()))
-                atomic_write(stamp, lambda handle: handle.write(json.dumps({"version": version}).encode()))
-        index.hnsw.efSearch = 128
+                atomic_write(stamp, lambda handle: handle.write(json.dumps({"version": version, "kind": ANN_KIND}).encode()))
         self._ann = (version, index)
         return index
 
@@ -698,23 +699,16 @@ class Library:
         queries = normalize(queries)
         allowed = self._allowed_ids(self.version, modality, tuple(sorted((where or {}).items()))) if modality or where else None
         use_ann = (len(ids) > self.ann_threshold) if exact is None else not exact
-        if use_ann and (allowed is None or len(allowed) > self.ann_threshold):
-            fetch = k if allowed is None else min(len(ids), k * 20)
-            scores, rows = self._ann_index().search(queries, fetch)
-            allowed_set = None if allowed is None else set(allowed.tolist())
-            results = []
-            for query_scores, query_rows in zip(scores, rows):
-                pairs = [(s, ids[r]) for s, r in zip(query_scores, query_rows) if r >= 0]
-                if allowed_set is not None:
-                    pairs = [(s, i) for s, i in pairs if i in allowed_set]
-                results.append(pairs[:k])
+        rows = None
+        if allowed is not None:
+            rows = np.searchsorted(ids, allowed)
+            rows = rows[ids[np.minimum(rows, len(ids) - 1)] == allowed]  # items added since the matrix was read are left out
+            if len(rows) == 0:
+                return [[] for _ in queries]
+        if use_ann and (rows is None or len(rows) > self.ann_threshold):
+            index = self._ann_index()
+            results = [[(score, ids[row]) for score, row in found] for found in ivf_search(index, matrix, queries, k, rows)]
         else:
-            rows = None
-            if allowed is not None:
-                rows = np.searchsorted(ids, allowed)
-                rows = rows[ids[np.minimum(rows, len(ids) - 1)] == allowed]  # items added since the matrix was read are left out
-                if len(rows) == 0:
-                    return [[] for _ in queries]
             scores, best = exact_top_k(matrix, queries, k, rows)
             results = [[(s, ids[b]) for s, b in zip(qs, qb)] for qs, qb in zip(scores, best)]
         return [self._hits(pairs) for pairs in results]
