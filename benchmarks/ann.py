@@ -105,7 +105,7 @@ def main() -> None:
             built = time.perf_counter() - start
             size_mb = faiss.serialize_index(hnsw).nbytes / 2**20
             for ef in (128, 512):
-                def search(q, ef=ef):
+                def search(q, ef=ef, hnsw=hnsw):
                     hnsw.hnsw.efSearch = ef
                     return hnsw.search(q, 10)[1][0]
                 label = "HNSW M=32 efSearch 128 (before)" if ef == 128 else "HNSW M=32 efSearch 512"
@@ -115,8 +115,8 @@ def main() -> None:
         built = time.perf_counter() - start
         size_mb = faiss.serialize_index(ivf).nbytes / 2**20
         label = f"IVF-SQ8 {ivf_lists(size)} lists, {ivf_probes(ivf_lists(size))} probed, re-ranked (now)"
-        indexes.append((label, lambda q: np.array([row for _, row in ivf_search(ivf, matrix, q, 10)[0]]), built, size_mb))
-        indexes.append(("exact (matrix product)", lambda q: exact_top_k(matrix, q, 10)[1][0], 0.0, matrix.nbytes / 2**20))
+        indexes.append((label, lambda q, ivf=ivf, matrix=matrix: np.array([row for _, row in ivf_search(ivf, matrix, q, 10)[0]]), built, size_mb))
+        indexes.append(("exact (matrix product)", lambda q, matrix=matrix: exact_top_k(matrix, q, 10)[1][0], 0.0, matrix.nbytes / 2**20))
         for label, search, built, size_mb in indexes:
             for kind in ("text", "music"):
                 recall, p50, p95 = measure(search, queries[kind], truth[kind])
