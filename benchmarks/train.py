@@ -81,6 +81,37 @@ def official_steps(task: ContrastiveTask, steps: int, batch_size: int, device: s
     return (time.perf_counter() - start) / (steps - 1)
 
 
+def model_config(full: bool, hidden: int = 256, layers: int = 4) -> CLaMP3Config:
+    """The SAAS shape when ``full``, else a small model of ``hidden`` x ``layers`` (text tower too)."""
+    if full:
+        return CLaMP3Config(text_config=dict(XLMR_BASE_CONFIG))
+    text = dict(XLMR_BASE_CONFIG, hidden_size=hidden, num_hidden_layers=layers,
+                num_attention_heads=hidden // 64, intermediate_size=4 * hidden)
+    encoder = EncoderConfig(hidden_size=hidden, num_layers=layers)
+    return CLaMP3Config(text_config=text, symbolic=encoder, audio=EncoderConfig(hidden_size=hidden, num_layers=1, max_length=128),
+                        projection_size=hidden)
+
+
+def prepare_run(scratch: Path, config: CLaMP3Config, **settings) -> dict:
+    """Pairs and seeded random weights of ``config`` written under ``scratch``; the TrainConfig
+    settings of a run over them (``settings``: batch_size, max_steps, device, precision)."""
+    pairs = make_pairs(scratch)
+    model = randomize_(CLaMP3Model(config))
+    model.tokenizer = load_tokenizer(TOKENIZER)
+    weights = save_pretrained(model, scratch / "model")
+    return dict(train_data=str(pairs), weights=str(weights), output_dir=str(scratch / "run"), epochs=100, warmup_steps=1,
+                checkpoint_every=10**9, **settings)
+
+
+def clamp3_step_seconds(settings: dict, **extra) -> float:
+    """Seconds per step of clamp3's trainer, the first step (warm-up) left out."""
+    events = []
+    shutil.rmtree(settings["output_dir"], ignore_errors=True)
+    train(TrainConfig(**settings, **extra), on_event=events.append)
+    elapsed = [e["elapsed_s"] for e in events if e["event"] == "step"]
+    return (elapsed[-1] - elapsed[0]) / (len(elapsed) - 1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--steps", type=int, default=10)
@@ -93,32 +124,14 @@ def main() -> None:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as scratch:
-        scratch = Path(scratch)
-        pairs = make_pairs(scratch)
-        if args.full:
-            config = CLaMP3Config(text_config=dict(XLMR_BASE_CONFIG))
-        else:
-            text = dict(XLMR_BASE_CONFIG, hidden_size=args.hidden, num_hidden_layers=args.layers,
-                        num_attention_heads=args.hidden // 64, intermediate_size=4 * args.hidden)
-            encoder = EncoderConfig(hidden_size=args.hidden, num_layers=args.layers)
-            config = CLaMP3Config(text_config=text, symbolic=encoder, audio=EncoderConfig(hidden_size=args.hidden, num_layers=1, max_length=128),
-                                  projection_size=args.hidden)
-        model = randomize_(CLaMP3Model(config))
-        model.tokenizer = load_tokenizer(TOKENIZER)
-        weights = save_pretrained(model, scratch / "model")
+        settings = prepare_run(Path(scratch), model_config(args.full, args.hidden, args.layers), batch_size=args.batch_size,
+                               max_steps=args.steps, device=args.device, precision=args.precision)
         precision = {"float32": None, "bfloat16": torch.bfloat16, "float16": torch.float16}[args.precision]
-        settings = dict(train_data=str(pairs), weights=str(weights), output_dir=str(scratch / "run"), batch_size=args.batch_size,
-                        max_steps=args.steps, epochs=100, warmup_steps=1, device=args.device, precision=args.precision,
-                        checkpoint_every=10**9)
         task = ContrastiveTask(TrainConfig(**settings))
         official = official_steps(task, args.steps, args.batch_size, args.device, precision)
         rows = [("official loop (padded to 128 tokens / 512 patches)", official)]
         for label, extra in (("clamp3 train (padded to the batch)", {}), ("clamp3 train, length_buckets=8", {"length_buckets": 8})):
-            events = []
-            shutil.rmtree(scratch / "run", ignore_errors=True)
-            train(TrainConfig(**settings, **extra), on_event=events.append)
-            elapsed = [e["elapsed_s"] for e in events if e["event"] == "step"]
-            rows.append((label, (elapsed[-1] - elapsed[0]) / (len(elapsed) - 1)))  # the first step warms up
+            rows.append((label, clamp3_step_seconds(settings, **extra)))
 
     shape = "SAAS shape" if args.full else f"hidden {args.hidden}, {args.layers} layers"
     print(f"\n{shape}, batch {args.batch_size}, {args.precision}, {args.device}, torch {torch.__version__}\n")
