@@ -9,7 +9,7 @@ search, one-query-at-a-time p50 / p95 latency, build time and size, all in one r
 
 - HNSW, M=32, efConstruction 80, efSearch 128: the library's index before (and efSearch 512);
 - IVF-SQ8 re-ranked: the library's index now (``clamp3.retrieval.build_ivf`` / ``ivf_search``:
-  about sqrt(N) lists, 1/32 of them scanned (at least 24), 8-bit codes, the best 64 re-ranked by the exact
+  about sqrt(N) lists, 1/20 of them scanned (at least 32), 8-bit codes, the best 128 re-ranked by the exact
   vectors);
 - exact search (``exact_top_k``) for the latency it replaces.
 
@@ -56,16 +56,18 @@ def text_queries(count: int, seed: int = 0) -> list[str]:
     return [prompts[i] for i in np.sort(rng.choice(len(prompts), min(count, len(prompts)), replace=False))]
 
 
-def measure(search, queries: np.ndarray, truth: np.ndarray) -> tuple[float, float, float]:
-    """(recall@10, p50 ms, p95 ms), one query at a time after two warm-up queries."""
+def measure(search, matrix: np.ndarray, queries: np.ndarray, tenth: np.ndarray) -> tuple[float, float, float]:
+    """(recall@10, p50 ms, p95 ms), one query at a time after two warm-up queries. A result counts
+    as found when its exact cosine reaches the query's true 10th best (within 1e-6): the grown
+    library holds equal vectors (the demo embeds some works twice), whose order is arbitrary."""
     for query in queries[:2]:
         search(query[None])
     times, recalls = [], []
-    for query, true in zip(queries, truth):
+    for query, bar in zip(queries, tenth):
         start = time.perf_counter()
         found = search(query[None])
         times.append(time.perf_counter() - start)
-        recalls.append(len(set(found[:10].tolist()) & set(true.tolist())) / 10)
+        recalls.append(float(np.sum(matrix[np.asarray(found[:10], dtype=np.int64)] @ query >= bar - 1e-6)) / 10)
     return float(np.mean(recalls)), float(np.percentile(times, 50) * 1e3), float(np.percentile(times, 95) * 1e3)
 
 
@@ -96,7 +98,7 @@ def main() -> None:
     rows = []
     for size in args.sizes:
         matrix = vectors[:size]
-        truth = {kind: exact_top_k(matrix, q, 10)[1] for kind, q in (("text", text), ("music", music))}
+        tenth = {kind: exact_top_k(matrix, q, 10)[0][:, -1] for kind, q in (("text", text), ("music", music))}
         queries = {"text": text, "music": music}
         indexes = []
         if size <= args.no_hnsw_above:
@@ -119,7 +121,7 @@ def main() -> None:
         indexes.append(("exact (matrix product)", lambda q, matrix=matrix: exact_top_k(matrix, q, 10)[1][0], 0.0, matrix.nbytes / 2**20))
         for label, search, built, size_mb in indexes:
             for kind in ("text", "music"):
-                recall, p50, p95 = measure(search, queries[kind], truth[kind])
+                recall, p50, p95 = measure(search, matrix, queries[kind], tenth[kind])
                 rows.append(f"| {size:,} | {label} | {kind} | {recall:.3f} | {p50:.2f} | {p95:.2f} | {built:.0f} s | {size_mb:,.0f} MB |")
                 print(rows[-1], flush=True)
     print("\n| vectors | index | queries | recall@10 | p50 ms | p95 ms | build | size |\n|---:|---|---|---:|---:|---:|---:|---:|")

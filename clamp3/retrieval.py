@@ -99,9 +99,9 @@ def top_k(queries: np.ndarray, references: np.ndarray, k: int) -> tuple[np.ndarr
 # the music they search (the modality gap), and 0.93 at efSearch 512; this index finds 0.95+ for text
 # and music queries alike.
 IVF_TRAIN_PER_LIST = 40  # k-means is trained on this many sampled vectors per list (FAISS asks for 39)
-IVF_PROBE_FRACTION = 1 / 32  # the share of the lists a query scans (at least IVF_MIN_PROBES)
-IVF_MIN_PROBES = 24
-IVF_CANDIDATES = 64  # re-ranked exactly per query (at least 4k)
+IVF_PROBE_FRACTION = 1 / 20  # the share of the lists a query scans (at least IVF_MIN_PROBES)
+IVF_MIN_PROBES = 32
+IVF_CANDIDATES = 128  # re-ranked exactly per query (at least 4k)
 
 
 def ivf_lists(n: int) -> int:

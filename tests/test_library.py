@@ -168,6 +168,8 @@ def test_ann_search_has_high_recall_and_is_rebuilt_when_stale(tmp_path):
     library = Library(tmp_path / "lib", create=True, ann_threshold=1000)
     _fill(library, vectors, identity)
     queries = vectors[:100] + 0.1 * rng.standard_normal((100, 32))
+    assert library.search(queries[:1], k=10)  # answered exactly while the index is built in the background
+    library._ann_builder.join()
     exact = library.search(queries, k=10, exact=True)
     ann = library.search(queries, k=10)
     recall = np.mean([len({h.id for h in a} & {h.id for h in e}) / 10 for a, e in zip(ann, exact)])
@@ -177,6 +179,7 @@ def test_ann_search_has_high_recall_and_is_rebuilt_when_stale(tmp_path):
     _fill(library, far, identity, offset=3000)  # a new version: the stale index is rebuilt
     assert len(library) == 3010
     assert library.search(far[3:4], k=1)[0][0].path == "/v/3003"
+    library.ann_index()
     assert json.loads((tmp_path / "lib" / "ann.faiss.json").read_text())["version"] == library.version
 
 
@@ -192,6 +195,7 @@ def test_ann_holds_for_queries_across_a_modality_gap_and_under_a_filter(tmp_path
     _fill(library, vectors, identity, modality=lambda i: "symbolic" if i % 3 else "audio")
     gap = 3.0 * rng.standard_normal(48)  # the same offset for every query
     queries = vectors[rng.choice(4000, 100, replace=False)] + gap
+    library.ann_index()  # built now (a search would answer exactly while it is built in the background)
     for modality in (None, "symbolic"):
         exact = library.search(queries, k=10, modality=modality, exact=True)
         ann = library.search(queries, k=10, modality=modality)
@@ -213,6 +217,7 @@ def test_an_index_of_an_earlier_kind_is_rebuilt(tmp_path):
     (tmp_path / "lib" / "ann.faiss").write_bytes(b"an HNSW index of an earlier release")
     stamp.write_text(json.dumps({"version": library.version}))  # no kind: written before the inverted file
     assert len(library.search(rng.standard_normal((1, 16)), k=5)[0]) == 5
+    library._ann_builder.join()
     assert json.loads(stamp.read_text()) == {"version": library.version, "kind": "ivf-sq8"}
 
 

@@ -58,6 +58,9 @@ def cmd_index(args: argparse.Namespace) -> int:
         for path in report.unknown_sidecar_paths:
             logger.warning("%s: no file with this path was added; its metadata is not used", path)
         print(report.summary(), file=sys.stderr)
+        if shard is None and len(library) > library.ann_threshold:  # (each shard's process would build it again)
+            print(f"building the search index of {len(library):,} items", file=sys.stderr)
+            library.ann_index()
         return report.exit_status
     library = Library.open(args.index, read_only=args.action != "prune")  # info and list write nothing
     if args.action == "info":

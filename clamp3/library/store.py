@@ -266,7 +266,10 @@ class Library:
         # the ids a filter allows, by library version: the app repeats its filters, and a filter that allows
         # most of a million items takes 250 ms to read from SQLite
         self._allowed_ids = functools.lru_cache(maxsize=8)(self._read_allowed)
-        self._ann = None
+        self._ann = None  # (version, index)
+        self._ann_lock = threading.Lock()  # guards _ann and _ann_builder
+        self._ann_building = threading.Lock()  # one build at a time
+        self._ann_builder: threading.Thread | None = None
         self._model = None  # the model last checked by use_model, and its identity
         self._identity: dict[str, str] = {}
 
@@ -647,33 +650,62 @@ class Library:
         ids, matrix = self.matrix()
         return matrix[np.searchsorted(ids, np.asarray(item_ids, dtype=np.int64))]
 
-    def _ann_index(self):
-        """The approximate index (``build_ivf``) of the current version, loaded, or built and saved
-        atomically; an index of another kind or version (an HNSW file of an earlier release) is rebuilt."""
+    def ann_index(self, wait: bool = True):
+        """The approximate index (``build_ivf``) of the current version: loaded from its file, or
+        built and saved atomically (kept in memory where the library is read-only); an index of
+        another kind or version (an HNSW file of an earlier release) is rebuilt. With ``wait=False``
+        an index that must be built is built in a background thread and None is returned until it
+        is ready: exact search answers meanwhile (60 ms at a million items, against about 30 s to
+        build; benchmarks/ann.py)."""
+        version = self.version
+        with self._ann_lock:
+            if self._ann is not None and self._ann[0] == version:
+                return self._ann[1]
+            index = self._read_ann(version)
+            if index is not None:
+                self._ann = (version, index)
+                return index
+            if not wait:
+                if self._ann_builder is None or not self._ann_builder.is_alive():
+                    self._ann_builder = threading.Thread(target=self._build_ann, args=(version,), daemon=True, name="clamp3-ann")
+                    self._ann_builder.start()
+                return None
+        return self._build_ann(version)
+
+    def _read_ann(self, version: int):
+        import faiss
+
+        path, stamp = self.directory / ANN_NAME, self.directory / (ANN_NAME + ".json")
+        try:
+            if json.loads(stamp.read_text()) == {"version": version, "kind": ANN_KIND}:
+                index = faiss.read_index(str(path))
+                if index.ntotal == len(self.matrix()[0]):
+                    return index
+        except (OSError, ValueError, KeyError, RuntimeError):
+            pass
+        return None
+
+    def _build_ann(self, version: int):
         import faiss
 
         from clamp3.io import atomic_write
 
-        version = self.version
-        if self._ann is not None and self._ann[0] == version:
-            return self._ann[1]
-        ids, matrix = self.matrix()
-        path, stamp = self.directory / ANN_NAME, self.directory / (ANN_NAME + ".json")
-        index = None
-        if path.exists() and stamp.exists():
-            try:
-                if json.loads(stamp.read_text()) == {"version": version, "kind": ANN_KIND}:
-                    index = faiss.read_index(str(path))
-            except (OSError, ValueError, KeyError, RuntimeError):
-                index = None
-        if index is None or index.ntotal != len(ids):
+        with self._ann_building:  # one build at a time
+            with self._ann_lock:
+                if self._ann is not None and self._ann[0] >= version:
+                    return self._ann[1]
+            ids, matrix = self.matrix()
+            if self.version != version:  # changed since: the next search asks for the new version's index
+                return None
             logger.info("building the ANN index of %d vectors", len(ids))
             index = build_ivf(matrix)
-            if not self.read_only:  # a read-only library keeps the index in memory
+            if not self.read_only:
+                path, stamp = self.directory / ANN_NAME, self.directory / (ANN_NAME + ".json")
                 atomic_write(path, lambda handle: handle.write(faiss.serialize_index(index).tobytes()))
                 atomic_write(stamp, lambda handle: handle.write(json.dumps({"version": version, "kind": ANN_KIND}).encode()))
-        self._ann = (version, index)
-        return index
+            with self._ann_lock:
+                self._ann = (version, index)
+            return index
 
     def search(
         self,
@@ -705,8 +737,8 @@ class Library:
             rows = rows[ids[np.minimum(rows, len(ids) - 1)] == allowed]  # items added since the matrix was read are left out
             if len(rows) == 0:
                 return [[] for _ in queries]
-        if use_ann and (rows is None or len(rows) > self.ann_threshold):
-            index = self._ann_index()
+        index = self.ann_index(wait=False) if use_ann and (rows is None or len(rows) > self.ann_threshold) else None
+        if index is not None and index.ntotal == len(ids):  # (not when the library changed since ids was read)
             results = [[(score, ids[row]) for score, row in found] for found in ivf_search(index, matrix, queries, k, rows)]
         else:
             scores, best = exact_top_k(matrix, queries, k, rows)
