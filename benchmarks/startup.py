@@ -45,8 +45,9 @@ COMMANDS = [
     ("`python -m clamp3.cli embed x --out o --no-such-option` (an error)", ["-m", "clamp3.cli", "embed", "x", "--out", "o", "--no-such-option"]),
     ("`import clamp3`, load the embedded default, one text search in the demo library", ["-c", FIRST_SEARCH]),
     ("`python -c \"import torch, transformers\"` (baseline)", ["-c", "import torch, transformers"]),
-    ("`import torch` + transformers' BERT code (`modeling_bert`: the floor of any model load)",
+    ("`import torch` + transformers' BERT code (`modeling_bert`: the floor of a model load before clamp3/models/bert.py)",
      ["-c", "import torch; from transformers.models.bert import modeling_bert"]),
+    ("`python -c \"import clamp3.models\"` (the model code: the floor of any model load)", ["-c", "import clamp3.models"]),
 ]
 APP = "`python app.py` -> first /search answer"
 

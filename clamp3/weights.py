@@ -29,9 +29,9 @@ def build_strict(build: Callable[[], torch.nn.Module], state: dict[str, torch.Te
     the CPU took 1.2 s of CPU, both builds here 0.15 s), while buffers that no checkpoint holds
     (position ids, character offsets) keep the values their modules compute.
     """
-    with torch.device("meta"):
+    with torch.device("meta"), _MetaNormalSkipped():
         state = _checked_state(build(), state, path)
-    with _parameters_on_meta():
+    with _parameters_on_meta(), _MetaNormalSkipped():
         module = build()
     expected = module.state_dict()
     state = {k: v.to(expected[k].dtype) for k, v in state.items()}
@@ -49,6 +49,24 @@ def build_strict(build: Callable[[], torch.nn.Module], state: dict[str, torch.Te
     if left:  # a parameter that no key fills and no tie covers: a gap in _checked_state
         raise CheckpointError(f"{path}: no weights for {left[:5]}")
     return module
+
+
+class _MetaNormalSkipped(torch.overrides.TorchFunctionMode):
+    """``normal_`` (the tensor method and ``nn.init``'s) on a meta tensor returns it unchanged (in
+    this block, in this thread).
+
+    A meta tensor holds no values, so nothing is lost; but torch fills it through a Python
+    reference kernel whose first use imports ``torch._dynamo`` and, through it,
+    ``torch.distributed``: about 1 s of CPU that loading a model would pay for nothing.
+    """
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if func in (torch.Tensor.normal_, torch.nn.init.normal_):
+            tensor = args[0] if args else kwargs.get("tensor", kwargs.get("self"))
+            if tensor.is_meta:
+                return tensor
+        return func(*args, **kwargs)
 
 
 @contextmanager

@@ -184,6 +184,24 @@ print(json.dumps(found))
     }
 
 
+# What transformers' BertModel would import: its modeling utilities pull these at module level
+# (seconds of CPU); the towers are built by clamp3/models/bert.py instead.
+MODEL_CODE = ("transformers.models.bert.modeling_bert", "transformers.models.xlm_roberta.modeling_xlm_roberta",
+              "transformers.modeling_utils", "torch._dynamo", "torch.distributed.tensor", "scipy.optimize")
+
+
+def test_loading_the_default_and_encoding_a_text_imports_no_model_code_of_transformers():
+    found, _ = run_fresh("""
+import json, sys
+import clamp3
+from clamp3.assets import EMBEDDED
+model = clamp3.load_model(EMBEDDED)
+vectors = clamp3.Embedder(model).encode_texts(["a lively Irish jig"])
+print(json.dumps({"shape": list(vectors.shape), "imported": [m for m in json.loads(sys.argv[1]) if m in sys.modules]}))
+""", json.dumps(MODEL_CODE))
+    assert found["imported"] == [] and found["shape"][0] == 1
+
+
 def test_the_readers_forkserver_holds_no_torch():
     """The forkserver that reads the app's uploads preloads the readers, not the model's libraries."""
     maps, _ = run_fresh(

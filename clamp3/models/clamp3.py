@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from transformers import AutoConfig, AutoModel, BertModel
+from transformers import AutoConfig
 
 from clamp3.config import CLaMP3Config
+from clamp3.models.bert import BertEncoder, build_encoder
 from clamp3.models.m3 import M3PatchEncoder
 from clamp3.models.packaged import PREFIX as PACKAGED_PREFIX
 
@@ -23,10 +24,8 @@ def build_text_model(config: CLaMP3Config) -> nn.Module:
     text_config = dict(config.text_config)
     model_type = text_config.pop("model_type")
     hf_config = AutoConfig.for_model(model_type, **text_config)
-    hf_config._attn_implementation = "sdpa"
-    if config.text_model.startswith(PACKAGED_PREFIX):  # packaged towers carry no pooler (CLaMP 3 mean-pools)
-        return AutoModel.from_config(hf_config, add_pooling_layer=False)
-    return AutoModel.from_config(hf_config)
+    # packaged towers carry no pooler (CLaMP 3 mean-pools)
+    return build_encoder(hf_config, add_pooling_layer=not config.text_model.startswith(PACKAGED_PREFIX))
 
 
 class CLaMP3Model(nn.Module):
@@ -45,7 +44,7 @@ class CLaMP3Model(nn.Module):
         self.text_proj = nn.Linear(text_hidden, config.projection_size)
         self.symbolic_model = M3PatchEncoder(config.symbolic, config.patch_size)
         self.symbolic_proj = nn.Linear(config.symbolic.hidden_size, config.projection_size)
-        self.audio_model = BertModel(config.audio.to_bert(), add_pooling_layer=True)
+        self.audio_model = BertEncoder(config.audio.to_bert(), add_pooling_layer=True)
         self.audio_proj = nn.Linear(config.audio.hidden_size, config.projection_size)
         for proj in (self.text_proj, self.symbolic_proj, self.audio_proj):
             nn.init.normal_(proj.weight, std=0.02)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from transformers import BertModel, GPT2Config, GPT2LMHeadModel
 
 from clamp3.config import EncoderConfig
+from clamp3.models.bert import BertEncoder
 
 NUM_CHARS = 128  # patches hold 7-bit ASCII codes
 
@@ -25,10 +25,10 @@ class M3PatchEncoder(nn.Module):
         self.patch_size = patch_size
         self.patch_embedding = nn.Linear(patch_size * NUM_CHARS, config.hidden_size)
         nn.init.normal_(self.patch_embedding.weight, std=0.02)
-        self.base = BertModel(config.to_bert(), add_pooling_layer=True)
-        self.register_buffer(
-            "_char_offsets", torch.arange(patch_size) * NUM_CHARS, persistent=False
-        )
+        self.base = BertEncoder(config.to_bert(), add_pooling_layer=True)
+        # A stepped range, not range * 128: a product on the meta device (where loading builds)
+        # runs a Python kernel whose first use imports torch._dynamo (0.5 s of CPU)
+        self.register_buffer("_char_offsets", torch.arange(0, patch_size * NUM_CHARS, NUM_CHARS), persistent=False)
 
     def _weight_rows(self) -> torch.Tensor:
         """The patch-embedding weight as contiguous rows (patch_size * 128, hidden).
@@ -64,6 +64,10 @@ class M3TokenDecoder(nn.Module):
 
     def __init__(self, hidden_size: int, num_layers: int, patch_size: int = 64):
         super().__init__()
+        # transformers' model code is imported here only: its modeling utilities cost seconds of
+        # imports that embedding never needs (see clamp3/models/bert.py)
+        from transformers import GPT2Config, GPT2LMHeadModel
+
         config = GPT2Config(
             vocab_size=NUM_CHARS,
             n_positions=patch_size,

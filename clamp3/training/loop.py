@@ -74,7 +74,7 @@ def averaged(task: Task) -> DistributedDataParallel:
     """The task's loss with its gradients averaged across ranks; wrapping gives every rank rank
     0's weights (a model built from random weights, M3 from scratch or new projections, differs
     between ranks that seed their RNGs by rank)."""
-    # find_unused_parameters: the encoders' poolers (BertModel's; CLaMP 3 mean-pools) are parameters
+    # find_unused_parameters: the encoders' poolers (kept for the checkpoints' keys; CLaMP 3 mean-pools) are parameters
     # the optimiser holds that never reach the loss; unused on every rank, their gradients stay None
     # as in one process (AdamW then skips them, weight decay included)
     return DistributedDataParallel(TaskLoss(task), find_unused_parameters=True)
