@@ -88,8 +88,9 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 def _metadata_summary(metadata: dict | None, fields: int = 4) -> str:
     """A few metadata values of a hit, for the plain listing: `` [China, Shanxi, 2/4]``."""
-    skip = {"title", "work", "split"}
-    values = [str(v) for k, v in (metadata or {}).items() if k not in skip and v not in (None, "")][:fields]
+    from clamp3.metadata import shown_metadata
+
+    values = [str(v) for k, v in shown_metadata(metadata or {}).items() if k != "title" and v not in (None, "")][:fields]
     return f"  [{', '.join(values)}]" if values else ""
 
 
