@@ -66,7 +66,7 @@ def test_queries_in_other_languages_find_their_kind_of_music(capsys, query, fiel
 
 def test_zero_shot_tune_types_of_held_out_fiddle_tunes(capsys):
     """Held-out reels and jigs (never trained on), classified from their scores alone."""
-    library = Library(library_dir())
+    library = Library(library_dir(), read_only=True)
     rows = [r for r in library.items(modality="symbolic") if r.metadata.get("split") == "heldout"
             and r.metadata.get("tune_type") in ("reel", "jig")][:30]
     assert len(rows) == 30
@@ -79,7 +79,7 @@ def test_zero_shot_tune_types_of_held_out_fiddle_tunes(capsys):
 
 
 def test_the_library_holds_scores_and_audio_of_every_work_with_a_map():
-    library = Library(library_dir())
+    library = Library(library_dir(), read_only=True)
     info = library.info()
     rows = library.items()
     assert {r.modality for r in rows} == {"symbolic", "audio"}
