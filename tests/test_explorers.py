@@ -93,6 +93,22 @@ def test_preview_of_audio_features_uses_the_score_beside_them(tmp_path, scores):
         preview_source(tmp_path / "alone.npy")
 
 
+def test_a_preview_that_fails_names_the_file_not_its_server_folder(tmp_path):
+    """Issue 18: the note under "Play and show a result" showed the server's folder of the file."""
+    from conftest import DATA
+
+    from explorers.common import preview
+
+    folder = tmp_path / "server" / "music"
+    folder.mkdir(parents=True)
+    shutil.copy(DATA / "bad" / "garbage.mid", folder / "work.mid")
+    np.save(folder / "work.npy", np.zeros((2, 3), dtype=np.float32))
+    for item in ("work.mid", "work.npy"):
+        audio, page = preview(folder / item)
+        assert audio is None and "work.mid: not a readable MIDI file" in page
+        assert str(tmp_path) not in page
+
+
 # --- classify -----------------------------------------------------------------------------------
 def test_classify_a_file_with_edited_prompts(context, scores):
     classes, probabilities, names = classify.classify(context, str(scores[0]), "jig\nreel, air\njig", "{}, a fiddle tune\n{}")
