@@ -96,7 +96,7 @@ def test_every_audio_item_of_the_demo_library_has_a_score_to_preview():
     before its ABC, so none of the demo's audio items could be played or shown."""
     from clamp3.preview import SCORE_EXTENSIONS, preview_source
 
-    rows = Library(library_dir()).items(modality="audio")
+    rows = Library(library_dir(), read_only=True).items(modality="audio")
     assert len(rows) > 1000
     sources = [preview_source(library_dir() / r.path) for r in rows]
     assert {s.suffix for s in sources} <= set(SCORE_EXTENSIONS)
@@ -111,7 +111,7 @@ def test_audio_items_of_the_demo_library_play_and_engrave():
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     from explorers.common import preview
 
-    rows = Library(library_dir()).items(modality="audio")
+    rows = Library(library_dir(), read_only=True).items(modality="audio")
     sample = [r for r in rows if r.name == "essen-han1-94"] + random.Random(18).sample(rows, 4)
     assert len(sample) == 5
     for row in sample:
