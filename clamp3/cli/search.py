@@ -7,7 +7,7 @@ import json
 import logging
 from pathlib import Path
 
-from clamp3.cli.options import MODALITIES, ModelOptions, add_model_options, parse_where
+from clamp3.cli.options import MODALITIES, ModelOptions, add_model_options, parse_where, require_paths
 from clamp3.io import atomic_write_text
 
 logger = logging.getLogger("clamp3")
@@ -58,9 +58,22 @@ def _is_library(path: str) -> bool:
     return (Path(path) / DB_NAME).exists()
 
 
+def _check_query(query: str) -> None:
+    """A query named like a file of a supported type is read as that file: refused when it does not
+    exist (it would have been searched for as words)."""
+    from clamp3.errors import Clamp3Error
+    from clamp3.formats import SUPPORTED_EXTENSIONS
+
+    path = Path(query)
+    if "\n" not in query and path.suffix.lower() in SUPPORTED_EXTENSIONS and not path.exists():
+        raise Clamp3Error(f"{query}: no such file (a query ending in {path.suffix} is read as a file)")
+
+
 def cmd_search(args: argparse.Namespace) -> int:
     from clamp3.folders import embed_folder, encode_query
 
+    _check_query(args.query)
+    require_paths([args.reference, args.index])
     options = ModelOptions.from_args(args)
     embedder = options.embedder()
     if args.reference and not _is_library(args.reference):
@@ -97,6 +110,8 @@ def _metadata_summary(metadata: dict | None, fields: int = 4) -> str:
 def _embed_folders(args: argparse.Namespace, first: str, second: str):
     """Two folders -> (names, vectors, names, vectors)."""
     from clamp3.folders import embed_folder
+
+    require_paths([first, second])
 
     embedder = None if args.embeddings else ModelOptions.from_args(args).embedder()
     return (*embed_folder(embedder, first, args.embeddings, args.workers),
