@@ -19,8 +19,9 @@ def register(commands) -> None:
 
 
 def cmd_map(args: argparse.Namespace) -> int:
-    from clamp3.analysis import library_map, write_map
+    from clamp3.analysis import write_map
     from clamp3.library import Library
+    from clamp3.library.maps import library_map
 
     rows, points = library_map(Library.open(args.index), args.modality, args.center)
     write_map(points, rows, args.color_by, args.out)
