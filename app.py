@@ -139,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     for variable, value in APP_BUDGETS.items():
         os.environ.setdefault(variable, str(value))
     isolated.start()  # the readers' process server, started now rather than at the first upload
+    context.maps.refresh()  # the maps missing from the cache, computed in the background at low priority
     exports = context.home / "exports"
     exports.mkdir(parents=True, exist_ok=True)
     build_app(context).queue(default_concurrency_limit=4).launch(

@@ -278,7 +278,7 @@ def call(client, kind: str, variant: int, field: str, timeout: float, files: dic
     elif kind == "classify":
         ok = isinstance(answer, dict) and abs(sum(answer["probabilities"].values()) - 1) < 1e-3
     else:
-        ok = isinstance(answer, (list, tuple)) and len(answer) == 2 and answer[0] is not None
+        ok = isinstance(answer, (list, tuple)) and len(answer) == 3 and answer[0] is not None  # plot, colour values, status
     if not ok:
         raise ValueError(f"unexpected answer: {str(answer)[:200]}")
     return False

@@ -1,13 +1,13 @@
-"""Linear probes and maps of the embedding space.
+"""Linear probes of the embedding space, and a map written as a page or a table (the map itself is
+computed by :mod:`clamp3.library.maps`).
 
-scikit-learn, UMAP and plotly are imported inside the functions: none of them is needed to embed.
+scikit-learn and plotly are imported inside the functions: neither is needed to embed.
 """
 
 from __future__ import annotations
 
 import html
 import json
-import threading
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from clamp3.errors import Clamp3Error
-from clamp3.library import Library, LibraryItem, read_shipped_map
+from clamp3.library import Library, LibraryItem
 from clamp3.retrieval import normalize
 
 
@@ -93,83 +93,6 @@ def load_probe(path: str | Path) -> dict:
         return json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise Clamp3Error(f"{path}: not a probe file ({exc})") from exc
-
-
-def umap_coordinates(vectors: np.ndarray, modalities: Sequence[str] | None = None, center: bool = False, seed: int = 42) -> np.ndarray:
-    """(N, D) -> (N, 2) UMAP with the cosine metric.
-
-    With ``center``, each modality's mean is subtracted first, so that scores, MIDI and audio of
-    the same styles overlay instead of forming one cluster per modality.
-    """
-    import umap
-
-    x = normalize(vectors)
-    if center and modalities is not None:
-        modalities = np.asarray(modalities)
-        for modality in set(modalities.tolist()):
-            x[modalities == modality] -= x[modalities == modality].mean(axis=0)
-    neighbours = max(2, min(15, len(x) - 1))
-    reducer = umap.UMAP(n_components=2, metric="cosine", n_neighbors=neighbours, random_state=seed, init="random", n_jobs=1)
-    return reducer.fit_transform(x).astype(np.float32)
-
-
-def library_map(
-    library: Library, modality: str | None = None, center: bool = False, save: bool = True
-) -> tuple[list[LibraryItem], np.ndarray]:
-    """The library's items and their (N, 2) UMAP coordinates, computed once per library version.
-
-    A shipped ``map.csv`` (id, x, y of every item, per-modality centred) is used as it is while
-    the library holds exactly its items; other maps are kept in memory and, with ``save``, beside
-    the library as ``.npy`` for the next start.
-    """
-    from clamp3.io import atomic_save_npy
-
-    rows = library.items(modality)
-    if len(rows) < 3:
-        raise Clamp3Error(f"{library.directory}: a map needs at least 3 items, the library has {len(rows)}")
-    table = read_shipped_map(library.directory) if center and modality is None else None
-    if table is not None and len(table) == len(rows) and all(r.id in table for r in rows):
-        return rows, np.asarray([table[r.id] for r in rows], dtype=np.float32)
-    meta = library.meta()
-    cached = library.directory / f"map-{meta.get('fingerprint', 'x')}-v{library.version}-{modality or 'all'}-{'c' if center else 'n'}.npy"
-    # One computation per map: concurrent requests for the same map wait for the first one's result.
-    with _map_lock(str(cached)):
-        points = _MAPS.get(str(cached))
-        if points is None and cached.exists():
-            points = np.load(cached)
-        if points is None or len(points) != len(rows):
-            points = umap_coordinates(library.vectors_of([r.id for r in rows]), [r.modality for r in rows], center=center)
-            try:
-                if save:
-                    atomic_save_npy(cached, points)
-            except OSError:  # a read-only library keeps its map in memory only
-                pass
-        _MAPS[str(cached)] = points
-        while len(_MAPS) > MAPS_IN_MEMORY:
-            _MAPS.pop(next(iter(_MAPS)))
-    return rows, points
-
-
-MAPS_IN_MEMORY = 8
-_MAPS: dict[str, np.ndarray] = {}  # the last maps computed or read, oldest first
-_MAP_LOCKS: dict[str, threading.Lock] = {}
-_MAP_LOCKS_GUARD = threading.Lock()
-
-
-def _map_lock(key: str) -> threading.Lock:
-    with _MAP_LOCKS_GUARD:
-        return _MAP_LOCKS.setdefault(key, threading.Lock())
-
-
-def place_on_map(vectors: np.ndarray, library_vectors: np.ndarray, points: np.ndarray, k: int = 10) -> np.ndarray:
-    """(Q, D) new vectors -> (Q, 2) positions on an existing map: the similarity-weighted mean of
-    their ``k`` nearest items' coordinates (UMAP keeps no transform for a map read from disk)."""
-    cosines = normalize(vectors) @ library_vectors.T
-    k = min(k, cosines.shape[1])
-    nearest = np.argsort(-cosines, axis=1)[:, :k]
-    weights = np.exp((np.take_along_axis(cosines, nearest, axis=1) - 1.0) / 0.05)
-    weights /= weights.sum(axis=1, keepdims=True)
-    return np.einsum("qk,qkc->qc", weights, points[nearest]).astype(np.float32)
 
 
 # plotly's Dark24, written out so that choosing colours needs no plotly: the colours of a map's

@@ -76,7 +76,7 @@ def build_library(data: Path, target: Path, workers: int) -> tuple[Library, Path
 
 
 def write_map(library: Library, folder: Path) -> None:
-    from clamp3.analysis import umap_coordinates
+    from clamp3.library.maps import umap_coordinates
 
     rows = library.items()
     points = umap_coordinates(library.vectors_of([r.id for r in rows]), [r.modality for r in rows], center=True)

@@ -9,7 +9,8 @@ after ``CLAMP3_SESSION_HOURS`` idle.
 
 The model is not thread-safe to call from several threads at once on the CPU without paying for
 it twice in memory bandwidth, so encoding goes through one lock; Gradio's queue decides the
-concurrency of the handlers around it.
+concurrency of the handlers around it. The shared library's maps are computed outside that lock,
+in the background (``maps``, see :class:`clamp3.library.maps.BackgroundMaps`).
 
 Settings, each an option of ``app.py`` and an environment variable (for a Hugging Face Space):
 ``CLAMP3_WEIGHTS``, ``CLAMP3_INDEX``, ``CLAMP3_ROOTS`` (server folders the Library and Train tabs
@@ -49,6 +50,7 @@ from clamp3.errors import Clamp3Error, InputError, describe
 from clamp3.formats import read_many
 from clamp3.io import collect_files
 from clamp3.library import DB_NAME, Hit
+from clamp3.library.maps import BackgroundMaps
 from clamp3.retrieval import normalize
 
 logger = logging.getLogger(__name__)
@@ -176,6 +178,7 @@ class Context:
     sessions: dict[str, Library] = field(default_factory=dict)  # open libraries of the visitors, by session folder name
     swept_at: float = float("-inf")  # time.monotonic() of the last sweep
     loaded_in: float = 0.0
+    maps: BackgroundMaps | None = None  # the shared library's maps, computed in the background (see load)
 
     @classmethod
     def load(
@@ -216,6 +219,7 @@ class Context:
             max_files=int(os.environ.get("CLAMP3_MAX_FILES", 50)), shared_writable=shared_writable,
             max_session_items=int(os.environ.get("CLAMP3_MAX_SESSION_ITEMS", 500)),
             session_hours=float(os.environ.get("CLAMP3_SESSION_HOURS", 4)),
+            maps=BackgroundMaps(library),
         )
         if shared_writable and is_demo_library(index):
             logger.warning("--shared-library-writable: the demo library in assets/ is never written; give --index DIR")
@@ -297,6 +301,10 @@ class Context:
         library.use_model(model)
         with self.lock:
             self.weights, self.index, self.library = weights, library.directory, library
+            old, self.maps = self.maps, BackgroundMaps(library)
+            if old is not None:
+                old.close()
+            self.maps.refresh()
             self.embedder = Embedder(model, batch_size=16, lock=self.lock)
             root = self.home / "sessions"
             for name in set(self.sessions) | {p.name for p in (root.iterdir() if root.is_dir() else [])}:

@@ -54,6 +54,8 @@ def add(context: Context, uploads: list[str] | None, folder: str, session: str, 
         report = writer.add(sources, embedder, progress=progress, words=WORDS)
     finally:
         writer.close()
+        if shared:
+            context.maps.changed()  # the shared map of the new version, computed in the background
     lines = [report.summary()] + report.failures[:20] + failures
     return "\n".join(context.shown(line, session) for line in lines)
 
@@ -115,6 +117,8 @@ def remove(context: Context, ids_text: str, session: str = "") -> str:
         mine = context.session_library(session) if own else None
         if mine is not None:
             removed += mine.remove(own)
+    if shared and removed:
+        context.maps.changed()
     return f"removed {removed} of {len(own) + len(shared)} items"
 
 

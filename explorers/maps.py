@@ -1,6 +1,9 @@
 """Map tab: the UMAP map of the library coloured by any metadata field, titles on hover, a text
 or a file pinned onto it as a star, the visitor's own items placed on it, and a selection (of
-the shared library) exported as CSV."""
+the shared library) exported as CSV.
+
+The map is computed in the background once per library version (``context.maps``); while a new
+one is computed, a draw shows the last ready map and a line saying so."""
 
 from __future__ import annotations
 
@@ -14,10 +17,10 @@ import gradio as gr
 import numpy as np
 import plotly.graph_objects as go
 
-from clamp3.analysis import MAP_OTHER_COLOR, library_map, map_colors, place_on_map
-from clamp3.assets import is_demo_library
+from clamp3.analysis import MAP_OTHER_COLOR, map_colors
 from clamp3.errors import Clamp3Error
 from clamp3.library import LibraryItem
+from clamp3.library.maps import MapView, place_on_map
 from explorers.common import file_input, session_of, shown_errors
 from explorers.context import Context
 
@@ -127,12 +130,12 @@ def export_csv(context: Context, rows: list[LibraryItem], points: np.ndarray, ke
     return out
 
 
-def library_points(context: Context, center: bool) -> tuple[list[LibraryItem], np.ndarray]:
-    """The shared library's map; its cache is saved beside the library unless the app is read-only
-    or the library is the demo that ships in ``assets/`` (never written by the app)."""
+def library_points(context: Context, center: bool) -> MapView:
+    """The shared library's map: the up-to-date one, or while that is computed the last one ready
+    with a status line (see :class:`clamp3.library.maps.BackgroundMaps`)."""
     with context.lock:
-        library = context.library
-    return library_map(library, None, bool(center), save=not context.read_only and not is_demo_library(library.directory))
+        maps = context.maps
+    return maps.view(bool(center))
 
 
 def build(context: Context) -> None:
@@ -144,6 +147,7 @@ def build(context: Context) -> None:
         text = gr.Textbox(label="pin a text onto the map", placeholder="a lively Irish jig", scale=2)
         file = file_input(label="...or a file", scale=1)
     draw = gr.Button("Draw", variant="primary")
+    status = gr.Markdown(elem_id="map-status")
     plot = gr.Plot(elem_id="map-plot")
     with gr.Accordion("Export a selection as CSV", open=False):
         values = gr.Dropdown([], multiselect=True, label="values of the colour field (none: all)", allow_custom_value=True)
@@ -155,15 +159,17 @@ def build(context: Context) -> None:
 
     @shown_errors
     def run(field: str, center: bool, text: str, file: str | None, request: gr.Request):
-        rows, points = library_points(context, center)
+        shown = library_points(context, center)
+        rows, points = shown.rows, shown.points
         pins = pin(context, rows, points, text, file)
         own = own_items(context, session_of(request), rows, points)
         choices = sorted(set(color_values(rows, field)))
-        return figure(rows, points, field, pins, own), gr.update(choices=choices[:1000], value=[])
+        return figure(rows, points, field, pins, own), gr.update(choices=choices[:1000], value=[]), html.escape(shown.status)
 
     @shown_errors
     def run_export(field, center, values, x0, x1, y0, y1):
-        rows, points = library_points(context, center)
+        shown = library_points(context, center)
+        rows, points = shown.rows, shown.points
         box = None
         if any(v is not None for v in (x0, x1, y0, y1)):
             box = (x0 if x0 is not None else -np.inf, x1 if x1 is not None else np.inf,
@@ -173,5 +179,5 @@ def build(context: Context) -> None:
             raise Clamp3Error("the selection is empty")
         return str(export_csv(context, rows, points, keep, field))
 
-    draw.click(run, [field, center, text, file], [plot, values], api_name="map")
+    draw.click(run, [field, center, text, file], [plot, values, status], api_name="map")
     export.click(run_export, [field, center, values, x0, x1, y0, y1], download, api_name=False)

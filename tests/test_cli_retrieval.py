@@ -123,4 +123,4 @@ def test_probe_from_library_metadata_and_map(tmp_path, tiny_model_dir, capsys):
     assert main(["map", "--index", library, "--out", str(tmp_path / "map.html")]) == 0
     html = (tmp_path / "map.html").read_text()
     assert "Das Hildebrandslied" in html and "plotly" in html
-    assert len(list((tmp_path / "lib").glob("map-*.npy"))) == 1  # the layout is cached per version
+    assert len(list((tmp_path / "lib").glob("map-*.npz"))) == 1  # the layout is cached per version

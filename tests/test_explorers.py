@@ -152,11 +152,11 @@ def test_every_preset_has_classes_and_templates_with_a_slot():
 
 # --- map ----------------------------------------------------------------------------------------
 def test_map_pins_a_query_near_its_neighbours_and_exports_a_selection(context):
-    from clamp3.analysis import library_map
+    from clamp3.library.maps import library_map
 
     rows, points = library_map(context.library, None, center=False)
     assert points.shape == (12, 2) and np.isfinite(points).all()
-    assert list(context.index.glob("map-*.npy"))  # cached for the next start
+    assert list(context.index.glob("map-*-all-n.npz"))  # cached for the next start
     pins = maps.pin(context, rows, points, "a folk song", None)
     (label, xy), = pins
     assert label == "a folk song"
@@ -174,7 +174,8 @@ def test_map_legends_and_titles_are_escaped(context, tmp_path):
     """Issue 16: metadata values reached the legend (and `clamp3 map --out map.html`) as live HTML."""
     from dataclasses import replace
 
-    from clamp3.analysis import library_map, write_map
+    from clamp3.analysis import write_map
+    from clamp3.library.maps import library_map
 
     rows, points = library_map(context.library, None, center=False)
     hostile = '<a href="https://x.example">click</a><b>'
@@ -216,7 +217,7 @@ def test_a_value_has_the_same_colour_in_the_app_map_and_in_clamp3_map(context, t
 def test_no_server_folder_reaches_the_page_or_an_export(context, scores, tmp_path):
     """Issue 16: the Library report named the session's upload folder, the statistics the library's
     folder, and map exports held absolute paths under names guessable from the time."""
-    from clamp3.analysis import library_map
+    from clamp3.library.maps import library_map
 
     broken = tmp_path / "broken.mid"
     broken.write_bytes(b"MThd\x00\x00\x00\x06 broken")
@@ -235,7 +236,7 @@ def test_a_read_only_app_writes_nothing_and_requests_are_bounded(context, scores
     map wrote UMAP caches into the library; exports were never removed; a request took any number of files."""
     import os
 
-    from clamp3.analysis import library_map
+    from clamp3.library.maps import library_map
 
     (tmp_path / "pairs.jsonl").write_text("{}\n")
     context.read_only = True
@@ -243,7 +244,7 @@ def test_a_read_only_app_writes_nothing_and_requests_are_bounded(context, scores
         train.Trainer(context).data_path(str(tmp_path / "pairs.jsonl"), "", "s")
     assert not (context.home / "uploads").exists() and not (context.home / "sessions").exists()
     rows, points = library_map(context.library, "symbolic", save=False)
-    assert len(rows) == 12 and not list(context.index.glob("map-*.npy"))
+    assert len(rows) == 12 and not list(context.index.glob("map-*"))
     context.read_only = False
     stale = context.home / "exports" / "map-selection-20000101-000000-0123456789abcdef-1.csv"
     stale.parent.mkdir(parents=True)
@@ -307,45 +308,8 @@ def test_adding_files_does_not_hold_the_model_lock(context, scores, monkeypatch)
     assert len(context.session_library("visitor")) == 1
 
 
-def test_the_map_writes_no_cache_into_the_shipped_demo_library(context, monkeypatch):
-    """Drawing the map wrote UMAP caches (map-*.npy) into the library folder, the demo library in
-    assets/ too, which the app never writes."""
-    maps.library_points(context, center=True)
-    assert list(context.index.glob("map-*.npy"))  # an ordinary library keeps its cache
-    for cache in context.index.glob("map-*.npy"):
-        cache.unlink()
-    monkeypatch.setattr(maps, "is_demo_library", lambda path: Path(path) == context.index)
-    rows, points = maps.library_points(context, center=False)
-    assert len(rows) == len(points) == 12 and not list(context.index.glob("map-*.npy"))
-
-
-def test_concurrent_map_requests_compute_the_map_once(context, monkeypatch):
-    """Issue 16: after a library change every concurrent map request ran its own UMAP (10 requests
-    under load: median 147 s)."""
-    import threading
-
-    from clamp3 import analysis
-
-    calls = []
-    real = analysis.umap_coordinates
-
-    def counted(*args, **kwargs):
-        calls.append(1)
-        time.sleep(1.0)  # long enough for every request to arrive while the first computes
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(analysis, "umap_coordinates", counted)
-    results = []
-    threads = [threading.Thread(target=lambda: results.append(analysis.library_map(context.library, "symbolic")[1])) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert len(calls) == 1 and len(results) == 4 and all(np.array_equal(r, results[0]) for r in results)
-
-
 def test_a_file_lands_on_its_own_place_on_the_map(context):
-    from clamp3.analysis import library_map, place_on_map
+    from clamp3.library.maps import library_map, place_on_map
 
     rows, points = library_map(context.library, None, center=False)
     vectors = context.library.vectors_of([r.id for r in rows])

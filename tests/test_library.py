@@ -276,8 +276,8 @@ def test_rebuild_embeds_the_same_files_and_metadata_into_a_new_library(tmp_path,
 
 
 def test_a_shipped_map_is_read_back_as_written(tmp_path, music, embedder):
-    from clamp3.analysis import library_map
     from clamp3.library import read_shipped_map, write_shipped_map
+    from clamp3.library.maps import library_map
 
     library = Library(tmp_path / "lib", create=True)
     library.add([music / "midi"], embedder, progress=False)

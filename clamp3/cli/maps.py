@@ -19,15 +19,16 @@ def register(commands) -> None:
 
 
 def cmd_map(args: argparse.Namespace) -> int:
-    from clamp3.analysis import library_map, write_map
+    from clamp3.analysis import write_map
     from clamp3.assets import EMBEDDED, default_index, is_demo_library
     from clamp3.library import Library
+    from clamp3.library.maps import library_map
 
     require_paths([args.index])
     index = args.index or default_index(EMBEDDED, unpack=False)
     # the demo library that ships in assets/ stays as released: opened to read, its map kept in memory
     demo = is_demo_library(index)
-    rows, points = library_map(Library.open(index, read_only=demo), args.modality, args.center, save=not demo)
+    rows, points = library_map(Library.open(index, read_only=demo), args.modality, args.center)  # its map cached under CLAMP3_CACHE
     write_map(points, rows, args.color_by, args.out)
     print(f"map of {len(rows)} items written to {args.out}", file=sys.stderr)
     return 0

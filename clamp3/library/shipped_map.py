@@ -1,7 +1,7 @@
 """The map a library can ship with: ``map.csv`` beside the database, the 2-d coordinates of every
 item (per-modality centred UMAP), so that a released library shows its map without computing it.
 
-Written by the release (``demo/release.py``), read by :func:`clamp3.analysis.library_map`.
+Written by the release (``demo/release.py``), read by :mod:`clamp3.library.maps`.
 """
 
 from __future__ import annotations
