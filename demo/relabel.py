@@ -7,7 +7,8 @@ are read again from its work in the music21 corpus (``demo.corpus``), its other 
 (metre, key, voices, bars, split), and all of it cleaned by :func:`clamp3.metadata.clean_metadata`:
 the fields a fresh ``demo.release`` would give it. Works the installed corpus no longer lists keep
 their stored labels, cleaned. An item whose file has the same content, title and shown metadata
-as an earlier item of its modality is removed (the same tune in two books). Vectors are not
+as an earlier item of its modality is removed (the same tune in two books), with the recording of
+a removed score. Vectors are not
 touched. ``demo.release`` runs the same :func:`relabel` on the library it builds.
 """
 
@@ -54,13 +55,18 @@ def duplicates(library: Library) -> list[int]:
     """Ids of the items that repeat an earlier item of their modality: same content, same title,
     same shown metadata."""
     seen, repeats = set(), []
-    rows = library.db.execute("SELECT id, modality, content_hash, title, metadata FROM items ORDER BY id")
+    rows = library.db.execute("SELECT id, modality, content_hash, title, metadata FROM items ORDER BY id").fetchall()
     for item_id, modality, digest, title, metadata in rows:
         key = (modality, digest, title, json.dumps(shown_metadata(json.loads(metadata)), sort_keys=True))
         if key in seen:
             repeats.append(item_id)
         seen.add(key)
-    return repeats
+    # the recording of a removed score goes with it: every work keeps its score and its audio together
+    removed = set(repeats)
+    scored = {json.loads(metadata).get("work") for item_id, modality, _, _, metadata in rows if modality == "symbolic" and item_id not in removed}
+    repeats += [item_id for item_id, modality, _, _, metadata in rows
+                if modality == "audio" and item_id not in removed and json.loads(metadata).get("work") not in scored]
+    return sorted(repeats)
 
 
 def relabel(library: Library, labels: dict[str, dict] | None = None) -> dict[str, int]:

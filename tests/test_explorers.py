@@ -192,7 +192,8 @@ def test_a_value_has_the_same_colour_in_the_app_map_and_in_clamp3_map(context, t
     their traces (by count in one, by name in the other), so a value changed colour between them."""
     from dataclasses import replace
 
-    from clamp3.analysis import MAP_OTHER_COLOR, MAP_PALETTE, library_map, map_figure, write_map
+    from clamp3.analysis import MAP_OTHER_COLOR, MAP_PALETTE, map_figure, write_map
+    from clamp3.library.maps import library_map
 
     rows, points = library_map(context.library, None, center=False)
     # 30 values of unequal counts (more than the palette holds) and items without the field
