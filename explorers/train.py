@@ -345,7 +345,9 @@ class Trainer:
         for folder, shown in ((job.output_dir, job.output_dir.name), (self.context.home, "~")):
             log = log.replace(str(folder), shown)
         if job.running:
-            state = f"running for {time.time() - job.started:.0f} s: run {job.output_dir.name}"
+            steps = [e for e in events if e.get("event") == "step"]
+            at = f", step {steps[-1]['step']} of {steps[-1]['total']}" if steps else ", starting"
+            state = f"running for {time.time() - job.started:.0f} s: run {job.output_dir.name}{at}"
         elif job.stopped:
             state = f"stopped: run {job.output_dir.name}; {self.resumable(job)[1]}"
         elif job.final():
@@ -483,8 +485,9 @@ def build(context: Context, app: gr.Blocks) -> None:
         return shown(trainer.owner(token))
 
     def restore(token):
-        owner = trainer.owner(token)
-        return (*shown(owner), owner)
+        # the token is minted by Start only: the page's load may run before the browser has read its
+        # stored token, and minting one here would overwrite it; ``token.change`` runs once it is read
+        return shown(trainer.owner(token))
 
     def run_stop(token):
         return trainer.stop(trainer.owner(token))
@@ -513,4 +516,5 @@ def build(context: Context, app: gr.Blocks) -> None:
     resume.click(run_resume, token, [state, timer], api_name=False)
     timer.tick(tick, token, [state, plot, log, timer], api_name=False)
     load.click(run_load, token, state, api_name=False)
-    app.load(restore, token, [state, plot, log, timer, token], api_name=False)
+    app.load(restore, token, [state, plot, log, timer], api_name=False)
+    token.change(restore, token, [state, plot, log, timer], api_name=False)

@@ -483,7 +483,7 @@ def test_a_run_belongs_to_the_session_that_started_it(context, tmp_path, scores)
         assert job.running
         time.sleep(2)
         state, _, log = trainer.status("alice")
-        assert state.startswith("running") and state.endswith("run alice-run") and str(context.home) not in state + log
+        assert state.startswith("running") and "run alice-run" in state and str(context.home) not in state + log
         with pytest.raises(Clamp3Error, match="no finished run of yours"):
             trainer.finished("bob")
     finally:
