@@ -129,6 +129,17 @@ def test_too_many_prompts_are_refused_before_any_is_encoded(context, monkeypatch
     assert encoded == []
 
 
+def test_a_capped_selection_says_how_much_it_cut(context, monkeypatch):
+    """Issue 18: classify of region=China used 500 of 1,393 items and did not say so."""
+    monkeypatch.setattr(classify, "MAX_SELECTION", 3)
+    _, probabilities, names = classify.classify(context, None, "north\nsouth", "{}", field="region", value="Tyrol")
+    assert len(names) == len(probabilities) == 3
+    assert classify.cap_note(context, "region", "Tyrol", 3) == \
+        "used 3 of 4 items with region = Tyrol (the first added; the cap CLAMP3_MAX_CLASSIFY_ITEMS=3)"
+    monkeypatch.setattr(classify, "MAX_SELECTION", 4)
+    assert classify.cap_note(context, "region", "Tyrol", 4) == ""  # nothing cut, nothing said
+
+
 def test_every_preset_has_classes_and_templates_with_a_slot():
     for classes, templates in classify.PRESETS.values():
         assert len(classes) >= 2 and all("{}" in t for t in templates)
@@ -407,6 +418,14 @@ def test_uploads_keep_their_names_and_never_share_one(context, scores, tmp_path)
 
 
 # --- compare ------------------------------------------------------------------------------------
+def test_compare_warns_when_a_set_is_too_small_for_the_distance(context, scores):
+    """Issue 18: 3 items in 384 dimensions got a Fréchet distance with no word that its covariance is singular."""
+    dim = context.embedder.model.config.projection_size
+    result = compare.compare(context, [str(p) for p in scores[:3]], [str(p) for p in scores[3:6]], bootstrap=0)
+    assert result["warning"].startswith(f"too few files for the Fréchet distance to mean much: 3 in a set, and its "
+                                        f"covariance needs at least {dim + 1}")
+
+
 def test_compare_two_sets(context, scores, tmp_path):
     result = compare.compare(context, [str(p) for p in scores[:5]], [str(p) for p in scores[5:]], bootstrap=10)
     assert result["reference"] == 5 and result["compared"] == 7 and result["frechet_distance"] > 0
