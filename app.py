@@ -72,7 +72,7 @@ def build_app(context: Context) -> gr.Blocks:
         with gr.Tab("Library"):
             stats = library.build(context, app)
         with gr.Tab("Train"):
-            train.build(context)
+            train.build(context, app)
         with gr.Tab("Compare"):
             compare.build(context)
         with gr.Row(visible=False):

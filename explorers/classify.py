@@ -3,6 +3,9 @@ several templates, any language), for an uploaded file or a selection of the lib
 
 from __future__ import annotations
 
+import html
+import os
+
 import gradio as gr
 import numpy as np
 import plotly.graph_objects as go
@@ -20,7 +23,7 @@ PRESETS: dict[str, tuple[list[str], list[str]]] = {
     "mood": (["happy", "sad", "calm", "lively"], ["a {} piece of music", "{} music"]),
     "genre": (["folk song", "fiddle tune", "chorale", "madrigal", "string quartet"], ["{}"]),
 }
-MAX_SELECTION = 500
+MAX_SELECTION = int(os.environ.get("CLAMP3_MAX_CLASSIFY_ITEMS", 500))  # library items of one classification
 
 
 def parse_lines(text: str) -> list[str]:
@@ -58,6 +61,18 @@ def classify(
     else:
         raise Clamp3Error("drop a file, or choose a field and a value to classify part of the library")
     return chosen.classes, chosen.predict(vectors).probabilities, names
+
+
+def cap_note(context: Context, field: str, value: str, used: int) -> str:
+    """What the selection cap cut, in a line (empty when it cut nothing)."""
+    if used < MAX_SELECTION:
+        return ""
+    with context.lock:
+        total = len(context.library.items(where={field: value}))
+    if total <= used:
+        return ""
+    return (f"used {used:,} of {total:,} items with {field} = {value} (the first added; the cap "
+            f"CLAMP3_MAX_CLASSIFY_ITEMS={MAX_SELECTION})")
 
 
 def chart(classes: list[str], probabilities: np.ndarray) -> go.Figure:
@@ -105,7 +120,9 @@ def build(context: Context) -> None:
     @shown_errors
     def run(file, classes_text, templates_text, temperature, field, value):
         labels, probabilities, names = classify(context, file, classes_text, templates_text, temperature, field, value)
-        return chart(labels, probabilities), per_item_table(labels, probabilities, names)
+        note = "" if file else cap_note(context, field, value, len(names))
+        shown = f"<p class='clamp3-note'>{html.escape(note)}</p>" if note else ""
+        return chart(labels, probabilities), shown + per_item_table(labels, probabilities, names)
 
     @shown_errors
     def api_classify(file, classes_text, templates_text, temperature):

@@ -21,8 +21,16 @@ def compare(context: Context, reference: list[str] | None, candidate: list[str] 
         sets.append((names, vectors, failures))
     (_, a, fa), (_, b, fb) = sets
     low, high = frechet_bootstrap(a, b, samples=int(bootstrap)) if bootstrap else (float("nan"), float("nan"))
+    dim = a.shape[1]
+    warning = ""
+    if min(len(a), len(b)) < dim + 1:
+        # a covariance of n < D+1 vectors in D dimensions is singular: the distance's trace term
+        # measures the sample, not the music, and changes with every file added or left out
+        warning = (f"too few files for the Fréchet distance to mean much: {min(len(a), len(b))} in a set, and its covariance "
+                   f"needs at least {dim + 1} (the embedding's {dim} dimensions + 1); read the bootstrap interval and the "
+                   "group similarity instead")
     return {"frechet_distance": frechet_distance(a, b), "ci95": [low, high], "group_similarity": group_similarity(a, b),
-            "reference": len(a), "compared": len(b), "failures": fa + fb}
+            "reference": len(a), "compared": len(b), "failures": fa + fb, "warning": warning}
 
 
 def build(context: Context) -> None:
@@ -41,6 +49,8 @@ def build(context: Context) -> None:
                 ["group similarity (cosine of the means)", f"{result['group_similarity']:.4f}"],
                 ["files", f"{result['reference']} reference, {result['compared']} compared"]]
         rows += [["skipped", failure] for failure in result["failures"]]
+        if result["warning"]:
+            rows.insert(0, ["warning", result["warning"]])
         return table_html(["", ""], rows)
 
     button.click(run, [reference, candidate, bootstrap], output, api_name="compare")

@@ -165,3 +165,51 @@ def test_a_visitors_additions_are_their_own_and_go_when_the_page_closes(browser,
         time.sleep(0.5)
     assert not list(sessions.iterdir())  # the page's unload removed its library and upload
     theirs.close()
+
+
+def test_train_tab_explains_checks_and_keeps_a_run_across_a_reload(page, server, tmp_path):
+    """Issue 18 bug 6: the upload format was not explained; a CSV whose music could not come with it
+    failed a minute into its run; Stop promised a checkpoint that did not exist, with no Resume;
+    a reload lost the run."""
+    import re
+
+    from conftest import GOLDEN
+    from playwright.sync_api import expect
+
+    scores = sorted((GOLDEN / "convert" / "abc_official").glob("*.abc"))[:6]
+    table = tmp_path / "pairs.csv"
+    table.write_text("\n".join(["path,text"] + [f"music/{s.name},tune number {i}" for i, s in enumerate(scores)]) + "\n")
+    state, slow = page.locator("#train-state textarea"), {"timeout": 180_000}
+
+    def upload(files: list[Path]) -> None:
+        open_tab(page, "Train")
+        tab = page.locator("[role=tabpanel]:visible")
+        tab.locator("input[type=file]").first.set_input_files([str(f) for f in files])
+        tab.get_by_text(files[-1].stem).first.wait_for()  # the upload finished
+
+    upload([table])
+    tab = page.locator("[role=tabpanel]:visible")
+    assert "What to upload" in tab.inner_text() and tab.locator("#train-example").is_visible()
+    tab.get_by_role("button", name="Start").click()
+    page.get_by_text("6 of 6 pairs cannot be used, nothing started: pairs.csv:2: missing music file music/").first.wait_for()
+    page.reload()
+    page.get_by_text("CLaMP 3 explorer").first.wait_for()
+    upload([table, *scores])
+    tab = page.locator("[role=tabpanel]:visible")
+    tab.get_by_label("epochs").fill("10000")
+    tab.get_by_label("batch size").fill("2")
+    tab.get_by_role("button", name="Start").click()
+    expect(state).to_have_value(re.compile(r"^started run \S+ on 6 pairs \(only 1 held out"), **slow)
+    expect(state).to_have_value(re.compile(r"^running for"), **slow)
+    page.reload()  # a new gradio session: the run is found again by the browser's token
+    page.get_by_text("CLaMP 3 explorer").first.wait_for()
+    open_tab(page, "Train")
+    expect(state).to_have_value(re.compile(r"^running for \d+ s: run \S+, step \d+ of"), **slow)  # past its first step
+    expect(page.locator("#train-log textarea")).to_have_value(re.compile("clamp3 train clamp3 --config config.yaml"), **slow)
+    page.locator("[role=tabpanel]:visible").get_by_role("button", name="Stop").click()
+    # the Stop's answer, or the next tick's state after it: the same facts
+    expect(state).to_have_value(re.compile(r"^stopped:? run \S+; step (\d+) of \d+; its checkpoint at step \1: Resume continues"), **slow)
+    page.locator("[role=tabpanel]:visible").get_by_role("button", name="Resume").click()
+    expect(state).to_have_value(re.compile(r"^(resumed run|running for)"), **slow)
+    page.locator("[role=tabpanel]:visible").get_by_role("button", name="Stop").click()
+    expect(state).to_have_value(re.compile(r"^stopped:? run"), **slow)

@@ -145,6 +145,17 @@ def test_too_many_prompts_are_refused_before_any_is_encoded(context, monkeypatch
     assert encoded == []
 
 
+def test_a_capped_selection_says_how_much_it_cut(context, monkeypatch):
+    """Issue 18: classify of region=China used 500 of 1,393 items and did not say so."""
+    monkeypatch.setattr(classify, "MAX_SELECTION", 3)
+    _, probabilities, names = classify.classify(context, None, "north\nsouth", "{}", field="region", value="Tyrol")
+    assert len(names) == len(probabilities) == 3
+    assert classify.cap_note(context, "region", "Tyrol", 3) == \
+        "used 3 of 4 items with region = Tyrol (the first added; the cap CLAMP3_MAX_CLASSIFY_ITEMS=3)"
+    monkeypatch.setattr(classify, "MAX_SELECTION", 4)
+    assert classify.cap_note(context, "region", "Tyrol", 4) == ""  # nothing cut, nothing said
+
+
 def test_every_preset_has_classes_and_templates_with_a_slot():
     for classes, templates in classify.PRESETS.values():
         assert len(classes) >= 2 and all("{}" in t for t in templates)
@@ -415,6 +426,14 @@ def test_uploads_keep_their_names_and_never_share_one(context, scores, tmp_path)
 
 
 # --- compare ------------------------------------------------------------------------------------
+def test_compare_warns_when_a_set_is_too_small_for_the_distance(context, scores):
+    """Issue 18: 3 items in 384 dimensions got a Fréchet distance with no word that its covariance is singular."""
+    dim = context.embedder.model.config.projection_size
+    result = compare.compare(context, [str(p) for p in scores[:3]], [str(p) for p in scores[3:6]], bootstrap=0)
+    assert result["warning"].startswith(f"too few files for the Fréchet distance to mean much: 3 in a set, and its "
+                                        f"covariance needs at least {dim + 1}")
+
+
 def test_compare_two_sets(context, scores, tmp_path):
     result = compare.compare(context, [str(p) for p in scores[:5]], [str(p) for p in scores[5:]], bootstrap=10)
     assert result["reference"] == 5 and result["compared"] == 7 and result["frechet_distance"] > 0
@@ -462,6 +481,8 @@ def test_train_tab_runs_the_cli_then_serves_the_new_model(context, scores, tmp_p
     state, events, log = trainer.status()
     assert job.final() is not None, log
     assert state.startswith("finished") and any(e["event"] == "eval" for e in events)
+    # the evaluation's set size beside its figures (8 pairs x 0.25: 2 held out), and the warning
+    assert "evaluation on 2 held-out pairs" in state and "noise" in state
     assert len(train.curves(events).data) >= 2
     new = train.reembed(context, job.final(), context.home / "libraries" / "r1", progress=False)
     assert len(new) == 12
@@ -489,7 +510,7 @@ def test_a_run_belongs_to_the_session_that_started_it(context, tmp_path, scores)
         assert job.running
         time.sleep(2)
         state, _, log = trainer.status("alice")
-        assert state.startswith("running") and state.endswith("run alice-run") and str(context.home) not in state + log
+        assert state.startswith("running") and "run alice-run" in state and str(context.home) not in state + log
         with pytest.raises(Clamp3Error, match="no finished run of yours"):
             trainer.finished("bob")
     finally:
@@ -497,29 +518,131 @@ def test_a_run_belongs_to_the_session_that_started_it(context, tmp_path, scores)
     assert not job.running
 
 
-def test_train_tab_stops_a_run(context, tmp_path, scores):
+def wait_for(condition, seconds: float = 240) -> None:
+    deadline = time.time() + seconds
+    while not condition() and time.time() < deadline:
+        time.sleep(0.5)
+
+
+def test_train_tab_stops_a_run_and_says_the_truth_then_resumes_it(context, tmp_path, scores):
+    """Issue 18 bug 6: Stop said "its last checkpoint resumes it" when none existed, and there was no Resume."""
     lines = pairs_in_root(scores, tmp_path / "root", "tune")
     (tmp_path / "root" / "pairs.jsonl").write_text("\n".join(lines) + "\n")
     trainer = train.Trainer(context)
     out = context.home / "runs" / "long"
     job = trainer.start(trainer.config(tmp_path / "root" / "pairs.jsonl", out, "symbolic", 10_000, 1e-4, 2, "cpu", 0.0))
-    time.sleep(2)
-    assert "stopped" in trainer.stop() and not job.running
-    assert trainer.stop() == "no run of yours is going on"
+    with pytest.raises(Clamp3Error, match="a run is going on"):
+        trainer.resume()
+    wait_for(lambda: any(e.get("event") == "step" for e in train.read_events(out / "metrics.jsonl")))
+    said = trainer.stop()
+    assert not job.running and trainer.stop() == "no run of yours is going on"
+    step = max(e["step"] for e in train.read_events(out / "metrics.jsonl") if e.get("event") == "step")
+    # a stop ends the run at a step with a checkpoint of that step (SIGTERM to the CLI), and says so
+    assert said == f"stopped run long; step {step} of {job_total(out)}; its checkpoint at step {step}: Resume continues from it"
+    assert trainer.status()[0].startswith(f"stopped: run long; step {step} of")
+    resumed = trainer.resume()
+    try:
+        wait_for(lambda: max(e["step"] for e in train.read_events(out / "metrics.jsonl") if e.get("event") == "step") > step)
+        steps = [e["step"] for e in train.read_events(out / "metrics.jsonl") if e.get("event") == "step"]
+        assert steps == list(range(1, len(steps) + 1)) and len(steps) > step  # continued, not restarted
+        assert "resumed: clamp3 train" in trainer.status()[2]
+    finally:
+        trainer.stop()
+    assert not resumed.running
+
+
+def test_stop_before_a_checkpoint_says_there_is_none(context, tmp_path):
+    """A run killed before its first checkpoint has nothing to resume, and the page says so."""
+    out = tmp_path / "run"
+    out.mkdir()
+    events = [{"event": "step", "step": s, "total": 500, "loss": 1.0} for s in (1, 2, 3)]
+    (out / "metrics.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))
+    job = train.Job(None, out, out / "train.log", 0.0, "o", "clamp3", 100, stopped=True)
+    trainer = train.Trainer(context)
+    assert trainer.resumable(job) == (False, "step 3 of 500, no checkpoint saved yet (one every 100 steps and at a stop): "
+                                             "nothing to resume; Start begins again")
+    (out / "checkpoint.pt").write_bytes(b"")
+    assert trainer.resumable(job) == (True, "step 3 of 500; its checkpoint at an unknown step: Resume continues from it")
+
+
+def job_total(out: Path) -> int:
+    return [e for e in train.read_events(out / "metrics.jsonl") if e.get("event") == "step"][-1]["total"]
+
+
+def test_a_run_is_found_again_by_its_browser_token_and_only_by_it(context):
+    """Issue 18 bug 6: a reload (a new gradio session) lost the run; runs are kept by a token the
+    server minted and the browser keeps; a token the server did not mint is replaced, not trusted."""
+    trainer = train.Trainer(context)
+    mine = trainer.owner("")
+    assert trainer.owner(mine) == mine and re.fullmatch(r"[A-Za-z0-9_-]{32}", mine)
+    for forged in ("x" * 32, "../../etc", None, 5, mine + "a"):
+        assert trainer.owner(forged) not in (mine, forged)
+
+
+def test_evaluation_shows_its_set_size_and_warns_when_it_is_small():
+    """Issue 18 bug 6: MRR 1.0 on one held-out pair was shown as if it meant something."""
+    small = [{"event": "eval", "epoch": 1, "mrr": 1.0, "hit@1": 1.0, "hit@10": 1.0, "pairs": 1}]
+    note = train.evaluation_note(small)
+    assert "evaluation on 1 held-out pairs: MRR 1.000" in note and "noise" in note
+    large = [{"event": "eval", "epoch": 1, "mrr": 0.5, "hit@1": 0.4, "hit@10": 0.9, "pairs": 64}]
+    assert "on 64 held-out pairs" in train.evaluation_note(large) and "noise" not in train.evaluation_note(large)
 
 
 def test_train_data_upload_must_be_pairs(context, tmp_path):
     (tmp_path / "x.exe").write_bytes(b"MZ")
-    with pytest.raises(Clamp3Error, match=r"x.exe: training data is a .jsonl or .csv"):
-        train.Trainer(context).data_path(str(tmp_path / "x.exe"), "", "s")
-    # stored as music uploads are: the session's own folder, a sanitised name, the size limit
+    trainer = train.Trainer(context)
+    with pytest.raises(Clamp3Error, match=r"x.exe: unsupported file type"):
+        trainer.data_path([str(tmp_path / "x.exe")], "", tmp_path / "run" / "data")
+    (tmp_path / "a.abc").write_text("X:1\nK:C\nCDEF|\n")
+    with pytest.raises(Clamp3Error, match=r"a.abc: training data is a .jsonl or .csv"):
+        trainer.data_path([str(tmp_path / "a.abc")], "", tmp_path / "run" / "data")
+    # stored in the run's own folder (not the session's, which a closed page removes) under a sanitised name
     (tmp_path / "my pairs;rm.jsonl").write_text('{"filepaths": ["a.abc"], "analysis": "a tune"}\n')
-    stored = train.Trainer(context).data_path(str(tmp_path / "my pairs;rm.jsonl"), "", "../../evil")
-    assert stored.parent == context.home / "sessions" / "evil" / "uploads" and ";" not in stored.name
+    stored = trainer.data_path([str(tmp_path / "my pairs;rm.jsonl")], "", tmp_path / "run" / "data")
+    assert stored.parent == tmp_path / "run" / "data" and ";" not in stored.name
     assert stored.read_text().startswith("{")
     context.max_upload_mb = 1e-5
     with pytest.raises(Clamp3Error, match=r"is over the upload limit of 1e-05 MB"):
-        train.Trainer(context).data_path(str(tmp_path / "my pairs;rm.jsonl"), "", "s")
+        trainer.data_path([str(tmp_path / "my pairs;rm.jsonl")], "", tmp_path / "run2" / "data")
+
+
+def csv_pairs(scores, folder: Path) -> Path:
+    """A CSV naming its music by relative paths under ``music/`` (as a user's own data would)."""
+    lines = ["path,text"] + [f"music/{s.name},tune number {i}" for i, s in enumerate(scores)]
+    (folder / "pairs.csv").write_text("\n".join(lines) + "\n")
+    return folder / "pairs.csv"
+
+
+def test_train_refuses_pairs_whose_music_is_missing_before_any_run(context, scores, tmp_path):
+    """Issue 18 bug 6: a CSV with relative paths was accepted, its run failed a minute later with the
+    reason only in the log."""
+    table = csv_pairs(scores[:4], tmp_path)
+    trainer = train.Trainer(context)
+    with pytest.raises(Clamp3Error) as refused:
+        trainer.begin([str(table)], "", "owner", "symbolic", 1, 1e-4, 2, "cpu", 0.0)
+    message = str(refused.value)
+    assert "\n" not in message and "4 of 4 pairs cannot be used, nothing started" in message
+    assert f"pairs.csv:2: missing music file music/{scores[0].name}" in message and str(tmp_path) not in message
+    assert not trainer.runs and not list((context.home / "runs").glob("*"))  # no run, nothing left behind
+    # the same pairs with their music uploaded together: matched by file name, every pair usable
+    data = trainer.data_path([str(table), *map(str, scores[:4])], "", tmp_path / "run" / "data")
+    assert trainer.check_pairs(data, [data.parent]) == 4
+    # one unreadable music file is named, with its line
+    data = trainer.data_path([str(table), *map(str, scores[:3])], "", tmp_path / "run2" / "data")
+    with pytest.raises(Clamp3Error, match=rf"1 of 4 pairs cannot be used.*:5: missing music file music/{scores[3].name}"):
+        trainer.check_pairs(data, [data.parent])
+
+
+def test_train_takes_the_example_zip(context, tmp_path):
+    """The downloadable example is the layout the tab takes: a .zip of pairs and music, as it is."""
+    archive = train.example_archive(tmp_path / "example")
+    trainer = train.Trainer(context)
+    data = trainer.data_path([str(archive)], "", tmp_path / "run" / "data")
+    assert trainer.check_pairs(data, [data.parent]) == len(train.EXAMPLE_TUNES)
+    # a second pairs file among the uploads is refused: which one to train on is not guessed
+    (tmp_path / "more.csv").write_text("path,text\nmusic/reel1.abc,a reel\n")
+    with pytest.raises(Clamp3Error, match=r"the uploads hold 2 pairs files"):
+        trainer.data_path([str(archive), str(tmp_path / "more.csv")], "", tmp_path / "run2" / "data")
 
 
 # --- /embed -------------------------------------------------------------------------------------

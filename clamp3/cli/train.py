@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
 import sys
+import threading
 
 
 def register(commands) -> None:
@@ -42,7 +45,11 @@ def cmd_train(args: argparse.Namespace) -> int:
         elif event["event"] == "eval":
             bar.write(json.dumps(event), file=sys.stderr)
 
-    final = train(config, on_event=show)
+    stop = threading.Event()
+    if int(os.environ.get("WORLD_SIZE", "1")) == 1:  # under torchrun the ranks would stop at different steps
+        # SIGTERM (the app's Stop) ends the run at the next step with a checkpoint and a usable model
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    final = train(config, on_event=show, stop=stop)
     bar.close()
     print(f"trained model: {final}", file=sys.stderr)
     return 0

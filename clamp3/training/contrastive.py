@@ -253,7 +253,8 @@ class ContrastiveTask:
         metrics = retrieval_metrics(ranks)
         scored = (F.normalize(text, dim=-1), F.normalize(music, dim=-1)) if self.config.normalize else (text, music)
         loss = contrastive_loss(*scored, float(self.logit_scale.exp()))
-        scores = {"loss": float(loss), "mrr": metrics["mrr"], "hit@1": metrics["hit@1"], "hit@10": metrics["hit@10"]}
+        # the set's size goes with its metrics: an MRR of 1.0 on one pair means nothing
+        scores = {"loss": float(loss), "mrr": metrics["mrr"], "hit@1": metrics["hit@1"], "hit@10": metrics["hit@10"], "pairs": len(text)}
         return Evaluation(scores, score=metrics["mrr"])
 
     def save(self, folder: Path) -> Path:
