@@ -187,7 +187,9 @@ print(json.dumps(found))
 # What transformers' BertModel would import: its modeling utilities pull these at module level
 # (seconds of CPU); the towers are built by clamp3/models/bert.py instead.
 MODEL_CODE = ("transformers.models.bert.modeling_bert", "transformers.models.xlm_roberta.modeling_xlm_roberta",
-              "transformers.modeling_utils", "torch._dynamo", "torch.distributed.tensor", "scipy.optimize")
+              "transformers.modeling_utils", "torch._dynamo", "torch.distributed.tensor", "scipy.optimize",
+              # and torch's Python reference kernels, which an arange on the meta device ran (0.5-1 s of CPU)
+              "torch.fx.experimental.symbolic_shapes", "sympy")
 
 
 def test_loading_the_default_and_encoding_a_text_imports_no_model_code_of_transformers():

@@ -26,9 +26,9 @@ class M3PatchEncoder(nn.Module):
         self.patch_embedding = nn.Linear(patch_size * NUM_CHARS, config.hidden_size)
         nn.init.normal_(self.patch_embedding.weight, std=0.02)
         self.base = BertEncoder(config.to_bert(), add_pooling_layer=True)
-        # A stepped range, not range * 128: a product on the meta device (where loading builds)
-        # runs a Python kernel whose first use imports torch._dynamo (0.5 s of CPU)
-        self.register_buffer("_char_offsets", torch.arange(0, patch_size * NUM_CHARS, NUM_CHARS), persistent=False)
+        # Made on the CPU even where loading builds on the meta device: arange and products there run
+        # Python reference kernels whose first use imports torch._dynamo and sympy (0.5-1 s of CPU)
+        self.register_buffer("_char_offsets", torch.arange(0, patch_size * NUM_CHARS, NUM_CHARS, device="cpu"), persistent=False)
 
     def _weight_rows(self) -> torch.Tensor:
         """The patch-embedding weight as contiguous rows (patch_size * 128, hidden).
