@@ -17,6 +17,7 @@ import html
 import logging
 import os
 import sys
+import threading
 
 import gradio as gr
 
@@ -139,7 +140,12 @@ def main(argv: list[str] | None = None) -> int:
     for variable, value in APP_BUDGETS.items():
         os.environ.setdefault(variable, str(value))
     isolated.start()  # the readers' process server, started now rather than at the first upload
-    context.maps.refresh()  # the maps missing from the cache, computed in the background at low priority
+    # The maps missing from the cache, computed in the background at low priority, once the first visitors have
+    # been answered: the demo's uncentred map (13 s of CPU) computed at start took a core from the first search.
+    # A draw before then asks for its map itself.
+    warm_maps = threading.Timer(float(os.environ.get("CLAMP3_MAP_START_DELAY", "60")), context.maps.refresh)
+    warm_maps.daemon = True
+    warm_maps.start()
     exports = context.home / "exports"
     exports.mkdir(parents=True, exist_ok=True)
     build_app(context).queue(default_concurrency_limit=4).launch(
