@@ -138,8 +138,12 @@ class Found(Hit):
 
 def merge_hits(groups: Iterable[tuple[list[Hit], bool]], k: int) -> list[Found]:
     """The hits of several libraries (each with whether it is the visitor's own) as one ranking by
-    score, ``k`` in all, ranked from 1; on equal scores the earlier library's hit first."""
-    pooled = sorted(((hit, own) for hits, own in groups for hit in hits), key=lambda pair: -pair[0].score)[:k]
+    score (by calibrated score, for hits of a search of all modalities), ``k`` in all, ranked from 1;
+    on equal scores the earlier library's hit first."""
+    def key(pair: tuple[Hit, bool]) -> float:
+        return -(pair[0].score if pair[0].calibrated is None else pair[0].calibrated)
+
+    pooled = sorted(((hit, own) for hits, own in groups for hit in hits), key=key)[:k]
     return [Found.of(hit, rank, own) for rank, (hit, own) in enumerate(pooled, 1)]
 
 
@@ -268,9 +272,10 @@ class Context:
 
     def search(
         self, vector: np.ndarray, k: int, modality: str | None = None, where: dict[str, str] | None = None,
-        session: str | None = None,
+        session: str | None = None, keyword: str | None = None, mixed: bool = False,
     ) -> list[Found]:
-        """The ``k`` best items of the shared library and of ``session``'s own library together, by score."""
+        """The ``k`` best items of the shared library and of ``session``'s own library together, by
+        score; ``mixed`` (no ``modality``): all modalities, fairly (``Library.search_mixed``)."""
         with self.lock:
             own = self.session_library(session) if session else None
             searched = [(self.library, False)]
@@ -278,7 +283,12 @@ class Context:
                 if not len(self.library):  # an empty shared library is an error only when nothing else is searched
                     searched = []
                 searched.append((own, True))
-            return merge_hits([(library.search(vector, k, modality, where)[0], mine) for library, mine in searched], k)
+            if mixed and not modality:
+                found = [library.search_mixed(vector, k, where, keyword=keyword, calibration=self.library)[0]
+                         for library, _ in searched]
+            else:
+                found = [library.search(vector, k, modality, where, keyword=keyword)[0] for library, _ in searched]
+            return merge_hits([(hits, mine) for hits, (_, mine) in zip(found, searched)], k)
 
     def fields(self) -> list[str]:
         """The library's metadata keys, most common first."""

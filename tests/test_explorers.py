@@ -54,13 +54,13 @@ def context(tiny_model_dir, library_dir, tmp_path):
 
 # --- search -------------------------------------------------------------------------------------
 def test_search_filters_by_metadata(context):
-    hits = search.search(context, "a folk song", None, k=10, field="region", value="Bohemia")
+    hits = search.search(context, "a folk song", None, k=10, field="region", value="Bohemia").hits
     assert len(hits) == 4 and {h.metadata["region"] for h in hits} == {"Bohemia"}
-    assert len(search.search(context, "a folk song", None, k=10, field=search.ANY, value=search.ANY)) == 10
+    assert len(search.search(context, "a folk song", None, k=10, field=search.ANY, value=search.ANY).hits) == 10
 
 
 def test_results_escape_titles(context):
-    page = search.results_html(search.search(context, "x", None, k=3))
+    page = search.results_html(search.search(context, "x", None, k=3).hits)
     assert "Tune &lt;" in page and "Tune <" not in page
 
 
@@ -367,7 +367,7 @@ def test_list_filter_remove_and_statistics(context):
     assert len(library.listing(context, "symbolic", "", "", "tune <1")) == 3  # 1, 10, 11
     message = library.remove(context, f"{rows[0].id}, {rows[1].id} 999999")
     assert message == "removed 2 of 3 items" and len(context.library) == 10
-    assert len(search.search(context, "x", None, k=50)) == 10  # the search sees the removal at once
+    assert len(search.search(context, "x", None, k=50).hits) == 10  # the search sees the removal at once
     page = library.statistics(context)
     assert "<td>items</td><td>10</td>" in page and "region (most common)" in page
     with pytest.raises(Clamp3Error, match="whole numbers"):
@@ -459,7 +459,7 @@ def test_train_tab_runs_the_cli_then_serves_the_new_model(context, scores, tmp_p
     assert len(new) == 12
     library.add(context, [str(scores[0])], "", "visitor", progress=False)
     context.swap(str(job.final()), new)
-    hits = search.search(context, "tune number 3", None, k=3, session="visitor")
+    hits = search.search(context, "tune number 3", None, k=3, session="visitor").hits
     assert len(hits) == 3 and context.weights == str(job.final())
     # the visitors' own libraries held the old model's vectors: gone with their sessions
     assert not any(h.own for h in hits) and not list((context.home / "sessions").iterdir()) and not context.sessions

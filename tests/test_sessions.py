@@ -65,7 +65,7 @@ def test_a_visitors_music_is_found_in_their_session_only_and_the_shared_library_
     assert shared_state(context) == before
     assert (context.home / "sessions" / "A" / "uploads" / scores[5].name).exists()
 
-    hits = search.search(context, "", str(scores[5]), k=3, session="A")
+    hits = search.search(context, "", str(scores[5]), k=3, session="A").hits
     assert hits[0].own and hits[0].key == "s2" and hits[0].score > 0.999 and [h.rank for h in hits] == [1, 2, 3]
     assert "<td>yours</td>" in search.results_html(hits)
     # one ranking of both libraries, as brute force over their vectors together finds it
@@ -73,8 +73,8 @@ def test_a_visitors_music_is_found_in_their_session_only_and_the_shared_library_
     every = np.concatenate([context.library.matrix()[1], context.session_library("A").matrix()[1]])
     assert np.allclose([h.score for h in hits], np.sort(every @ query)[::-1][:3], atol=1e-5)
     # the text search merges too, and another visitor sees none of it
-    assert any(h.own for h in search.search(context, "a chorale", None, k=6, session="A"))
-    theirs = search.search(context, "", str(scores[5]), k=6, session="B")
+    assert any(h.own for h in search.search(context, "a chorale", None, k=6, session="A").hits)
+    theirs = search.search(context, "", str(scores[5]), k=6, session="B").hits
     assert len(theirs) == 4 and not any(h.own for h in theirs)
     assert not (context.home / "sessions" / "B").exists()
 
@@ -119,7 +119,7 @@ def test_a_session_goes_with_its_page_or_when_idle(context, scores):
     (unload,) = [fn for fn in build_app(context).fns.values() if fn.targets == [(None, "unload")]]
     unload.fn(SimpleNamespace(session_hash="A"))  # what gradio runs when A's page closes
     assert not (context.home / "sessions" / "A").exists() and "A" not in context.sessions
-    hits = search.search(context, "", str(scores[4]), k=10, session="A")
+    hits = search.search(context, "", str(scores[4]), k=10, session="A").hits
     assert len(hits) == 4 and not any(h.own for h in hits)
 
     library.add(context, [str(scores[4])], "", "C", progress=False)
