@@ -7,6 +7,7 @@ restores the search."""
 from __future__ import annotations
 
 import csv
+import hashlib
 import html
 import json
 import threading
@@ -268,8 +269,10 @@ def build(context: Context, app: gr.Blocks | None = None) -> None:
     def run_download(hits: list[dict], request: gr.Request):
         if not hits:
             raise Clamp3Error("search first: there is no result list to download")
-        folder = context.session_folder(session_of(request)) / "exports"
-        return gr.update(value=export(hits, folder), visible=True)
+        # under the app's exports folder (the one folder of the home it serves), in a folder of this
+        # session's own whose name no one can guess
+        token = hashlib.sha256(f"{session_of(request)}:{id(context)}".encode()).hexdigest()[:32]
+        return gr.update(value=export(hits, context.home / "exports" / f"search-{token}"), visible=True)
 
     def values_of(field: str):
         return gr.update(choices=[ANY] + context.field_values(field) if field != ANY else [ANY], value=ANY)

@@ -541,3 +541,43 @@ def test_handlers_hand_freed_memory_back_however_they_end(monkeypatch):
     with pytest.raises(gr.Error, match="bad file"):
         common.shown_errors(fails)()
     assert released == [common.RELEASE_MEMORY_SECONDS] * 2
+
+
+# --- issue 18: the Search tab -------------------------------------------------------------------
+def test_the_input_chosen_to_search_by_wins_and_is_named(context, scores):
+    by_text = search.search(context, "a folk song", str(scores[3]), k=3, by=search.BY_TEXT)
+    by_file = search.search(context, "a folk song", str(scores[3]), k=3, by=search.BY_FILE)
+    assert (by_text.by, by_text.query) == ("text", "a folk song") and (by_file.by, by_file.query) == ("file", scores[3].name)
+    assert by_file.hits[0].path == str(scores[3]) and by_text.hits != by_file.hits
+    with pytest.raises(Clamp3Error, match="drop a file first"):
+        search.search(context, "a folk song", None, by=search.BY_FILE)
+    assert "searched by text: <b>a folk song</b>" in search.status_line(by_text, "")
+
+
+def test_a_query_nothing_fits_is_told_so(context, monkeypatch):
+    from clamp3.library.fit import FitCalibration, calibrate_fit
+
+    calibration = calibrate_fit(context.library, context.encode_texts, count=8)
+    assert calibration.descriptions == 8 and calibration.threshold <= calibration.typical
+    monkeypatch.setattr(search, "fit_calibration", lambda *a, **k: FitCalibration(0.5, 2.0, 8))  # nothing can reach 2
+    answer = search.search(context, "energetic rock guitar solo", None, k=3)
+    assert answer.no_fit.startswith("nothing in this library is close to your query (best score")
+    assert "typical 0.500" in search.status_line(answer, "")
+    monkeypatch.setattr(search, "fit_calibration", lambda *a, **k: FitCalibration(0.5, -2.0, 8))
+    assert search.search(context, "a folk song", None, k=3).no_fit is None
+
+
+def test_keyword_paging_download_and_links(context, tmp_path):
+    answer = search.search(context, "a folk song", None, k=50, keyword="bohemia")
+    assert len(answer.hits) == 4 and all(h.metadata["region"] == "Bohemia" for h in answer.hits)
+    many = [h for _ in range(3) for h in search.search(context, "x", None, k=12).hits][:30]
+    assert search.results_html(many, page=1).count("clamp3Play(") == 5  # 30 hits, 25 a page
+    assert search.page_line(30, 1) == "results 26-30 of 30"
+    csv_path, json_path = search.export([h.to_dict() for h in answer.hits], tmp_path / "exports")
+    for path in (csv_path, json_path):
+        text = Path(path).read_text()
+        assert str(Path(answer.hits[0].path).parent) not in text and Path(answer.hits[0].path).name in text
+    link = search.search_link("Irish reel & jig", "audio", 60, "")
+    assert link == "?q=Irish+reel+%26+jig&modality=audio&k=60"
+    assert search.from_link({"q": "x" * 900, "modality": "<script>", "k": "99999"}) == ("x" * 500, "all", 500, "")
+    assert search.from_link({"k": "ten"})[2] == 10
