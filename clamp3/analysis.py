@@ -172,32 +172,65 @@ def place_on_map(vectors: np.ndarray, library_vectors: np.ndarray, points: np.nd
     return np.einsum("qk,qkc->qc", weights, points[nearest]).astype(np.float32)
 
 
+# plotly's Dark24, written out so that choosing colours needs no plotly: the colours of a map's
+# most common values, the same in `clamp3 map` and the app's map
+MAP_PALETTE = (
+    "#2E91E5", "#E15F99", "#1CA71C", "#FB0D0D", "#DA16FF", "#222A2A", "#B68100", "#750D86",
+    "#EB663B", "#511CFB", "#00A08B", "#FB00D1", "#FC0080", "#B2828D", "#6C7C32", "#778AAE",
+    "#862A16", "#A777F1", "#620042", "#1616A7", "#DA60CA", "#6C4516", "#0D2A63", "#AF0038",
+)
+MAP_OTHER_COLOR = "#BBBBBB"  # the values beyond the palette's (the app folds them into "other")
+NO_VALUE = "(none)"  # how a map names the items without a value of the field
+
+
+def map_colors(values: Sequence[str]) -> dict[str, str]:
+    """A colour per value of the field a map is coloured by (``values``: one per item, repeats
+    counted). The most common values, as many as :data:`MAP_PALETTE` holds (ties broken by name),
+    take its colours in sorted order; the others are absent (drawn in :data:`MAP_OTHER_COLOR`).
+    A function of the values alone, so the same field of the same library has the same colours in
+    ``clamp3 map`` and the app."""
+    counts = Counter(values)
+    common = sorted(sorted(counts, key=lambda v: (-counts[v], v))[: len(MAP_PALETTE)])
+    return dict(zip(common, MAP_PALETTE))
+
+
+def map_figure(points: np.ndarray, rows: list[LibraryItem], color_by: str | None):
+    """The plotly figure of a map: a trace per value of ``color_by`` (default: modality), coloured
+    by :func:`map_colors`, titles on hover."""
+    import plotly.graph_objects as go
+
+    values = [_map_value(row, color_by) or NO_VALUE for row in rows]
+    colors = map_colors(values)
+    # plotly renders a set of HTML tags in legend names, hover text and titles: every value from
+    # the library is escaped first
+    figure = go.Figure()
+    for value in sorted(set(values)):
+        members = [i for i, v in enumerate(values) if v == value]
+        figure.add_trace(
+            go.Scattergl(
+                x=points[members, 0], y=points[members, 1], mode="markers", name=html.escape(value),
+                text=[html.escape(rows[i].title) for i in members], hovertemplate="%{text}<extra>" + html.escape(value) + "</extra>",
+                marker={"size": 6, "opacity": 0.8, "color": colors.get(value, MAP_OTHER_COLOR)},
+            )
+        )
+    figure.update_layout(title=f"CLaMP 3 map, coloured by {html.escape(color_by or 'modality')}", template="plotly_white")
+    return figure
+
+
+def _map_value(row: LibraryItem, color_by: str | None) -> str:
+    return str(row.metadata.get(color_by, row.to_dict().get(color_by, ""))) if color_by else row.modality
+
+
 def write_map(points: np.ndarray, rows: list[LibraryItem], color_by: str | None, out: str | Path) -> None:
-    """An interactive plotly HTML (titles on hover) or a CSV, by the extension of ``out``."""
+    """An interactive plotly HTML (:func:`map_figure`) or a CSV, by the extension of ``out``."""
     import csv
 
     out = Path(out)
-    colors = [str(row.metadata.get(color_by, row.to_dict().get(color_by, ""))) if color_by else row.modality for row in rows]
     if out.suffix.lower() == ".csv":
         with open(out, "w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
             writer.writerow(["id", "x", "y", "title", "modality", "path", color_by or "modality"])
-            for (x, y), row, color in zip(points, rows, colors):
-                writer.writerow([row.id, f"{x:.5f}", f"{y:.5f}", row.title, row.modality, row.path, color])
+            for (x, y), row in zip(points, rows):
+                writer.writerow([row.id, f"{x:.5f}", f"{y:.5f}", row.title, row.modality, row.path, _map_value(row, color_by)])
         return
-    import plotly.graph_objects as go
-
-    # plotly renders a set of HTML tags in legend names, hover text and titles: every value from
-    # the library is escaped first
-    figure = go.Figure()
-    for value in sorted(set(colors)):
-        members = [i for i, c in enumerate(colors) if c == value]
-        figure.add_trace(
-            go.Scattergl(
-                x=points[members, 0], y=points[members, 1], mode="markers", name=html.escape(value or "(none)"),
-                text=[html.escape(rows[i].title) for i in members], hovertemplate="%{text}<extra>" + html.escape(value or "") + "</extra>",
-                marker={"size": 6, "opacity": 0.8},
-            )
-        )
-    figure.update_layout(title=f"CLaMP 3 map, coloured by {html.escape(color_by or 'modality')}", template="plotly_white")
-    figure.write_html(out, include_plotlyjs=True)
+    map_figure(points, rows, color_by).write_html(out, include_plotlyjs=True)

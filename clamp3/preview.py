@@ -20,7 +20,7 @@ from xml.etree import ElementTree
 
 import numpy as np
 
-from clamp3.errors import InputError, UnsupportedFormatError
+from clamp3.errors import Clamp3Error, InputError, UnsupportedFormatError
 from clamp3.features.render import render_midi
 from clamp3.formats.abc import abc_to_musicxml, book_tune
 from clamp3.formats.audio import AUDIO_EXTENSIONS, SAMPLE_RATE, load_audio
@@ -123,6 +123,23 @@ MUSICXML_SOURCES: dict[str, Callable[[Path], bytes]] = {
 }
 SCORE_EXTENSIONS = tuple(MUSICXML_SOURCES)
 AUDIO_PREVIEW_EXTENSIONS = SCORE_EXTENSIONS + AUDIO_EXTENSIONS
+# The file of a work to show for its audio features, in order of preference: MIDI plays best, then
+# the scores. Only what can be engraved: MTF (model input beside every MIDI or score of the demo
+# library) cannot, and took the place of the work's ABC.
+SOURCE_ORDER = (*MIDI_EXTENSIONS, ".abc", *MUSICXML_EXTENSIONS, *MUSIC21_EXTENSIONS)
+
+
+def preview_source(path: str | Path) -> Path:
+    """The file to play and engrave for a library item: itself, or for audio features (``.npy``)
+    the score or MIDI of the same work beside them (first in :data:`SOURCE_ORDER`)."""
+    path = Path(path)
+    if path.suffix.lower() != ".npy":
+        return path
+    for suffix in SOURCE_ORDER:
+        candidate = path.with_suffix(suffix)
+        if candidate.is_file():
+            return candidate
+    raise Clamp3Error(f"{path.name}: audio features only; no score or MIDI of this work to play")
 
 
 def _unsupported(path: Path, supported: tuple[str, ...]) -> UnsupportedFormatError:

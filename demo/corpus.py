@@ -14,6 +14,7 @@ import re
 from collections import defaultdict
 from pathlib import Path
 
+from clamp3.metadata import clean_title, clean_value, from_dos
 from demo.texts import FUNCTIONS
 
 COUNTRIES = {  # German country names of the Essen O: field
@@ -25,6 +26,10 @@ COUNTRIES = {  # German country names of the Essen O: field
 REGION_CLASSES = ("Germany", "China", "Lorraine", "Luxembourg", "Poland")
 TUNE_TYPES = {"reel": "reel", "jig": "jig", "double jig": "jig", "hornpipe": "hornpipe", "slip jig": "slip jig",
               "slipjig": "slip jig", "strathspey": "strathspey", "air": "air"}
+# Chinese direction words before a province in O: (``nan Jiangsu``: southern Jiangsu), and the
+# provinces spelt otherwise once each
+DIRECTIONS = {"nan", "bei", "dong", "xi"}
+PROVINCE_SPELLINGS = {"Jianxi": "Jiangxi", "Heinan": "Hainan"}
 COMPOSER_FOLDERS = {  # folder -> (composer, era)
     "bach": ("Bach", "Baroque"), "palestrina": ("Palestrina", "Renaissance"), "monteverdi": ("Monteverdi", "Renaissance"),
     "beethoven": ("Beethoven", "Classical"), "mozart": ("Mozart", "Classical"), "haydn": ("Haydn", "Classical"),
@@ -40,13 +45,32 @@ def corpus_root() -> Path:
     return Path(music21.__file__).parent / "corpus"
 
 
-def field(tune: str, name: str) -> str | None:
+def field(tune: str, name: str, dos: bool = False) -> str | None:
+    """A header field of a tune (read as Latin-1), decoded: UTF-8 and, in a book typed in the DOS
+    code page (``dos``), its letters (``á`` there is the DOS ß, 0xE1)."""
     match = re.search(rf"^{name}:\s*(.*)$", tune, re.M)
-    return match.group(1).strip() if match else None
+    if not match:
+        return None
+    value = match.group(1).strip().encode("latin-1").decode("utf-8", errors="replace")
+    return clean_value(name, from_dos(value).replace("á", "ß") if dos else value)
+
+
+def typed_in_dos(tunes: list[tuple[str, str]]) -> bool:
+    """Whether a book was typed in the DOS code page: C1 characters (UTF-8 ``\xc2\x80``..``\x9f``
+    read as Latin-1) are its umlauts. Eleven Essen books are; ``irl.abc`` has true Latin-1 ``á``."""
+    return any(re.search("\xc2[\x80-\x9f]", text) for _, text in tunes)
+
+
+def province_of(part: str) -> str | None:
+    """The province of the part of O: after China: ``nan Jiangsu`` -> Jiangsu, ``Sha1nxi1`` ->
+    Shanxi (tone numbers), ``Neimeng.Tuoxian`` -> Neimeng; placeholders (``........``) -> None."""
+    words = [w for w in re.split(r"[\s.]+", re.sub(r"\d", "", part)) if w and w.lower() not in DIRECTIONS]
+    return PROVINCE_SPELLINGS.get(words[0], words[0]) if words else None
 
 
 def tunes_of(path: Path) -> list[tuple[str, str]]:
-    """(number, text) of each tune of an ABC book; numbers as the X: fields give them."""
+    """(number, text) of each tune of an ABC book; numbers as the X: fields give them. The books
+    are UTF-8, read here as Latin-1 (the music is ASCII; the fields are repaired when read)."""
     text = path.read_text(encoding="latin-1")
     starts = [m.start() for m in _TUNE_START.finditer(text)]
     tunes = [text[a:b] for a, b in zip(starts, starts[1:] + [len(text)])]
@@ -62,7 +86,7 @@ def essen_origin(origin: str) -> tuple[str | None, str | None, str | None]:
         return None, None, None
     if "China" in names:
         index = [re.sub(r"\s*\(.*\)", "", p) for p in parts].index("China")
-        province = parts[index + 1].split(" ")[0] if index + 1 < len(parts) and parts[index + 1] else None
+        province = province_of(parts[index + 1]) if index + 1 < len(parts) else None
         return "China", "China", province
     for region in ("Lorraine", "Luxembourg", "Poland"):
         if region in names:
@@ -82,14 +106,17 @@ def song_function(value: str | None) -> str | None:
 def essen_works() -> list[dict]:
     works = []
     for path in sorted((corpus_root() / "essenFolksong").glob("*.abc")):
-        for number, tune in tunes_of(path):
-            region, country, province = essen_origin(field(tune, "O") or "")
+        tunes = tunes_of(path)
+        dos = typed_in_dos(tunes)
+        for number, tune in tunes:
+            region, country, province = essen_origin(field(tune, "O", dos) or "")
             if region is None:
                 continue
+            work_id = f"essen-{path.stem}-{number}"
             works.append({
-                "id": f"essen-{path.stem}-{number}", "source": f"essenFolksong/{path.name}", "number": number,
-                "kind": "folk", "collection": "Essen", "title": field(tune, "T"), "region": region, "country": country,
-                "province": province, "function": song_function(field(tune, "R")),
+                "id": work_id, "source": f"essenFolksong/{path.name}", "number": number,
+                "kind": "folk", "collection": "Essen", "title": clean_title(field(tune, "T", dos), work_id)[0], "region": region,
+                "country": country, "province": province, "function": song_function(field(tune, "R", dos)),
             })
     return works
 
@@ -102,10 +129,13 @@ def fiddle_works() -> list[dict]:
                 tune_type = TUNE_TYPES.get((field(tune, "R") or "").lower().strip(" ."))
                 if tune_type is None:
                     continue
+                work_id = f"{folder}-{path.stem}-{number}"
+                # O'Neill's titles are capitals with the type after " -- ": the type is R:'s
+                title = (field(tune, "T") or "").split(" -- ")[0]
                 works.append({
-                    "id": f"{folder}-{path.stem}-{number}", "source": f"{folder}/{path.name}", "number": number,
-                    "kind": "fiddle", "collection": folder, "title": (field(tune, "T") or "").split(" -- ")[0].title() or None,
-                    "tune_type": tune_type, "country": "Ireland" if folder == "oneills1850" else None,
+                    "id": work_id, "source": f"{folder}/{path.name}", "number": number, "kind": "fiddle", "collection": folder,
+                    "title": clean_title(title, work_id)[0], "tune_type": tune_type,
+                    "country": "Ireland" if folder == "oneills1850" else None,
                 })
     return works
 
@@ -132,7 +162,7 @@ def composer_works() -> list[dict]:
             title = title or f"BWV {stem.replace('bwv', '')}"
         works.append({
             "id": key, "source": source, "number": None, "kind": "composer", "collection": folder,
-            "title": title or stem, "composer": composer, "era": era,
+            "title": clean_title(title, Path(source).stem)[0], "composer": composer, "era": era,
         })
     return works
 

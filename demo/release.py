@@ -27,9 +27,10 @@ from clamp3 import Embedder
 from clamp3.assets import LIBRARY_DIR, MODEL_DIR, MUSIC_ARCHIVE, assets_dir
 from clamp3.library import Library, write_shipped_map
 from clamp3.models import load_model
+from demo.relabel import compact, relabel
 
 METADATA_FIELDS = ("kind", "collection", "region", "country", "province", "tune_type", "function", "composer", "era",
-                   "metre", "key", "voices", "bars", "split")
+                   "metre", "key", "voices", "bars", "split")  # split: kept for evaluation, never shown
 CARD_TEMPLATE = Path(__file__).with_name("model_card.md")
 STAGE_KEYS = ("stage", "freeze_text", "freeze_text_model", "text_prior", "epochs", "batch_size", "learning_rate", "lr_schedule")
 
@@ -161,13 +162,13 @@ def main(argv: list[str] | None = None) -> int:
     runs = [Path(r) for r in args.runs.split(",") if r]
     (target / "README.md").write_text(render_card(target, data, report, runs), encoding="utf-8")
     library, tmp, music = build_library(data, assets / LIBRARY_DIR, args.workers)
+    print(relabel(library), file=sys.stderr)  # what demo.relabel gives the shipped library, repeats removed
     write_map(library, tmp)
     library.close()
+    compact(tmp)
     with tarfile.open(tmp / MUSIC_ARCHIVE, "w:xz", preset=9) as tar:
         tar.add(music, arcname="music")
     shutil.rmtree(music)  # unpacked from the archive on first use
-    for extra in tmp.glob("library.sqlite3-*"):  # WAL files of a cleanly closed library are empty
-        extra.unlink()
     shutil.rmtree(assets / LIBRARY_DIR, ignore_errors=True)
     tmp.rename(assets / LIBRARY_DIR)
     print(f"released {args.model} and its library to {assets}")

@@ -11,8 +11,8 @@ from pathlib import Path
 import gradio as gr
 
 from clamp3.errors import Clamp3Error
-from clamp3.formats import MIDI_EXTENSIONS, MUSICXML_EXTENSIONS
 from clamp3.memory import release_memory
+from clamp3.preview import SCORE_EXTENSIONS, preview_source
 from explorers.context import upload_message
 
 logger = logging.getLogger(__name__)
@@ -20,8 +20,6 @@ logger = logging.getLogger(__name__)
 # Gradio recognises a progress tracker by a parameter default of this type; tqdm bars inside a
 # handler (library.add, training) then show in the page.
 TRACK_TQDM = gr.Progress(track_tqdm=True)
-# The files of a work to play and engrave, in order of preference: MIDI plays best, MusicXML engraves best.
-PREVIEW_ORDER = (*MIDI_EXTENSIONS, ".mtf", ".abc", *MUSICXML_EXTENSIONS)
 # After a request, what it freed goes back to the system, at most this often: a trim takes up to some
 # 200 ms after a heavy request and about 15 ms after others, in the thread of the request that ends.
 RELEASE_MEMORY_SECONDS = 5.0
@@ -70,35 +68,22 @@ def shown_errors(handler: Callable) -> Callable:
     return wrapper
 
 
-def preview_source(path: str | Path) -> Path:
-    """The file to play and engrave for a library item: itself, or for audio features (``.npy``)
-    the symbolic file of the same work beside them."""
-    path = Path(path)
-    if path.suffix.lower() != ".npy":
-        return path
-    for suffix in PREVIEW_ORDER:
-        candidate = path.with_suffix(suffix)
-        if candidate.exists():
-            return candidate
-    raise Clamp3Error(f"{path.name}: audio features only; no score or MIDI of this work to play")
-
-
 def preview(path: str | Path, name: str = "") -> tuple[tuple[int, object] | None, str]:
     """(sample rate, waveform) for gr.Audio and the engraved first page as HTML; a score that
-    cannot be engraved or played gets a one-line note instead. ``name`` is the item's name: for
-    ``book#X``, tune X of an ABC book."""
+    cannot be engraved or played gets a one-line note instead, naming the file, not its server
+    folder. ``name`` is the item's name: for ``book#X``, tune X of an ABC book."""
     from clamp3.formats.abc import tune_of
     from clamp3.preview import audio_preview, score_preview
 
     source = preview_source(path)
     audio, svg, note = None, "", ""
     try:
-        if source.suffix.lower() in PREVIEW_ORDER:
+        if source.suffix.lower() in SCORE_EXTENSIONS:
             svg, audio = score_preview(source, tune=tune_of(source, name))
         else:
             audio = audio_preview(source)
     except Clamp3Error as exc:
-        note = f"<p class='clamp3-note'>{html.escape(str(exc))}</p>"
+        note = f"<p class='clamp3-note'>{html.escape(upload_message(exc))}</p>"
     return audio, f"<div class='clamp3-score'>{svg}</div>{note}"
 
 

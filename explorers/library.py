@@ -12,6 +12,7 @@ import gradio as gr
 from clamp3 import Library
 from clamp3.errors import Clamp3Error
 from clamp3.library import LibraryItem
+from clamp3.metadata import shown_metadata
 from explorers.common import TRACK_TQDM, file_input, session_of, shown_errors, table_html
 from explorers.context import OWN_PREFIX, WORDS, Context, item_key
 
@@ -74,7 +75,7 @@ def listing(
 
 def listing_html(rows: list[tuple[bool, LibraryItem]]) -> str:
     shown = [[item_key(r.id, mine), "yours" if mine else "shared", r.title, r.modality,
-              ", ".join(f"{k}: {v}" for k, v in list(r.metadata.items())[:5]), r.path.rsplit("/", 1)[-1]]
+              ", ".join(f"{k}: {v}" for k, v in list(shown_metadata(r.metadata).items())[:5]), r.path.rsplit("/", 1)[-1]]
              for mine, r in rows[:LISTED]]
     more = f"<p>{len(rows)} items; the first {LISTED} are listed</p>" if len(rows) > LISTED else f"<p>{len(rows)} items</p>"
     return more + table_html(["id", "library", "title", "modality", "metadata", "file"], shown)

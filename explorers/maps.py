@@ -14,14 +14,12 @@ import gradio as gr
 import numpy as np
 import plotly.graph_objects as go
 
-from clamp3.analysis import library_map, place_on_map
+from clamp3.analysis import MAP_OTHER_COLOR, library_map, map_colors, place_on_map
 from clamp3.assets import is_demo_library
 from clamp3.errors import Clamp3Error
 from clamp3.library import LibraryItem
 from explorers.common import file_input, session_of, shown_errors
 from explorers.context import Context
-
-MAX_TRACES = 24  # the most common values get a colour each, the rest share "other"
 
 EXPORTS_KEPT_SECONDS = 3600  # an export older than this is removed when the next one is written
 
@@ -37,10 +35,9 @@ def figure(
     own: tuple[list[str], np.ndarray] = ([], np.zeros((0, 2))),
 ) -> go.Figure:
     values = color_values(rows, field)
-    counts: dict[str, int] = {}
-    for v in values:
-        counts[v] = counts.get(v, 0) + 1
-    kept = set(sorted(counts, key=lambda v: -counts[v])[:MAX_TRACES])
+    # the most common values get a colour each, the one `clamp3 map` gives them; the rest share "other"
+    colors = map_colors(values)
+    kept = set(colors)
     values = [v if v in kept else "other" for v in values]
     fig = go.Figure()
     for value in sorted(set(values), key=lambda v: -sum(1 for x in values if x == v)):
@@ -49,7 +46,8 @@ def figure(
             x=points[members, 0], y=points[members, 1], mode="markers", name=f"{html.escape(value)} ({len(members)})",
             # plotly renders a small set of HTML tags in legend names and hover text: values are escaped first.
             text=[html.escape(rows[i].title) for i in members], customdata=[rows[i].id for i in members],
-            hovertemplate="%{text}<extra>" + html.escape(value) + "</extra>", marker={"size": 5, "opacity": 0.75},
+            hovertemplate="%{text}<extra>" + html.escape(value) + "</extra>",
+            marker={"size": 5, "opacity": 0.75, "color": colors.get(value, MAP_OTHER_COLOR)},
         ))
     titles, placed = own
     if len(titles):

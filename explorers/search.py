@@ -24,7 +24,7 @@ from explorers.context import Context, Found
 
 SEARCH_CONCURRENCY = 12
 MODALITIES = {"all": None, "scores and MIDI": "symbolic", "audio": "audio"}
-SHOWN_FIELDS = ("region", "province", "tune_type", "composer", "era", "function", "metre", "key")
+SHOWN_FIELDS = ("region", "province", "tune_type", "composer", "era", "function", "metre", "key")  # none of HIDDEN_FIELDS
 ANY = "(any)"
 PAGE_SIZE = 25
 MAX_RESULTS = 500

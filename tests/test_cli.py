@@ -165,3 +165,70 @@ def test_missing_inputs_are_reported_before_torch_is_imported(tmp_path):
     assert done.stderr.count(f"error: {missing}: no such file or folder") == 3
     for verb in ("converted", "embedded", "extracted"):
         assert f"{verb} 0, skipped 0 existing, failed 1" in done.stderr
+
+
+def test_option_errors_show_the_commands_usage_and_suggest_a_spelling():
+    """Issue 18: ``--topk`` printed the top-level usage, and a misspelt command got no suggestion."""
+    report, done = run_cli_fresh(
+        ["search", "q", "--topk", "5"],
+        ["index", "add", "x", "--index", "lib", "--wieghts", "w"],
+        ["serch", "q"],
+        ["index", "ad"],
+        ["embed", "x", "--out", "o", "--dtype", "float61"],
+    )
+    assert [status for _, status, _ in report] == [2] * 5
+    assert not [(argv, heavy) for argv, _, heavy in report if heavy]
+    for message in (
+        "clamp3 search: error: unrecognized arguments: --topk 5; did you mean '--top-k'?",
+        "clamp3 index add: error: unrecognized arguments: --wieghts w; did you mean '--weights'?",
+        "clamp3: error: argument COMMAND: invalid choice: 'serch'; did you mean 'search'?",
+        "clamp3 index: error: argument ACTION: invalid choice: 'ad'; did you mean 'add'?",
+        "argument --dtype: invalid choice: 'float61'; did you mean 'float16'?",
+    ):
+        assert message in done.stderr
+    assert "usage: clamp3 search [-h]" in done.stderr and "usage: clamp3 index add [-h]" in done.stderr
+
+
+def test_missing_inputs_of_every_command_are_refused_before_torch_is_imported(tmp_path):
+    """Issue 18: classify, index add and search loaded the model (seconds) before saying a file was
+    missing; a missing query file was searched for as words; index add left an empty library."""
+    missing = str(tmp_path / "missing.mid")
+    library = tmp_path / "lib"
+    report, done = run_cli_fresh(
+        ["classify", missing, "--labels", "jig,reel"],
+        ["index", "add", missing, "--index", str(library), "-q"],
+        ["search", missing],
+        ["search", "a jig", str(tmp_path / "no-folder")],
+        ["search", "a jig", "--index", str(tmp_path / "no-library")],
+        ["score", str(tmp_path / "no-folder"), str(tmp_path)],
+        ["probe", "predict", str(tmp_path / "probe.json"), str(tmp_path)],
+        ["map", "--index", str(tmp_path / "no-library"), "--out", str(tmp_path / "map.html")],
+    )
+    assert [(argv[0], status, heavy) for argv, status, heavy in report] == [
+        ("classify", 1, []), ("index", 1, []), ("search", 2, []), ("search", 2, []), ("search", 2, []),
+        ("score", 2, []), ("probe", 2, []), ("map", 2, []),
+    ]
+    assert done.stderr.count(f"error: {missing}: no such file or folder") == 2
+    assert "added 0 items" in done.stderr and not library.exists()
+    assert f"error: {missing}: no such file (a query ending in .mid is read as a file)" in done.stderr
+    for path in ("no-folder", "no-library", "probe.json"):
+        assert f"error: {tmp_path / path}: no such file or folder" in done.stderr
+
+
+def test_map_defaults_to_the_demo_library_and_writes_nothing_there(tmp_path, capsys):
+    """Issue 18: ``clamp3 map`` required --index where ``search`` uses the demo library."""
+    import hashlib
+
+    from clamp3.assets import library_dir
+
+    shipped = library_dir(unpack=False)
+    before = hashlib.sha256((shipped / "library.sqlite3").read_bytes()).hexdigest()
+    assert main(["map", "--out", str(tmp_path / "map.csv"), "--center", "--color-by", "region"]) == 0
+    import csv
+
+    with open(tmp_path / "map.csv", newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[0] == ["id", "x", "y", "title", "modality", "path", "region"]
+    assert len(rows) == len(shipped.joinpath("map.csv").read_text().splitlines())
+    assert hashlib.sha256((shipped / "library.sqlite3").read_bytes()).hexdigest() == before
+    assert not list(shipped.glob("map-*.npy"))

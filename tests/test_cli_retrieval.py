@@ -118,7 +118,7 @@ def test_probe_from_library_metadata_and_map(tmp_path, tiny_model_dir, capsys):
     library = str(tmp_path / "lib")
     assert main(["index", "add", str(DATA / "scores"), str(CONVERT / "midi"), "--index", library, *weights, "-q"]) == 0
     capsys.readouterr()
-    assert main(["probe", "train", "--index", library, "--label-field", "rhythm", "--out", str(tmp_path / "p.json")]) == 2
+    assert main(["probe", "train", "--index", library, "--label-field", "tune_type", "--out", str(tmp_path / "p.json")]) == 2
     assert "at least two classes" in capsys.readouterr().err
     assert main(["map", "--index", library, "--out", str(tmp_path / "map.csv"), "--color-by", "composer"]) == 0
     lines = (tmp_path / "map.csv").read_text().splitlines()

@@ -66,7 +66,7 @@ def test_queries_in_other_languages_find_their_kind_of_music(capsys, query, fiel
 
 def test_zero_shot_tune_types_of_held_out_fiddle_tunes(capsys):
     """Held-out reels and jigs (never trained on), classified from their scores alone."""
-    library = Library(library_dir())
+    library = Library(library_dir(), read_only=True)
     rows = [r for r in library.items(modality="symbolic") if r.metadata.get("split") == "heldout"
             and r.metadata.get("tune_type") in ("reel", "jig")][:30]
     assert len(rows) == 30
@@ -79,7 +79,7 @@ def test_zero_shot_tune_types_of_held_out_fiddle_tunes(capsys):
 
 
 def test_the_library_holds_scores_and_audio_of_every_work_with_a_map():
-    library = Library(library_dir())
+    library = Library(library_dir(), read_only=True)
     info = library.info()
     rows = library.items()
     assert {r.modality for r in rows} == {"symbolic", "audio"}
@@ -89,3 +89,32 @@ def test_the_library_holds_scores_and_audio_of_every_work_with_a_map():
     assert lines[0] == "id,x,y" and len(lines) == len(rows) + 1
     first = rows[0]
     assert (library_dir() / first.path).exists()  # the music is unpacked beside the library
+
+
+def test_every_audio_item_of_the_demo_library_has_a_score_to_preview():
+    """Issue 18: the preview of an audio item took the work's MTF (model input, not engravable)
+    before its ABC, so none of the demo's audio items could be played or shown."""
+    from clamp3.preview import SCORE_EXTENSIONS, preview_source
+
+    rows = Library(library_dir(), read_only=True).items(modality="audio")
+    assert len(rows) > 1000
+    sources = [preview_source(library_dir() / r.path) for r in rows]
+    assert {s.suffix for s in sources} <= set(SCORE_EXTENSIONS)
+    assert all(s.is_file() for s in sources)
+
+
+def test_audio_items_of_the_demo_library_play_and_engrave():
+    """A sample of them (with the one the issue names) through the app's preview: a score and sound, no note."""
+    import random
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from explorers.common import preview
+
+    rows = Library(library_dir(), read_only=True).items(modality="audio")
+    sample = [r for r in rows if r.name == "essen-han1-94"] + random.Random(18).sample(rows, 4)
+    assert len(sample) == 5
+    for row in sample:
+        (rate, wave), page = preview(library_dir() / row.path, row.name)
+        assert "<svg" in page and "clamp3-note" not in page, (row.path, page[-300:])
+        assert float(np.sqrt(np.mean(wave**2))) > 1e-3 and len(wave) <= 31 * rate

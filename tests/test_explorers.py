@@ -93,6 +93,22 @@ def test_preview_of_audio_features_uses_the_score_beside_them(tmp_path, scores):
         preview_source(tmp_path / "alone.npy")
 
 
+def test_a_preview_that_fails_names_the_file_not_its_server_folder(tmp_path):
+    """Issue 18: the note under "Play and show a result" showed the server's folder of the file."""
+    from conftest import DATA
+
+    from explorers.common import preview
+
+    folder = tmp_path / "server" / "music"
+    folder.mkdir(parents=True)
+    shutil.copy(DATA / "bad" / "garbage.mid", folder / "work.mid")
+    np.save(folder / "work.npy", np.zeros((2, 3), dtype=np.float32))
+    for item in ("work.mid", "work.npy"):
+        audio, page = preview(folder / item)
+        assert audio is None and "work.mid: not a readable MIDI file" in page
+        assert str(tmp_path) not in page
+
+
 # --- classify -----------------------------------------------------------------------------------
 def test_classify_a_file_with_edited_prompts(context, scores):
     classes, probabilities, names = classify.classify(context, str(scores[0]), "jig\nreel, air\njig", "{}, a fiddle tune\n{}")
@@ -168,6 +184,33 @@ def test_map_legends_and_titles_are_escaped(context, tmp_path):
     write_map(points, rows, "region", tmp_path / "map.html")
     page = (tmp_path / "map.html").read_text(encoding="utf-8")
     assert hostile not in page and '\\u003ca href' not in page and "&lt;a href" in page
+
+
+def test_a_value_has_the_same_colour_in_the_app_map_and_in_clamp3_map(context, tmp_path):
+    """Issue 18: the app's map and `clamp3 map --out map.html` took plotly's colours in the order of
+    their traces (by count in one, by name in the other), so a value changed colour between them."""
+    from dataclasses import replace
+
+    from clamp3.analysis import MAP_OTHER_COLOR, MAP_PALETTE, library_map, map_figure, write_map
+
+    rows, points = library_map(context.library, None, center=False)
+    # 30 values of unequal counts (more than the palette holds) and items without the field
+    rows = [replace(r, metadata={**r.metadata, "region": f"r{i % 30 if i < 40 else i % 5}"}) for i, r in enumerate(rows * 5)]
+    rows[0] = replace(rows[0], metadata={k: v for k, v in rows[0].metadata.items() if k != "region"})
+    points = np.concatenate([points] * 5)
+
+    def colours(figure) -> dict[str, str]:
+        return {re.search(r"<extra>(.*)</extra>", t.hovertemplate).group(1): t.marker.color for t in figure.data}
+
+    app, cli = colours(maps.figure(rows, points, "region")), colours(map_figure(points, rows, "region"))
+    assert len(cli) == 31 and "(none)" in cli and app["other"] == MAP_OTHER_COLOR
+    shown = {value: colour for value, colour in app.items() if value != "other"}
+    assert len(shown) == len(MAP_PALETTE) and set(shown.values()) == set(MAP_PALETTE)  # one colour each
+    assert all(cli[value] == colour for value, colour in shown.items())
+    assert all(colour == MAP_OTHER_COLOR for value, colour in cli.items() if value not in shown)
+    write_map(points, rows, "region", tmp_path / "map.html")
+    page = (tmp_path / "map.html").read_text(encoding="utf-8")
+    assert all(f'"color":"{colour}"' in page for colour in MAP_PALETTE)
 
 
 def test_no_server_folder_reaches_the_page_or_an_export(context, scores, tmp_path):

@@ -132,7 +132,7 @@ def test_book_metadata_is_per_tune_and_a_changed_book_is_read_again(tmp_path):
     items = [Item(book, f"book#{i}", "abc", "") for i in range(1, 301)]
     assert [read_metadata(item)["title"] for item in items] == [f"Tune {i}" for i in range(1, 301)]
     book.write_text("X:7\nT:Renamed\nR:jig\nK:G\n|GAB cde|\n")  # another size: not the cached split
-    assert read_metadata(items[6]) == {"title": "Renamed", "rhythm": "jig", "key": "G"}
+    assert read_metadata(items[6]) == {"title": "Renamed", "tune_type": "jig", "key": "G"}
     hashed = tmp_path / "no#5.abc"  # a '#' in the file's own name
     hashed.write_text("X:1\nT:First\nK:D\n|defg|\n\nX:2\nT:Second\nK:D\n|defg|\n")
     assert read_metadata(Item(hashed, "no#5#2", "abc", ""))["title"] == "Second"
@@ -150,7 +150,7 @@ def test_search_equals_brute_force_with_filters(tmp_path, music, embedder):
     item = next(i for i in library.items() if i.id == hits[0].id)
     assert hits[0].to_dict() == {"rank": 1, "score": hits[0].score, **item.to_dict()}
     assert list(hits[0].to_dict()) == ["rank", "score", "id", "path", "name", "modality", "title", "metadata"]
-    only_tunes = library.search(query, k=5, where={"rhythm": "Romanze, Ballade, Lied"})[0]
+    only_tunes = library.search(query, k=5, where={"tune_type": "romanze, ballade, lied"})[0]
     assert {h.name for h in only_tunes} == {"essen_book#1", "essen_book#2", "essen_book#3"}
 
 

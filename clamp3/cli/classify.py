@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from clamp3.cli.options import ModelOptions, add_model_options
+from clamp3.cli.options import ModelOptions, add_model_options, require_paths
 from clamp3.errors import Clamp3Error
 
 logger = logging.getLogger("clamp3")
@@ -56,11 +56,13 @@ def cmd_classify(args: argparse.Namespace) -> int:
     if args.labels_file:
         labels += [line.strip() for line in Path(args.labels_file).read_text(encoding="utf-8").splitlines() if line.strip()]
     prompts = checked_prompts(class_prompts(labels, args.template or ()))  # bad classes fail before the model loads
-    embedder = ModelOptions.from_args(args).embedder()
-    classifier = ZeroShotClassifier.from_prompts(embedder.encode_texts, prompts, args.temperature)
     files, missing = collect_files(args.files, SUPPORTED_EXTENSIONS)
     for source in missing:
         logger.error("%s: no such file or folder", source)
+    if missing and not files:  # nothing to classify: the model is not loaded for nothing
+        return 1
+    embedder = ModelOptions.from_args(args).embedder()
+    classifier = ZeroShotClassifier.from_prompts(embedder.encode_texts, prompts, args.temperature)
     failures = len(missing)
     for result in embedder.encode_files([p for p, _ in files], workers=args.workers, progress=False):
         if result.error is not None:
@@ -83,6 +85,7 @@ def cmd_probe(args: argparse.Namespace) -> int:
     from clamp3.folders import embed_folder, encode_query
 
     options = ModelOptions.from_args(args)
+    require_paths([args.index, args.source] if args.action == "train" else [args.probe, args.source])
     if args.action == "train":
         if args.index:
             vectors, labels, model = library_probe_data(args.index, args.label_field)

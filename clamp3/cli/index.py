@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import sys
+from pathlib import Path
 
 from clamp3.cli.options import (
     MODALITIES,
@@ -47,8 +48,15 @@ def cmd_index(args: argparse.Namespace) -> int:
     from clamp3.library import Library
 
     if args.action == "add":
+        from clamp3.library.store import AddReport
         from clamp3.metadata import read_sidecar
 
+        if not any(Path(source).exists() for source in args.sources):  # reported before the model loads, no library made
+            report = AddReport(words=WORDS)
+            for source in args.sources:
+                report.fail(f"{source}: no such file or folder")
+            print(report.summary(), file=sys.stderr)
+            return report.exit_status
         sidecar = read_sidecar(args.meta) if args.meta else None  # a bad sidecar leaves no empty library behind
         shard = shard_from_args(args)
         embedder = ModelOptions.from_args(args).embedder()

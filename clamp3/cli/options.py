@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 from clamp3.errors import Clamp3Error
 
@@ -122,6 +124,14 @@ def shard_from_args(args: argparse.Namespace):
             "every file; add --shard auto (or --shard 0/1 for every file in each)"
         )
     return None
+
+
+def require_paths(paths: Iterable[str | None]) -> None:
+    """Refuse a named file or folder that does not exist before the model loads (torch alone takes
+    seconds to import), with the first one missing."""
+    for path in paths:
+        if path is not None and not Path(path).exists():
+            raise Clamp3Error(f"{path}: no such file or folder")
 
 
 def parse_where(pairs: list[str] | None) -> dict[str, str]:

@@ -7,7 +7,7 @@ import json
 import logging
 from pathlib import Path
 
-from clamp3.cli.options import MODALITIES, ModelOptions, add_model_options, parse_where
+from clamp3.cli.options import MODALITIES, ModelOptions, add_model_options, parse_where, require_paths
 from clamp3.io import atomic_write_text
 
 logger = logging.getLogger("clamp3")
@@ -60,9 +60,22 @@ def _is_library(path: str) -> bool:
     return (Path(path) / DB_NAME).exists()
 
 
+def _check_query(query: str) -> None:
+    """A query named like a file of a supported type is read as that file: refused when it does not
+    exist (it would have been searched for as words)."""
+    from clamp3.errors import Clamp3Error
+    from clamp3.formats import SUPPORTED_EXTENSIONS
+
+    path = Path(query)
+    if "\n" not in query and path.suffix.lower() in SUPPORTED_EXTENSIONS and not path.exists():
+        raise Clamp3Error(f"{query}: no such file (a query ending in {path.suffix} is read as a file)")
+
+
 def cmd_search(args: argparse.Namespace) -> int:
     from clamp3.folders import embed_folder, encode_query
 
+    _check_query(args.query)
+    require_paths([args.reference, args.index])
     options = ModelOptions.from_args(args)
     embedder = options.embedder()
     if args.reference and not _is_library(args.reference):
@@ -95,14 +108,17 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 def _metadata_summary(metadata: dict | None, fields: int = 4) -> str:
     """A few metadata values of a hit, for the plain listing: `` [China, Shanxi, 2/4]``."""
-    skip = {"title", "work", "split"}
-    values = [str(v) for k, v in (metadata or {}).items() if k not in skip and v not in (None, "")][:fields]
+    from clamp3.metadata import shown_metadata
+
+    values = [str(v) for k, v in shown_metadata(metadata or {}).items() if k != "title" and v not in (None, "")][:fields]
     return f"  [{', '.join(values)}]" if values else ""
 
 
 def _embed_folders(args: argparse.Namespace, first: str, second: str):
     """Two folders -> (names, vectors, names, vectors)."""
     from clamp3.folders import embed_folder
+
+    require_paths([first, second])
 
     embedder = None if args.embeddings else ModelOptions.from_args(args).embedder()
     return (*embed_folder(embedder, first, args.embeddings, args.workers),

@@ -201,7 +201,7 @@ class _AddJob(BatchJob):
             yield Outcome(result.source, result.item.name if result.item else "", result, result.error)
 
     def write(self, source: Path, base: Path, outcomes: list[Outcome], report: BatchReport) -> None:
-        from clamp3.metadata import read_metadata
+        from clamp3.metadata import clean_metadata, read_metadata
 
         key = self.library._key(source)
         digest = self.digests.get(source) or file_digest(source)  # done() is skipped when overwriting
@@ -212,6 +212,7 @@ class _AddJob(BatchJob):
                 if candidate in self.sidecar:
                     metadata.update(self.sidecar[candidate])
                     self.used_sidecar.add(candidate)
+            metadata = clean_metadata(metadata, result.item.name)  # the sidecar's fields too
             vector = np.asarray(result.embedding, dtype=np.float32).reshape(-1)
             if not np.isfinite(vector).all():
                 report.fail(f"{source}: the model produced a non-finite vector")
@@ -583,6 +584,17 @@ class Library:
                 self._bump_version(cursor)
         return removed
 
+    def update_metadata(self, changes: Iterable[tuple[int, str, dict[str, str]]]) -> int:
+        """Set the title and metadata of items, (id, title, metadata) each, in one transaction
+        (the triggers keep ``item_fields`` with them); vectors are left as they are. Returns how
+        many items were there."""
+        rows = [(title, json.dumps(metadata, ensure_ascii=False), int(item_id)) for item_id, title, metadata in changes]
+        with self._transaction() as cursor:
+            changed = sum(cursor.execute("UPDATE items SET title = ?, metadata = ? WHERE id = ?", row).rowcount for row in rows)
+            if changed:
+                self._bump_version(cursor)  # filters cached by version read the new fields
+        return changed
+
     # --- reading ------------------------------------------------------------------------------
     def items(
         self, modality: str | None = None, where: dict[str, str] | None = None, limit: int | None = None
@@ -606,8 +618,12 @@ class Library:
                 "metadata": json.loads(metadata)}
 
     def fields(self) -> list[str]:
-        """Every metadata key of the library, most common first (ties by name)."""
+        """Every metadata key of the library that is shown (not ``HIDDEN_FIELDS``), most common
+        first (ties by name)."""
+        from clamp3.metadata import HIDDEN_FIELDS
+
         counts = dict(self.db.execute(f"SELECT key, COUNT(*) FROM {self._fields_table} GROUP BY key"))
+        counts = {k: n for k, n in counts.items() if k not in HIDDEN_FIELDS}
         return sorted(counts, key=lambda k: (-counts[k], k))
 
     def field_values(self, key: str, limit: int = 500) -> list[str]:
