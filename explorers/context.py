@@ -48,7 +48,7 @@ from clamp3.assets import is_demo_library
 from clamp3.errors import Clamp3Error, InputError, describe
 from clamp3.formats import read_many
 from clamp3.io import collect_files
-from clamp3.library import DB_NAME, Hit
+from clamp3.library import DB_NAME, Hit, mix_modalities
 from clamp3.retrieval import normalize
 
 logger = logging.getLogger(__name__)
@@ -138,12 +138,8 @@ class Found(Hit):
 
 def merge_hits(groups: Iterable[tuple[list[Hit], bool]], k: int) -> list[Found]:
     """The hits of several libraries (each with whether it is the visitor's own) as one ranking by
-    score (by calibrated score, for hits of a search of all modalities), ``k`` in all, ranked from 1;
-    on equal scores the earlier library's hit first."""
-    def key(pair: tuple[Hit, bool]) -> float:
-        return -(pair[0].score if pair[0].calibrated is None else pair[0].calibrated)
-
-    pooled = sorted(((hit, own) for hits, own in groups for hit in hits), key=key)[:k]
+    score, ``k`` in all, ranked from 1; on equal scores the earlier library's hit first."""
+    pooled = sorted(((hit, own) for hits, own in groups for hit in hits), key=lambda pair: -pair[0].score)[:k]
     return [Found.of(hit, rank, own) for rank, (hit, own) in enumerate(pooled, 1)]
 
 
@@ -275,7 +271,7 @@ class Context:
         session: str | None = None, keyword: str | None = None, mixed: bool = False,
     ) -> list[Found]:
         """The ``k`` best items of the shared library and of ``session``'s own library together, by
-        score; ``mixed`` (no ``modality``): all modalities, fairly (``Library.search_mixed``)."""
+        score; ``mixed`` (no ``modality``): all modalities, fairly, as ``Library.search_mixed`` ranks one library."""
         with self.lock:
             own = self.session_library(session) if session else None
             searched = [(self.library, False)]
@@ -283,12 +279,22 @@ class Context:
                 if not len(self.library):  # an empty shared library is an error only when nothing else is searched
                     searched = []
                 searched.append((own, True))
-            if mixed and not modality:
-                found = [library.search_mixed(vector, k, where, keyword=keyword, calibration=self.library)[0]
-                         for library, _ in searched]
-            else:
+            modalities = sorted({m for library, _ in searched for m in library.modalities()})
+            if not (mixed and not modality and modalities):
                 found = [library.search(vector, k, modality, where, keyword=keyword)[0] for library, _ in searched]
-            return merge_hits([(hits, mine) for hits, (_, mine) in zip(found, searched)], k)
+                return merge_hits([(hits, mine) for hits, (_, mine) in zip(found, searched)], k)
+            # all modalities: each modality's hits of both libraries as one ranking by cosine first (so
+            # the calibration's 1 is the best of both), then the modalities merged by calibrated score;
+            # a visitor's few items of a modality are calibrated on the shared library's where it has some
+            unit = normalize(np.atleast_2d(np.asarray(vector, dtype=np.float32)))
+            per_modality, means = [], []
+            for m in modalities:
+                holders = [(library, mine) for library, mine in searched if m in library.modalities()]
+                per_modality.append(merge_hits([(library.search(vector, k, m, where, keyword=keyword)[0], mine)
+                                                for library, mine in holders], k))
+                calibration = self.library if m in self.library.modalities() else holders[0][0]
+                means.append(float(calibration.mean_scores(unit, m)[0]))
+            return mix_modalities(per_modality, means, k)
 
     def fields(self) -> list[str]:
         """The library's metadata keys, most common first."""

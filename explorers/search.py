@@ -120,15 +120,15 @@ def _details(hit: Found) -> str:
 
 def results_html(hits: list[Found], page: int = 0, opened: int | None = None, shown: str = "") -> str:
     """One page of results as an HTML table, every value from the library escaped; each row has a
-    play button (it sets the hidden ``#search-play`` box, whose change plays the row), and the row
-    ``opened`` (a position in ``hits``) is followed by ``shown``, its engraved score."""
+    play button (``data-row``: its position in ``hits``, sent by PLAY_SCRIPT), and the row
+    ``opened`` is followed by ``shown``, its engraved score."""
     if not hits:
         return "<p class='clamp3-note'>no item of the library matches these filters</p>"
     rows = []
     start = page * PAGE_SIZE
     for position, hit in enumerate(hits[start : start + PAGE_SIZE], start):
         play = (f"<button class='clamp3-play' title='play and show' aria-label='play {hit.rank}' "
-                f"onclick=\"clamp3Play({position})\">&#9654;</button>")
+                f"data-row='{position}'>&#9654;</button>")
         rows.append(
             f"<tr><td>{play}</td><td>{hit.rank}</td><td>{hit.score:.3f}</td><td>{html.escape(hit.title)}</td>"
             f"<td>{'yours' if hit.own else ''}</td><td>{html.escape(hit.modality)}</td><td>{html.escape(_details(hit))}</td>"
@@ -141,16 +141,14 @@ def results_html(hits: list[Found], page: int = 0, opened: int | None = None, sh
     return f"<div class='clamp3-scroll'><table class='clamp3-results'>{head}{''.join(rows)}</table></div>"
 
 
-# The play buttons reach the server through a hidden text box: a row's position and the time, so a
-# second click on the same row is a change too.
+# The play buttons reach the server as a click event of the results box carrying the row: one
+# listener on the box (its table is replaced by every search and page), not inline handlers, which
+# HTML sanitizers strip.
 PLAY_SCRIPT = """
-() => {
-  window.clamp3Play = (position) => {
-    const box = document.querySelector('#search-play textarea, #search-play input');
-    box.value = position + ':' + Date.now();
-    box.dispatchEvent(new Event('input', {bubbles: true}));
-  };
-}
+element.addEventListener('click', (event) => {
+  const button = event.target.closest('button[data-row]');
+  if (button) trigger('click', {row: Number(button.dataset.row)});
+});
 """
 
 
@@ -223,7 +221,7 @@ def build(context: Context, app: gr.Blocks | None = None) -> None:
             value = gr.Dropdown([ANY], value=ANY, label="has the value", allow_custom_value=True)
     button = gr.Button("Search", variant="primary")
     status = gr.HTML(elem_id="search-status")
-    output = gr.HTML(elem_id="search-results")
+    output = gr.HTML(elem_id="search-results", js_on_load=PLAY_SCRIPT)
     with gr.Row():
         previous = gr.Button("previous page", size="sm")
         page_label = gr.Markdown(elem_id="search-page")
@@ -231,7 +229,6 @@ def build(context: Context, app: gr.Blocks | None = None) -> None:
         download = gr.Button("Download the list (CSV, JSON)", size="sm")
     files = gr.File(label="result list", file_count="multiple", visible=False, interactive=False)
     hits_state, page_state = gr.State([]), gr.State(0)
-    play = gr.Textbox(visible="hidden", elem_id="search-play")
     audio = gr.Audio(label="listen", type="numpy", interactive=False)
 
     def found(hits: list[dict]) -> list[Found]:
@@ -257,13 +254,13 @@ def build(context: Context, app: gr.Blocks | None = None) -> None:
         return results_html(found(hits), page), page, page_line(len(hits), page)
 
     @shown_errors
-    def show(box: str, hits: list[dict], page: int):
-        position = box.split(":", 1)[0]
-        if not position.isdigit() or int(position) >= len(hits):
+    def show(hits: list[dict], event: gr.EventData):
+        position = (event._data or {}).get("row")  # sent by PLAY_SCRIPT
+        if not isinstance(position, int) or not 0 <= position < len(hits):
             return None, gr.update()
-        hit = hits[int(position)]
+        hit = hits[position]
         sound, shown = preview(hit["path"], hit["name"])
-        return sound, results_html(found(hits), int(position) // PAGE_SIZE, int(position), shown)
+        return sound, results_html(found(hits), position // PAGE_SIZE, position, shown)
 
     @shown_errors
     def run_download(hits: list[dict], request: gr.Request):
@@ -291,14 +288,17 @@ def build(context: Context, app: gr.Blocks | None = None) -> None:
         # cleared first: an error leaves no earlier results under it
         trigger(clear, None, shown_state, api_name=False, queue=False).then(
             run, inputs, searched, api_name=False, concurrency_limit=SEARCH_CONCURRENCY, concurrency_id="search")
-    text.input(lambda: BY_TEXT, None, by, api_name=False, queue=False)
-    file.upload(lambda: BY_FILE, None, by, api_name=False, queue=False)
-    file.clear(lambda: BY_TEXT, None, by, api_name=False, queue=False)
+    # "search by" follows the input changed last, set in the browser: a round trip to the server
+    # could come back after an Enter pressed at once. A text's change (typed, pasted or filled in)
+    # picks text; one emptied falls back to a file still there.
+    text.change(None, [text, file], by, js=f"(text, file) => text.trim() || !file ? '{BY_TEXT}' : '{BY_FILE}'")
+    file.upload(None, None, by, js=f"() => '{BY_FILE}'")
+    file.clear(None, None, by, js=f"() => '{BY_TEXT}'")
     previous.click(lambda h, p: turn(h, p, -1), [hits_state, page_state], [output, page_state, page_label], api_name=False)
     following.click(lambda h, p: turn(h, p, 1), [hits_state, page_state], [output, page_state, page_label], api_name=False)
     download.click(run_download, hits_state, files, api_name=False)
     field.change(values_of, field, value, api_name=False)
-    play.input(show, [play, hits_state, page_state], [audio, output], api_name=False)
+    output.click(show, hits_state, [audio, output], api_name=False)
 
     if app is not None:
         def restore(request: gr.Request):
@@ -313,6 +313,5 @@ def build(context: Context, app: gr.Blocks | None = None) -> None:
                 filled = (html.escape(str(exc)), "", [], 0, "")
             return (text_, modality_, k_, keyword_, *filled)
 
-        app.load(None, None, None, js=PLAY_SCRIPT)
         app.load(restore, None, [text, modality, k, keyword, *searched], api_name=False)
     fit_calibration(context)  # made in the background, ready before most visitors' first search

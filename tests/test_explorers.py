@@ -614,7 +614,7 @@ def test_keyword_paging_download_and_links(context, tmp_path):
     answer = search.search(context, "a folk song", None, k=50, keyword="bohemia")
     assert len(answer.hits) == 4 and all(h.metadata["region"] == "Bohemia" for h in answer.hits)
     many = [h for _ in range(3) for h in search.search(context, "x", None, k=12).hits][:30]
-    assert search.results_html(many, page=1).count("clamp3Play(") == 5  # 30 hits, 25 a page
+    assert search.results_html(many, page=1).count("data-row=") == 5  # 30 hits, 25 a page
     assert search.page_line(30, 1) == "results 26-30 of 30"
     csv_path, json_path = search.export([h.to_dict() for h in answer.hits], tmp_path / "exports")
     for path in (csv_path, json_path):

@@ -792,11 +792,12 @@ def test_mixed_search_gives_both_modalities_in_their_own_order(tmp_path):
 
 def test_keyword_filter_looks_in_titles_and_field_values_only(tmp_path, music, embedder):
     library = Library(tmp_path / "lib", create=True)
-    library.add(music, embedder, sidecar={str(music[0]): {"title": "Drops of 100% Brandy"}, str(music[1]): {"region": "Ireland"}},
+    first, second = sorted((music / "midi").glob("*.mid"))[:2]
+    library.add([music], embedder, sidecar={str(first): {"title": "Drops of 100% Brandy"}, str(second): {"region": "Ireland"}},
                 progress=False)
     query = library.matrix()[1][:1]
-    assert [h.path for h in library.search(query, 10, keyword="brandy")[0]] == [str(music[0])]
-    assert [h.path for h in library.search(query, 10, keyword="IRELAND")[0]] == [str(music[1])]
+    assert [h.path for h in library.search(query, 10, keyword="brandy")[0]] == [str(first)]
+    assert [h.path for h in library.search(query, 10, keyword="IRELAND")[0]] == [str(second)]
     assert len(library.search(query, 10, keyword="100%")[0]) == 1  # LIKE's wildcards are literal
     assert library.search(query, 10, keyword="_")[0] == [] and library.search(query, 10, keyword="region")[0] == []
     with pytest.raises(InputError, match="at most 100"):

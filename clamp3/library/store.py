@@ -806,27 +806,19 @@ class Library:
 
     def search_mixed(
         self, queries: np.ndarray, k: int = 10, where: dict[str, str] | None = None, exact: bool | None = None,
-        keyword: str | None = None, calibration: Library | None = None,
+        keyword: str | None = None,
     ) -> list[list[Hit]]:
         """Top-``k`` items of all modalities for each query vector (Q, D), fair across modalities:
         each modality searched on its own (its order kept), the lists merged by calibrated score
-        (``retrieval.merge_calibrated``); each hit's ``calibrated`` holds its calibrated score. The
-        query's cosines to each modality are calibrated on ``calibration``'s items of it where it holds
-        some (a small library of a visitor's own is calibrated on the shared one), else on this one's."""
+        (:func:`mix_modalities`); each hit's ``calibrated`` holds its calibrated score."""
         queries = normalize(np.atleast_2d(np.asarray(queries, dtype=np.float32)))
         modalities = self.modalities()
         if not modalities:
             return self.search(queries, k, None, where, exact, keyword)  # the empty library's error
         per_modality = [self.search(queries, k, m, where, exact, keyword) for m in modalities]
-        means = [(calibration if calibration is not None and m in calibration.modalities() else self).mean_scores(queries, m)
-                 for m in modalities]  # each (Q,)
-        results = []
-        for q in range(len(queries)):
-            groups = [(np.array([h.score for h in hits[q]]), float(mean[q])) for hits, mean in zip(per_modality, means)]
-            merged = merge_calibrated(groups, k)
-            results.append([dataclasses.replace(per_modality[g][q][i], rank=rank, calibrated=z)
-                            for rank, (g, i, z) in enumerate(merged, 1)])
-        return results
+        means = [self.mean_scores(queries, m) for m in modalities]  # each (Q,)
+        return [mix_modalities([hits[q] for hits in per_modality], [float(mean[q]) for mean in means], k)
+                for q in range(len(queries))]
 
     def mean_scores(self, queries: np.ndarray, modality: str) -> np.ndarray:
         """The mean cosine (Q,) of unit queries (Q, D) to the items of ``modality`` (a seeded sample
@@ -857,3 +849,14 @@ class Library:
 
     def close(self) -> None:
         self.db.close()
+
+
+def mix_modalities(per_modality: Sequence[Sequence[Hit]], means: Sequence[float], k: int) -> list[Hit]:
+    """One query's hits of each modality (each list best first, by cosine) and the query's mean
+    cosine to each modality -> the ``k`` best of all, merged by calibrated score
+    (``retrieval.merge_calibrated``), ranked from 1, each with its ``calibrated``. The lists may
+    pool several libraries (the app's shared one and a visitor's own): a modality's list must be one
+    ranking, as its best hit is the calibration's 1."""
+    groups = [(np.array([h.score for h in hits]), mean) for hits, mean in zip(per_modality, means)]
+    return [dataclasses.replace(per_modality[g][i], rank=rank, calibrated=z)
+            for rank, (g, i, z) in enumerate(merge_calibrated(groups, k), 1)]
