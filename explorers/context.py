@@ -136,6 +136,12 @@ class Found(Hit):
         return {**super().to_dict(), "own": self.own, "key": self.key}
 
 
+EXPORT_PREFIX = "search-"  # a session's download folder under the home's exports
+# Download folders kept at most (each holds one result list, at most 500 rows as CSV and JSON, some
+# hundred kB): the sweep removes the oldest beyond this.
+EXPORT_FOLDERS_KEPT = 200
+
+
 def merge_hits(groups: Iterable[tuple[list[Hit], bool]], k: int) -> list[Found]:
     """The hits of several libraries (each with whether it is the visitor's own) as one ranking by
     score, ``k`` in all, ranked from 1; on equal scores the earlier library's hit first."""
@@ -354,8 +360,15 @@ class Context:
             raise Clamp3Error(f"your library holds {held} items; {files} more files would pass its limit of "
                               f"{self.max_session_items} items (remove some first)")
 
+    def export_folder(self, session: str) -> Path:
+        """Where the session's downloads are written: under ``exports``, the one folder of the home
+        the app serves, so its name is one no one can guess. Removed with the session."""
+        secret = hashlib.sha256(f"{self.home.resolve()}:{id(self)}".encode()).hexdigest()
+        token = hashlib.sha256(f"{secret}:{safe_name(session or 'anonymous')}".encode()).hexdigest()[:32]
+        return self.home / "exports" / f"{EXPORT_PREFIX}{token}"
+
     def end_session(self, session: str) -> bool:
-        """Close and remove the session's own library and uploads; whether it had a folder."""
+        """Close and remove the session's own library, uploads and downloads; whether it had a folder."""
         folder = self.session_folder(session)
         with self.lock:
             library = self.sessions.pop(folder.name, None)
@@ -363,6 +376,7 @@ class Context:
                 library.close()
             existed = folder.is_dir()
             shutil.rmtree(folder, ignore_errors=True)
+            shutil.rmtree(self.export_folder(session), ignore_errors=True)
         if existed:
             logger.info("session %s ended: its library and uploads removed", folder.name)
         return existed
@@ -381,7 +395,23 @@ class Context:
                     continue
                 if idle > self.session_hours * 3600 and self.end_session(folder.name):
                     ended.append(folder.name)
+            self._sweep_exports(now)
         return ended
+
+    def _sweep_exports(self, now: float) -> None:
+        """Remove session download folders idle longer than ``session_hours`` (a session that only
+        searched has no session folder to end), and the oldest beyond EXPORT_FOLDERS_KEPT."""
+        root = self.home / "exports"
+        folders = []
+        for folder in root.glob(f"{EXPORT_PREFIX}*") if root.is_dir() else []:
+            try:
+                folders.append((folder.stat().st_mtime, folder))
+            except OSError:  # removed meanwhile
+                continue
+        folders.sort(reverse=True)  # newest first
+        for rank, (changed, folder) in enumerate(folders):
+            if rank >= EXPORT_FOLDERS_KEPT or now - changed > self.session_hours * 3600:
+                shutil.rmtree(folder, ignore_errors=True)
 
     # --- what comes from outside ----------------------------------------------------------------
     def check_upload(self, path: str | Path, extensions: Collection[str] = SUPPORTED_EXTENSIONS) -> Path:

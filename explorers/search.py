@@ -7,7 +7,6 @@ restores the search."""
 from __future__ import annotations
 
 import csv
-import hashlib
 import html
 import json
 import threading
@@ -266,10 +265,7 @@ def build(context: Context, app: gr.Blocks | None = None) -> None:
     def run_download(hits: list[dict], request: gr.Request):
         if not hits:
             raise Clamp3Error("search first: there is no result list to download")
-        # under the app's exports folder (the one folder of the home it serves), in a folder of this
-        # session's own whose name no one can guess
-        token = hashlib.sha256(f"{session_of(request)}:{id(context)}".encode()).hexdigest()[:32]
-        return gr.update(value=export(hits, context.home / "exports" / f"search-{token}"), visible=True)
+        return gr.update(value=export(hits, context.export_folder(session_of(request))), visible=True)
 
     def values_of(field: str):
         return gr.update(choices=[ANY] + context.field_values(field) if field != ANY else [ANY], value=ANY)

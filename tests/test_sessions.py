@@ -9,6 +9,7 @@ import hashlib
 import os
 import shutil
 import sys
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -181,3 +182,25 @@ def test_the_operator_option_reaches_the_app(monkeypatch):
         with pytest.raises(SystemExit, match="stopped here"):
             app.main(argv)
         assert given[-1][-1] is expected
+
+
+def test_a_sessions_downloads_go_with_it_and_are_bounded(context, monkeypatch):
+    """Issue 18: the result lists written for download stayed in the served exports folder for good."""
+    from explorers import context as context_module
+
+    hits = [h.to_dict() for h in search.search(context, "a chorale", None, k=3, session="A").hits]
+    for session in ("A", "B", "C"):
+        search.export(hits, context.export_folder(session))
+    folders = {s: context.export_folder(s) for s in ("A", "B", "C")}
+    assert len({f.name for f in folders.values()}) == 3 and all(f.parent == context.home / "exports" for f in folders.values())
+    assert "A" not in folders["A"].name  # the served folder's name does not give the session away
+    context.end_session("A")  # a search-only session has no session folder: its downloads go all the same
+    assert not folders["A"].exists() and folders["B"].exists()
+    os.utime(folders["B"], (0, 0))  # idle since 1970
+    context.sweep_sessions()
+    assert not folders["B"].exists() and folders["C"].exists()
+    monkeypatch.setattr(context_module, "EXPORT_FOLDERS_KEPT", 1)
+    search.export(hits, context.export_folder("D"))
+    os.utime(folders["C"], (time.time() - 60, time.time() - 60))  # older than D's
+    context.sweep_sessions()
+    assert sorted(p.name for p in (context.home / "exports").iterdir()) == [context.export_folder("D").name]
