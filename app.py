@@ -48,6 +48,9 @@ CSS = """
 .clamp3-results td, .clamp3-results th, .clamp3-table td, .clamp3-table th { border-bottom: 1px solid #ddd; padding: 4px 6px; text-align: left; }
 .clamp3-score svg { max-width: 100%; height: auto; background: white; }
 .clamp3-note { color: #a33; }
+.clamp3-scroll { max-width: 100%; overflow-x: auto; }
+.clamp3-results td { overflow-wrap: anywhere; }
+.clamp3-play { cursor: pointer; border: 1px solid #bbb; border-radius: 4px; padding: 0 6px; }
 """
 
 
@@ -65,7 +68,7 @@ def build_app(context: Context) -> gr.Blocks:
     with gr.Blocks(title="CLaMP 3 explorer", delete_cache=(600, 3600)) as app:
         header = gr.Markdown()
         with gr.Tab("Search"):
-            search.build(context)
+            search.build(context, app)
         with gr.Tab("Classify"):
             classify.build(context)
         with gr.Tab("Map"):
@@ -80,8 +83,11 @@ def build_app(context: Context) -> gr.Blocks:
             text, file, vector = gr.Textbox(), file_input(), gr.JSON()
         gr.Button(visible=False).click(shown_errors(lambda t, f: embed(context, t, f)), [text, file], vector, api_name="embed")
 
-        def describe():
-            return (f"# CLaMP 3 explorer\n{len(context.library)} items in `{html.escape(context.index.name)}`, "
+        def describe(request: gr.Request):
+            with context.lock:  # the visitor's own items count too, and change with the Library tab
+                own = context.session_library(session_of(request))
+                yours = f" and {len(own)} of yours" if own is not None and len(own) else ""
+            return (f"# CLaMP 3 explorer\n{len(context.library)} items in `{html.escape(context.index.name)}`{yours}, "
                     f"model `{html.escape(str(context.weights))}`")
 
         def statistics(request: gr.Request):
@@ -89,6 +95,7 @@ def build_app(context: Context) -> gr.Blocks:
 
         app.load(describe, None, header, api_name=False)
         app.load(statistics, None, stats, api_name=False)
+        stats.change(describe, None, header, api_name=False)  # after an add or a removal, the header's count too
     return app
 
 

@@ -93,6 +93,44 @@ def top_k(queries: np.ndarray, references: np.ndarray, k: int) -> tuple[np.ndarr
     return exact_top_k(normalize(references), normalize(queries), k)
 
 
+# "All modalities" at once: a text query's cosines to scores sit higher than to audio (or the other way)
+# for every query, whatever it asks (the modality gap), so one ranking by raw cosine returns a single
+# modality. Each modality is ranked on its own and the lists merged by a calibrated score: how far a
+# hit stands above the query's mean cosine to that modality's items (a seeded sample of them), as a
+# share of how far that modality's best hit stands above it. A z-score (over the spread) was tried
+# first: on the demo library it turned audio queries' lists from all audio into all scores (the
+# cosines of audio to scores are narrowly spread, so their best lie many spreads out).
+CALIBRATION_SAMPLE = 2048  # items per modality whose cosines give the query's mean
+
+
+def score_means(queries: np.ndarray, sample: np.ndarray) -> np.ndarray:
+    """Unit queries (Q, D) and unit rows (S, D) -> each query's mean cosine to the rows (Q,)."""
+    return (queries @ sample.T).mean(axis=1)  # (Q, S) -> (Q,)
+
+
+def merge_calibrated(groups: Sequence[tuple[np.ndarray, float]], k: int) -> list[tuple[int, int, float]]:
+    """Ranked score lists of one query, one per modality (best first), each with the query's mean
+    cosine to that modality -> up to ``k`` (group, position, calibrated score), best first, where a
+    hit's calibrated score is (score - mean) / (the group's best - mean): each group's best is 1.
+    Ties go to the higher cosine, then to the earlier group. Within a group the order is kept."""
+    pooled = []
+    for g, (scores, mean) in enumerate(groups):
+        if len(scores):
+            height = max(float(scores[0]) - mean, 1e-6)
+            pooled += [((float(score) - mean) / height, float(score), g, i) for i, score in enumerate(scores)]
+    pooled.sort(key=lambda entry: (-entry[0], -entry[1], entry[2], entry[3]))
+    return [(g, i, calibrated) for calibrated, _, g, i in pooled[:k]]
+
+
+def fit_threshold(best_scores: np.ndarray, percentile: float) -> tuple[float, float]:
+    """The best cosines that in-library queries reach (their top-1 scores) -> (typical, threshold):
+    their median, and the ``percentile`` below which a query's best score is called "no fit"."""
+    best_scores = np.asarray(best_scores, dtype=np.float64)
+    if best_scores.size == 0:
+        raise ValueError("no scores to calibrate the fit threshold from")
+    return float(np.median(best_scores)), float(np.percentile(best_scores, percentile))
+
+
 # The library's approximate index: an inverted file of 8-bit codes whose candidates are re-ranked by
 # the exact vectors. Chosen by recall on realistic vectors (benchmarks/ann.py): HNSW (M=32, efSearch
 # 128) found 0.77 of the true top 10 for text queries at 100,000 items, whose vectors lie away from

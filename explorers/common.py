@@ -88,7 +88,9 @@ def preview(path: str | Path, name: str = "") -> tuple[tuple[int, object] | None
 
 
 def table_html(headers: list[str], rows: list[list[object]], css: str = "clamp3-table") -> str:
-    """An HTML table; every cell escaped."""
+    """An HTML table, in a box that scrolls sideways on a narrow screen; every cell escaped. Headers
+    that are all empty make no header row."""
     head = "".join(f"<th>{html.escape(str(h))}</th>" for h in headers)
     body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows)
-    return f"<table class='{css}'><tr>{head}</tr>{body}</table>"
+    head_row = f"<tr>{head}</tr>" if any(str(h) for h in headers) else ""
+    return f"<div class='clamp3-scroll'><table class='{css}'>{head_row}{body}</table></div>"

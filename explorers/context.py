@@ -49,7 +49,7 @@ from clamp3.assets import is_demo_library
 from clamp3.errors import Clamp3Error, InputError, describe
 from clamp3.formats import read_many
 from clamp3.io import collect_files
-from clamp3.library import DB_NAME, Hit
+from clamp3.library import DB_NAME, Hit, mix_modalities
 from clamp3.library.maps import BackgroundMaps
 from clamp3.retrieval import normalize
 
@@ -136,6 +136,12 @@ class Found(Hit):
 
     def to_dict(self) -> dict:
         return {**super().to_dict(), "own": self.own, "key": self.key}
+
+
+EXPORT_PREFIX = "search-"  # a session's download folder under the home's exports
+# Download folders kept at most (each holds one result list, at most 500 rows as CSV and JSON, some
+# hundred kB): the sweep removes the oldest beyond this.
+EXPORT_FOLDERS_KEPT = 200
 
 
 def merge_hits(groups: Iterable[tuple[list[Hit], bool]], k: int) -> list[Found]:
@@ -272,9 +278,10 @@ class Context:
 
     def search(
         self, vector: np.ndarray, k: int, modality: str | None = None, where: dict[str, str] | None = None,
-        session: str | None = None,
+        session: str | None = None, keyword: str | None = None, mixed: bool = False,
     ) -> list[Found]:
-        """The ``k`` best items of the shared library and of ``session``'s own library together, by score."""
+        """The ``k`` best items of the shared library and of ``session``'s own library together, by
+        score; ``mixed`` (no ``modality``): all modalities, fairly, as ``Library.search_mixed`` ranks one library."""
         with self.lock:
             own = self.session_library(session) if session else None
             searched = [(self.library, False)]
@@ -282,7 +289,22 @@ class Context:
                 if not len(self.library):  # an empty shared library is an error only when nothing else is searched
                     searched = []
                 searched.append((own, True))
-            return merge_hits([(library.search(vector, k, modality, where)[0], mine) for library, mine in searched], k)
+            modalities = sorted({m for library, _ in searched for m in library.modalities()})
+            if not (mixed and not modality and modalities):
+                found = [library.search(vector, k, modality, where, keyword=keyword)[0] for library, _ in searched]
+                return merge_hits([(hits, mine) for hits, (_, mine) in zip(found, searched)], k)
+            # all modalities: each modality's hits of both libraries as one ranking by cosine first (so
+            # the calibration's 1 is the best of both), then the modalities merged by calibrated score;
+            # a visitor's few items of a modality are calibrated on the shared library's where it has some
+            unit = normalize(np.atleast_2d(np.asarray(vector, dtype=np.float32)))
+            per_modality, means = [], []
+            for m in modalities:
+                holders = [(library, mine) for library, mine in searched if m in library.modalities()]
+                per_modality.append(merge_hits([(library.search(vector, k, m, where, keyword=keyword)[0], mine)
+                                                for library, mine in holders], k))
+                calibration = self.library if m in self.library.modalities() else holders[0][0]
+                means.append(float(calibration.mean_scores(unit, m)[0]))
+            return mix_modalities(per_modality, means, k)
 
     def fields(self) -> list[str]:
         """The library's metadata keys, most common first."""
@@ -346,8 +368,15 @@ class Context:
             raise Clamp3Error(f"your library holds {held} items; {files} more files would pass its limit of "
                               f"{self.max_session_items} items (remove some first)")
 
+    def export_folder(self, session: str) -> Path:
+        """Where the session's downloads are written: under ``exports``, the one folder of the home
+        the app serves, so its name is one no one can guess. Removed with the session."""
+        secret = hashlib.sha256(f"{self.home.resolve()}:{id(self)}".encode()).hexdigest()
+        token = hashlib.sha256(f"{secret}:{safe_name(session or 'anonymous')}".encode()).hexdigest()[:32]
+        return self.home / "exports" / f"{EXPORT_PREFIX}{token}"
+
     def end_session(self, session: str) -> bool:
-        """Close and remove the session's own library and uploads; whether it had a folder."""
+        """Close and remove the session's own library, uploads and downloads; whether it had a folder."""
         folder = self.session_folder(session)
         with self.lock:
             library = self.sessions.pop(folder.name, None)
@@ -355,6 +384,7 @@ class Context:
                 library.close()
             existed = folder.is_dir()
             shutil.rmtree(folder, ignore_errors=True)
+            shutil.rmtree(self.export_folder(session), ignore_errors=True)
         if existed:
             logger.info("session %s ended: its library and uploads removed", folder.name)
         return existed
@@ -373,7 +403,23 @@ class Context:
                     continue
                 if idle > self.session_hours * 3600 and self.end_session(folder.name):
                     ended.append(folder.name)
+            self._sweep_exports(now)
         return ended
+
+    def _sweep_exports(self, now: float) -> None:
+        """Remove session download folders idle longer than ``session_hours`` (a session that only
+        searched has no session folder to end), and the oldest beyond EXPORT_FOLDERS_KEPT."""
+        root = self.home / "exports"
+        folders = []
+        for folder in root.glob(f"{EXPORT_PREFIX}*") if root.is_dir() else []:
+            try:
+                folders.append((folder.stat().st_mtime, folder))
+            except OSError:  # removed meanwhile
+                continue
+        folders.sort(reverse=True)  # newest first
+        for rank, (changed, folder) in enumerate(folders):
+            if rank >= EXPORT_FOLDERS_KEPT or now - changed > self.session_hours * 3600:
+                shutil.rmtree(folder, ignore_errors=True)
 
     # --- what comes from outside ----------------------------------------------------------------
     def check_upload(self, path: str | Path, extensions: Collection[str] = SUPPORTED_EXTENSIONS) -> Path:

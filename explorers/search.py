@@ -1,15 +1,23 @@
 """Search tab: a text in any language or a dropped file as the query; results from the shared
-library and the visitor's own (marked "yours") in one ranking, filtered by modality and metadata,
-each one playable and shown as engraved sheet music."""
+library and the visitor's own (marked "yours") in one ranking, filtered by modality, metadata and
+a keyword, 25 a page, each row playable with its score shown in the row; a line that says when
+nothing in the library is close; the list as CSV and JSON; a link (``?q=...&modality=...``) that
+restores the search."""
 
 from __future__ import annotations
 
+import csv
 import html
+import json
+import threading
+import urllib.parse
+from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
 
 from clamp3.errors import Clamp3Error
+from clamp3.library.fit import FitCalibration, calibrate_fit
 from explorers.common import file_input, preview, session_of, shown_errors
 from explorers.context import Context, Found
 
@@ -17,80 +25,247 @@ SEARCH_CONCURRENCY = 12
 MODALITIES = {"all": None, "scores and MIDI": "symbolic", "audio": "audio"}
 SHOWN_FIELDS = ("region", "province", "tune_type", "composer", "era", "function", "metre", "key")  # none of HIDDEN_FIELDS
 ANY = "(any)"
+PAGE_SIZE = 25
+MAX_RESULTS = 500
+MAX_QUERY_CHARACTERS = 500  # a text query from a link: longer is cut (the text encoder reads 128 tokens anyway)
+BY_TEXT, BY_FILE = "text", "file"
+EXPORT_FIELDS = ("rank", "score", "title", "modality", "library", "file", "metadata")
 
 
 def _modality(name: str | None) -> str | None:
     return MODALITIES.get(name, name if name in ("symbolic", "audio") else None)
 
 
+@dataclass(frozen=True)
+class Answer:
+    """What one search shows: its hits, what the query was (``by`` text or file, and which), and,
+    for a text that nothing in the library fits, the line that says so."""
+
+    hits: list[Found]
+    by: str
+    query: str
+    no_fit: str | None = None
+
+
+# --- whether anything fits: calibrated once per library version, in the background ------------------
+_fits: dict[tuple[str, int], FitCalibration] = {}
+_fits_lock = threading.Lock()
+_fits_running: set[tuple[str, int]] = set()
+
+
+def fit_calibration(context: Context, wait: bool = False) -> FitCalibration | None:
+    """The shared library's fit calibration (:func:`clamp3.library.fit.calibrate_fit`); without
+    ``wait``, None while it is being made (in a thread of its own, started here)."""
+    library = context.library
+    key = (str(context.index), library.version)
+    with _fits_lock:
+        if key in _fits:
+            return _fits[key]
+        running = key in _fits_running
+        if not running:
+            _fits_running.add(key)
+    if running and not wait:
+        return None
+
+    def make() -> FitCalibration | None:
+        try:
+            calibration = calibrate_fit(library, context.encode_texts)
+        except Clamp3Error:  # an empty library: no calibration, no line
+            calibration = None
+        with _fits_lock:
+            if calibration is not None:
+                _fits[key] = calibration
+            _fits_running.discard(key)
+        return calibration
+
+    if wait:  # (where another thread makes it too, made here as well rather than polled for)
+        return make()
+    threading.Thread(target=make, name="clamp3-fit", daemon=True).start()
+    return None
+
+
 def search(
     context: Context, text: str, file: str | None, k: int = 10, modality: str = "all",
     field: str | None = None, value: str | None = None, session: str | None = None,
-) -> list[Found]:
-    """The handler behind the tab and the ``/search`` endpoint: a file wins over the text; the
-    shared library and ``session``'s own are searched together."""
-    if file:
-        vector = context.encode_file(file)
-    elif text and text.strip():
-        vector = context.encode_text(text.strip())
-    else:
+    keyword: str | None = None, by: str | None = None, wait_for_fit: bool = False,
+) -> Answer:
+    """The handler behind the tab and the ``/search`` endpoint. ``by`` says which query is used
+    (the tab's "search by", set by the input changed last); without it a file wins over a text.
+    The shared library and ``session``'s own are searched together; "all" modalities fairly."""
+    k = max(1, min(MAX_RESULTS, int(k)))
+    text = (text or "").strip()[:MAX_QUERY_CHARACTERS]
+    by = by if by in (BY_TEXT, BY_FILE) else (BY_FILE if file else BY_TEXT)
+    if by == BY_FILE and not file:
+        raise Clamp3Error("search by file: drop a file first (or search by text)")
+    if by == BY_TEXT and not text:
         raise Clamp3Error("type a query or drop a file")
+    if by == BY_FILE:
+        vector, query = context.encode_file(file), Path(file).name
+    else:
+        vector, query = context.encode_text(text), text
     where = {field: value} if field and field != ANY and value and value != ANY else None
-    return context.search(vector, int(k), _modality(modality), where, session)
+    chosen = _modality(modality)
+    hits = context.search(vector, k, chosen, where, session, keyword=keyword, mixed=chosen is None)
+    no_fit = None
+    if by == BY_TEXT and hits and not where and not keyword:  # the calibration is of unfiltered text queries
+        calibration = fit_calibration(context, wait=wait_for_fit)
+        no_fit = calibration.verdict(max(h.score for h in hits)) if calibration else None
+    return Answer(hits, by, query, no_fit)
 
 
-def results_html(hits: list[Found]) -> str:
-    """Results as an HTML table; every value from the library is escaped."""
-    rows = []
-    for hit in hits:
-        details = ", ".join(f"{key}: {hit.metadata[key]}" for key in SHOWN_FIELDS if hit.metadata.get(key))
-        rows.append(
-            f"<tr><td>{hit.rank}</td><td>{hit.score:.3f}</td><td>{html.escape(hit.title)}</td><td>{'yours' if hit.own else ''}</td>"
-            f"<td>{html.escape(hit.modality)}</td><td>{html.escape(details)}</td><td>{html.escape(Path(hit.path).name)}</td></tr>"
-        )
-    head = "<tr><th>#</th><th>score</th><th>title</th><th>library</th><th>modality</th><th>metadata</th><th>file</th></tr>"
+def _details(hit: Found) -> str:
+    return ", ".join(f"{key}: {hit.metadata[key]}" for key in SHOWN_FIELDS if hit.metadata.get(key))
+
+
+def results_html(hits: list[Found], page: int = 0, opened: int | None = None, shown: str = "") -> str:
+    """One page of results as an HTML table, every value from the library escaped; each row has a
+    play button (``data-row``: its position in ``hits``, sent by PLAY_SCRIPT), and the row
+    ``opened`` is followed by ``shown``, its engraved score."""
     if not hits:
         return "<p class='clamp3-note'>no item of the library matches these filters</p>"
-    return f"<table class='clamp3-results'>{head}{''.join(rows)}</table>"
+    rows = []
+    start = page * PAGE_SIZE
+    for position, hit in enumerate(hits[start : start + PAGE_SIZE], start):
+        play = (f"<button class='clamp3-play' title='play and show' aria-label='play {hit.rank}' "
+                f"data-row='{position}'>&#9654;</button>")
+        rows.append(
+            f"<tr><td>{play}</td><td>{hit.rank}</td><td>{hit.score:.3f}</td><td>{html.escape(hit.title)}</td>"
+            f"<td>{'yours' if hit.own else ''}</td><td>{html.escape(hit.modality)}</td><td>{html.escape(_details(hit))}</td>"
+            f"<td>{html.escape(Path(hit.path).name)}</td></tr>"
+        )
+        if position == opened:
+            rows.append(f"<tr class='clamp3-opened'><td colspan='8'>{shown}</td></tr>")
+    head = ("<tr><th></th><th>#</th><th>score</th><th>title</th><th>library</th><th>modality</th><th>metadata</th>"
+            "<th>file</th></tr>")
+    return f"<div class='clamp3-scroll'><table class='clamp3-results'>{head}{''.join(rows)}</table></div>"
 
 
-def build(context: Context) -> None:
+# The play buttons reach the server as a click event of the results box carrying the row: one
+# listener on the box (its table is replaced by every search and page), not inline handlers, which
+# HTML sanitizers strip.
+PLAY_SCRIPT = """
+element.addEventListener('click', (event) => {
+  const button = event.target.closest('button[data-row]');
+  if (button) trigger('click', {row: Number(button.dataset.row)});
+});
+"""
+
+
+def page_line(count: int, page: int) -> str:
+    if not count:
+        return ""
+    first, last = page * PAGE_SIZE + 1, min(count, (page + 1) * PAGE_SIZE)
+    return f"results {first}-{last} of {count}"
+
+
+def status_line(answer: Answer, link: str) -> str:
+    query = answer.query if len(answer.query) <= 80 else answer.query[:77] + "..."
+    lines = [f"searched by {answer.by}: <b>{html.escape(query)}</b>, {len(answer.hits)} results"]
+    if answer.no_fit:
+        lines.append(f"<span class='clamp3-note' id='search-no-fit'>{html.escape(answer.no_fit)}</span>")
+    if link:
+        lines.append(f"<a href='{html.escape(link, quote=True)}' id='search-link'>link to this search</a>")
+    return "<br>".join(lines)
+
+
+def search_link(text: str, modality: str, k: int, keyword: str) -> str:
+    """The query string that restores a text search (a file cannot travel in a link)."""
+    params = {"q": text.strip()[:MAX_QUERY_CHARACTERS], "modality": modality if modality in MODALITIES else "all"}
+    if int(k) != 10:
+        params["k"] = str(int(k))
+    if keyword and keyword.strip():
+        params["keyword"] = keyword.strip()
+    return "?" + urllib.parse.urlencode(params)
+
+
+def from_link(params: dict) -> tuple[str, str, int, str]:
+    """(text, modality, k, keyword) from a page's query parameters, each checked: anything else
+    is dropped, a text is cut to MAX_QUERY_CHARACTERS, k kept within 1..MAX_RESULTS."""
+    text = str(params.get("q") or "")[:MAX_QUERY_CHARACTERS]
+    modality = params.get("modality") if params.get("modality") in MODALITIES else "all"
+    try:
+        k = max(1, min(MAX_RESULTS, int(params.get("k") or 10)))
+    except ValueError:
+        k = 10
+    return text, modality, k, str(params.get("keyword") or "")[:100]
+
+
+def export(hits: list[dict], folder: Path) -> list[str]:
+    """The result list as ``results.csv`` and ``results.json`` in ``folder`` (the session's own):
+    file names only, no server folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = [{"rank": h["rank"], "score": round(h["score"], 4), "title": h["title"], "modality": h["modality"],
+             "library": "yours" if h.get("own") else "shared", "file": Path(h["path"]).name,
+             "metadata": {k: v for k, v in h["metadata"].items() if k != "split"}} for h in hits]
+    with open(folder / "results.csv", "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, EXPORT_FIELDS)
+        writer.writeheader()
+        writer.writerows({**row, "metadata": json.dumps(row["metadata"], ensure_ascii=False)} for row in rows)
+    (folder / "results.json").write_text(json.dumps(rows, ensure_ascii=False, indent=1), encoding="utf-8")
+    return [str(folder / "results.csv"), str(folder / "results.json")]
+
+
+def build(context: Context, app: gr.Blocks | None = None) -> None:
     fields = [ANY] + context.fields()
     with gr.Row():
         text = gr.Textbox(label="Query (any language)", placeholder="Chinesisches Volkslied aus Shanxi", scale=4)
-        k = gr.Slider(1, 50, value=10, step=1, label="results", scale=1)
+        k = gr.Slider(1, MAX_RESULTS, value=10, step=1, label="results", scale=1)
         modality = gr.Dropdown(list(MODALITIES), value="all", label="modality", scale=1)
     with gr.Row():
         file = file_input(label="...or drop a file (audio, MIDI, MusicXML, ABC, text)", scale=3)
         with gr.Column(scale=2):
+            by = gr.Radio([BY_TEXT, BY_FILE], value=BY_TEXT, label="search by (the input changed last)", elem_id="search-by")
+            keyword = gr.Textbox(label="title or metadata contains", max_length=100)
             field = gr.Dropdown(fields, value=ANY, label="only items whose field")
             value = gr.Dropdown([ANY], value=ANY, label="has the value", allow_custom_value=True)
     button = gr.Button("Search", variant="primary")
-    output = gr.HTML(elem_id="search-results")
-    hits_state = gr.State([])
+    status = gr.HTML(elem_id="search-status")
+    output = gr.HTML(elem_id="search-results", js_on_load=PLAY_SCRIPT)
     with gr.Row():
-        choice = gr.Dropdown([], label="Play and show a result", scale=3)
-    with gr.Row():
-        audio = gr.Audio(label="listen", type="numpy", interactive=False)
-    score = gr.HTML(elem_id="search-score")
+        previous = gr.Button("previous page", size="sm")
+        page_label = gr.Markdown(elem_id="search-page")
+        following = gr.Button("next page", size="sm")
+        download = gr.Button("Download the list (CSV, JSON)", size="sm")
+    files = gr.File(label="result list", file_count="multiple", visible=False, interactive=False)
+    hits_state, page_state = gr.State([]), gr.State(0)
+    audio = gr.Audio(label="listen", type="numpy", interactive=False)
+
+    def found(hits: list[dict]) -> list[Found]:
+        return [Found(**{k: v for k, v in h.items() if k != "key"}) for h in hits]
 
     @shown_errors
     def api_search(text: str, file: str | None, k: int, modality: str, request: gr.Request) -> str:
-        return results_html(search(context, text, file, k, modality, session=session_of(request)))
+        return results_html(search(context, text, file, k, modality, session=session_of(request)).hits)
+
+    def clear():
+        return "", "", [], 0, "", None, gr.update(value=None, visible=False)
 
     @shown_errors
-    def run(text: str, file: str | None, k: int, modality: str, field: str, value: str, request: gr.Request):
-        hits = search(context, text, file, k, modality, field, value, session_of(request))
-        # by position: the tunes of one ABC book share a path
-        choices = [(f"{h.rank}. {h.title} ({h.modality}{', yours' if h.own else ''})", str(i)) for i, h in enumerate(hits)]
-        return results_html(hits), [h.to_dict() for h in hits], gr.update(choices=choices, value=None)
+    def run(text, file, k, modality, field, value, keyword, by, request: gr.Request):
+        answer = search(context, text, file, k, modality, field, value, session_of(request), keyword, by)
+        link = search_link(text, modality, k, keyword) if answer.by == BY_TEXT else ""
+        return (status_line(answer, link), results_html(answer.hits), [h.to_dict() for h in answer.hits], 0,
+                page_line(len(answer.hits), 0))
+
+    def turn(hits: list[dict], page: int, step: int):
+        last = max(0, (len(hits) - 1) // PAGE_SIZE)
+        page = max(0, min(last, int(page) + step))
+        return results_html(found(hits), page), page, page_line(len(hits), page)
 
     @shown_errors
-    def show(position: str | None, hits: list[dict]):
-        if not position or not position.isdigit() or int(position) >= len(hits):
-            return None, ""
-        hit = hits[int(position)]
-        return preview(hit["path"], hit["name"])
+    def show(hits: list[dict], event: gr.EventData):
+        position = (event._data or {}).get("row")  # sent by PLAY_SCRIPT
+        if not isinstance(position, int) or not 0 <= position < len(hits):
+            return None, gr.update()
+        hit = hits[position]
+        sound, shown = preview(hit["path"], hit["name"])
+        return sound, results_html(found(hits), position // PAGE_SIZE, position, shown)
+
+    @shown_errors
+    def run_download(hits: list[dict], request: gr.Request):
+        if not hits:
+            raise Clamp3Error("search first: there is no result list to download")
+        return gr.update(value=export(hits, context.export_folder(session_of(request))), visible=True)
 
     def values_of(field: str):
         return gr.update(choices=[ANY] + context.field_values(field) if field != ANY else [ANY], value=ANY)
@@ -102,8 +277,37 @@ def build(context: Context) -> None:
     # text searches need.
     api.click(api_search, [text, file, k, modality], output, api_name="search", concurrency_limit=SEARCH_CONCURRENCY,
               concurrency_id="search")
-    for trigger in (button.click, text.submit):
-        trigger(run, [text, file, k, modality, field, value], [output, hits_state, choice], api_name=False,
-                concurrency_limit=SEARCH_CONCURRENCY, concurrency_id="search")
+    shown_state = [status, output, hits_state, page_state, page_label, audio, files]
+    searched = [status, output, hits_state, page_state, page_label]
+    inputs = [text, file, k, modality, field, value, keyword, by]
+    for trigger in (button.click, text.submit, keyword.submit):
+        # cleared first: an error leaves no earlier results under it
+        trigger(clear, None, shown_state, api_name=False, queue=False).then(
+            run, inputs, searched, api_name=False, concurrency_limit=SEARCH_CONCURRENCY, concurrency_id="search")
+    # "search by" follows the input changed last, set in the browser: a round trip to the server
+    # could come back after an Enter pressed at once. A text's change (typed, pasted or filled in)
+    # picks text; one emptied falls back to a file still there.
+    text.change(None, [text, file], by, js=f"(text, file) => text.trim() || !file ? '{BY_TEXT}' : '{BY_FILE}'")
+    file.upload(None, None, by, js=f"() => '{BY_FILE}'")
+    file.clear(None, None, by, js=f"() => '{BY_TEXT}'")
+    previous.click(lambda h, p: turn(h, p, -1), [hits_state, page_state], [output, page_state, page_label], api_name=False)
+    following.click(lambda h, p: turn(h, p, 1), [hits_state, page_state], [output, page_state, page_label], api_name=False)
+    download.click(run_download, hits_state, files, api_name=False)
     field.change(values_of, field, value, api_name=False)
-    choice.change(show, [choice, hits_state], [audio, score], api_name=False)
+    output.click(show, hits_state, [audio, output], api_name=False)
+
+    if app is not None:
+        def restore(request: gr.Request):
+            """A link's search, run when the page opens with ``?q=...``."""
+            params = dict(getattr(request, "query_params", None) or {})
+            text_, modality_, k_, keyword_ = from_link(params)
+            if not text_.strip():
+                return gr.update(), gr.update(), gr.update(), gr.update(), "", gr.update(), [], 0, ""
+            try:
+                filled = run.__wrapped__(text_, None, k_, modality_, ANY, ANY, keyword_, BY_TEXT, request)
+            except Clamp3Error as exc:
+                filled = (html.escape(str(exc)), "", [], 0, "")
+            return (text_, modality_, k_, keyword_, *filled)
+
+        app.load(restore, None, [text, modality, k, keyword, *searched], api_name=False)
+    fit_calibration(context)  # made in the background, ready before most visitors' first search

@@ -36,7 +36,7 @@ def context(tiny_model_dir, library_dir):
 
 
 def test_text_search_handler_ranks_the_library(context):
-    hits = search.search(context, "ein Volkslied", None, k=5)
+    hits = search.search(context, "ein Volkslied", None, k=5).hits
     assert len(hits) == 5 and hits[0].score >= hits[-1].score
     with pytest.raises(Clamp3Error, match="type a query"):
         search.search(context, "   ", None)
@@ -56,7 +56,7 @@ def test_weights_without_a_library_are_refused(tiny_model_dir, monkeypatch):
 
 def test_file_search_handler_finds_the_file_itself(context):
     row = context.library.items(modality="symbolic")[5]
-    hits = search.search(context, "", row.path, k=3, modality="scores and MIDI")
+    hits = search.search(context, "", row.path, k=3, modality="scores and MIDI").hits
     assert hits[0].path == row.path and hits[0].score > 0.999
 
 

@@ -289,7 +289,7 @@ def test_a_corrupt_upload_is_a_clear_message_in_the_page_and_the_app_keeps_servi
     assert str(tmp_path) not in message  # the upload's name, not the server's folders
     from explorers import search
 
-    assert len(search.search(context, "a chorale", None, k=3)) == 3
+    assert len(search.search(context, "a chorale", None, k=3).hits) == 3
 
 
 def test_a_corrupt_upload_to_the_library_is_a_report_line_and_the_rest_is_added(context, scores, tmp_path):

@@ -65,7 +65,13 @@ def page(browser, server, request):
 
 
 def open_tab(page, name: str) -> None:
-    page.get_by_role("tab", name=name).click()
+    """Click a tab; on a narrow screen gradio folds the last tabs into a "More tabs" menu."""
+    tab = page.get_by_role("tab", name=name)
+    if tab.count():
+        tab.click()
+        return
+    page.get_by_role("button", name="More tabs").click()
+    page.locator(".overflow-dropdown button", has_text=name).click()
 
 
 def test_type_a_query_and_see_results(page):
@@ -76,10 +82,10 @@ def test_type_a_query_and_see_results(page):
     assert rows.count() == 11  # the header and ten results
     assert page.evaluate("window.__xss") is None  # the title holding an onerror handler ran nothing
     assert XSS_TITLE in page.locator("#search-results").inner_text()  # shown as text
-    # pick the second result to hear and see it
-    page.get_by_label("Play and show a result").click()
-    page.get_by_role("option").nth(1).click()
-    page.locator("#search-score svg").first.wait_for()
+    # the second row's play button: its score shows in the row, its sound in the player
+    page.get_by_role("button", name="play 2", exact=True).click()
+    page.locator("#search-results tr.clamp3-opened svg").first.wait_for()
+    assert page.locator("#search-results tr").nth(3).get_attribute("class") == "clamp3-opened"
 
 
 def test_upload_a_midi_and_get_class_probabilities(page):
@@ -151,6 +157,7 @@ def test_a_visitors_additions_are_their_own_and_go_when_the_page_closes(browser,
     mine.wait_for_timeout(1000)
     tab.get_by_role("button", name="Add to the library").click()
     mine.locator("#library-stats", has_text="1 of at most 500").wait_for()
+    mine.get_by_text("and 1 of yours").first.wait_for()  # issue 18: the header's count follows the additions
     assert len(list(sessions.iterdir())) == 1
     for page, marked in ((mine, 1), (theirs, 0)):  # the same file as the query: found as the first result by its owner only
         open_tab(page, "Search")
@@ -213,3 +220,69 @@ def test_train_tab_explains_checks_and_keeps_a_run_across_a_reload(page, server,
     expect(state).to_have_value(re.compile(r"^(resumed run|running for)"), **slow)
     page.locator("[role=tabpanel]:visible").get_by_role("button", name="Stop").click()
     expect(state).to_have_value(re.compile(r"^stopped:? run"), **slow)
+
+
+def test_search_by_says_which_input_and_an_error_clears_the_results(page, tmp_path):
+    """Issue 18, bug 5: a file left in the drop zone overrode a typed text, and an error left the
+    previous results on screen under it."""
+    from conftest import GOLDEN
+
+    box = page.get_by_label("Query (any language)")
+    page.locator("input[type=file]").first.set_input_files(str(GOLDEN / "convert" / "midi" / "bwv417.mid"))
+    page.locator("#search-by input[value=file]:checked").wait_for()  # the drop made "file" the input searched by
+    box.fill("a jig")
+    page.locator("#search-by input[value=text]:checked").wait_for()  # typing made it "text" again
+    box.press("Enter")
+    page.locator("#search-status", has_text="searched by text: a jig").wait_for()
+    page.locator("#search-results table tr").nth(5).wait_for()
+    page.get_by_role("button", name="Clear", exact=True).first.click()  # the file box's own: an empty drop zone again
+    page.locator("#search-by input[value=text]:checked").wait_for()
+    (tmp_path / "notes.docx").write_bytes(b"PK\x03\x04 not music")
+    page.locator("input[type=file]").first.set_input_files(str(tmp_path / "notes.docx"))
+    page.locator("#search-by input[value=file]:checked").wait_for()
+    page.get_by_role("button", name="Search", exact=True).click()
+    page.get_by_text("unsupported file type '.docx'").first.wait_for()
+    assert page.locator("#search-results table").count() == 0  # the earlier results went with the error
+    assert "searched by" not in page.locator("#search-status").inner_text()  # (gradio marks the box "Error")
+
+
+def test_a_link_restores_a_search_and_the_list_downloads(browser, server):
+    url, _ = server
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page.set_default_timeout(60_000)
+    page.goto(url + "?q=a%20jig%20%3Cb%3E&modality=bogus&k=12")
+    page.locator("#search-status", has_text="searched by text: a jig <b>, 12 results").wait_for()
+    assert page.get_by_label("Query (any language)").input_value() == "a jig <b>"
+    assert page.locator("#search-results table tr").count() == 13
+    assert "q=a+jig+%3Cb%3E&modality=all&k=12" in page.locator("#search-link").get_attribute("href")
+    page.get_by_text("results 1-12 of 12").first.wait_for()
+    page.get_by_role("button", name="Download the list (CSV, JSON)").click()
+    link = page.locator("a[download='results.csv']")  # gradio shows the name as "results" ".csv"
+    link.wait_for()
+    served = page.request.get(link.get_attribute("href"))
+    assert served.ok
+    lines = served.text().splitlines()
+    assert lines[0] == "rank,score,title,modality,library,file,metadata" and len(lines) == 13
+    assert str(ROOT) not in served.text()  # file names only (the scores are under tests/data), no server folder
+    page.close()
+
+
+def test_a_phone_screen_scrolls_the_table_not_the_page_and_statistics_have_no_empty_header(browser, server):
+    url, _ = server
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.set_default_timeout(60_000)
+    page.goto(url)
+    page.get_by_text("CLaMP 3 explorer").first.wait_for()
+    box = page.get_by_label("Query (any language)")
+    box.fill("a folk song")
+    box.press("Enter")
+    page.locator("#search-results table tr").nth(5).wait_for()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390 + 1
+    scroller = page.locator("#search-results .clamp3-scroll")
+    assert scroller.evaluate("e => e.scrollWidth > e.clientWidth && getComputedStyle(e).overflowX === 'auto'")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "search-on-a-phone.png"), full_page=True)
+    open_tab(page, "Library")  # folded into the "More tabs" menu at this width
+    page.locator("#library-stats", has_text="items").first.wait_for()
+    assert page.locator("#library-stats th").count() == 0  # no header row of empty cells
+    page.close()

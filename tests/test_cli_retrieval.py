@@ -23,6 +23,9 @@ def test_index_search_and_list(tmp_path, tiny_model_dir, capsys):
     assert [h["rank"] for h in hits] == [1, 2, 3] and hits[0]["score"] >= hits[2]["score"]
     assert main(["search", str(DATA / "scores" / "bwv277.krn"), "--index", str(tmp_path / "lib"), *weights, "--json"]) == 0
     assert json.loads(capsys.readouterr().out.splitlines()[0])["name"] == "bwv277"
+    assert main(["search", "Ein Volkslied", "--index", str(tmp_path / "lib"), *weights, "--json", "--modality", "all"]) == 0
+    mixed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]  # issue 18: calibrated, each modality's order
+    assert mixed[0]["calibrated"] == 1.0 and all("calibrated" in h for h in mixed)
     assert main(["index", "list", "--index", str(tmp_path / "lib"), "--where", "title=Herzog Ernst"]) == 0
     assert len(capsys.readouterr().out.splitlines()) == 2
     assert main(["index", "info", "--index", str(tmp_path / "lib")]) == 0

@@ -54,13 +54,13 @@ def context(tiny_model_dir, library_dir, tmp_path):
 
 # --- search -------------------------------------------------------------------------------------
 def test_search_filters_by_metadata(context):
-    hits = search.search(context, "a folk song", None, k=10, field="region", value="Bohemia")
+    hits = search.search(context, "a folk song", None, k=10, field="region", value="Bohemia").hits
     assert len(hits) == 4 and {h.metadata["region"] for h in hits} == {"Bohemia"}
-    assert len(search.search(context, "a folk song", None, k=10, field=search.ANY, value=search.ANY)) == 10
+    assert len(search.search(context, "a folk song", None, k=10, field=search.ANY, value=search.ANY).hits) == 10
 
 
 def test_results_escape_titles(context):
-    page = search.results_html(search.search(context, "x", None, k=3))
+    page = search.results_html(search.search(context, "x", None, k=3).hits)
     assert "Tune &lt;" in page and "Tune <" not in page
 
 
@@ -386,7 +386,7 @@ def test_list_filter_remove_and_statistics(context):
     assert len(library.listing(context, "symbolic", "", "", "tune <1")) == 3  # 1, 10, 11
     message = library.remove(context, f"{rows[0].id}, {rows[1].id} 999999")
     assert message == "removed 2 of 3 items" and len(context.library) == 10
-    assert len(search.search(context, "x", None, k=50)) == 10  # the search sees the removal at once
+    assert len(search.search(context, "x", None, k=50).hits) == 10  # the search sees the removal at once
     page = library.statistics(context)
     assert "<td>items</td><td>10</td>" in page and "region (most common)" in page
     with pytest.raises(Clamp3Error, match="whole numbers"):
@@ -488,7 +488,7 @@ def test_train_tab_runs_the_cli_then_serves_the_new_model(context, scores, tmp_p
     assert len(new) == 12
     library.add(context, [str(scores[0])], "", "visitor", progress=False)
     context.swap(str(job.final()), new)
-    hits = search.search(context, "tune number 3", None, k=3, session="visitor")
+    hits = search.search(context, "tune number 3", None, k=3, session="visitor").hits
     assert len(hits) == 3 and context.weights == str(job.final())
     # the visitors' own libraries held the old model's vectors: gone with their sessions
     assert not any(h.own for h in hits) and not list((context.home / "sessions").iterdir()) and not context.sessions
@@ -672,3 +672,43 @@ def test_handlers_hand_freed_memory_back_however_they_end(monkeypatch):
     with pytest.raises(gr.Error, match="bad file"):
         common.shown_errors(fails)()
     assert released == [common.RELEASE_MEMORY_SECONDS] * 2
+
+
+# --- issue 18: the Search tab -------------------------------------------------------------------
+def test_the_input_chosen_to_search_by_wins_and_is_named(context, scores):
+    by_text = search.search(context, "a folk song", str(scores[3]), k=3, by=search.BY_TEXT)
+    by_file = search.search(context, "a folk song", str(scores[3]), k=3, by=search.BY_FILE)
+    assert (by_text.by, by_text.query) == ("text", "a folk song") and (by_file.by, by_file.query) == ("file", scores[3].name)
+    assert by_file.hits[0].path == str(scores[3]) and by_text.hits != by_file.hits
+    with pytest.raises(Clamp3Error, match="drop a file first"):
+        search.search(context, "a folk song", None, by=search.BY_FILE)
+    assert "searched by text: <b>a folk song</b>" in search.status_line(by_text, "")
+
+
+def test_a_query_nothing_fits_is_told_so(context, monkeypatch):
+    from clamp3.library.fit import FitCalibration, calibrate_fit
+
+    calibration = calibrate_fit(context.library, context.encode_texts, count=8)
+    assert calibration.descriptions == 8 and calibration.threshold <= calibration.typical
+    monkeypatch.setattr(search, "fit_calibration", lambda *a, **k: FitCalibration(0.5, 2.0, 8))  # nothing can reach 2
+    answer = search.search(context, "energetic rock guitar solo", None, k=3)
+    assert answer.no_fit.startswith("nothing in this library is close to your query (best score")
+    assert "typical 0.500" in search.status_line(answer, "")
+    monkeypatch.setattr(search, "fit_calibration", lambda *a, **k: FitCalibration(0.5, -2.0, 8))
+    assert search.search(context, "a folk song", None, k=3).no_fit is None
+
+
+def test_keyword_paging_download_and_links(context, tmp_path):
+    answer = search.search(context, "a folk song", None, k=50, keyword="bohemia")
+    assert len(answer.hits) == 4 and all(h.metadata["region"] == "Bohemia" for h in answer.hits)
+    many = [h for _ in range(3) for h in search.search(context, "x", None, k=12).hits][:30]
+    assert search.results_html(many, page=1).count("data-row=") == 5  # 30 hits, 25 a page
+    assert search.page_line(30, 1) == "results 26-30 of 30"
+    csv_path, json_path = search.export([h.to_dict() for h in answer.hits], tmp_path / "exports")
+    for path in (csv_path, json_path):
+        text = Path(path).read_text()
+        assert str(Path(answer.hits[0].path).parent) not in text and Path(answer.hits[0].path).name in text
+    link = search.search_link("Irish reel & jig", "audio", 60, "")
+    assert link == "?q=Irish+reel+%26+jig&modality=audio&k=60"
+    assert search.from_link({"q": "x" * 900, "modality": "<script>", "k": "99999"}) == ("x" * 500, "all", 500, "")
+    assert search.from_link({"k": "ten"})[2] == 10

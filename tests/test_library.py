@@ -766,3 +766,39 @@ def test_filters_read_the_table_of_fields_and_agree_with_the_json(tmp_path):
     assert new.db.execute("SELECT COUNT(*) FROM item_fields WHERE item_id = ?", (first,)).fetchone()[0] == 0
     assert first not in [i.id for i in new.items(where={"region": "China"})]
     assert first not in [h.id for h in new.search(query, k=400, where={"region": "China"})[0]]  # not from the last version's filter
+
+
+def test_mixed_search_gives_both_modalities_in_their_own_order(tmp_path):
+    """Issue 18: with a modality gap (the queries share an offset with the scores, not with the
+    audio) a raw ranking of all modalities returns scores only; the mixed search returns both,
+    each in its own order."""
+    rng = np.random.default_rng(2)
+    symbolic = rng.standard_normal((300, 32)) + 3.0 * rng.standard_normal(32)  # a shared offset: the gap
+    audio = rng.standard_normal((300, 32))
+    identity = {"model": "random", "fingerprint": "f", "dim": "32"}
+    library = Library(tmp_path / "lib", create=True)
+    _fill(library, np.concatenate([symbolic, audio]), identity, modality=lambda i: "symbolic" if i < 300 else "audio")
+    queries = symbolic[:5] + 0.5 * rng.standard_normal((5, 32))
+    raw, mixed = library.search(queries, k=20), library.search_mixed(queries, k=20)
+    assert all({h.modality for h in hits} == {"symbolic"} for hits in raw)
+    for q, hits in enumerate(mixed):
+        assert {h.modality for h in hits} == {"symbolic", "audio"} and [h.rank for h in hits] == list(range(1, 21))
+        assert hits[0].id == raw[q][0].id  # the query's own neighbour still first
+        for modality in ("symbolic", "audio"):
+            own = [h.id for h in hits if h.modality == modality]
+            assert own == [h.id for h in library.search(queries[q], k=20, modality=modality)[0]][: len(own)]
+        assert all(h.calibrated is not None for h in hits) and "calibrated" in hits[0].to_dict()
+
+
+def test_keyword_filter_looks_in_titles_and_field_values_only(tmp_path, music, embedder):
+    library = Library(tmp_path / "lib", create=True)
+    first, second = sorted((music / "midi").glob("*.mid"))[:2]
+    library.add([music], embedder, sidecar={str(first): {"title": "Drops of 100% Brandy"}, str(second): {"region": "Ireland"}},
+                progress=False)
+    query = library.matrix()[1][:1]
+    assert [h.path for h in library.search(query, 10, keyword="brandy")[0]] == [str(first)]
+    assert [h.path for h in library.search(query, 10, keyword="IRELAND")[0]] == [str(second)]
+    assert len(library.search(query, 10, keyword="100%")[0]) == 1  # LIKE's wildcards are literal
+    assert library.search(query, 10, keyword="_")[0] == [] and library.search(query, 10, keyword="region")[0] == []
+    with pytest.raises(InputError, match="at most 100"):
+        library.search(query, 10, keyword="x" * 101)

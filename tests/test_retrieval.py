@@ -93,3 +93,26 @@ def test_zero_shot_prompt_ensemble_prior_and_templates():
     tilted = ZeroShotClassifier(classifier.classes, classifier.class_vectors, classifier.temperature, np.log([0.9, 0.1])).predict(item)
     expected = plain * [0.9, 0.1] / (plain * [0.9, 0.1]).sum()
     np.testing.assert_allclose(tilted.probabilities[0], expected, rtol=1e-6)
+
+
+def test_calibrated_merge_keeps_each_modalitys_order_and_puts_each_best_first():
+    """Issue 18: "all" modalities merges per-modality lists by a calibrated score; checked against
+    a naive merge written here."""
+    from clamp3.retrieval import fit_threshold, merge_calibrated
+
+    rng = np.random.default_rng(0)
+    symbolic, audio = np.sort(rng.uniform(0.2, 0.5, 8))[::-1], np.sort(rng.uniform(0.0, 0.25, 8))[::-1]
+    groups = [(symbolic, 0.1), (audio, -0.05)]
+    merged = merge_calibrated(groups, 10)
+    naive = sorted(((s - m) / (scores[0] - m), s, g, i) for g, (scores, m) in enumerate(groups) for i, s in enumerate(scores))
+    naive = [(g, i) for _, _, g, i in sorted(naive, key=lambda e: (-e[0], -e[1], e[2], e[3]))][:10]
+    assert [(g, i) for g, i, _ in merged] == naive
+    assert {g for g, _, _ in merged[:2]} == {0, 1} and merged[0][2] == pytest.approx(1.0)  # both bests first
+    for group in (0, 1):
+        positions = [i for g, i, _ in merged if g == group]
+        assert positions == sorted(positions)
+    assert merge_calibrated([(np.zeros(0), 0.0), (audio, 0.0)], 3) == [(1, 0, 1.0), (1, 1, pytest.approx((audio[1]) / audio[0])), (1, 2, pytest.approx(audio[2] / audio[0]))]
+    typical, threshold = fit_threshold(np.array([0.1, 0.2, 0.3, 0.4, 0.5]), 25)
+    assert (typical, threshold) == (pytest.approx(0.3), pytest.approx(0.2))
+    with pytest.raises(ValueError):
+        fit_threshold(np.zeros(0), 25)

@@ -9,6 +9,7 @@ import hashlib
 import os
 import shutil
 import sys
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -65,7 +66,7 @@ def test_a_visitors_music_is_found_in_their_session_only_and_the_shared_library_
     assert shared_state(context) == before
     assert (context.home / "sessions" / "A" / "uploads" / scores[5].name).exists()
 
-    hits = search.search(context, "", str(scores[5]), k=3, session="A")
+    hits = search.search(context, "", str(scores[5]), k=3, session="A").hits
     assert hits[0].own and hits[0].key == "s2" and hits[0].score > 0.999 and [h.rank for h in hits] == [1, 2, 3]
     assert "<td>yours</td>" in search.results_html(hits)
     # one ranking of both libraries, as brute force over their vectors together finds it
@@ -73,8 +74,8 @@ def test_a_visitors_music_is_found_in_their_session_only_and_the_shared_library_
     every = np.concatenate([context.library.matrix()[1], context.session_library("A").matrix()[1]])
     assert np.allclose([h.score for h in hits], np.sort(every @ query)[::-1][:3], atol=1e-5)
     # the text search merges too, and another visitor sees none of it
-    assert any(h.own for h in search.search(context, "a chorale", None, k=6, session="A"))
-    theirs = search.search(context, "", str(scores[5]), k=6, session="B")
+    assert any(h.own for h in search.search(context, "a chorale", None, k=6, session="A").hits)
+    theirs = search.search(context, "", str(scores[5]), k=6, session="B").hits
     assert len(theirs) == 4 and not any(h.own for h in theirs)
     assert not (context.home / "sessions" / "B").exists()
 
@@ -119,7 +120,7 @@ def test_a_session_goes_with_its_page_or_when_idle(context, scores):
     (unload,) = [fn for fn in build_app(context).fns.values() if fn.targets == [(None, "unload")]]
     unload.fn(SimpleNamespace(session_hash="A"))  # what gradio runs when A's page closes
     assert not (context.home / "sessions" / "A").exists() and "A" not in context.sessions
-    hits = search.search(context, "", str(scores[4]), k=10, session="A")
+    hits = search.search(context, "", str(scores[4]), k=10, session="A").hits
     assert len(hits) == 4 and not any(h.own for h in hits)
 
     library.add(context, [str(scores[4])], "", "C", progress=False)
@@ -181,3 +182,25 @@ def test_the_operator_option_reaches_the_app(monkeypatch):
         with pytest.raises(SystemExit, match="stopped here"):
             app.main(argv)
         assert given[-1][-1] is expected
+
+
+def test_a_sessions_downloads_go_with_it_and_are_bounded(context, monkeypatch):
+    """Issue 18: the result lists written for download stayed in the served exports folder for good."""
+    from explorers import context as context_module
+
+    hits = [h.to_dict() for h in search.search(context, "a chorale", None, k=3, session="A").hits]
+    for session in ("A", "B", "C"):
+        search.export(hits, context.export_folder(session))
+    folders = {s: context.export_folder(s) for s in ("A", "B", "C")}
+    assert len({f.name for f in folders.values()}) == 3 and all(f.parent == context.home / "exports" for f in folders.values())
+    assert "A" not in folders["A"].name  # the served folder's name does not give the session away
+    context.end_session("A")  # a search-only session has no session folder: its downloads go all the same
+    assert not folders["A"].exists() and folders["B"].exists()
+    os.utime(folders["B"], (0, 0))  # idle since 1970
+    context.sweep_sessions()
+    assert not folders["B"].exists() and folders["C"].exists()
+    monkeypatch.setattr(context_module, "EXPORT_FOLDERS_KEPT", 1)
+    search.export(hits, context.export_folder("D"))
+    os.utime(folders["C"], (time.time() - 60, time.time() - 60))  # older than D's
+    context.sweep_sessions()
+    assert sorted(p.name for p in (context.home / "exports").iterdir()) == [context.export_folder("D").name]

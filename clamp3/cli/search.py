@@ -22,7 +22,9 @@ def register(commands) -> None:
     search.add_argument("reference", nargs="?", metavar="REF_DIR", help="a folder of files to rank (official form)")
     search.add_argument("--index", default=None, help="library folder (default: the demo library, with --weights default)")
     search.add_argument("--top-k", type=int, default=10)
-    search.add_argument("--modality", choices=MODALITIES)
+    search.add_argument("--modality", choices=(*MODALITIES, "all"),
+                        help="only items of this modality; 'all': every modality, fairly (each ranked on its own, "
+                             "merged by calibrated score); default: every modality by raw cosine")
     search.add_argument("--where", action="append", metavar="KEY=VALUE", help="metadata filter (repeatable)")
     search.add_argument("--json", action="store_true", help="one JSON object per result")
     add_model_options(search)
@@ -90,7 +92,12 @@ def cmd_search(args: argparse.Namespace) -> int:
         index = args.reference or args.index or default_index(options.weights)
         # the demo library that ships in assets/ stays as released: no vector file, no table of fields written there
         library = Library.open(index, model=embedder.model, read_only=is_demo_library(index))
-        hits = [h.to_dict() for h in library.search(encode_query(embedder, args.query), args.top_k, args.modality, parse_where(args.where))[0]]
+        query, where = encode_query(embedder, args.query), parse_where(args.where)
+        if args.modality == "all":
+            found = library.search_mixed(query, args.top_k, where)[0]
+        else:
+            found = library.search(query, args.top_k, args.modality, where)[0]
+        hits = [h.to_dict() for h in found]
     for hit in hits:
         if args.json:
             print(json.dumps(hit, ensure_ascii=False))

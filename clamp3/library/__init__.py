@@ -14,6 +14,7 @@ from clamp3.library.store import (
     AddReport,
     Library,
     LibraryError,
+    mix_modalities,
     model_identity,
 )
 
@@ -28,6 +29,7 @@ __all__ = [
     "Library",
     "LibraryError",
     "LibraryItem",
+    "mix_modalities",
     "model_identity",
     "read_shipped_map",
     "write_shipped_map",

@@ -26,10 +26,14 @@ class LibraryItem:
 
 @dataclass(frozen=True)
 class Hit(LibraryItem):
-    """An item found by a search: ``rank`` from 1, ``score`` the cosine similarity to the query."""
+    """An item found by a search: ``rank`` from 1, ``score`` the cosine similarity to the query;
+    ``calibrated``, in a search of all modalities at once (:meth:`Library.search_mixed`), the
+    score the hit was ranked by (``retrieval.merge_calibrated``: 1 for each modality's best)."""
 
     rank: int
     score: float
+    calibrated: float | None = None
 
     def to_dict(self) -> dict:
-        return {"rank": self.rank, "score": self.score, **super().to_dict()}
+        extra = {} if self.calibrated is None else {"calibrated": self.calibrated}
+        return {"rank": self.rank, "score": self.score, **extra, **super().to_dict()}

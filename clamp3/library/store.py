@@ -18,6 +18,7 @@ switch, no schema, no vector or ANN file; changing it is refused in one line.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json
@@ -41,7 +42,15 @@ from clamp3.formats import SUPPORTED_EXTENSIONS
 from clamp3.io import Shard, file_digest
 from clamp3.library.rows import Hit, LibraryItem
 from clamp3.library.vectors import load_vectors
-from clamp3.retrieval import build_ivf, exact_top_k, ivf_search, normalize
+from clamp3.retrieval import (
+    CALIBRATION_SAMPLE,
+    build_ivf,
+    exact_top_k,
+    ivf_search,
+    merge_calibrated,
+    normalize,
+    score_means,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -102,6 +111,10 @@ ITEM_COLUMNS = "id, path, name, modality, title, metadata"  # what a LibraryItem
 # A claim holds while its process lives, at most this long: a chunk of files is embedded well within
 # it; a claim left by an add that failed in a process that goes on (the app) holds others up no longer.
 CLAIM_SECONDS = 15 * 60
+# A keyword filter reads titles and field values with LIKE '%word%' (a scan: some 10 ms at 12,814 items,
+# under a second at a million); its matches are capped, and so is the word.
+KEYWORD_MATCHES = 10_000
+KEYWORD_CHARACTERS = 100
 
 
 class LibraryError(Clamp3Error):
@@ -267,6 +280,7 @@ class Library:
         # the ids a filter allows, by library version: the app repeats its filters, and a filter that allows
         # most of a million items takes 250 ms to read from SQLite
         self._allowed_ids = functools.lru_cache(maxsize=8)(self._read_allowed)
+        self._samples = functools.lru_cache(maxsize=4)(self._modality_sample)  # by (version, modality)
         self._ann = None  # (version, index)
         self._ann_lock = threading.Lock()  # guards _ann and _ann_builder
         self._ann_building = threading.Lock()  # one build at a time
@@ -591,6 +605,12 @@ class Library:
             sql += f" LIMIT {int(limit)}"
         return [LibraryItem(**self._fields(row)) for row in self.db.execute(sql, params)]
 
+    def items_by_id(self, item_ids: Sequence[int]) -> list[LibraryItem]:
+        """The items of the given ids (those that exist), in id order."""
+        marks = ",".join("?" * len(item_ids))
+        rows = self.db.execute(f"SELECT {ITEM_COLUMNS} FROM items WHERE id IN ({marks}) ORDER BY id", [int(i) for i in item_ids])
+        return [LibraryItem(**self._fields(row)) for row in rows]
+
     def _fields(self, row: tuple) -> dict:
         """The fields of a LibraryItem from a row of ITEM_COLUMNS."""
         item_id, path, name, modality, title, metadata = row
@@ -617,15 +637,25 @@ class Library:
         )
         return [str(v) for v, _ in rows]
 
-    def _conditions(self, modality: str | None, where: dict[str, str] | None) -> list[tuple[str, list]]:
+    def modalities(self) -> list[str]:
+        """The modalities the library holds, in name order."""
+        return [m for (m,) in self.db.execute("SELECT DISTINCT modality FROM items ORDER BY modality")]
+
+    def _conditions(self, modality: str | None, where: dict[str, str] | None, keyword: str = "") -> list[tuple[str, list]]:
         """Each condition of a filter as a query of the ids of the items that meet it, answered
-        from an index (the fields' table, or the JSON of a library made before it)."""
+        from an index (the fields' table, or the JSON of a library made before it); a ``keyword``
+        is looked for in the titles and the field values (at most KEYWORD_MATCHES items)."""
         conditions = [("SELECT id FROM items WHERE modality = ?", [modality])] if modality else []
         for key, value in (where or {}).items():
             if key == "title":
                 conditions.append(("SELECT id FROM items WHERE title = ?", [value]))
             else:  # the key is bound as a value, never written into a JSON path: any name works, none can break the query
                 conditions.append((f"SELECT item_id AS id FROM {self._fields_table} WHERE key = ? AND value = ?", [key, value]))
+        if keyword:
+            pattern = "%" + keyword.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            conditions.append((
+                f"SELECT id FROM (SELECT id FROM items WHERE title LIKE ? ESCAPE '\\' UNION SELECT item_id FROM "
+                f"{self._fields_table} WHERE value LIKE ? ESCAPE '\\') LIMIT {KEYWORD_MATCHES}", [pattern, pattern]))
         return conditions
 
     def _filter_sql(self, sql: str, modality: str | None, where: dict[str, str] | None) -> tuple[str, list]:
@@ -633,12 +663,14 @@ class Library:
         clauses = " AND ".join(f"id IN ({condition})" for condition, _ in conditions)
         return sql + (f" WHERE {clauses}" if clauses else "") + " ORDER BY id", [p for _, params in conditions for p in params]
 
-    def _read_allowed(self, version: int, modality: str | None, where: tuple[tuple[str, str], ...]) -> np.ndarray:
-        """Ids (ascending, read-only) of the items of ``modality`` whose fields equal ``where`` at
-        ``version``: each condition's ids read as one string, then intersected (50,000 ids read as
-        rows took 50-65 ms at 100,000 items, as one string 11 ms)."""
+    def _read_allowed(
+        self, version: int, modality: str | None, where: tuple[tuple[str, str], ...], keyword: str = ""
+    ) -> np.ndarray:
+        """Ids (ascending, read-only) of the items of ``modality`` whose fields equal ``where`` (and
+        that hold ``keyword``) at ``version``: each condition's ids read as one string, then
+        intersected (50,000 ids read as rows took 50-65 ms at 100,000 items, as one string 11 ms)."""
         allowed = None
-        for sql, params in self._conditions(modality, dict(where)):
+        for sql, params in self._conditions(modality, dict(where), keyword):
             (text,) = self.db.execute(f"SELECT group_concat(id) FROM ({sql})", params).fetchone()
             ids = np.sort(np.fromstring(text, dtype=np.int64, sep=",")) if text else np.zeros(0, np.int64)
             ids = ids[np.diff(ids, prepend=ids[:1] - 1) != 0]  # unique (np.unique hashes: 10x the time of this on 87,000 ids)
@@ -730,9 +762,12 @@ class Library:
         modality: str | None = None,
         where: dict[str, str] | None = None,
         exact: bool | None = None,
+        keyword: str | None = None,
     ) -> list[list[Hit]]:
-        """Top-``k`` items for each query vector (Q, D) by cosine similarity."""
+        """Top-``k`` items for each query vector (Q, D) by cosine similarity (of ``modality``, whose
+        fields equal ``where``, whose title or a field value holds ``keyword``)."""
         ids, matrix = self.matrix()
+        keyword = self._keyword(keyword)
         if len(ids) == 0:
             raise LibraryError(f"{self.directory}: the library is empty", hint=Hint("add music to it first", "index"))
         queries = np.atleast_2d(np.asarray(queries, dtype=np.float32))
@@ -745,7 +780,8 @@ class Library:
         if not np.isfinite(queries).all():
             raise InputError("<query>", "the query vector contains NaN or infinite values")
         queries = normalize(queries)
-        allowed = self._allowed_ids(self.version, modality, tuple(sorted((where or {}).items()))) if modality or where else None
+        filtered = modality or where or keyword
+        allowed = self._allowed_ids(self.version, modality, tuple(sorted((where or {}).items())), keyword) if filtered else None
         use_ann = (len(ids) > self.ann_threshold) if exact is None else not exact
         rows = None
         if allowed is not None:
@@ -761,6 +797,45 @@ class Library:
             results = [[(s, ids[b]) for s, b in zip(qs, qb)] for qs, qb in zip(scores, best)]
         return [self._hits(pairs) for pairs in results]
 
+    @staticmethod
+    def _keyword(keyword: str | None) -> str:
+        keyword = " ".join((keyword or "").split())
+        if len(keyword) > KEYWORD_CHARACTERS:
+            raise InputError("<keyword>", f"{len(keyword)} characters; a keyword may have at most {KEYWORD_CHARACTERS}")
+        return keyword
+
+    def search_mixed(
+        self, queries: np.ndarray, k: int = 10, where: dict[str, str] | None = None, exact: bool | None = None,
+        keyword: str | None = None,
+    ) -> list[list[Hit]]:
+        """Top-``k`` items of all modalities for each query vector (Q, D), fair across modalities:
+        each modality searched on its own (its order kept), the lists merged by calibrated score
+        (:func:`mix_modalities`); each hit's ``calibrated`` holds its calibrated score."""
+        queries = normalize(np.atleast_2d(np.asarray(queries, dtype=np.float32)))
+        modalities = self.modalities()
+        if not modalities:
+            return self.search(queries, k, None, where, exact, keyword)  # the empty library's error
+        per_modality = [self.search(queries, k, m, where, exact, keyword) for m in modalities]
+        means = [self.mean_scores(queries, m) for m in modalities]  # each (Q,)
+        return [mix_modalities([hits[q] for hits in per_modality], [float(mean[q]) for mean in means], k)
+                for q in range(len(queries))]
+
+    def mean_scores(self, queries: np.ndarray, modality: str) -> np.ndarray:
+        """The mean cosine (Q,) of unit queries (Q, D) to the items of ``modality`` (a seeded sample
+        of CALIBRATION_SAMPLE of them)."""
+        return score_means(queries, self._samples(self.version, modality))
+
+    def _modality_sample(self, version: int, modality: str) -> np.ndarray:
+        """Unit vectors of a seeded sample of at most CALIBRATION_SAMPLE items of ``modality`` (the
+        same rows for every query of a version: their cosines calibrate the query's scores)."""
+        ids, matrix = self.matrix()
+        allowed = self._allowed_ids(version, modality, ())
+        rows = np.searchsorted(ids, allowed)
+        rows = rows[ids[np.minimum(rows, len(ids) - 1)] == allowed]
+        if len(rows) > CALIBRATION_SAMPLE:
+            rows = np.sort(np.random.default_rng(0).choice(rows, CALIBRATION_SAMPLE, replace=False))
+        return np.asarray(matrix[rows])  # (S, D)
+
     def _hits(self, pairs: list[tuple[float, int]]) -> list[Hit]:
         if not pairs:
             return []
@@ -774,3 +849,14 @@ class Library:
 
     def close(self) -> None:
         self.db.close()
+
+
+def mix_modalities(per_modality: Sequence[Sequence[Hit]], means: Sequence[float], k: int) -> list[Hit]:
+    """One query's hits of each modality (each list best first, by cosine) and the query's mean
+    cosine to each modality -> the ``k`` best of all, merged by calibrated score
+    (``retrieval.merge_calibrated``), ranked from 1, each with its ``calibrated``. The lists may
+    pool several libraries (the app's shared one and a visitor's own): a modality's list must be one
+    ranking, as its best hit is the calibration's 1."""
+    groups = [(np.array([h.score for h in hits]), mean) for hits, mean in zip(per_modality, means)]
+    return [dataclasses.replace(per_modality[g][i], rank=rank, calibrated=z)
+            for rank, (g, i, z) in enumerate(merge_calibrated(groups, k), 1)]
