@@ -21,6 +21,7 @@ from clamp3.analysis import MAP_OTHER_COLOR, map_colors
 from clamp3.errors import Clamp3Error
 from clamp3.library import LibraryItem
 from clamp3.library.maps import MapView, place_on_map
+from clamp3.metadata import shown_metadata
 from explorers.common import file_input, session_of, shown_errors
 from explorers.context import Context
 
@@ -95,6 +96,23 @@ def own_items(context: Context, session: str, rows: list[LibraryItem], points: n
     return [r.title for r in items], place_on_map(vectors, shared, points)
 
 
+def selection_box(x0: str | None, x1: str | None, y0: str | None, y1: str | None) -> tuple[float, float, float, float] | None:
+    """The x/y box of an export from the four range boxes: an empty one is unbounded (the boxes were
+    numbers whose empty value showed and was read as 0, so the default box was 0..0 and every export
+    with the defaults was empty); None when all four are empty."""
+    bounds = []
+    for name, text, unbounded in (("x from", x0, -np.inf), ("x to", x1, np.inf), ("y from", y0, -np.inf), ("y to", y1, np.inf)):
+        text = "" if text is None else str(text).strip()
+        try:
+            bound = float(text) if text else unbounded
+        except ValueError:
+            bound = np.nan
+        if np.isnan(bound):
+            raise Clamp3Error(f"'{text[:40]}' in '{name}' is not a number (leave it empty for no bound)")
+        bounds.append(bound)
+    return None if all(np.isinf(b) for b in bounds) else tuple(bounds)
+
+
 def select(rows: list[LibraryItem], points: np.ndarray, field: str, values: list[str], box: tuple[float, float, float, float] | None) -> list[int]:
     """Indices of the items whose colour value is one of ``values`` (all when none) inside the box."""
     chosen = set(values or [])
@@ -121,11 +139,14 @@ def export_csv(context: Context, rows: list[LibraryItem], points: np.ndarray, ke
     tmp = out.with_name(out.name + ".part")
     with open(tmp, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["id", "x", "y", "title", "modality", field, "file"])
-        colors = color_values(rows, field)
+        # every shown field of the selected items, the colour field first (the file name only: no server folder)
+        fields = sorted({key for i in keep for key in shown_metadata(rows[i].metadata)} - {field})
+        fields = ([field] if field != "modality" else []) + fields
+        writer.writerow(["id", "x", "y", "title", "modality", *fields, "file"])
         for i in keep:
-            writer.writerow([rows[i].id, f"{points[i, 0]:.4f}", f"{points[i, 1]:.4f}", rows[i].title,
-                             rows[i].modality, colors[i], Path(rows[i].path).name])  # no server folder
+            metadata = shown_metadata(rows[i].metadata)
+            writer.writerow([rows[i].id, f"{points[i, 0]:.4f}", f"{points[i, 1]:.4f}", rows[i].title, rows[i].modality,
+                             *(metadata.get(key, "") for key in fields), Path(rows[i].path).name])
     tmp.replace(out)
     return out
 
@@ -152,8 +173,8 @@ def build(context: Context) -> None:
     with gr.Accordion("Export a selection as CSV", open=False):
         values = gr.Dropdown([], multiselect=True, label="values of the colour field (none: all)", allow_custom_value=True)
         with gr.Row():
-            x0, x1 = gr.Number(None, label="x from"), gr.Number(None, label="x to")
-            y0, y1 = gr.Number(None, label="y from"), gr.Number(None, label="y to")
+            x0, x1 = gr.Textbox(label="x from", placeholder="any"), gr.Textbox(label="x to", placeholder="any")
+            y0, y1 = gr.Textbox(label="y from", placeholder="any"), gr.Textbox(label="y to", placeholder="any")
         export = gr.Button("Export")
         download = gr.File(label="selection", interactive=False)
 
@@ -170,11 +191,7 @@ def build(context: Context) -> None:
     def run_export(field, center, values, x0, x1, y0, y1):
         shown = library_points(context, center)
         rows, points = shown.rows, shown.points
-        box = None
-        if any(v is not None for v in (x0, x1, y0, y1)):
-            box = (x0 if x0 is not None else -np.inf, x1 if x1 is not None else np.inf,
-                   y0 if y0 is not None else -np.inf, y1 if y1 is not None else np.inf)
-        keep = select(rows, points, field, values, box)
+        keep = select(rows, points, field, values, selection_box(x0, x1, y0, y1))
         if not keep:
             raise Clamp3Error("the selection is empty")
         return str(export_csv(context, rows, points, keep, field))

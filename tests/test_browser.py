@@ -111,6 +111,11 @@ def test_open_the_map(page):
     points.first.wait_for()
     page.locator("#map-plot .legendtext", has_text="Alsace").first.wait_for()
     assert page.locator("#map-plot .legendtext", has_text="query: a folk song").count() == 1
+    # issue 18, bug 2: Export with the boxes as they come exported nothing ("the selection is empty")
+    tab.get_by_text("Export a selection as CSV").click()
+    tab.get_by_role("button", name="Export", exact=True).click()
+    tab.locator("a[href*='map-selection-']").first.wait_for()
+    assert "the selection is empty" not in page.content()
 
 
 def test_bad_uploads_get_a_clear_message_and_the_app_keeps_serving(page, server, tmp_path):

@@ -181,6 +181,28 @@ def test_map_pins_a_query_near_its_neighbours_and_exports_a_selection(context):
     assert lines[0].startswith("id,x,y,title") and len(lines) == 5 and all(",Alsace," in line for line in lines[1:])
 
 
+def test_a_map_export_with_the_default_boxes_selects_everything_with_every_shown_field(context):
+    """Issue 18, bug 2: the x/y boxes showed 0 and were read as a 0..0 box, so Export with the
+    defaults said "the selection is empty"; the CSV held only the colour field."""
+    import csv as csv_module
+
+    from clamp3.library.maps import library_map
+
+    rows, points = library_map(context.library, None, center=False)
+    assert maps.selection_box("", None, " ", "") is None  # the defaults: no box
+    assert maps.selection_box("0", "", "", "") == (0.0, np.inf, -np.inf, np.inf)  # a typed 0 is a bound
+    with pytest.raises(Clamp3Error, match="'abc' in 'y to' is not a number"):
+        maps.selection_box("", "", "", "abc")
+    with pytest.raises(Clamp3Error, match="not a number"):
+        maps.selection_box("nan", "", "", "")
+    keep = maps.select(rows, points, "modality", [], maps.selection_box("", "", "", ""))
+    assert len(keep) == len(rows)
+    out = maps.export_csv(context, rows, points, keep, "modality")
+    table = list(csv_module.DictReader(out.open(encoding="utf-8")))
+    assert len(table) == len(rows) and "region" in table[0] and "split" not in table[0]
+    assert {"Alsace", "Tyrol"} <= {r["region"] for r in table} and all("/" not in r["file"] for r in table)
+
+
 def test_map_legends_and_titles_are_escaped(context, tmp_path):
     """Issue 16: metadata values reached the legend (and `clamp3 map --out map.html`) as live HTML."""
     from dataclasses import replace
