@@ -47,6 +47,14 @@ def checked_prompts(prompts: Mapping[str, Sequence[str]], max_prompts: int | Non
     return prompts
 
 
+# A file whose best class is below this cosine is far from every class, whatever the softmax says (its
+# probabilities still reach 0.9+). Measured for the embedded default on the demo library's 11,098 scores
+# (`benchmarks`-free: the figures are in the README): with the tune-type classes, scores of those
+# types have a median best cosine of 0.50 and none is under 0.25, other scores 0.13 (97 % under 0.25);
+# with the region classes 0.52 (none under) against 0.19 (72 % under). Other models have their own scale.
+FIT_COSINE = {"default": 0.25}  # by weights name: the embedded default (clamp3.assets.EMBEDDED)
+
+
 @dataclass(frozen=True)
 class Prediction:
     """Of N items over C classes: cosines and probabilities (N, C), and each item's top class."""
@@ -58,6 +66,11 @@ class Prediction:
     @property
     def labels(self) -> list[str]:
         return [self.classes[i] for i in self.probabilities.argmax(axis=1)]
+
+    def far_from_every_class(self, threshold: float) -> np.ndarray:
+        """(N,) True where an item's best cosine to the classes is under ``threshold``: none of the
+        classes may describe it, however its probabilities read."""
+        return self.cosines.max(axis=1) < threshold
 
     def ranking(self, row: int = 0) -> list[tuple[str, float, float]]:
         """(class, probability, cosine) of one item, most probable first."""

@@ -11,7 +11,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from clamp3.errors import Clamp3Error
-from clamp3.zero_shot import DEFAULT_TEMPERATURE, ZeroShotClassifier
+from clamp3.zero_shot import DEFAULT_TEMPERATURE, FIT_COSINE, Prediction, ZeroShotClassifier
 from explorers.common import file_input, shown_errors, table_html
 from explorers.context import Context
 
@@ -47,6 +47,30 @@ def classify(
 ) -> tuple[list[str], np.ndarray, list[str]]:
     """Classes, (N, C) probabilities and the item names: of the uploaded file, or else of the
     library items whose ``field`` has ``value`` (at most MAX_SELECTION)."""
+    prediction, names = predict(context, file, classes_text, templates_text, temperature, field, value)
+    return prediction.classes, prediction.probabilities, names
+
+
+def far_note(context: Context, prediction: Prediction) -> str:
+    """A line when items are far from every class (their best cosine under the model's
+    ``FIT_COSINE``), which the probabilities do not show; empty otherwise or for an uncalibrated model."""
+    threshold = FIT_COSINE.get(context.weights)
+    if threshold is None:
+        return ""
+    far = prediction.far_from_every_class(threshold)
+    if not far.any():
+        return ""
+    best = float(prediction.cosines.max(axis=1)[far].max())
+    which = "this file is" if len(far) == 1 else f"{int(far.sum()):,} of {len(far):,} items are"
+    return (f"{which} far from every class (best cosine {best:.2f}, under {threshold:.2f}): none of these classes may "
+            "describe it, however high its probability")
+
+
+def predict(
+    context: Context, file: str | None, classes_text: str, templates_text: str, temperature: float = DEFAULT_TEMPERATURE,
+    field: str | None = None, value: str | None = None,
+) -> tuple[Prediction, list[str]]:
+    """:func:`classify` with the cosines: the :class:`Prediction` and the item names."""
     templates = [t.strip() for t in (templates_text or "").splitlines() if t.strip()]
     chosen = classifier(context, parse_lines(classes_text), templates, temperature)
     if file:
@@ -60,7 +84,7 @@ def classify(
         names = [r.title for r in rows]
     else:
         raise Clamp3Error("drop a file, or choose a field and a value to classify part of the library")
-    return chosen.classes, chosen.predict(vectors).probabilities, names
+    return chosen.predict(vectors), names
 
 
 def cap_note(context: Context, field: str, value: str, used: int) -> str:
@@ -119,16 +143,19 @@ def build(context: Context) -> None:
 
     @shown_errors
     def run(file, classes_text, templates_text, temperature, field, value):
-        labels, probabilities, names = classify(context, file, classes_text, templates_text, temperature, field, value)
-        note = "" if file else cap_note(context, field, value, len(names))
-        shown = f"<p class='clamp3-note'>{html.escape(note)}</p>" if note else ""
+        prediction, names = predict(context, file, classes_text, templates_text, temperature, field, value)
+        notes = [far_note(context, prediction), "" if file else cap_note(context, field, value, len(names))]
+        shown = "".join(f"<p class='clamp3-note'>{html.escape(note)}</p>" for note in notes if note)
+        labels, probabilities = prediction.classes, prediction.probabilities
         return chart(labels, probabilities), shown + per_item_table(labels, probabilities, names)
 
     @shown_errors
     def api_classify(file, classes_text, templates_text, temperature):
-        labels, probabilities, _ = classify(context, file, classes_text, templates_text, temperature)
-        ranking = sorted(zip(labels, probabilities[0].tolist()), key=lambda t: -t[1])
-        return {"label": ranking[0][0], "probabilities": dict(ranking)}
+        prediction, _ = predict(context, file, classes_text, templates_text, temperature)
+        ranking = sorted(zip(prediction.classes, prediction.probabilities[0].tolist()), key=lambda t: -t[1])
+        answer = {"label": ranking[0][0], "probabilities": dict(ranking), "best_cosine": float(prediction.cosines[0].max())}
+        note = far_note(context, prediction)
+        return answer | ({"note": note} if note else {})
 
     preset.change(load_preset, preset, [classes, templates], api_name=False)
     field.change(lambda f: gr.update(choices=context.field_values(f), value=None), field, value, api_name=False)

@@ -118,3 +118,27 @@ def test_audio_items_of_the_demo_library_play_and_engrave():
         (rate, wave), page = preview(library_dir() / row.path, row.name)
         assert "<svg" in page and "clamp3-note" not in page, (row.path, page[-300:])
         assert float(np.sqrt(np.mean(wave**2))) > 1e-3 and len(wave) <= 31 * rate
+
+
+def test_classify_says_when_a_file_is_far_from_every_class(model):
+    """Issue 18: class probabilities saturated near 1.0 on music none of the classes fits. With the
+    tune-type classes, Chinese folk songs (no tune type) are flagged and the fiddle tunes of those
+    types are not, though the softmax gives both a top probability of about 0.9 or more."""
+    from types import SimpleNamespace
+
+    from clamp3 import Embedder
+    from clamp3.assets import EMBEDDED
+    from clamp3.zero_shot import ZeroShotClassifier
+    from explorers.classify import PRESETS, far_note
+
+    library = Library(library_dir(), read_only=True)
+    classes, templates = PRESETS["tune type"]
+    chosen = ZeroShotClassifier.from_templates(Embedder(model).encode_texts, classes, templates)
+    fiddle = [r for r in library.items("symbolic") if r.metadata.get("tune_type") in classes][:40]
+    chinese = library.items("symbolic", where={"country": "China"}, limit=40)
+    context = SimpleNamespace(weights=EMBEDDED)
+    fits, far = chosen.predict(library.vectors_of([r.id for r in fiddle])), chosen.predict(library.vectors_of([r.id for r in chinese]))
+    assert far_note(context, fits) == ""
+    assert far.far_from_every_class(0.25).mean() >= 0.8 and f"of {len(chinese)} items are far from every class" in far_note(context, far)
+    assert far.probabilities.max(axis=1).mean() > 0.6  # the probabilities alone would not tell
+    assert far_note(SimpleNamespace(weights="other-weights"), far) == ""  # uncalibrated: no claim
