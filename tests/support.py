@@ -10,6 +10,7 @@ rebuild a full-size checkpoint instead of shipping 1.8 GB of it. ``serve_app`` r
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import os
 import shutil
@@ -224,3 +225,18 @@ def run_fresh(code: str, *args: str) -> tuple[object, subprocess.CompletedProces
     done = subprocess.run([sys.executable, "-c", code, *args], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.splitlines()[-1]), done
+
+
+@contextlib.contextmanager
+def benchmark_script(name: str):
+    """``benchmarks/<name>.py`` imported as a module for the block (registered in ``sys.modules``
+    meanwhile, where its dataclasses look their module up)."""
+    spec = importlib.util.spec_from_file_location(f"{name}_benchmark", ROOT / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    try:
+        spec.loader.exec_module(module)
+        yield module
+    finally:
+        del sys.modules[spec.name]
+

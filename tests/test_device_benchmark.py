@@ -4,26 +4,15 @@ status 2 when there is no CUDA device and no ``--device cpu --smoke``. (The smok
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
 import torch
-
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "device.py"
+from support import benchmark_script
 
 
 @pytest.fixture(scope="module")
 def device_script():
-    spec = importlib.util.spec_from_file_location("device_benchmark", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up there
-    try:
-        spec.loader.exec_module(module)
+    with benchmark_script("device") as module:
         yield module
-    finally:
-        del sys.modules[spec.name]
 
 
 def test_help(device_script, capsys):

@@ -4,31 +4,20 @@ products the counter sees), the official loop's one-hot patch embedding included
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
 import torch
+from support import benchmark_script
 from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.flop_counter import FlopCounterMode
 
 from clamp3.config import CLaMP3Config, EncoderConfig
 from clamp3.models.m3 import NUM_CHARS, M3PatchEncoder
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "embed.py"
-
 
 @pytest.fixture(scope="module")
 def embed_script():
-    spec = importlib.util.spec_from_file_location("embed_benchmark", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up there
-    try:
-        spec.loader.exec_module(module)
+    with benchmark_script("embed") as module:
         yield module
-    finally:
-        del sys.modules[spec.name]
 
 
 def counted_flops(encoder: M3PatchEncoder, patches: torch.Tensor, one_hot: bool) -> int:
