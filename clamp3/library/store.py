@@ -715,7 +715,7 @@ class Library:
                 return index
             if not wait:
                 if self._ann_builder is None or not self._ann_builder.is_alive():
-                    self._ann_builder = threading.Thread(target=self._build_ann, args=(version,), daemon=True, name="clamp3-ann")
+                    self._ann_builder = threading.Thread(target=self._build_ann_quietly, args=(version,), daemon=True, name="clamp3-ann")
                     self._ann_builder.start()
                 return None
         return self._build_ann(version)
@@ -732,6 +732,14 @@ class Library:
         except (OSError, ValueError, KeyError, RuntimeError):
             pass
         return None
+
+    def _build_ann_quietly(self, version: int) -> None:
+        """The background build: a failure (the library closed meanwhile, no memory) is logged, and
+        searches stay exact until a later one builds it."""
+        try:
+            self._build_ann(version)
+        except Exception:
+            logger.warning("%s: the ANN index was not built", self.directory, exc_info=True)
 
     def _build_ann(self, version: int):
         import faiss
