@@ -18,6 +18,7 @@ import gradio as gr
 
 from clamp3.errors import Clamp3Error
 from clamp3.library.fit import FitCalibration, calibrate_fit
+from clamp3.metadata import shown_metadata
 from explorers.common import file_input, preview, session_of, shown_errors
 from explorers.context import Context, Found
 
@@ -196,7 +197,7 @@ def export(hits: list[dict], folder: Path) -> list[str]:
     folder.mkdir(parents=True, exist_ok=True)
     rows = [{"rank": h["rank"], "score": round(h["score"], 4), "title": h["title"], "modality": h["modality"],
              "library": "yours" if h.get("own") else "shared", "file": Path(h["path"]).name,
-             "metadata": {k: v for k, v in h["metadata"].items() if k != "split"}} for h in hits]
+             "metadata": shown_metadata(h["metadata"])} for h in hits]
     with open(folder / "results.csv", "w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, EXPORT_FIELDS)
         writer.writeheader()

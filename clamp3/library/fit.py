@@ -16,11 +16,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from clamp3.metadata import HIDDEN_FIELDS
 from clamp3.retrieval import fit_threshold
 
 DESCRIPTIONS = 32  # texts encoded once per library version: some 6 s of the small model on 2 busy cores
 NO_FIT_PERCENTILE = 25.0  # a query below the best score of three in four fitting descriptions is "no fit"
-INTERNAL_FIELDS = frozenset({"split", "work", "bars", "voices", "kind", "collection"})  # bookkeeping, not descriptions
+INTERNAL_FIELDS = HIDDEN_FIELDS | {"bars", "voices", "kind", "collection"}  # bookkeeping, not descriptions
 
 
 @dataclass(frozen=True)

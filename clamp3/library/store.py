@@ -793,8 +793,7 @@ class Library:
         use_ann = (len(ids) > self.ann_threshold) if exact is None else not exact
         rows = None
         if allowed is not None:
-            rows = np.searchsorted(ids, allowed)
-            rows = rows[ids[np.minimum(rows, len(ids) - 1)] == allowed]  # items added since the matrix was read are left out
+            rows = rows_of(ids, allowed)
             if len(rows) == 0:
                 return [[] for _ in queries]
         index = self.ann_index(wait=False) if use_ann and (rows is None or len(rows) > self.ann_threshold) else None
@@ -838,8 +837,7 @@ class Library:
         same rows for every query of a version: their cosines calibrate the query's scores)."""
         ids, matrix = self.matrix()
         allowed = self._allowed_ids(version, modality, ())
-        rows = np.searchsorted(ids, allowed)
-        rows = rows[ids[np.minimum(rows, len(ids) - 1)] == allowed]
+        rows = rows_of(ids, allowed)
         if len(rows) > CALIBRATION_SAMPLE:
             rows = np.sort(np.random.default_rng(0).choice(rows, CALIBRATION_SAMPLE, replace=False))
         return np.asarray(matrix[rows])  # (S, D)
@@ -857,6 +855,15 @@ class Library:
 
     def close(self) -> None:
         self.db.close()
+
+
+def rows_of(ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """The rows of the matrix (whose ascending ``ids``) that hold the ascending ids ``wanted``; ids
+    that it lacks (items added since the matrix was read) are left out."""
+    if len(ids) == 0:
+        return np.zeros(0, np.int64)
+    rows = np.searchsorted(ids, wanted)
+    return rows[ids[np.minimum(rows, len(ids) - 1)] == wanted]
 
 
 def mix_modalities(per_modality: Sequence[Sequence[Hit]], means: Sequence[float], k: int) -> list[Hit]:
