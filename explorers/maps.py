@@ -1,6 +1,6 @@
-"""Map tab: the UMAP map of the library coloured by any metadata field, titles on hover, a text
-or a file pinned onto it as a star, the visitor's own items placed on it, and a selection (of
-the shared library) exported as CSV.
+"""Map tab: the UMAP map of the library coloured by any metadata field, titles on hover, a point
+clicked played and its score shown, a text or a file pinned onto it as a star, the visitor's own
+items placed on it, and a selection (of the shared library) exported as CSV.
 
 The map is computed in the background once per library version (``context.maps``); while a new
 one is computed, a draw shows the last ready map and a line saying so."""
@@ -22,7 +22,7 @@ from clamp3.errors import Clamp3Error
 from clamp3.library import LibraryItem
 from clamp3.library.maps import MapView, place_on_map
 from clamp3.metadata import shown_metadata
-from explorers.common import file_input, session_of, shown_errors
+from explorers.common import TRACK_TQDM, file_input, preview, session_of, shown_errors
 from explorers.context import Context
 
 EXPORTS_KEPT_SECONDS = 3600  # an export older than this is removed when the next one is written
@@ -151,12 +151,47 @@ def export_csv(context: Context, rows: list[LibraryItem], points: np.ndarray, ke
     return out
 
 
-def library_points(context: Context, center: bool) -> MapView:
+def library_points(context: Context, center: bool, waiting=None) -> MapView:
     """The shared library's map: the up-to-date one, or while that is computed the last one ready
-    with a status line (see :class:`clamp3.library.maps.BackgroundMaps`)."""
+    with a status line (see :class:`clamp3.library.maps.BackgroundMaps`); ``waiting(line)`` is told
+    what is being done while a first map is awaited."""
     with context.lock:
         maps = context.maps
-    return maps.view(bool(center))
+    return maps.view(bool(center), waiting=waiting)
+
+
+# A click on a point of the library reaches the server as a click event of the (empty) box below the
+# map, carrying the point's item id (its customdata; a pinned star or the visitor's own items carry
+# none). Plotly's graph is made anew by every draw, so each new one is found and listened to.
+CLICK_SCRIPT = """
+const listen = () => {
+  const graph = document.querySelector('#map-plot .js-plotly-plot');
+  if (!graph || !graph.on || graph.dataset.clamp3Listened) return;
+  graph.dataset.clamp3Listened = '1';
+  graph.on('plotly_click', (data) => {
+    const point = data && data.points && data.points[0];
+    if (point && Number.isInteger(point.customdata)) trigger('click', {item: point.customdata});
+  });
+};
+new MutationObserver(listen).observe(document.body, {childList: true, subtree: true});
+listen();
+"""
+
+
+def clicked_item(context: Context, item: object) -> tuple[object, str]:
+    """(sound, HTML) of the library item a map click named: its title, its fields and its score. The id
+    came from the browser: only an integer naming an item of the shared library is looked up."""
+    if isinstance(item, bool) or not isinstance(item, int):
+        raise Clamp3Error("click a point of the map to play it")
+    with context.lock:
+        found = context.library.items_by_id([item])
+    if not found:
+        raise Clamp3Error("that item is no longer in the library: draw the map again")
+    row = found[0]
+    sound, shown = preview(row.path, row.name)
+    fields = ", ".join(f"{key}: {value}" for key, value in shown_metadata(row.metadata).items())
+    head = f"<p><b>{html.escape(row.title)}</b> ({html.escape(row.modality)}) {html.escape(fields)}</p>"
+    return sound, head + shown
 
 
 def build(context: Context) -> None:
@@ -170,6 +205,9 @@ def build(context: Context) -> None:
     draw = gr.Button("Draw", variant="primary")
     status = gr.Markdown(elem_id="map-status")
     plot = gr.Plot(elem_id="map-plot")
+    gr.Markdown("Click a point to play it and show its score.", elem_classes="clamp3-note")
+    picked = gr.HTML(elem_id="map-picked", js_on_load=CLICK_SCRIPT)
+    sound = gr.Audio(label="listen", type="numpy", interactive=False)
     with gr.Accordion("Export a selection as CSV", open=False):
         values = gr.Dropdown([], multiselect=True, label="values of the colour field (none: all)", allow_custom_value=True)
         with gr.Row():
@@ -179,8 +217,8 @@ def build(context: Context) -> None:
         download = gr.File(label="selection", interactive=False)
 
     @shown_errors
-    def run(field: str, center: bool, text: str, file: str | None, request: gr.Request):
-        shown = library_points(context, center)
+    def run(field: str, center: bool, text: str, file: str | None, request: gr.Request, progress=TRACK_TQDM):
+        shown = library_points(context, center, waiting=lambda line: progress(None, desc=line))
         rows, points = shown.rows, shown.points
         pins = pin(context, rows, points, text, file)
         own = own_items(context, session_of(request), rows, points)
@@ -196,5 +234,10 @@ def build(context: Context) -> None:
             raise Clamp3Error("the selection is empty")
         return str(export_csv(context, rows, points, keep, field))
 
+    @shown_errors
+    def play(event: gr.EventData):
+        return clicked_item(context, (event._data or {}).get("item"))
+
     draw.click(run, [field, center, text, file], [plot, values, status], api_name="map")
+    picked.click(play, None, [sound, picked], api_name=False)
     export.click(run_export, [field, center, values, x0, x1, y0, y1], download, api_name=False)

@@ -111,6 +111,18 @@ def test_open_the_map(page):
     points.first.wait_for()
     page.locator("#map-plot .legendtext", has_text="Alsace").first.wait_for()
     assert page.locator("#map-plot .legendtext", has_text="query: a folk song").count() == 1
+    # issue 18: a click on a point plays it and shows its score below the map
+    x, y = page.evaluate("""() => {
+      const graph = document.querySelector('#map-plot .js-plotly-plot');
+      const trace = graph._fullData[0], box = graph.getBoundingClientRect();
+      const xaxis = graph._fullLayout.xaxis, yaxis = graph._fullLayout.yaxis;
+      return [box.left + xaxis._offset + xaxis.l2p(trace.x[0]), box.top + yaxis._offset + yaxis.l2p(trace.y[0])];
+    }""")
+    page.mouse.move(x, y)
+    page.wait_for_timeout(500)  # plotly finds the point under the pointer on hover
+    page.mouse.click(x, y)
+    page.locator("#map-picked .clamp3-score svg").first.wait_for()  # engraved, not the spinner
+    assert "Alsace" in page.locator("#map-picked").inner_text() or "Tyrol" in page.locator("#map-picked").inner_text()
     # issue 18, bug 2: Export with the boxes as they come exported nothing ("the selection is empty")
     tab.get_by_text("Export a selection as CSV").click()
     tab.get_by_role("button", name="Export", exact=True).click()

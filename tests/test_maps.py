@@ -77,12 +77,15 @@ def test_a_map_is_computed_once_for_concurrent_draws_and_again_after_a_change(co
     np.save(legacy, np.zeros((12, 2), np.float32))
 
     answers: list[maps.MapView] = []
-    draws = [threading.Thread(target=lambda: answers.append(context.maps.view(False, wait=WAIT))) for _ in range(4)]
+    lines: list[str] = []  # what a draw waiting for the first map shows (issue 18: not only a spinner)
+    draws = [threading.Thread(target=lambda: answers.append(context.maps.view(False, wait=WAIT, waiting=lines.append))) for _ in range(4)]
     for draw in draws:
         draw.start()
     for draw in draws:
         draw.join()
     assert context.maps.computed == 1 and len(answers) == 4
+    assert lines and all(line.startswith("building the map: UMAP on 12 items") for line in lines)
+    assert any(" s ago, about " in line and line.endswith(" s in all)") for line in lines), lines[-1]
     assert all(a.status == "" and len(a.rows) == 12 and np.array_equal(a.points, answers[0].points) for a in answers)
     assert [p.name for p in context.index.glob("map-*")] == [f"map-{fingerprint}-v{first}-all-n.npz"]  # the legacy one removed
 
@@ -186,3 +189,17 @@ def test_the_neighbours_under_the_map_are_the_exact_ones_and_the_map_is_the_same
     few = vectors[:200]
     first, again = umap_coordinates(few, modalities[:200], center=True), umap_coordinates(few, modalities[:200], center=True)
     assert first.shape == (200, 2) and np.array_equal(first, again)
+
+
+def test_a_clicked_point_plays_and_shows_its_item_and_a_forged_id_gets_a_message(context):
+    """Issue 18: a click on a map point plays it and shows its score. The id comes from the browser:
+    anything but the id of an item of the shared library gets a one-line message."""
+    from clamp3.errors import Clamp3Error
+
+    item = context.library.items()[3]
+    (rate, wave), shown = maps.clicked_item(context, item.id)
+    assert rate > 0 and len(wave) > rate  # over a second of sound
+    assert "<svg" in shown and item.title in shown
+    for forged in ("1 OR 1=1", True, None, 1.5, [item.id], max(r.id for r in context.library.items()) + 1):
+        with pytest.raises(Clamp3Error):
+            maps.clicked_item(context, forged)

@@ -38,7 +38,7 @@ import threading
 import time
 import warnings
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,6 +63,9 @@ SEED = 42
 NICENESS = 10  # the map's child process: the requests' work first (the readers run at 10 too)
 POLL_SECONDS = 30.0  # how often the app looks for a library changed elsewhere (clamp3 index add)
 FIRST_MAP_WAIT_SECONDS = 25.0  # a draw with no map ready at all waits this long for the first one
+# What a map costs before one was computed here (then the last one's rate is used): the demo
+# library's 12,814 items took 28-35 s on 2 loaded cores, centred or not (benchmarks/map.py).
+MAP_SECONDS_FIXED, MAP_SECONDS_PER_ITEM = 4.0, 0.0025
 SHIPPED = -1  # the version of a shipped map.csv: it has none, and holds while the library holds its items
 CACHE_NAME = re.compile(r"map-(?P<fingerprint>\w+)-v(?P<version>\d+)-(?P<modality>\w+)-(?P<center>[cn])\.(?P<kind>npz|npy)")
 
@@ -354,12 +357,14 @@ class BackgroundMaps:
         self._thread: threading.Thread | None = None
         self._closed = False
         self.computed = 0  # maps computed by this object
+        self._per_item = MAP_SECONDS_PER_ITEM  # seconds an item took in the last map computed
 
     # --- what a draw gets ---
-    def view(self, center: bool, wait: float = FIRST_MAP_WAIT_SECONDS) -> MapView:
+    def view(self, center: bool, wait: float = FIRST_MAP_WAIT_SECONDS, waiting: Callable[[str], None] | None = None) -> MapView:
         """The map of the library as it is now; while that is being computed, the last ready one
         (its removed items left out, the items added since placed by their nearest neighbours) with
-        a status line; with none ready at all, waits up to ``wait`` seconds for the first."""
+        a status line; with none ready at all, waits up to ``wait`` seconds for the first, telling
+        ``waiting`` what is being done about once a second."""
         center = bool(center)
         deadline = time.monotonic() + wait
         rows, read_at = [], None
@@ -386,7 +391,12 @@ class BackgroundMaps:
                     raise Clamp3Error("the map could not be computed (the server's log says why)")
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise Clamp3Error(f"the map of {len(rows):,} items is being computed{self._since(center)}; draw again in a moment")
+                    raise Clamp3Error(f"the map of {len(rows):,} items is being computed{self._since(center, len(rows))}; "
+                                      "draw again in a moment")
+                line = f"building the map: UMAP on {len(rows):,} items{self._since(center, len(rows))}"
+            if waiting is not None:
+                waiting(line)
+            with self._changed:
                 self._changed.wait(min(left, 1.0))
 
     def refresh(self) -> None:
@@ -476,14 +486,19 @@ class BackgroundMaps:
             running = self._running is not None and self._running[0] == center
             failed = self._flags[center].failed_at == version
         if running:
-            return line + f"The up-to-date map is being computed{self._since(center)}: draw again in a moment to see it."
+            return line + f"The up-to-date map is being computed{self._since(center, len(shown.rows))}: draw again in a moment to see it."
         if failed:
             return line + "The up-to-date map could not be computed (the server's log says why)."
         return line + "The up-to-date map is computed next."
 
-    def _since(self, center: bool) -> str:
+    def _since(self, center: bool, items: int) -> str:
+        """How far the computation of the map (centred or not) of ``items`` items is, as " (started
+        12 s ago, about 40 s in all)"; empty when it has not started."""
         running = self._running
-        return f" (started {time.monotonic() - running[1]:.0f} s ago)" if running is not None and running[0] == center else ""
+        if running is None or running[0] != center:
+            return ""
+        expected = MAP_SECONDS_FIXED + self._per_item * items
+        return f" (started {time.monotonic() - running[1]:.0f} s ago, about {expected:.0f} s in all)"
 
     def _fingerprint(self) -> str:
         return self.library.meta().get("fingerprint", "x")
@@ -537,11 +552,13 @@ class BackgroundMaps:
             save_map(self.folder, self._fingerprint(), points, None, center)
         except OSError as exc:
             logger.info("%s: the map is kept in memory only (%s)", self.folder, exc)
+        took = time.perf_counter() - started
         with self._changed:
             flag.ready, flag.shown, flag.current_at = points, None, points.version
             self.computed += 1
+            self._per_item = max(0.0, took - MAP_SECONDS_FIXED) / max(1, len(points.ids))
         logger.info("map (%s) of %d items, library version %d, computed in %.1f s", "centred" if center else "not centred",
-                    len(points.ids), points.version, time.perf_counter() - started)
+                    len(points.ids), points.version, took)
         if self.library.version != points.version:  # changed meanwhile: once more, for the newest version
             with self._changed:
                 if center not in self._wanted:
