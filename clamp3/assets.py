@@ -45,9 +45,9 @@ def library_dir(unpack: bool = True) -> Path:
             with tarfile.open(archive, "r:xz") as tar:
                 tar.extractall(tmp, filter="data")  # refuses absolute paths, links out of the folder, devices
             (tmp / "music").rename(folder / "music")
-        except FileExistsError:  # another process unpacked it first
-            pass
         except OSError as exc:
+            if (folder / "music").is_dir():  # another process unpacked it first (EEXIST or ENOTEMPTY)
+                return folder
             raise Clamp3Error(f"{archive}: cannot unpack the demo music ({exc}); is {folder} writable?") from exc
         finally:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -65,7 +65,7 @@ def figure(
             textposition="top center", marker={"symbol": "star", "size": 22, "color": "black", "line": {"width": 1, "color": "gold"}},
         ))
     fig.update_layout(template="plotly_white", height=640, legend={"itemsizing": "constant"},
-                      title=f"{len(rows)} items, coloured by {html.escape(field)}", margin={"l": 10, "r": 10, "t": 40, "b": 10})
+                      title=f"{len(rows):,} items, coloured by {html.escape(field)}", margin={"l": 10, "r": 10, "t": 40, "b": 10})
     return fig
 
 

@@ -302,8 +302,8 @@ def build(context: Context, app: gr.Blocks | None = None) -> None:
             """A link's search, run when the page opens with ``?q=...``."""
             params = dict(getattr(request, "query_params", None) or {})
             text_, modality_, k_, keyword_ = from_link(params)
-            if not text_.strip():
-                return gr.update(), gr.update(), gr.update(), gr.update(), "", gr.update(), [], 0, ""
+            if not text_.strip():  # nothing is touched: a search typed before the page finished loading stays
+                return (gr.skip(),) * 9
             try:
                 filled = run.__wrapped__(text_, None, k_, modality_, ANY, ANY, keyword_, BY_TEXT, request)
             except Clamp3Error as exc:

@@ -734,3 +734,22 @@ def test_keyword_paging_download_and_links(context, tmp_path):
     assert link == "?q=Irish+reel+%26+jig&modality=audio&k=60"
     assert search.from_link({"q": "x" * 900, "modality": "<script>", "k": "99999"}) == ("x" * 500, "all", 500, "")
     assert search.from_link({"k": "ten"})[2] == 10
+
+
+def test_a_page_opened_without_a_link_leaves_a_search_made_meanwhile_alone(context):
+    """The page's load event restores a link's search (``?q=``). Without one it used to empty the
+    result list's state, so a search typed before a slow page finished loading showed results whose
+    play buttons did nothing (found by the first-visit browser test under load)."""
+    import types
+
+    import gradio as gr
+
+    from explorers import search
+
+    with gr.Blocks() as app:
+        search.build(context, app)
+    restore = next(f for f in app.fns.values() if f.name == "restore")
+    outputs = restore.fn(types.SimpleNamespace(query_params={}))
+    assert len(outputs) == len(restore.outputs) and all(o == gr.skip() for o in outputs)
+    text, modality, k, keyword, status, *rest = restore.fn(types.SimpleNamespace(query_params={"q": "a jig", "k": "3"}))
+    assert (text, modality, k) == ("a jig", "all", 3) and "a jig" in status
