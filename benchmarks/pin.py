@@ -10,7 +10,8 @@ centred by default: a text query has no modality mean in the library to be centr
 by the mean of its mapped items (held-out items by their modality's, text queries not at all) and
 searches that space instead. Every method places into this one map:
 
-- ``place_on_map`` as the app calls it (the 10 nearest items, weights exp((cos - 1) / 0.05));
+- the weighted mean the app's ``place_on_map`` was before it (the 10 nearest items' points, weights
+  exp((cos - 1) / 0.05)), and ``place_on_map`` now (the weighted medoid below, k=10, T=0.05);
 - the same weighted mean with other k and temperatures, and the nearest item's point (k = 1);
 - the weighted medoid: the point of the neighbour (of the k nearest) with the least weighted
   distance to the others' points, so that a query whose neighbours lie in two clusters lands in
@@ -183,11 +184,12 @@ def main(argv: list[str] | None = None) -> int:
     transform(queries["music"][:1], vectors, points)
     compiled = time.perf_counter() - started
 
-    methods = [("`place_on_map` k=10, T=0.05 (today)", lambda q, v, p: place_on_map(q, v, p, k=10))]
+    methods = [("weighted mean k=10, T=0.05 (the app's `place_on_map` before)", weighted_mean(10, 0.05)),
+               ("`place_on_map` now (weighted medoid k=10, T=0.05)", lambda q, v, p: place_on_map(q, v, p, k=10))]
     methods += [("nearest item's point (k=1)", weighted_mean(1, 1.0))]
     grid = [(k, t) for k in (5, 10, 20) for t in (0.01, 0.02, 0.05, 0.1)] + [(50, 0.02), (50, 0.05)]
     methods += [(f"weighted mean k={k}, T={t}", weighted_mean(k, t)) for k, t in grid if (k, t) != (10, 0.05)]
-    methods += [(f"weighted medoid k={k}, T={t}", weighted_medoid(k, t)) for k, t in ((5, 0.05), (10, 0.02), (10, 0.05), (10, 0.1), (20, 0.05))]
+    methods += [(f"weighted medoid k={k}, T={t}", weighted_medoid(k, t)) for k, t in ((5, 0.05), (10, 0.02), (10, 0.1), (20, 0.05))]
     methods += [(f"LLE weights k={k}, reg={r}", reconstruction(k, r)) for k, r in ((5, 1e-3), (10, 1e-3), (20, 1e-3), (10, 0.1), (20, 0.1))]
     methods += [("UMAP `transform`", transform)]
     rows = []

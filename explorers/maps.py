@@ -70,7 +70,7 @@ def figure(
 
 
 def pin(context: Context, rows: list[LibraryItem], points: np.ndarray, text: str, file: str | None) -> list[tuple[str, np.ndarray]]:
-    """A text and/or a file as positions on the map (similarity-weighted mean of their neighbours)."""
+    """A text and/or a file as positions on the map (:func:`place_on_map`: among their nearest items' points)."""
     queries = []
     if text and text.strip():
         queries.append((text.strip(), context.encode_text(text.strip())))

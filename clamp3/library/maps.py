@@ -192,15 +192,25 @@ def compute_map(library: Library, modality: str | None = None, center: bool = Fa
 
 
 def place_on_map(vectors: np.ndarray, library_vectors: np.ndarray, points: np.ndarray, k: int = 10) -> np.ndarray:
-    """(Q, D) new vectors -> (Q, 2) positions on an existing map: the similarity-weighted mean of
-    their ``k`` nearest items' coordinates (UMAP keeps no transform for a map read from disk).
-    ``library_vectors`` are unit rows (N, D) with their ``points`` (N, 2)."""
+    """(Q, D) new vectors -> (Q, 2) positions on an existing map: the weighted medoid of their ``k``
+    nearest items' points, the one of those points whose distance to the others, weighted by
+    similarity (exp((cos - 1) / 0.05)), is least. ``library_vectors`` are unit rows (N, D) with
+    their ``points`` (N, 2).
+
+    Chosen by benchmarks/pin.py on the demo library (one UMAP map, 300 held-out items, 211 text
+    queries): the placement keeps 0.50 of a held-out item's 10 nearest among its 10 nearest on the
+    map (0.45 for the weighted mean used before, 0.43 for UMAP's own ``transform``) and 0.28 of a
+    text query's (0.07 before, 0.16 for ``transform``): a text query's neighbours often lie in two
+    regions of the map, and their mean fell between them, where none of them is."""
     if not len(vectors):
         return np.zeros((0, 2), np.float32)
     cosines, nearest = exact_top_k(library_vectors, normalize(vectors), k)  # (Q, k), scored in blocks
     weights = np.exp((cosines - 1.0) / 0.05)
     weights /= weights.sum(axis=1, keepdims=True)
-    return np.einsum("qk,qkc->qc", weights, points[nearest]).astype(np.float32)
+    candidates = points[nearest]  # (Q, k, 2)
+    spread = np.linalg.norm(candidates[:, :, None] - candidates[:, None], axis=-1)  # (Q, k, k)
+    best = np.argmin(np.einsum("qkj,qj->qk", spread, weights), axis=1)
+    return candidates[np.arange(len(vectors)), best].astype(np.float32)
 
 
 # --- the cache ----------------------------------------------------------------------------------
