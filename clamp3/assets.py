@@ -59,12 +59,8 @@ def is_demo_library(path: str | Path) -> bool:
     return Path(path).resolve() == (assets_dir() / LIBRARY_DIR).resolve()
 
 
-def default_index(weights: str | Path, unpack: bool = True) -> Path:
-    """The library to use when none is given: the demo library, which holds vectors of the
-    embedded model only (see :func:`library_dir` for ``unpack``)."""
-    if weights != EMBEDDED:
-        raise Clamp3Error(
-            f"no library given (the demo library holds vectors of '{EMBEDDED}' only)",
-            hint=Hint("give a library of these weights' own vectors", "index"),
-        )
+def default_index(weights: str | Path = EMBEDDED, unpack: bool = True) -> Path:
+    """The library to use when none is given: the demo library (see :func:`library_dir` for
+    ``unpack``). It holds the embedded model's vectors; other weights search a space of their own
+    beside it (``clamp3.library.spaces``), built on request."""
     return library_dir(unpack=unpack)

@@ -1,4 +1,5 @@
-"""``clamp3 index add|list|prune|info``: a persistent library."""
+"""``clamp3 index add|list|prune|info|spaces|fill-space|drop-space``: a persistent library and the
+vector spaces of other models in it."""
 
 from __future__ import annotations
 
@@ -39,8 +40,18 @@ def register(commands) -> None:
     listing.add_argument("--json", action="store_true")
     actions.add_parser("prune", help="drop items whose files are gone")
     actions.add_parser("info", help="counts, model, size")
-    for action in actions.choices.values():
-        action.add_argument("--index", required=True, help="library folder")
+    actions.add_parser("spaces", help="the models whose vectors the library holds: its own and its spaces")
+    fill = actions.add_parser("fill-space", help="embed the library's items with other weights (a space of their own; resumable)")
+    fill.add_argument("--chunk-files", type=int, default=8, help="files per transaction (default: 8)")
+    add_quiet_option(fill)
+    add_model_options(fill)
+    drop = actions.add_parser("drop-space", help="remove the space of a model (by fingerprint or model name)")
+    drop.add_argument("space", metavar="SPACE", help="the fingerprint or the model name 'clamp3 index spaces' shows")
+    for name, action in actions.choices.items():
+        if name in ("add", "prune"):
+            action.add_argument("--index", required=True, help="library folder")
+        else:
+            action.add_argument("--index", default=None, help="library folder (default: the demo library)")
     index.set_defaults(func=cmd_index)
 
 
@@ -70,7 +81,12 @@ def cmd_index(args: argparse.Namespace) -> int:
             print(f"building the search index of {len(library):,} items", file=sys.stderr)
             library.ann_index()
         return report.exit_status
-    library = Library.open(args.index, read_only=args.action != "prune")  # info and list write nothing
+    if args.action in ("spaces", "fill-space", "drop-space"):
+        return _spaces(args)
+    from clamp3.assets import default_index
+
+    index = args.index or default_index(unpack=False)
+    library = Library.open(index, read_only=args.action != "prune")  # info and list write nothing
     if args.action == "info":
         print(json.dumps(library.info(), indent=2, ensure_ascii=False))
     elif args.action == "list":
@@ -79,3 +95,32 @@ def cmd_index(args: argparse.Namespace) -> int:
     elif args.action == "prune":
         print(f"pruned {len(library.prune())} vanished files", file=sys.stderr)
     return 0
+
+
+def _spaces(args: argparse.Namespace) -> int:
+    """``index spaces``, ``fill-space`` and ``drop-space``: the models of a library (clamp3.library.spaces)."""
+    from clamp3.assets import default_index, is_demo_library
+    from clamp3.library import Library
+    from clamp3.library.spaces import drop_space, fill, holds_model, list_spaces, open_space
+
+    index = args.index or default_index()
+    base = Library.open(index, read_only=args.action == "spaces" or is_demo_library(index))
+    if args.action == "spaces":
+        for space in list_spaces(base):
+            state = "its own" if space["own"] else ("complete" if space["complete"] else "incomplete")
+            print(f"{space['fingerprint']}\t{space['model']}\t{space['dim']}-d\t{space['items']:,} of {space['of']:,} items\t"
+                  f"{state}\t{space['folder']}")
+        return 0
+    if args.action == "drop-space":
+        print(f"removed {drop_space(base, args.space)}", file=sys.stderr)
+        return 0
+    from clamp3.library import model_identity
+
+    embedder = ModelOptions.from_args(args).embedder()
+    if holds_model(base, model_identity(embedder.model)):
+        print(f"{base.directory} holds this model's own vectors: nothing to fill (index add embeds new files)", file=sys.stderr)
+        return 0
+    space = open_space(base, embedder.model)
+    report = fill(base, space, embedder, progress=not args.quiet, chunk_files=args.chunk_files)
+    print(f"space {space.directory}: {report.summary()}", file=sys.stderr)
+    return report.exit_status

@@ -7,7 +7,8 @@ import json
 import logging
 from pathlib import Path
 
-from clamp3.cli.options import MODALITIES, ModelOptions, add_model_options, parse_where, require_paths
+from clamp3.cli.options import MODALITIES, ModelOptions, add_model_options, add_quiet_option, parse_where, require_paths
+from clamp3.errors import Clamp3Error
 from clamp3.io import atomic_write_text
 
 logger = logging.getLogger("clamp3")
@@ -27,6 +28,10 @@ def register(commands) -> None:
                              "merged by calibrated score); default: every modality by raw cosine")
     search.add_argument("--where", action="append", metavar="KEY=VALUE", help="metadata filter (repeatable)")
     search.add_argument("--json", action="store_true", help="one JSON object per result")
+    search.add_argument("--build-space", action="store_true",
+                        help="where the library holds another model's vectors, embed its items with these weights first "
+                             "(kept in the library's spaces; resumed if stopped)")
+    add_quiet_option(search)
     add_model_options(search)
     search.set_defaults(func=cmd_search)
 
@@ -86,24 +91,60 @@ def cmd_search(args: argparse.Namespace) -> int:
         scores, rows = top_k(encode_query(embedder, args.query), vectors, args.top_k)
         hits = [{"rank": r, "score": float(s), "path": names[i]} for r, (s, i) in enumerate(zip(scores[0], rows[0]), 1)]
     else:
-        from clamp3.assets import default_index, is_demo_library
-        from clamp3.library import Library
+        from clamp3.assets import default_index
 
         index = args.reference or args.index or default_index(options.weights)
-        # the demo library that ships in assets/ stays as released: no vector file, no table of fields written there
-        library = Library.open(index, model=embedder.model, read_only=is_demo_library(index))
+        library, answered, searched = _library_for(index, embedder, args.build_space, not args.quiet)
         query, where = encode_query(embedder, args.query), parse_where(args.where)
         if args.modality == "all":
             found = library.search_mixed(query, args.top_k, where)[0]
         else:
             found = library.search(query, args.top_k, args.modality, where)[0]
-        hits = [h.to_dict() for h in found]
+        hits = [{**h.to_dict(), **answered} for h in found]
+        if searched:
+            logger.warning("%s", searched)
     for hit in hits:
         if args.json:
             print(json.dumps(hit, ensure_ascii=False))
         else:
             print(f"{hit['rank']:>3}  {hit['score']:.4f}  {hit.get('title', '')}{_metadata_summary(hit.get('metadata'))}  {hit['path']}")
     return 0
+
+
+def _library_for(index: str | Path, embedder, build: bool, progress: bool):
+    """The library to search with ``embedder``'s model: ``index`` itself when it holds that model's
+    vectors, else that model's space in it, built first with ``build`` (and refused, saying how to
+    build it, without). Returns it, what every hit says of it (the model, and for a space its
+    fingerprint) and, for a space that lacks some of the library's items, a line saying how many it searched."""
+    from clamp3.assets import is_demo_library
+    from clamp3.library import Library, model_identity
+    from clamp3.library.spaces import coverage, fill, holds_model, open_space
+
+    # the demo library that ships in assets/ stays as released: no vector file, no table of fields written there
+    base = Library.open(index, read_only=is_demo_library(index) or not build)
+    identity = model_identity(embedder.model)
+    if holds_model(base, identity):
+        if base.read_only and not is_demo_library(index):  # opened to read only for the check: as before, writable
+            base.close()
+            base = Library.open(index)
+        base.use_model(embedder.model)
+        return base, {"model": identity["model"]}, ""
+    if not build:
+        meta = base.meta()
+        try:
+            space = open_space(base, embedder.model, create=False, read_only=True)
+        except Clamp3Error as exc:
+            raise Clamp3Error(
+                f"{base.directory} holds the vectors of model '{meta.get('model')}' ({meta.get('fingerprint')}), not of "
+                f"'{identity['model']}' ({identity['fingerprint']}): add --build-space to embed its {len(base):,} items with "
+                f"these weights (or 'clamp3 index fill-space --index {index} --weights ...')"
+            ) from exc
+    else:
+        space = open_space(base, embedder.model)
+        report = fill(base, space, embedder, progress=progress)
+        logger.info("space of '%s': %s", identity["model"], report.summary())
+    held = coverage(base, space)
+    return space, {"model": identity["model"], "space": identity["fingerprint"]}, held.line(identity["model"])
 
 
 def _metadata_summary(metadata: dict | None, fields: int = 4) -> str:

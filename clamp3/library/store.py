@@ -380,6 +380,13 @@ class Library:
     def meta(self) -> dict[str, str]:
         return dict(self.db.execute("SELECT key, value FROM meta"))
 
+    def set_meta(self, key: str, value: str) -> None:
+        """Keep a note of the caller's in the library's ``meta`` (keys the library uses itself are refused)."""
+        if key in ("version", "fingerprint", "model", "dim", "edits", "library"):
+            raise ValueError(f"'{key}' is the library's own")
+        with self._transaction() as cursor:
+            cursor.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
     @property
     def version(self) -> int:
         return int(self.meta().get("version", 0))

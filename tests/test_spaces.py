@@ -1,0 +1,134 @@
+"""Issue 19: a library holds one vector space per model. Items, files and metadata are the
+library's; each other model's vectors live in a space of their own, filled (and resumed) from the
+library's files, searched with their titles and metadata, never mixed with another model's.
+
+Two real tiny models: the tests' tiny checkpoint, and the same with its projections changed (so
+another fingerprint and other vectors)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+REGIONS = ("Alsace", "Tyrol", "Bohemia")
+
+
+@pytest.fixture(scope="module")
+def scores(tmp_path_factory):
+    from support import official_scores
+
+    return official_scores(tmp_path_factory.mktemp("scores"), 10)
+
+
+@pytest.fixture(scope="module")
+def other_model_dir(tiny_model_dir, tmp_path_factory):
+    """The tiny model with other projections: another model, as a fine-tuned one would be."""
+    from clamp3.models import load_model, save_pretrained
+
+    model = load_model(tiny_model_dir)
+    generator = torch.Generator().manual_seed(19)
+    with torch.no_grad():
+        for projection in (model.text_proj, model.symbolic_proj, model.audio_proj):
+            projection.weight.add_(torch.randn(projection.weight.shape, generator=generator) * 0.5)
+    return save_pretrained(model, tmp_path_factory.mktemp("other") / "model")
+
+
+@pytest.fixture
+def base(tiny_model, scores, tmp_path):
+    from clamp3 import Embedder, Library
+
+    sidecar = {str(p): {"region": REGIONS[i % 3], "title": f"Tune {i}"} for i, p in enumerate(scores)}
+    library = Library(tmp_path / "library", create=True)
+    assert library.add(scores, Embedder(tiny_model), sidecar=sidecar, progress=False).added == len(scores)
+    yield library
+    library.close()
+
+
+def test_a_space_holds_another_models_vectors_with_the_librarys_items_and_never_mixes(base, tiny_model, other_model_dir):
+    from clamp3 import Embedder
+    from clamp3.library import LibraryError, model_identity
+    from clamp3.library.spaces import coverage, drop_space, fill, holds_model, list_spaces, open_space
+    from clamp3.models import load_model
+
+    other = load_model(other_model_dir)
+    assert not holds_model(base, model_identity(other)) and holds_model(base, model_identity(tiny_model))
+    with pytest.raises(LibraryError, match="holds no vectors of model") as refused:
+        open_space(base, other, create=False)
+    assert "fill-space" in str(refused.value.hint)
+    space = open_space(base, other)
+    assert space.directory == base.directory / "spaces" / model_identity(other)["fingerprint"]
+    held = coverage(base, space)
+    assert (held.items, held.total, held.complete) == (0, 10, False)
+    assert "searched 0 of 10 items" in coverage(base, space).line("other")
+
+    embedder = Embedder(other)
+    report = fill(base, space, embedder, progress=False)
+    assert len(report.written) == 10 and not report.failures
+    held = coverage(base, space)
+    assert (held.items, held.total, held.complete) == (10, 10, True) and held.line("other") == ""
+    # the library's titles and metadata, the other model's vectors
+    mine = {(r.name, r.title, json.dumps(r.metadata, sort_keys=True)) for r in base.items()}
+    assert {(r.name, r.title, json.dumps(r.metadata, sort_keys=True)) for r in space.items()} == mine
+    item = space.items()[4]
+    expected = next(iter(embedder.encode_files([item.path], progress=False))).embedding.reshape(-1)
+    np.testing.assert_allclose(space.vectors_of([item.id])[0], expected / np.linalg.norm(expected), atol=1e-5)
+    assert not np.allclose(space.vectors_of([item.id])[0], base.vectors_of([base.items()[4].id])[0], atol=1e-2)
+    hits = space.search(embedder.encode_texts(["a folk song"]), k=3, where={"region": "Tyrol"})[0]
+    assert hits and all(h.metadata["region"] == "Tyrol" and h.title.startswith("Tune ") for h in hits)
+    with pytest.raises(LibraryError, match="holds vectors of model"):  # the tiny model's vectors never go into it
+        space.add([item.path], Embedder(tiny_model), progress=False)
+
+    # a second fill has nothing to do; a change to the library makes the space incomplete until the next fill
+    assert len(fill(base, space, embedder, progress=False).written) == 0
+    base.remove([base.items()[0].id])
+    base.update_metadata([(base.items()[0].id, "Renamed", {"region": "Tyrol"})])
+    assert not coverage(base, space).complete
+    fill(base, space, embedder, progress=False)
+    held = coverage(base, space)
+    assert (held.items, held.total, held.complete) == (9, 9, True)
+    assert len(space) == 9 and space.items()[0].title == "Renamed"
+
+    listed = list_spaces(base)
+    assert [(s["own"], s["complete"], s["items"]) for s in listed] == [(True, True, 9), (False, True, 9)]
+    space.close()
+    assert drop_space(base, model_identity(other)["fingerprint"]) == Path(listed[1]["folder"])
+    assert [s["own"] for s in list_spaces(base)] == [True]
+    with pytest.raises(Exception, match="no space named"):
+        drop_space(base, "nothing")
+
+
+def clamp3(*args: object) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "clamp3.cli", *map(str, args)], capture_output=True, text=True, cwd=ROOT, timeout=600)
+
+
+def test_the_cli_says_how_to_build_a_space_builds_it_and_lists_and_drops_it(base, other_model_dir):
+    from clamp3.library import model_identity
+    from clamp3.models import load_model
+
+    fingerprint = model_identity(load_model(other_model_dir))["fingerprint"]
+    folder = base.directory
+    refused = clamp3("search", "a folk song", "--index", folder, "--weights", other_model_dir)
+    assert refused.returncode != 0 and "--build-space" in refused.stderr and "not of" in refused.stderr
+    assert not (folder / "spaces").exists()  # nothing made by a refusal
+
+    built = clamp3("search", "a folk song", "--index", folder, "--weights", other_model_dir, "--build-space", "--json", "-q")
+    assert built.returncode == 0, built.stderr
+    hits = [json.loads(line) for line in built.stdout.splitlines()]
+    assert len(hits) == 10 and {h["space"] for h in hits} == {fingerprint} and all(h["title"].startswith("Tune ") for h in hits)
+    again = clamp3("search", "a folk song", "--index", folder, "--weights", other_model_dir, "--json")
+    assert [json.loads(line)["id"] for line in again.stdout.splitlines()] == [h["id"] for h in hits]
+    own = clamp3("search", "a folk song", "--index", folder, "--json")  # no --weights: ... the embedded default
+    assert own.returncode != 0 and "--build-space" in own.stderr
+
+    listed = clamp3("index", "spaces", "--index", folder)
+    assert listed.returncode == 0 and len(listed.stdout.splitlines()) == 2
+    assert f"{fingerprint}\t" in listed.stdout and "10 of 10 items\tcomplete" in listed.stdout
+    dropped = clamp3("index", "drop-space", fingerprint, "--index", folder)
+    assert dropped.returncode == 0 and not (folder / "spaces" / fingerprint).exists()
