@@ -1,12 +1,14 @@
 """The clamp3 app: ``python app.py`` serves the embedded default model and demo library.
 
-    python app.py [--weights default|saas|DIR] [--index DIR] [--roots DIR ...] [--home DIR]
+    python app.py [--weights default|saas|c2|DIR|FILE.pth] [--index DIR] [--roots DIR ...] [--home DIR]
                   [--max-upload-mb 50] [--read-only] [--shared-library-writable] [--allow-model-swap]
-                  [--host 127.0.0.1] [--port 7860]
+                  [--text-model DIR] [--mert DIR] [--host 127.0.0.1] [--port 7860]
 
 ``CLAMP3_WEIGHTS``, ``CLAMP3_INDEX``, ``CLAMP3_ROOTS``, ``CLAMP3_HOME``, ``CLAMP3_MAX_UPLOAD_MB``,
-``CLAMP3_READ_ONLY``, ``CLAMP3_SHARED_WRITABLE`` and ``CLAMP3_ALLOW_MODEL_SWAP`` do the same as the options
-(for a Hugging Face Space). A visitor's additions go into a library of the visitor's own session; the
+``CLAMP3_READ_ONLY``, ``CLAMP3_SHARED_WRITABLE``, ``CLAMP3_ALLOW_MODEL_SWAP``, ``CLAMP3_TEXT_MODEL`` and
+``CLAMP3_MERT`` do the same as the options (for a Hugging Face Space). Weights whose vectors the library
+does not hold (the demo library under ``--weights saas``) are served from their space in it, filled in the
+background while the items embedded so far answer. A visitor's additions go into a library of the visitor's own session; the
 shared library changes only with ``--shared-library-writable`` (and never the demo library in ``assets/``).
 """
 
@@ -28,7 +30,7 @@ from clamp3.formats.base import SCORE_BARS_VARIABLE
 from clamp3.formats.midi import MIDI_BYTES_VARIABLE, MIDI_MESSAGES_VARIABLE
 from explorers import classify, compare, library, maps, search, train
 from explorers.common import file_input, session_of, shown_errors
-from explorers.context import WORDS, Context
+from explorers.context import WORDS, Context, model_name
 
 # A public app's budgets, stricter than the CLI's; each an environment variable that wins when set.
 APP_BUDGETS = {
@@ -87,8 +89,11 @@ def build_app(context: Context) -> gr.Blocks:
             with context.lock:  # the visitor's own items count too, and change with the Library tab
                 own = context.session_library(session_of(request))
                 yours = f" and {len(own)} of yours" if own is not None and len(own) else ""
-            return (f"# CLaMP 3 explorer\n{len(context.library)} items in `{html.escape(context.index.name)}`{yours}, "
-                    f"model `{html.escape(str(context.weights))}`")
+            held = context.coverage()
+            count = f"{len(context.library):,}" if held is None or held.items == held.total else f"{held.items:,} of {held.total:,}"
+            filling = " (the rest are being embedded by this model)" if held is not None and not held.complete else ""
+            return (f"# CLaMP 3 explorer\n{count} items in `{html.escape(context.index.name)}`{yours}, "
+                    f"model `{html.escape(model_name(context.weights))}`{filling}")
 
         def statistics(request: gr.Request):
             return library.statistics(context, session_of(request))
@@ -131,6 +136,9 @@ def main(argv: list[str] | None = None) -> int:
                              "(one user on a library of their own; never the demo library) (default: $CLAMP3_SHARED_WRITABLE, off)")
     parser.add_argument("--allow-model-swap", action="store_true", default=None,
                         help="the Train tab may serve a finished run's model to every visitor (default: $CLAMP3_ALLOW_MODEL_SWAP, off)")
+    parser.add_argument("--text-model", default=None,
+                        help="the tokenizer and text config of an official .pth (default: $CLAMP3_TEXT_MODEL or the hub's XLM-R)")
+    parser.add_argument("--mert", default=None, help="a local copy of the MERT model the weights name (default: $CLAMP3_MERT)")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=7860)
     args = parser.parse_args(argv)
@@ -140,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["CLAMP3_MAX_UPLOAD_MB"] = str(args.max_upload_mb)
     try:
         context = Context.load(args.weights, args.index, args.roots, args.home, args.read_only, args.allow_model_swap,
-                               args.shared_library_writable)
+                               args.shared_library_writable, args.text_model, args.mert)
     except Clamp3Error as exc:  # a hint about the weights or the library is worded as this program's options
         raise SystemExit(f"error: {describe(exc, OPTIONS)}") from exc
     # Only once the app is about to serve (a main() that fails to start changes nothing in its process).
@@ -150,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     # The maps missing from the cache, computed in the background at low priority, once the first visitors have
     # been answered: the demo's uncentred map (13 s of CPU) computed at start took a core from the first search.
     # A draw before then asks for its map itself.
-    warm_maps = threading.Timer(float(os.environ.get("CLAMP3_MAP_START_DELAY", "60")), context.maps.refresh)
+    warm_maps = threading.Timer(float(os.environ.get("CLAMP3_MAP_START_DELAY", "60")), context.refresh_maps)
     warm_maps.daemon = True
     warm_maps.start()
     exports = context.home / "exports"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import tarfile
+import threading
 from pathlib import Path
 
 from clamp3.errors import Clamp3Error, Hint
@@ -20,6 +21,7 @@ EMBEDDED = "default"  # the weights name of the model that ships in assets/
 MODEL_DIR = "clamp3-small-multilingual"
 LIBRARY_DIR = "demo-library"
 MUSIC_ARCHIVE = "music.tar.xz"
+_unpacking = threading.Lock()  # one unpacking in this process: a second caller waits for the first's music
 
 
 def assets_dir() -> Path:
@@ -40,18 +42,24 @@ def library_dir(unpack: bool = True) -> Path:
         )
     archive = folder / MUSIC_ARCHIVE
     if unpack and archive.exists() and not (folder / "music").is_dir():
+        with _unpacking:
+            _unpack(folder, archive)
+    return folder
+
+
+def _unpack(folder: Path, archive: Path) -> None:
+    """``archive``'s music into ``folder/music``, atomically (called holding ``_unpacking``)."""
+    if not (folder / "music").is_dir():  # (unpacked by the thread this one waited for)
         tmp = folder / f".music.tmp{os.getpid()}"
         try:
             with tarfile.open(archive, "r:xz") as tar:
                 tar.extractall(tmp, filter="data")  # refuses absolute paths, links out of the folder, devices
             (tmp / "music").rename(folder / "music")
         except OSError as exc:
-            if (folder / "music").is_dir():  # another process unpacked it first (EEXIST or ENOTEMPTY)
-                return folder
-            raise Clamp3Error(f"{archive}: cannot unpack the demo music ({exc}); is {folder} writable?") from exc
+            if not (folder / "music").is_dir():  # (else another process unpacked it first: EEXIST or ENOTEMPTY)
+                raise Clamp3Error(f"{archive}: cannot unpack the demo music ({exc}); is {folder} writable?") from exc
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
-    return folder
 
 
 def is_demo_library(path: str | Path) -> bool:

@@ -72,9 +72,13 @@ def preview(path: str | Path, name: str = "") -> tuple[tuple[int, object] | None
     """(sample rate, waveform) for gr.Audio and the engraved first page as HTML; a score that
     cannot be engraved or played gets a one-line note instead, naming the file, not its server
     folder. ``name`` is the item's name: for ``book#X``, tune X of an ABC book."""
+    from clamp3.assets import is_demo_library, library_dir
     from clamp3.formats.abc import tune_of
     from clamp3.preview import audio_preview, score_preview
 
+    path = Path(path)
+    if not path.exists() and any(is_demo_library(folder) for folder in path.parents):
+        library_dir(unpack=True)  # the demo music is still being unpacked (at the app's start): wait for it
     source = preview_source(path)
     audio, svg, note = None, "", ""
     try:

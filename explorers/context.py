@@ -49,8 +49,9 @@ from clamp3.assets import is_demo_library
 from clamp3.errors import Clamp3Error, InputError, describe
 from clamp3.formats import read_many
 from clamp3.io import collect_files
-from clamp3.library import DB_NAME, Hit, mix_modalities
+from clamp3.library import DB_NAME, Hit, mix_modalities, model_identity
 from clamp3.library.maps import BackgroundMaps
+from clamp3.library.spaces import BackgroundFill, Coverage, coverage, holds_model, open_space, spaces_folder
 from clamp3.retrieval import normalize
 
 logger = logging.getLogger(__name__)
@@ -164,6 +165,24 @@ def _unpack_quietly() -> None:
         logger.warning("%s", exc)
 
 
+def model_name(weights: str) -> str:
+    """The name a visitor sees for weights: a preset's or a folder's or file's name, no server folder."""
+    return Path(str(weights)).name or str(weights)
+
+
+def serve_space(base: Library, model, weights: str, text_model: str | None, mert: str | None, read_only: bool):
+    """(base, space, filler) for weights whose vectors ``base`` does not hold: their space in it,
+    created where missing, and the child process that fills it (None for a read-only app whose space
+    lies beside its library: it serves what is there)."""
+    beside = spaces_folder(base) == base.directory / "spaces"
+    if read_only and beside:
+        return base, open_space(base, model, create=False, read_only=True), None
+    space = open_space(base, model)
+    logger.info("%s holds no vectors of %s: serving its space %s (%s of %s items), filled in the background",
+                base.directory, model_name(weights), space.directory, len(space), len(base))
+    return base, space, BackgroundFill(base, space, weights, text_model, mert)
+
+
 @dataclass
 class Context:
     weights: str
@@ -185,14 +204,21 @@ class Context:
     swept_at: float = float("-inf")  # time.monotonic() of the last sweep
     loaded_in: float = 0.0
     maps: BackgroundMaps | None = None  # the shared library's maps, computed in the background (see load)
+    # Weights whose vectors the library given does not hold are served from their space in it
+    # (clamp3.library.spaces): ``library`` is then that space, ``base`` the library given, and
+    # ``filler`` the child process that fills the space meanwhile.
+    base: Library | None = None
+    filler: BackgroundFill | None = None
 
     @classmethod
     def load(
         cls, weights: str | None = None, index: str | None = None, roots: list[str] | None = None,
         home: str | None = None, read_only: bool | None = None, allow_model_swap: bool | None = None,
-        shared_writable: bool | None = None,
+        shared_writable: bool | None = None, text_model: str | None = None, mert: str | None = None,
     ) -> Context:
-        """Arguments default to their environment variables, then to the embedded default."""
+        """Arguments default to their environment variables, then to the embedded default. Weights
+        whose vectors the library does not hold (the demo library under the official weights) are
+        served from their space in it, filled in the background."""
         from clamp3.assets import EMBEDDED
 
         started = time.perf_counter()
@@ -211,14 +237,21 @@ class Context:
         read_only = _flag("CLAMP3_READ_ONLY") if read_only is None else read_only
         allow_model_swap = _flag("CLAMP3_ALLOW_MODEL_SWAP") if allow_model_swap is None else allow_model_swap
         shared_writable = _flag("CLAMP3_SHARED_WRITABLE") if shared_writable is None else shared_writable
-        model = load_model(weights)
+        text_model = text_model or os.environ.get("CLAMP3_TEXT_MODEL") or None
+        mert = mert or os.environ.get("CLAMP3_MERT") or None
+        model = load_model(weights, text_model=text_model)
         # A read-only app opens its library read-only: it may lie on read-only storage, and is never
         # created; the demo library that ships in assets/ is never written (opening it to write would
         # bring its schema up to date in the file and write its vector file there).
-        library = Library.open(index, model=model, create=not read_only, read_only=read_only or is_demo_library(index))
+        library = Library.open(index, create=not read_only, read_only=read_only or is_demo_library(index))
+        base = filler = None
+        if holds_model(library, model_identity(model)):
+            library.use_model(model)
+        else:
+            base, library, filler = serve_space(library, model, weights, text_model, mert, read_only)
         lock = threading.RLock()
         context = cls(
-            weights, Path(index), Embedder(model, batch_size=16, lock=lock), library, lock=lock,
+            weights, Path(index), Embedder(model, batch_size=16, lock=lock, mert=mert), library, base=base, filler=filler, lock=lock,
             roots=[Path(r).resolve() for r in roots], home=Path(home),
             max_upload_mb=float(os.environ.get("CLAMP3_MAX_UPLOAD_MB", 50)), read_only=read_only,
             allow_model_swap=allow_model_swap, max_prompts=int(os.environ.get("CLAMP3_MAX_PROMPTS", 200)),
@@ -229,10 +262,38 @@ class Context:
         )
         if shared_writable and is_demo_library(index):
             logger.warning("--shared-library-writable: the demo library in assets/ is never written; give --index DIR")
+        if filler is not None:  # (CLAMP3_FILL_START_DELAY: seconds before it starts; the tests hold it back)
+            delay = float(os.environ.get("CLAMP3_FILL_START_DELAY", "0"))
+            starter = threading.Timer(delay, filler.start)
+            starter.daemon = True
+            starter.start()
         context.sweep_sessions()  # sessions of an earlier run of the app, idle since
         context.loaded_in = time.perf_counter() - started
         logger.info("loaded %s and %s (%d items) in %.1f s", weights, index, len(library), context.loaded_in)
         return context
+
+    # --- a space being filled -------------------------------------------------------------------
+    def coverage(self) -> Coverage | None:
+        """How much of the library given the served space holds; None when the library holds the model itself."""
+        with self.lock:
+            if self.base is None:
+                return None
+            return coverage(self.base, self.library)
+
+    def coverage_line(self) -> str:
+        """``searched 3,120 of 12,814 items (...)`` while the space lacks items; empty otherwise."""
+        held = self.coverage()
+        return held.line(model_name(self.weights)) if held is not None else ""
+
+    def filling(self) -> bool:
+        held = self.coverage()
+        return held is not None and not held.complete
+
+    def refresh_maps(self) -> None:
+        """Compute the maps missing from the cache (the app does so a while after its start), unless
+        the space served is being filled: its map is computed at the first draw once it is complete."""
+        if not self.filling():
+            self.maps.refresh()
 
     # --- the model ------------------------------------------------------------------------------
     def encode_text(self, text: str) -> np.ndarray:

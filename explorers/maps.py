@@ -155,6 +155,10 @@ def library_points(context: Context, center: bool, waiting=None) -> MapView:
     """The shared library's map: the up-to-date one, or while that is computed the last one ready
     with a status line (see :class:`clamp3.library.maps.BackgroundMaps`); ``waiting(line)`` is told
     what is being done while a first map is awaited."""
+    held = context.coverage()
+    if held is not None and not held.complete:
+        raise Clamp3Error(f"the map is drawn once this model's vectors of the library are computed: {held.items:,} of "
+                          f"{held.total:,} so far")
     with context.lock:
         maps = context.maps
     return maps.view(bool(center), waiting=waiting)

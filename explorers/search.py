@@ -46,6 +46,7 @@ class Answer:
     by: str
     query: str
     no_fit: str | None = None
+    searched: str = ""  # while the model's space is filled: "searched 3,120 of 12,814 items (...)"
 
 
 # --- whether anything fits: calibrated once per library version, in the background ------------------
@@ -107,11 +108,12 @@ def search(
     where = {field: value} if field and field != ANY and value and value != ANY else None
     chosen = _modality(modality)
     hits = context.search(vector, k, chosen, where, session, keyword=keyword, mixed=chosen is None)
-    no_fit = None
-    if by == BY_TEXT and hits and not where and not keyword:  # the calibration is of unfiltered text queries
+    no_fit, searched = None, context.coverage_line()
+    # the calibration is of unfiltered text queries, on a library as a whole (not one being filled)
+    if by == BY_TEXT and hits and not where and not keyword and not context.filling():
         calibration = fit_calibration(context, wait=wait_for_fit)
         no_fit = calibration.verdict(max(h.score for h in hits)) if calibration else None
-    return Answer(hits, by, query, no_fit)
+    return Answer(hits, by, query, no_fit, searched)
 
 
 def _details(hit: Found) -> str:
@@ -162,6 +164,8 @@ def page_line(count: int, page: int) -> str:
 def status_line(answer: Answer, link: str) -> str:
     query = answer.query if len(answer.query) <= 80 else answer.query[:77] + "..."
     lines = [f"searched by {answer.by}: <b>{html.escape(query)}</b>, {len(answer.hits)} results"]
+    if answer.searched:
+        lines.append(f"<span class='clamp3-note' id='search-coverage'>{html.escape(answer.searched)}</span>")
     if answer.no_fit:
         lines.append(f"<span class='clamp3-note' id='search-no-fit'>{html.escape(answer.no_fit)}</span>")
     if link:
@@ -236,7 +240,9 @@ def build(context: Context, app: gr.Blocks | None = None) -> None:
 
     @shown_errors
     def api_search(text: str, file: str | None, k: int, modality: str, request: gr.Request) -> str:
-        return results_html(search(context, text, file, k, modality, session=session_of(request)).hits)
+        answer = search(context, text, file, k, modality, session=session_of(request))
+        covered = f"<p class='clamp3-note'>{html.escape(answer.searched)}</p>" if answer.searched else ""
+        return covered + results_html(answer.hits)
 
     def clear():
         return "", "", [], 0, "", None, gr.update(value=None, visible=False)

@@ -74,6 +74,22 @@ def open_tab(page, name: str) -> None:
     page.locator(".overflow-dropdown button", has_text=name).click()
 
 
+def draw_map(page, tab, tries: int = 8) -> None:
+    """Click Draw until the map shows, as a visitor would: a first map is computed in a child
+    process at low priority, and a draw that has waited FIRST_MAP_WAIT_SECONDS for it says "draw
+    again in a moment" (on a loaded machine, more than once)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for _ in range(tries):
+        tab.get_by_role("button", name="Draw").click()
+        try:
+            page.locator("#map-plot .js-plotly-plot").first.wait_for(timeout=40_000)
+            return
+        except PlaywrightTimeout:
+            continue
+    raise AssertionError(f"no map after {tries} draws")
+
+
 def test_type_a_query_and_see_results(page):
     page.get_by_label("Query (any language)").fill("Chinesisches Volkslied aus Shanxi")
     page.get_by_label("Query (any language)").press("Enter")
@@ -106,9 +122,7 @@ def test_open_the_map(page):
     open_tab(page, "Map")
     tab = page.locator("[role=tabpanel]:visible")
     tab.get_by_label("pin a text onto the map").fill("a folk song")
-    tab.get_by_role("button", name="Draw").click()
-    points = page.locator("#map-plot .js-plotly-plot")
-    points.first.wait_for()
+    draw_map(page, tab)
     page.locator("#map-plot .legendtext", has_text="Alsace").first.wait_for()
     assert page.locator("#map-plot .legendtext", has_text="query: a folk song").count() == 1
     # issue 18: a click on a point plays it and shows its score below the map

@@ -24,7 +24,9 @@ import json
 import logging
 import os
 import shutil
+import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -209,6 +211,64 @@ def fill(base: Library, space: Library, embedder, progress: bool = True, chunk_f
     return report
 
 
+NICENESS = 10  # the filling child's: queries of the app come first
+
+
+class BackgroundFill:
+    """The app's filling of a space: ``python -m clamp3.library.spaces BASE --weights W`` in a child
+    process at niceness NICENESS (so that searches, in the app's process, come first), its output
+    appended to ``fill.log`` in the space's folder. Killed or stopped, the next start resumes it."""
+
+    def __init__(self, base: Library, space: Library, weights: str, text_model: str | None = None, mert: str | None = None):
+        self.command = [sys.executable, "-m", "clamp3.library.spaces", str(base.directory.resolve()), "--weights", str(weights)]
+        self.command += ["--text-model", text_model] if text_model else []
+        self.command += ["--mert", mert] if mert else []
+        self.log = space.directory / "fill.log"
+        self._process: subprocess.Popen | None = None
+        self._lock = threading.Lock()
+        self._closed = False
+        self.returncode: int | None = None
+
+    def start(self) -> None:
+        """Start the child (once), and a thread that waits for it."""
+        import clamp3
+
+        with self._lock:
+            if self._process is not None or self._closed:
+                return
+            with open(self.log, "ab") as log:
+                # from the folder above the package, so the child imports this very package
+                self._process = subprocess.Popen(self.command, cwd=Path(clamp3.__file__).resolve().parents[1],
+                                                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            try:
+                os.setpriority(os.PRIO_PROCESS, self._process.pid, NICENESS)
+            except (AttributeError, OSError):  # not a POSIX system, or it has ended already
+                pass
+        threading.Thread(target=self._wait, name="clamp3-fill", daemon=True).start()
+
+    def _wait(self) -> None:
+        self.returncode = self._process.wait()
+        if self.returncode and not self._closed:
+            logger.warning("filling the space failed (exit %s): %s says why", self.returncode, self.log)
+        else:
+            logger.info("filling the space ended (exit %s)", self.returncode)
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            process = self._process
+        if process is not None and process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
 def main(argv: list[str] | None = None) -> int:
     """``python -m clamp3.library.spaces BASE --weights W [--text-model DIR] [--mert DIR]``: fill the
     space of W in the library BASE (the app runs this in the background)."""
@@ -226,13 +286,13 @@ def main(argv: list[str] | None = None) -> int:
     if is_demo_library(args.base):
         library_dir()  # its music unpacked
     base = Library(args.base, read_only=True)
+    from clamp3.features import FeatureCache
+
     model = load_model(args.weights, text_model=args.text_model)
-    if args.mert:
-        model.config.audio_extractor = args.mert
     space = open_space(base, model)
     started = time.perf_counter()
     try:
-        report = fill(base, space, Embedder(model), progress=False)
+        report = fill(base, space, Embedder(model, mert=args.mert, feature_cache=FeatureCache(None)), progress=False)
     except Clamp3Error as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
