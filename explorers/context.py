@@ -345,11 +345,15 @@ class Context:
         score; ``mixed`` (no ``modality``): all modalities, fairly, as ``Library.search_mixed`` ranks one library."""
         with self.lock:
             own = self.session_library(session) if session else None
-            searched = [(self.library, False)]
+            # an empty shared library is an error only when nothing else is searched, and not while its
+            # space is being filled (the line under the results says how much was searched: nothing yet)
+            searched = [] if self.base is not None and not len(self.library) else [(self.library, False)]
             if own is not None and len(own):
-                if not len(self.library):  # an empty shared library is an error only when nothing else is searched
+                if not len(self.library):
                     searched = []
                 searched.append((own, True))
+            if not searched:
+                return []
             modalities = sorted({m for library, _ in searched for m in library.modalities()})
             if not (mixed and not modality and modalities):
                 found = [library.search(vector, k, modality, where, keyword=keyword)[0] for library, _ in searched]

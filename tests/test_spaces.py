@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -132,3 +133,87 @@ def test_the_cli_says_how_to_build_a_space_builds_it_and_lists_and_drops_it(base
     assert f"{fingerprint}\t" in listed.stdout and "10 of 10 items\tcomplete" in listed.stdout
     dropped = clamp3("index", "drop-space", fingerprint, "--index", folder)
     assert dropped.returncode == 0 and not (folder / "spaces" / fingerprint).exists()
+
+
+def test_the_app_serves_a_space_while_it_fills_and_a_killed_fill_resumes_with_each_item_once(
+    base, scores, other_model_dir, tmp_path, monkeypatch,
+):
+    """The app started on weights the library does not hold answers from the items of their space
+    embedded so far, says how many, and draws no map of a part; a fill killed (SIGKILL, at its 3rd
+    forward pass) is resumed by the app's next start, which ends with every item embedded once."""
+    from test_crash_safety import run_killed
+
+    from clamp3 import Embedder
+    from clamp3.errors import Clamp3Error
+    from clamp3.library import Library
+    from clamp3.library.spaces import coverage, open_space
+    from clamp3.models import load_model
+    from explorers import maps, search
+    from explorers.context import Context
+
+    run_killed({"at": "call", "target": "clamp3.models.clamp3:CLaMP3Model.hidden", "nth": 3},
+               ["index", "fill-space", "--index", base.directory, "--weights", other_model_dir, "--chunk-files", 1, "-q"])
+    other = load_model(other_model_dir)
+    space = open_space(base, other, create=False, read_only=True)
+    held = coverage(base, space)
+    assert 1 <= held.items < 10 and not held.complete, held  # the committed chunks kept, the rest not done
+
+    monkeypatch.setenv("CLAMP3_FILL_START_DELAY", "3600")  # the app's fill held back: a search while it has not run
+    context = Context.load(str(other_model_dir), str(base.directory), home=str(tmp_path / "home"), read_only=False)
+    try:
+        answer = search.search(context, "a folk song", None, k=10)
+        assert len(answer.hits) == held.items and answer.searched.startswith(f"searched {held.items} of 10 items")
+        assert {h.path for h in answer.hits} <= {str(p.resolve()) for p in scores}
+        with pytest.raises(Clamp3Error, match=f"{held.items} of 10 so far"):
+            maps.library_points(context, True)
+
+        context.filler.start()  # as at a start without the delay
+        deadline = time.monotonic() + 300
+        while context.filling():
+            assert time.monotonic() < deadline, context.coverage()
+            time.sleep(0.2)
+        answer = search.search(context, "a folk song", None, k=20)
+        assert len(answer.hits) == 10 and answer.searched == ""
+    finally:
+        context.filler.close()
+        context.maps.close()
+    filled = Library(space.directory, read_only=True)
+    rows = filled.db.execute("SELECT path, name, vector FROM items").fetchall()
+    assert len(rows) == len({(path, name) for path, name, _ in rows}) == 10  # each item once
+    embedder = Embedder(other)
+    for result in embedder.encode_files([r[0] for r in rows], progress=False):
+        vector = dict(((p, n), v) for p, n, v in rows)[(str(result.source), result.item.name)]
+        np.testing.assert_allclose(np.frombuffer(vector, np.float32), result.embedding.reshape(-1), atol=1e-5)
+
+
+@pytest.mark.slow
+def test_the_app_on_a_full_size_official_checkpoint_answers_from_the_demo_librarys_space_while_it_fills(tmp_path):
+    """``python app.py --weights SAAS.pth`` with no library: the demo library's space of those weights
+    is made in the cache and filled in the background; a text search is answered within 60 s of the
+    start, from the items of that space only, saying how many were searched. The checkpoint is the
+    official format at the full SAAS shape (about 458M parameters), seeded random weights."""
+    import html
+    import os
+    import re
+    import sqlite3
+
+    from conftest import DATA
+    from gradio_client import Client
+    from support import random_official_checkpoint, saas_shaped_config, serve_app
+
+    random_official_checkpoint(tmp_path / "saas.pth", saas_shaped_config(), seed=0)
+    cache = tmp_path / "cache"
+    options = ["--weights", str(tmp_path / "saas.pth"), "--text-model", str(DATA / "xlmr-base-shape"), "--home", str(tmp_path / "home")]
+    started = time.monotonic()
+    with serve_app(options, log=tmp_path / "app.log", env={**os.environ, "CLAMP3_CACHE": str(cache)}, timeout=120) as (url, _):
+        page = Client(url, verbose=False).predict("a lively Irish jig", None, 10, "all", api_name="/search")
+        answered = time.monotonic() - started
+        (space,) = cache.glob("spaces/*/*/library.sqlite3")
+        with sqlite3.connect(space) as db:
+            held = {Path(path).name for (path,) in db.execute("SELECT path FROM items")}
+    assert answered <= 60, f"first answer after {answered:.0f} s"
+    searched = re.search(r"searched ([\d,]+) of 12,762 items", page)
+    assert searched, page[:500]
+    files = [html.unescape(name) for name in re.findall(r"<td>([^<>]+\.(?:abc|mtf|npy))</td>", page)]
+    assert len(files) == min(10, int(searched.group(1).replace(",", "")))
+    assert set(files) <= held  # items of this model's space only, never the demo's own vectors

@@ -219,8 +219,11 @@ class BackgroundFill:
     process at niceness NICENESS (so that searches, in the app's process, come first), its output
     appended to ``fill.log`` in the space's folder. Killed or stopped, the next start resumes it."""
 
-    def __init__(self, base: Library, space: Library, weights: str, text_model: str | None = None, mert: str | None = None):
-        self.command = [sys.executable, "-m", "clamp3.library.spaces", str(base.directory.resolve()), "--weights", str(weights)]
+    def __init__(
+        self, base: Library, space: Library, weights: str, text_model: str | None = None, mert: str | None = None, chunk_files: int = 8,
+    ):
+        self.command = [sys.executable, "-m", "clamp3.library.spaces", str(base.directory.resolve()), "--weights", str(weights),
+                        "--chunk-files", str(chunk_files)]
         self.command += ["--text-model", text_model] if text_model else []
         self.command += ["--mert", mert] if mert else []
         self.log = space.directory / "fill.log"
@@ -277,6 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--weights", required=True)
     parser.add_argument("--text-model", default=None)
     parser.add_argument("--mert", default=None)
+    parser.add_argument("--chunk-files", type=int, default=8)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     from clamp3.assets import library_dir
@@ -292,7 +296,8 @@ def main(argv: list[str] | None = None) -> int:
     space = open_space(base, model)
     started = time.perf_counter()
     try:
-        report = fill(base, space, Embedder(model, mert=args.mert, feature_cache=FeatureCache(None)), progress=False)
+        embedder = Embedder(model, mert=args.mert, feature_cache=FeatureCache(None))
+        report = fill(base, space, embedder, progress=False, chunk_files=args.chunk_files)
     except Clamp3Error as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
