@@ -381,21 +381,60 @@ class Context:
         with self.lock:
             return self.library.field_values(key, limit)
 
-    def swap(self, weights: str, library: Library) -> None:
-        """Serve other weights and their library from now on (the Train tab's last step). The
-        visitors' own libraries hold the old model's vectors: their sessions are ended."""
-        model = load_model(weights)
+    def swap(self, weights: str, library: Library, base: Library | None = None, filler: BackgroundFill | None = None,
+             model=None) -> None:
+        """Serve other weights and their library (or their ``library`` space in ``base``, which
+        ``filler`` fills) from now on. The visitors' own libraries hold the old model's vectors:
+        their sessions are ended."""
+        model = model if model is not None else load_model(weights)
         library.use_model(model)
         with self.lock:
-            self.weights, self.index, self.library = weights, library.directory, library
+            self.weights, self.library = weights, library
+            self.index = (base or library).directory
+            old_filler, self.base, self.filler = self.filler, base, filler
             old, self.maps = self.maps, BackgroundMaps(library)
             if old is not None:
                 old.close()
-            self.maps.refresh()
+            if old_filler is not None and old_filler is not filler:
+                old_filler.close()
+            self.refresh_maps()
             self.embedder = Embedder(model, batch_size=16, lock=self.lock)
             root = self.home / "sessions"
             for name in set(self.sessions) | {p.name for p in (root.iterdir() if root.is_dir() else [])}:
                 self.end_session(name)
+
+    def serve(self, weights: str, at_once: bool = False, poll: float = 2.0) -> str:
+        """Serve other weights (the Train tab's last step) from their space in the library given,
+        filled in the background: the model served now answers until the space is complete, then
+        the new one takes over; ``at_once``, the new one answers at once from the items embedded so
+        far. Returns a line for the page."""
+        model = load_model(weights)
+        name = model_name(weights)
+        with self.lock:
+            base = self.base or self.library
+        if holds_model(base, model_identity(model)):  # (the library is of these weights: nothing to embed)
+            self.swap(weights, base, model=model)
+            return f"serving {name}"
+        space = open_space(base, model)
+        filler = BackgroundFill(base, space, weights)
+        filler.start()
+        held = coverage(base, space)
+        if at_once:
+            self.swap(weights, space, base, filler, model)
+            return f"serving {name}: {held.items:,} of {held.total:,} items embedded so far, the rest in the background"
+
+        def take_over() -> None:
+            while filler.running:
+                time.sleep(poll)
+            if coverage(base, space).complete:
+                self.swap(weights, space, base, filler, model)
+                logger.info("serving %s: its space of %s is complete", name, base.directory)
+            else:
+                logger.warning("the space of %s was not completed (%s): the current model goes on", name, filler.log)
+
+        threading.Thread(target=take_over, name="clamp3-take-over", daemon=True).start()
+        return (f"embedding the library's {held.total:,} items with {name} in the background ({held.items:,} done); "
+                f"the current model answers until then")
 
     # --- the visitors' own libraries ------------------------------------------------------------
     def session_folder(self, session: str) -> Path:

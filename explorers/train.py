@@ -25,11 +25,11 @@ import plotly.graph_objects as go
 import yaml
 from plotly.subplots import make_subplots
 
-from clamp3 import SUPPORTED_EXTENSIONS, Library
+from clamp3 import SUPPORTED_EXTENSIONS
 from clamp3.errors import Clamp3Error
 from clamp3.training import TrainConfig
 from clamp3.training.data import read_pairs
-from explorers.common import TRACK_TQDM, file_input, shown_errors
+from explorers.common import file_input, shown_errors
 from explorers.context import Context, upload_name
 
 PAIR_TYPES = (".jsonl", ".csv")
@@ -428,13 +428,6 @@ def curves(events: list[dict]) -> go.Figure:
     return figure
 
 
-def reembed(context: Context, weights: Path, target: Path, progress: bool = True) -> Library:
-    """A new library at ``target`` with the current library's files and metadata, embedded by ``weights``."""
-    from clamp3 import Embedder, load_model
-
-    return context.library.rebuild(Embedder(load_model(str(weights)), batch_size=16), target, progress=progress)
-
-
 def build(context: Context, app: gr.Blocks) -> None:
     trainer = Trainer(context)
     import tempfile
@@ -460,7 +453,8 @@ def build(context: Context, app: gr.Blocks) -> None:
         start = gr.Button("Start", variant="primary", interactive=not context.read_only)
         stop = gr.Button("Stop", variant="stop")
         resume = gr.Button("Resume", interactive=not context.read_only)
-        load = gr.Button("Load the new model and re-embed the library", interactive=not context.read_only)
+        load = gr.Button("Serve the new model (the library is embedded in the background)", interactive=not context.read_only)
+        at_once = gr.Checkbox(False, label="answer with it at once (from the items embedded so far)")
     state = gr.Textbox(label="state", interactive=False, elem_id="train-state")
     plot = gr.Plot(elem_id="train-plot")
     log = gr.Textbox(label="log", lines=8, max_lines=8, interactive=False, autoscroll=True, elem_id="train-log")
@@ -499,22 +493,19 @@ def build(context: Context, app: gr.Blocks) -> None:
         return f"resumed run {job.output_dir.name} from its checkpoint", gr.Timer(active=True)
 
     @shown_errors
-    def run_load(token, progress=TRACK_TQDM):
+    def run_load(token, at_once):
         context.writable()
         if not context.allow_model_swap:
             raise Clamp3Error("serving a trained model to every visitor is the operator's choice: this app was not started "
                               "with --allow-model-swap (CLAMP3_ALLOW_MODEL_SWAP=1)")
         job = trainer.finished(trainer.owner(token))
-        target = context.home / "libraries" / job.output_dir.name
-        library = reembed(context, job.final(), target)
-        context.swap(str(job.final()), library)
-        return f"serving run {job.output_dir.name} with {len(library)} items re-embedded"
+        return f"run {job.output_dir.name}: " + context.serve(str(job.final()), bool(at_once))
 
     start.click(run_start, [upload, server, stage, epochs, learning_rate, batch_size, device, eval_split, token],
                 [state, timer, token], api_name=False)
     stop.click(run_stop, token, state, api_name=False)
     resume.click(run_resume, token, [state, timer], api_name=False)
     timer.tick(tick, token, [state, plot, log, timer], api_name=False)
-    load.click(run_load, token, state, api_name=False)
+    load.click(run_load, [token, at_once], state, api_name=False)
     app.load(restore, token, [state, plot, log, timer], api_name=False)
     token.change(restore, token, [state, plot, log, timer], api_name=False)

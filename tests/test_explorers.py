@@ -506,10 +506,16 @@ def test_train_tab_runs_the_cli_then_serves_the_new_model(context, scores, tmp_p
     # the evaluation's set size beside its figures (8 pairs x 0.25: 2 held out), and the warning
     assert "evaluation on 2 held-out pairs" in state and "noise" in state
     assert len(train.curves(events).data) >= 2
-    new = train.reembed(context, job.final(), context.home / "libraries" / "r1", progress=False)
-    assert len(new) == 12
     library.add(context, [str(scores[0])], "", "visitor", progress=False)
-    context.swap(str(job.final()), new)
+    before = context.weights
+    line = context.serve(str(job.final()), poll=0.2)  # issue 19: the library is embedded in the background
+    assert "in the background" in line and "the current model answers until then" in line
+    assert context.weights == before or context.weights == str(job.final())  # (a fast fill may be done already)
+    deadline = time.time() + 240
+    while context.weights != str(job.final()):
+        assert time.time() < deadline, "the new model never took over"
+        time.sleep(0.2)
+    assert context.base is not None and len(context.library) == 12 and context.coverage().complete
     hits = search.search(context, "tune number 3", None, k=3, session="visitor").hits
     assert len(hits) == 3 and context.weights == str(job.final())
     # the visitors' own libraries held the old model's vectors: gone with their sessions
