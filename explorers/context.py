@@ -13,9 +13,9 @@ concurrency of the handlers around it. The shared library's maps are computed ou
 in the background (``maps``, see :class:`clamp3.library.maps.BackgroundMaps`).
 
 Settings, each an option of ``app.py`` and an environment variable (for a Hugging Face Space):
-``CLAMP3_WEIGHTS``, ``CLAMP3_INDEX``, ``CLAMP3_ROOTS`` (server folders the Library and Train tabs
-may read, separated by ``os.pathsep``; none by default), ``CLAMP3_HOME`` (uploads, training runs
-and re-embedded libraries; default ``~/.cache/clamp3/app``), ``CLAMP3_MAX_UPLOAD_MB`` (default 50),
+``CLAMP3_WEIGHTS``, ``CLAMP3_INDEX``, ``CLAMP3_TEXT_MODEL``, ``CLAMP3_MERT``, ``CLAMP3_ROOTS`` (server
+folders the Library and Train tabs may read, separated by ``os.pathsep``; none by default),
+``CLAMP3_HOME`` (uploads and training runs; default ``~/.cache/clamp3/app``), ``CLAMP3_MAX_UPLOAD_MB`` (default 50),
 ``CLAMP3_READ_ONLY=1`` (the Library and Train tabs change nothing, not even a visitor's own library;
 the library is opened read-only, so it may lie on read-only storage),
 ``CLAMP3_SHARED_WRITABLE=1`` (the Library tab adds to and removes from the shared library, for one

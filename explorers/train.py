@@ -1,6 +1,6 @@
 """Train tab: a form for the training engine, run as a subprocess of the ``clamp3 train`` CLI;
 start / stop, a live loss and metric plot from its ``metrics.jsonl``, the log; when it ends, one
-click loads the new model and re-embeds the library with it."""
+click serves the new model, the library embedded in its space in the background (Context.serve)."""
 
 from __future__ import annotations
 
