@@ -191,7 +191,8 @@ def test_the_app_on_a_full_size_official_checkpoint_answers_from_the_demo_librar
     """``python app.py --weights SAAS.pth`` with no library: the demo library's space of those weights
     is made in the cache and filled in the background; a text search is answered within 60 s of the
     start, from the items of that space only, saying how many were searched. The checkpoint is the
-    official format at the full SAAS shape (about 458M parameters), seeded random weights."""
+    official format at the full SAAS shape (about 458M parameters), seeded random weights; the MERT
+    is the tests' tiny one (nothing is fetched)."""
     import html
     import os
     import re
@@ -203,7 +204,8 @@ def test_the_app_on_a_full_size_official_checkpoint_answers_from_the_demo_librar
 
     random_official_checkpoint(tmp_path / "saas.pth", saas_shaped_config(), seed=0)
     cache = tmp_path / "cache"
-    options = ["--weights", str(tmp_path / "saas.pth"), "--text-model", str(DATA / "xlmr-base-shape"), "--home", str(tmp_path / "home")]
+    options = ["--weights", str(tmp_path / "saas.pth"), "--text-model", str(DATA / "xlmr-base-shape"),
+               "--mert", str(DATA / "golden" / "mert_tiny" / "tiny-mert"), "--home", str(tmp_path / "home")]
     started = time.monotonic()
     with serve_app(options, log=tmp_path / "app.log", env={**os.environ, "CLAMP3_CACHE": str(cache)}, timeout=120) as (url, _):
         page = Client(url, verbose=False).predict("a lively Irish jig", None, 10, "all", api_name="/search")
