@@ -88,6 +88,34 @@ def exact_top_k(
     return all_scores, all_rows
 
 
+# A steered query: parts (texts, items, files) each with a weight, a "minus" part's weight negative;
+# the query is the weighted sum of the parts' unit vectors, made unit again. Weights are capped so a
+# typo (1e9) cannot make one part all of it silently; they need not sum to 1.
+MAX_PART_WEIGHT = 100.0
+
+
+def steer(vectors: Sequence[np.ndarray], weights: Sequence[float]) -> np.ndarray:
+    """Parts' vectors (each (D,) or (1, D)) and their weights -> the (1, D) unit query vector:
+    sum(weight x unit vector), normalised. Refused (ValueError, saying why) when the weights are not
+    finite, one is over MAX_PART_WEIGHT in size, all are zero, or the parts cancel out."""
+    if len(vectors) != len(weights):
+        raise ValueError(f"{len(weights)} weights for {len(vectors)} query parts: give one weight a part")
+    if not vectors:
+        raise ValueError("an empty query: give a text, a file or an item")
+    weights = np.asarray(weights, dtype=np.float64)
+    if not np.isfinite(weights).all():
+        raise ValueError("the query's weights must be numbers")
+    if np.abs(weights).max() > MAX_PART_WEIGHT:
+        raise ValueError(f"a query part's weight is at most {MAX_PART_WEIGHT:g} in size")
+    if not np.any(weights):
+        raise ValueError("the query's weights are all zero: give at least one part a weight")
+    units = normalize(np.stack([np.asarray(v, dtype=np.float32).reshape(-1) for v in vectors]))
+    combined = (weights[:, None] * units).sum(axis=0)
+    if np.linalg.norm(combined) < 1e-6:
+        raise ValueError("the query's parts cancel out (their weighted sum is zero): weigh them otherwise")
+    return normalize(combined.reshape(1, -1).astype(np.float32))
+
+
 def top_k(queries: np.ndarray, references: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Any (Q, D) queries and (N, D) references -> cosines and reference rows (Q, min(k, N)), best first."""
     return exact_top_k(normalize(references), normalize(queries), k)

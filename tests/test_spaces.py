@@ -75,8 +75,8 @@ def test_a_space_holds_another_models_vectors_with_the_librarys_items_and_never_
     held = coverage(base, space)
     assert (held.items, held.total, held.complete) == (10, 10, True) and held.line("other") == ""
     # the library's titles and metadata, the other model's vectors
-    mine = {(r.name, r.title, json.dumps(r.metadata, sort_keys=True)) for r in base.items()}
-    assert {(r.name, r.title, json.dumps(r.metadata, sort_keys=True)) for r in space.items()} == mine
+    mine = {(r.id, r.name, r.title, json.dumps(r.metadata, sort_keys=True)) for r in base.items()}
+    assert {(r.id, r.name, r.title, json.dumps(r.metadata, sort_keys=True)) for r in space.items()} == mine  # ids too
     item = space.items()[4]
     expected = next(iter(embedder.encode_files([item.path], progress=False))).embedding.reshape(-1)
     np.testing.assert_allclose(space.vectors_of([item.id])[0], expected / np.linalg.norm(expected), atol=1e-5)

@@ -197,10 +197,11 @@ def fill(base: Library, space: Library, embedder, progress: bool = True, chunk_f
     for row in rows:  # a file's metadata by its path; a tune of a book by its name (its file holds several)
         for key in ((row.path, str(Path(row.path).resolve())) if counts[row.path] == 1 else (row.name,)):
             sidecar[key] = {"title": row.title, **row.metadata}
+    ids = {(str(Path(row.path).resolve()), row.name): row.id for row in rows}  # the library's ids, kept in the space
     report = AddReport()
     for files in (symbolic, sound):
         if files:
-            part = space.add(files, embedder, sidecar=sidecar, chunk_files=chunk_files, progress=progress)
+            part = space.add(files, embedder, sidecar=sidecar, chunk_files=chunk_files, progress=progress, item_ids=ids)
             report.written += part.written
             report.replaced += part.replaced
             report.skipped += part.skipped

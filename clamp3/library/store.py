@@ -163,8 +163,12 @@ class _AddJob(BatchJob):
     extensions = SUPPORTED_EXTENSIONS
     progress_label = "indexing"
 
-    def __init__(self, library: Library, embedder, identity: dict[str, str], sidecar: dict[str, dict[str, str]], workers: int):
+    def __init__(
+        self, library: Library, embedder, identity: dict[str, str], sidecar: dict[str, dict[str, str]], workers: int,
+        item_ids: dict[tuple[str, str], int] | None = None,
+    ):
         self.library, self.embedder, self.identity, self.sidecar, self.workers = library, embedder, identity, sidecar, workers
+        self.item_ids = item_ids or {}  # (stored path, name) -> the id an item must have (a space: its library's)
         self.known = dict(library.db.execute("SELECT DISTINCT path, content_hash FROM items"))
         self.digests: dict[Path, str] = {}
         self.used_sidecar: set[str] = set()
@@ -218,7 +222,8 @@ class _AddJob(BatchJob):
                 report.fail(f"{source}: the model produced a non-finite vector")
                 continue
             self.rows.append((key, result.item.name, digest, result.item.modality, metadata.pop("title"),
-                              json.dumps(metadata, ensure_ascii=False), vector.tobytes(), time.time()))
+                              json.dumps(metadata, ensure_ascii=False), vector.tobytes(), time.time(),
+                              self.item_ids.get((key, result.item.name))))
 
     def commit(self, report: AddReport) -> None:
         """One transaction: the chunk's new rows, replacing the old rows of its changed files; files
@@ -461,7 +466,9 @@ class Library:
     def _commit_chunk(self, rows: list[tuple], identity: dict[str, str], owner: str | None = None) -> tuple[list[tuple], int]:
         """One transaction: the rows of files whose content is not in the library yet (another add may
         have written it since they were embedded), replacing the old rows of changed files; the version
-        bumped; ``owner``'s claims let go. Returns the rows written and how many files were replaced."""
+        bumped; ``owner``'s claims let go. Returns the rows written and how many files were replaced.
+        A row is (path, name, content hash, modality, title, metadata JSON, vector bytes, added[, id])."""
+        rows = [row if len(row) == 9 else (*row, None) for row in rows]
         with self._transaction() as cursor:
             meta = dict(cursor.execute("SELECT key, value FROM meta"))
             if "fingerprint" in meta and meta["fingerprint"] != identity["fingerprint"]:
@@ -473,9 +480,9 @@ class Library:
             written = [row for row in rows if row[2] not in stored[row[0]]]
             replaced = sorted({row[0] for row in written if stored[row[0]]})
             cursor.executemany("DELETE FROM items WHERE path = ?", [(p,) for p in replaced])
-            cursor.executemany(
-                "INSERT OR REPLACE INTO items (path, name, content_hash, modality, title, metadata, vector, added) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            cursor.executemany(  # an id of None: SQLite gives the next one
+                "INSERT OR REPLACE INTO items (path, name, content_hash, modality, title, metadata, vector, added, id) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 written,
             )
             if written:
@@ -532,14 +539,16 @@ class Library:
         progress: bool = True,
         shard: Shard | None = None,
         words: dict[str, str] | None = None,
+        item_ids: dict[tuple[str, str], int] | None = None,
     ) -> AddReport:
         """Embed new and changed files under ``sources``; unchanged files are skipped by hash.
         With ``shard``, only that part of the files (several processes can fill one library).
-        ``words``: the caller's names for the settings that hints of bad files name."""
+        ``words``: the caller's names for the settings that hints of bad files name. ``item_ids``:
+        (stored path, item name) -> the id the item gets (a space keeps its library's ids)."""
         self._check_writable()
         identity = self.use_model(embedder.model)
         sidecar = dict(sidecar or {})
-        job = _AddJob(self, embedder, identity, sidecar, workers)
+        job = _AddJob(self, embedder, identity, sidecar, workers, item_ids)
         try:
             report = run_batch(job, sources, AddReport(words=words), shard, progress=progress, chunk_files=chunk_files)
         except BaseException:
