@@ -127,3 +127,41 @@ def test_probe_from_library_metadata_and_map(tmp_path, tiny_model_dir, capsys):
     html = (tmp_path / "map.html").read_text()
     assert "Das Hildebrandslied" in html and "plotly" in html
     assert len(list((tmp_path / "lib").glob("map-*.npz"))) == 1  # the layout is cached per version
+
+
+def test_more_like_this_and_a_steered_query_weigh_their_parts(tmp_path, tiny_model_dir, tiny_model, capsys):
+    """Issue 20: ``--like ID`` searches with an item's vector (the item itself first); texts and
+    items combine with weights (``--plus``, ``--minus``, ``--part-weights``), checked against the
+    weighted sum computed here; bad parts get one line each."""
+    from clamp3 import Embedder, Library
+    from clamp3.errors import Clamp3Error
+    from clamp3.retrieval import normalize
+
+    weights, lib = ["--weights", str(tiny_model_dir)], str(tmp_path / "lib")
+    assert main(["index", "add", str(DATA / "scores"), "--index", lib, *weights, "-q"]) == 0
+    library = Library(lib, read_only=True)
+    item = library.items()[2]
+    assert main(["search", "--like", str(item.id), "--index", lib, *weights, "--json", "--top-k", "6"]) == 0
+    hits = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert hits[0]["id"] == item.id and hits[0]["score"] == pytest.approx(1.0, abs=1e-5)
+
+    args = ["search", "a chorale", "--like", str(item.id), "--plus", "four voices", "--minus", "a dance",
+            "--part-weights", "1,0.5,2,0.25", "--index", lib, *weights, "--json", "--top-k", "6"]
+    assert main(args) == 0
+    hits = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    embedder = Embedder(tiny_model)
+    texts = normalize(embedder.encode_texts(["a chorale", "four voices", "a dance"]))
+    expected = normalize((1 * texts[0] + 0.5 * library.vectors_of([item.id])[0] + 2 * texts[1] - 0.25 * texts[2])[None])
+    ids, matrix = library.matrix()
+    order = np.argsort(-(matrix @ expected[0]))
+    assert {h["id"] for h in hits} == {int(ids[i]) for i in order[:6]}  # (two of the files hold the same score: a tie)
+    np.testing.assert_allclose([h["score"] for h in hits], (matrix @ expected[0])[order[:6]], atol=1e-5)
+
+    for bad, message in ((["--like", "999999"], "no item with the id 999999"),
+                         (["x", "--plus", "y", "--part-weights", "0,0"], "weights are all zero"),
+                         (["x", "--minus", "x"], "cancel out"),
+                         (["x", "--plus", "y", "--part-weights", "1"], "1 weights for 2 query parts"),
+                         (["x", "--part-weights", "one"], "expected numbers"),
+                         ([], "give a QUERY")):
+        with pytest.raises(Clamp3Error, match=message):
+            main(["search", *bad, "--index", lib, *weights])

@@ -19,7 +19,8 @@ def register(commands) -> None:
         "search", help="nearest items to a text or a file",
         description="Search a library (--index DIR) or, as the official clamp3_search.py, a folder of files (REF_DIR).",
     )
-    search.add_argument("query", metavar="QUERY", help="a text in any language, or a file of any modality")
+    search.add_argument("query", metavar="QUERY", nargs="?", default=None,
+                        help="a text in any language, or a file of any modality (may be left out with --like)")
     search.add_argument("reference", nargs="?", metavar="REF_DIR", help="a folder of files to rank (official form)")
     search.add_argument("--index", default=None, help="library folder (default: the demo library, with --weights default)")
     search.add_argument("--top-k", type=int, default=10)
@@ -28,6 +29,14 @@ def register(commands) -> None:
                              "merged by calibrated score); default: every modality by raw cosine")
     search.add_argument("--where", action="append", metavar="KEY=VALUE", help="metadata filter (repeatable)")
     search.add_argument("--json", action="store_true", help="one JSON object per result")
+    steer = search.add_argument_group("a steered query (a library): the weighted sum of its parts")
+    steer.add_argument("--like", action="append", type=int, default=[], metavar="ID",
+                       help="more like this item of the library (its id: 'clamp3 index list', --json); repeatable")
+    steer.add_argument("--plus", action="append", default=[], metavar="TEXT|FILE", help="a part added; repeatable")
+    steer.add_argument("--minus", action="append", default=[], metavar="TEXT|FILE", help="a part taken away; repeatable")
+    steer.add_argument("--part-weights", default=None, metavar="W,W,...",
+                       help="one weight a part, in order: QUERY, each --like, each --plus, each --minus (default 1 each; "
+                            "a --minus part is taken away with its weight)")
     search.add_argument("--build-space", action="store_true",
                         help="where the library holds another model's vectors, embed its items with these weights first "
                              "(kept in the library's spaces; resumed if stopped)")
@@ -76,10 +85,50 @@ def _check_query(query: str) -> None:
         raise Clamp3Error(f"{query}: no such file (a query ending in {path.suffix} is read as a file)")
 
 
+def _part_weights(text: str | None, count: int) -> list[float]:
+    if text is None:
+        return [1.0] * count
+    try:
+        weights = [float(w) for w in text.split(",")]
+    except ValueError:
+        raise Clamp3Error(f"--part-weights '{text}': expected numbers separated by commas") from None
+    if len(weights) != count:
+        raise Clamp3Error(f"--part-weights has {len(weights)} weights for {count} query parts (QUERY, --like, --plus, --minus)")
+    return weights
+
+
+def _steered(args: argparse.Namespace, embedder, library):
+    """(1, D): QUERY, the --like items, the --plus and the --minus parts, weighed (retrieval.steer)."""
+    from clamp3.folders import encode_query
+    from clamp3.retrieval import steer
+
+    found = {item.id for item in library.items_by_id(args.like)} if args.like else set()
+    missing = [str(i) for i in args.like if i not in found]
+    if missing:
+        raise Clamp3Error(f"{library.directory}: no item with the id {', '.join(missing)} ('clamp3 index list' shows the ids)")
+    parts = [(encode_query(embedder, args.query), 1.0)] if args.query is not None else []
+    parts += [(vector, 1.0) for vector in (library.vectors_of(args.like) if args.like else [])]
+    parts += [(encode_query(embedder, text), 1.0) for text in args.plus]
+    parts += [(encode_query(embedder, text), -1.0) for text in args.minus]
+    weights = _part_weights(args.part_weights, len(parts))
+    try:
+        return steer([vector for vector, _ in parts], [w * sign for w, (_, sign) in zip(weights, parts)])
+    except ValueError as exc:
+        raise Clamp3Error(str(exc)) from None
+
+
 def cmd_search(args: argparse.Namespace) -> int:
     from clamp3.folders import embed_folder, encode_query
 
-    _check_query(args.query)
+    steered = bool(args.like or args.plus or args.minus or args.part_weights)
+    if args.query is None and not args.like:
+        raise Clamp3Error("give a QUERY (a text or a file), or --like ID")
+    if args.query is not None:
+        _check_query(args.query)
+    for part in args.plus + args.minus:
+        _check_query(part)
+    if steered and args.reference and not _is_library(args.reference):
+        raise Clamp3Error("--like, --plus, --minus and --part-weights search a library (--index), not a folder")
     require_paths([args.reference, args.index])
     options = ModelOptions.from_args(args)
     embedder = options.embedder()
@@ -95,7 +144,8 @@ def cmd_search(args: argparse.Namespace) -> int:
 
         index = args.reference or args.index or default_index(options.weights)
         library, answered, searched = _library_for(index, embedder, args.build_space, not args.quiet)
-        query, where = encode_query(embedder, args.query), parse_where(args.where)
+        query = _steered(args, embedder, library) if steered else encode_query(embedder, args.query)
+        where = parse_where(args.where)
         if args.modality == "all":
             found = library.search_mixed(query, args.top_k, where)[0]
         else:
