@@ -295,6 +295,17 @@ class Context:
         if not self.filling():
             self.maps.refresh()
 
+    def item_vector(self, item_id: int, own: bool = False, session: str | None = None) -> np.ndarray:
+        """(1, D) unit vector of an item of the shared library (or, ``own``, of ``session``'s), for
+        "more like this"; the id came from the page: one that is not there gets a message."""
+        if isinstance(item_id, bool) or not isinstance(item_id, (int, np.integer)):
+            raise Clamp3Error("more like this: an item's id is a whole number")
+        with self.lock:
+            library = self.session_library(session) if own else self.library
+            if library is None or not library.items_by_id([int(item_id)]):
+                raise Clamp3Error(f"no item {item_id} in {'your library' if own else 'the library'}")
+            return library.vectors_of([int(item_id)])
+
     # --- the model ------------------------------------------------------------------------------
     def encode_text(self, text: str) -> np.ndarray:
         """(1, D) unit vector of a query text."""

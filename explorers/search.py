@@ -15,10 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
+import numpy as np
 
 from clamp3.errors import Clamp3Error
 from clamp3.library.fit import FitCalibration, calibrate_fit
 from clamp3.metadata import shown_metadata
+from clamp3.retrieval import steer
 from explorers.common import file_input, preview, session_of, shown_errors
 from explorers.context import Context, Found
 
@@ -29,6 +31,7 @@ ANY = "(any)"
 PAGE_SIZE = 25
 MAX_RESULTS = 500
 MAX_QUERY_CHARACTERS = 500  # a text query from a link: longer is cut (the text encoder reads 128 tokens anyway)
+MAX_LIKE = 20  # items of one "more like" query
 BY_TEXT, BY_FILE = "text", "file"
 EXPORT_FIELDS = ("rank", "score", "title", "modality", "library", "file", "metadata")
 
@@ -86,31 +89,77 @@ def fit_calibration(context: Context, wait: bool = False) -> FitCalibration | No
     return None
 
 
+@dataclass(frozen=True)
+class Steer:
+    """What steers a query (issue 20): more like the shared library's items ``like`` (ids), plus a
+    text, minus a text, each with a weight; the query itself weighs ``weight``."""
+
+    like: tuple[int, ...] = ()
+    plus: str = ""
+    minus: str = ""
+    weight: float = 1.0
+    like_weight: float = 1.0
+    plus_weight: float = 0.5
+    minus_weight: float = 0.5
+
+    @classmethod
+    def of(cls, like: str = "", plus: str = "", minus: str = "", *weights: float) -> Steer:
+        """From the page's boxes: ids separated by commas or spaces, texts cut to MAX_QUERY_CHARACTERS."""
+        ids = []
+        for word in (like or "").replace(",", " ").split()[:MAX_LIKE]:
+            if not word.isdigit():
+                raise Clamp3Error(f"more like: '{word[:20]}' is not an item's id (a whole number)")
+            ids.append(int(word))
+        return cls(tuple(ids), (plus or "").strip()[:MAX_QUERY_CHARACTERS], (minus or "").strip()[:MAX_QUERY_CHARACTERS],
+                   *(float(w) for w in weights))
+
+    def __bool__(self) -> bool:
+        return bool(self.like or self.plus or self.minus)
+
+    def vector(self, context: Context, query: np.ndarray | None) -> np.ndarray:
+        """(1, D): the weighted sum of the query (if any) and the parts (``retrieval.steer``)."""
+        parts = [(query, self.weight)] if query is not None else []
+        parts += [(context.item_vector(i), self.like_weight) for i in self.like]
+        parts += [(context.encode_text(self.plus), self.plus_weight)] if self.plus else []
+        parts += [(context.encode_text(self.minus), -self.minus_weight)] if self.minus else []
+        try:
+            return steer([v for v, _ in parts], [w for _, w in parts])
+        except ValueError as exc:
+            raise Clamp3Error(str(exc)) from None
+
+
 def search(
     context: Context, text: str, file: str | None, k: int = 10, modality: str = "all",
     field: str | None = None, value: str | None = None, session: str | None = None,
-    keyword: str | None = None, by: str | None = None, wait_for_fit: bool = False,
+    keyword: str | None = None, by: str | None = None, wait_for_fit: bool = False, steering: Steer = Steer(),
 ) -> Answer:
     """The handler behind the tab and the ``/search`` endpoint. ``by`` says which query is used
     (the tab's "search by", set by the input changed last); without it a file wins over a text.
-    The shared library and ``session``'s own are searched together; "all" modalities fairly."""
+    The shared library and ``session``'s own are searched together; "all" modalities fairly.
+    ``steering`` adds items and texts to the query, or stands for it when there is none."""
     k = max(1, min(MAX_RESULTS, int(k)))
     text = (text or "").strip()[:MAX_QUERY_CHARACTERS]
     by = by if by in (BY_TEXT, BY_FILE) else (BY_FILE if file else BY_TEXT)
     if by == BY_FILE and not file:
         raise Clamp3Error("search by file: drop a file first (or search by text)")
-    if by == BY_TEXT and not text:
+    if by == BY_TEXT and not text and not steering:
         raise Clamp3Error("type a query or drop a file")
     if by == BY_FILE:
         vector, query = context.encode_file(file), Path(file).name
-    else:
+    elif text:
         vector, query = context.encode_text(text), text
+    else:
+        vector, query = None, ""
+    if steering:
+        vector = steering.vector(context, vector)
+        query = " ".join(filter(None, [query, *(f"like #{i}" for i in steering.like),
+                                       f"+ {steering.plus}" if steering.plus else "", f"- {steering.minus}" if steering.minus else ""]))
     where = {field: value} if field and field != ANY and value and value != ANY else None
     chosen = _modality(modality)
     hits = context.search(vector, k, chosen, where, session, keyword=keyword, mixed=chosen is None)
     no_fit, searched = None, context.coverage_line()
     # the calibration is of unfiltered text queries, on a library as a whole (not one being filled)
-    if by == BY_TEXT and hits and not where and not keyword and not context.filling():
+    if by == BY_TEXT and text and not steering and hits and not where and not keyword and not context.filling():
         calibration = fit_calibration(context, wait=wait_for_fit)
         no_fit = calibration.verdict(max(h.score for h in hits)) if calibration else None
     return Answer(hits, by, query, no_fit, searched)
@@ -130,7 +179,9 @@ def results_html(hits: list[Found], page: int = 0, opened: int | None = None, sh
     start = page * PAGE_SIZE
     for position, hit in enumerate(hits[start : start + PAGE_SIZE], start):
         play = (f"<button class='clamp3-play' title='play and show' aria-label='play {hit.rank}' "
-                f"data-row='{position}'>&#9654;</button>")
+                f"data-row='{position}'>&#9654;</button>"
+                f"<button class='clamp3-play' title='more like this' aria-label='more like {hit.rank}' "
+                f"data-like='{position}'>&#8776;</button>")
         rows.append(
             f"<tr><td>{play}</td><td>{hit.rank}</td><td>{hit.score:.3f}</td><td>{html.escape(hit.title)}</td>"
             f"<td>{'yours' if hit.own else ''}</td><td>{html.escape(hit.modality)}</td><td>{html.escape(_details(hit))}</td>"
@@ -150,6 +201,8 @@ PLAY_SCRIPT = """
 element.addEventListener('click', (event) => {
   const button = event.target.closest('button[data-row]');
   if (button) trigger('click', {row: Number(button.dataset.row)});
+  const like = event.target.closest('button[data-like]');
+  if (like) trigger('click', {like: Number(like.dataset.like)});
 });
 """
 
@@ -223,6 +276,17 @@ def build(context: Context, app: gr.Blocks | None = None) -> None:
             keyword = gr.Textbox(label="title or metadata contains", max_length=100)
             field = gr.Dropdown(fields, value=ANY, label="only items whose field")
             value = gr.Dropdown([ANY], value=ANY, label="has the value", allow_custom_value=True)
+    with gr.Accordion("Steer the query: more like items, plus and minus a text", open=False):
+        with gr.Row():
+            like = gr.Textbox(label="more like the items (ids, as in a result's ≈ or the list's download)", elem_id="steer-like", scale=2)
+            like_weight = gr.Slider(0, 5, value=1.0, step=0.05, label="their weight", scale=1)
+            weight = gr.Slider(0, 5, value=1.0, step=0.05, label="the query's weight", scale=1)
+        with gr.Row():
+            plus = gr.Textbox(label="plus (a text)", placeholder="in a minor key", elem_id="steer-plus", max_length=MAX_QUERY_CHARACTERS, scale=2)
+            plus_weight = gr.Slider(0, 5, value=0.5, step=0.05, label="its weight", scale=1)
+            minus = gr.Textbox(label="minus (a text)", placeholder="a dance", elem_id="steer-minus", max_length=MAX_QUERY_CHARACTERS, scale=2)
+            minus_weight = gr.Slider(0, 5, value=0.5, step=0.05, label="its weight", scale=1)
+    steer_inputs = [like, plus, minus, weight, like_weight, plus_weight, minus_weight]
     button = gr.Button("Search", variant="primary")
     status = gr.HTML(elem_id="search-status")
     output = gr.HTML(elem_id="search-results", js_on_load=PLAY_SCRIPT)
@@ -248,9 +312,11 @@ def build(context: Context, app: gr.Blocks | None = None) -> None:
         return "", "", [], 0, "", None, gr.update(value=None, visible=False)
 
     @shown_errors
-    def run(text, file, k, modality, field, value, keyword, by, request: gr.Request):
-        answer = search(context, text, file, k, modality, field, value, session_of(request), keyword, by)
-        link = search_link(text, modality, k, keyword) if answer.by == BY_TEXT else ""
+    def run(text, file, k, modality, field, value, keyword, by, like, plus, minus, weight, like_weight, plus_weight,
+            minus_weight, request: gr.Request):
+        steering = Steer.of(like, plus, minus, weight, like_weight, plus_weight, minus_weight)
+        answer = search(context, text, file, k, modality, field, value, session_of(request), keyword, by, steering=steering)
+        link = search_link(text, modality, k, keyword) if answer.by == BY_TEXT and text and not steering else ""
         return (status_line(answer, link), results_html(answer.hits), [h.to_dict() for h in answer.hits], 0,
                 page_line(len(answer.hits), 0))
 
@@ -260,13 +326,27 @@ def build(context: Context, app: gr.Blocks | None = None) -> None:
         return results_html(found(hits), page), page, page_line(len(hits), page)
 
     @shown_errors
-    def show(hits: list[dict], event: gr.EventData):
-        position = (event._data or {}).get("row")  # sent by PLAY_SCRIPT
-        if not isinstance(position, int) or not 0 <= position < len(hits):
-            return None, gr.update()
+    def show(hits: list[dict], k, modality, field, value, keyword, event: gr.EventData, request: gr.Request):
+        """A row's play button (its score in the row, its sound in the player) or its "more like this"
+        (a search with its vector, under the same filters), both sent by PLAY_SCRIPT."""
+        data = event._data or {}
+        position = data.get("row", data.get("like"))
+        unchanged = (gr.update(),) * 5  # the results, the status line, the hits, the page, its label
+        if isinstance(position, bool) or not isinstance(position, int) or not 0 <= position < len(hits):
+            return (None, *unchanged)
         hit = hits[position]
+        if "like" in data:
+            where = {field: value} if field and field != ANY and value and value != ANY else None
+            session = session_of(request)
+            vector = context.item_vector(hit["id"], bool(hit.get("own")), session)
+            chosen = _modality(modality)
+            liked = context.search(vector, max(1, min(MAX_RESULTS, int(k))), chosen, where, session, keyword=keyword,
+                                   mixed=chosen is None)
+            answer = Answer(liked, "item", f"more like {hit['title']}", searched=context.coverage_line())
+            return (None, results_html(liked), status_line(answer, ""), [h.to_dict() for h in liked], 0,
+                    page_line(len(liked), 0))
         sound, shown = preview(hit["path"], hit["name"])
-        return sound, results_html(found(hits), position // PAGE_SIZE, position, shown)
+        return (sound, results_html(found(hits), position // PAGE_SIZE, position, shown), *unchanged[1:])
 
     @shown_errors
     def run_download(hits: list[dict], request: gr.Request):
@@ -286,7 +366,7 @@ def build(context: Context, app: gr.Blocks | None = None) -> None:
               concurrency_id="search")
     shown_state = [status, output, hits_state, page_state, page_label, audio, files]
     searched = [status, output, hits_state, page_state, page_label]
-    inputs = [text, file, k, modality, field, value, keyword, by]
+    inputs = [text, file, k, modality, field, value, keyword, by, *steer_inputs]
     for trigger in (button.click, text.submit, keyword.submit):
         # cleared first: an error leaves no earlier results under it
         trigger(clear, None, shown_state, api_name=False, queue=False).then(
@@ -301,7 +381,8 @@ def build(context: Context, app: gr.Blocks | None = None) -> None:
     following.click(lambda h, p: turn(h, p, 1), [hits_state, page_state], [output, page_state, page_label], api_name=False)
     download.click(run_download, hits_state, files, api_name=False)
     field.change(values_of, field, value, api_name=False)
-    output.click(show, hits_state, [audio, output], api_name=False)
+    output.click(show, [hits_state, k, modality, field, value, keyword], [audio, output, status, hits_state, page_state, page_label],
+                 api_name=False)
 
     if app is not None:
         def restore(request: gr.Request):
@@ -311,7 +392,8 @@ def build(context: Context, app: gr.Blocks | None = None) -> None:
             if not text_.strip():  # nothing is touched: a search typed before the page finished loading stays
                 return (gr.skip(),) * 9
             try:
-                filled = run.__wrapped__(text_, None, k_, modality_, ANY, ANY, keyword_, BY_TEXT, request)
+                filled = run.__wrapped__(text_, None, k_, modality_, ANY, ANY, keyword_, BY_TEXT, "", "", "", 1.0, 1.0, 0.5, 0.5,
+                                         request)
             except Clamp3Error as exc:
                 filled = (html.escape(str(exc)), "", [], 0, "")
             return (text_, modality_, k_, keyword_, *filled)

@@ -102,6 +102,11 @@ def test_type_a_query_and_see_results(page):
     page.get_by_role("button", name="play 2", exact=True).click()
     page.locator("#search-results tr.clamp3-opened svg").first.wait_for()
     assert page.locator("#search-results tr").nth(3).get_attribute("class") == "clamp3-opened"
+    # issue 20: "more like this" on the fourth result: a search with its vector, that item first at 1.000
+    fourth = page.locator("#search-results tr", has=page.get_by_role("button", name="more like 4", exact=True)).locator("td").nth(3).inner_text()
+    page.get_by_role("button", name="more like 4", exact=True).click()
+    page.locator("#search-status", has_text="more like").wait_for()
+    assert rows.nth(1).locator("td").nth(3).inner_text() == fourth and rows.nth(1).locator("td").nth(2).inner_text() == "1.000"
 
 
 def test_upload_a_midi_and_get_class_probabilities(page):

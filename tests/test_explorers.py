@@ -759,3 +759,28 @@ def test_a_page_opened_without_a_link_leaves_a_search_made_meanwhile_alone(conte
     assert len(outputs) == len(restore.outputs) and all(o == gr.skip() for o in outputs)
     text, modality, k, keyword, status, *rest = restore.fn(types.SimpleNamespace(query_params={"q": "a jig", "k": "3"}))
     assert (text, modality, k) == ("a jig", "all", 3) and "a jig" in status
+
+
+def test_more_like_an_item_and_a_steered_query(context):
+    """Issue 20: a query steered by items of the library and by texts with weights; the page's boxes
+    are read with one message for each bad part, and the app keeps serving."""
+    from clamp3.retrieval import normalize
+
+    item = context.library.items()[5]
+    liked = search.search(context, "", None, k=3, steering=search.Steer.of(str(item.id))).hits
+    assert liked[0].id == item.id and abs(liked[0].score - 1.0) < 1e-5
+    steering = search.Steer.of(f"{item.id}", "a slow air", "a dance", 1.0, 2.0, 0.5, 0.25)
+    answer = search.search(context, "a folk song", None, k=12, steering=steering)
+    assert answer.query == f"a folk song like #{item.id} + a slow air - a dance" and answer.no_fit is None
+    texts = context.encode_texts(["a folk song", "a slow air", "a dance"])
+    expected = normalize(texts[0] + 2.0 * context.item_vector(item.id)[0] + 0.5 * texts[1] - 0.25 * texts[2])
+    ids, matrix = context.library.matrix()
+    scores = dict(zip(ids.tolist(), matrix @ expected))
+    assert all(abs(h.score - scores[h.id]) < 1e-5 for h in answer.hits)
+    for boxes, message in (((f"{item.id}, x",), "'x' is not an item's id"), (("123456",), "no item 123456 in the library"),
+                           (("", "a jig", "", 0.0, 1.0, 0.0), "weights are all zero"),
+                           (("", "a jig", "a jig", 1.0, 1.0, 1.0, 1.0), "cancel out")):
+        with pytest.raises(Clamp3Error, match=message):
+            search.search(context, "", None, k=3, steering=search.Steer.of(*boxes))
+    with pytest.raises(Clamp3Error, match="whole number"):
+        context.item_vector("3")
