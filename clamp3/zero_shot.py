@@ -9,6 +9,7 @@ of a class prior when one is given.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -135,3 +136,36 @@ class ZeroShotClassifier:
         logits = logits - logits.max(axis=1, keepdims=True)
         probabilities = np.exp(logits)
         return Prediction(self.classes, cosines, probabilities / probabilities.sum(axis=1, keepdims=True))
+
+
+# A field written by classify_library: a name of letters, digits, '_' and '-' (it is a filter and a
+# map colour), not one the library keeps for itself.
+FIELD_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,39}")
+
+
+def classify_library(
+    library, classifier: ZeroShotClassifier, field: str, modality: str | None = None,
+    where: Mapping[str, str] | None = None, chunk: int = 5000,
+) -> int:
+    """Classify the items of ``library`` (of ``modality``, whose fields equal ``where``) and write
+    each one's top class into the metadata field ``field`` and its probability (3 decimals) into
+    ``field_probability``, in one transaction; search, filters and maps read them at once.
+    Returns how many items were written."""
+    from clamp3.metadata import HIDDEN_FIELDS
+
+    if not FIELD_NAME.fullmatch(field or "") or field in HIDDEN_FIELDS or field == "title":
+        raise Clamp3Error(f"'{field}' cannot be a field to write: letters, digits, '_' or '-', starting with a letter"
+                          + (" (and not one the library keeps)" if field in HIDDEN_FIELDS or field == "title" else ""))
+    rows = library.items(modality, dict(where or {}))
+    if not rows:
+        raise Clamp3Error(f"{library.directory}: no item to classify (modality {modality or 'any'}, filter {dict(where or {})})")
+    changes = []
+    for start in range(0, len(rows), chunk):
+        part = rows[start : start + chunk]
+        prediction = classifier.predict(library.vectors_of([r.id for r in part]))
+        best = prediction.probabilities.argmax(axis=1)
+        for row, index, probabilities in zip(part, best, prediction.probabilities):
+            metadata = {**row.metadata, field: prediction.classes[index], f"{field}_probability": f"{probabilities[index]:.3f}"}
+            changes.append((row.id, row.title, metadata))
+    library.update_metadata(changes)
+    return len(changes)

@@ -11,7 +11,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from clamp3.errors import Clamp3Error
-from clamp3.zero_shot import DEFAULT_TEMPERATURE, FIT_COSINE, Prediction, ZeroShotClassifier
+from clamp3.zero_shot import DEFAULT_TEMPERATURE, FIT_COSINE, Prediction, ZeroShotClassifier, classify_library
 from explorers.common import file_input, shown_errors, table_html
 from explorers.context import Context
 
@@ -87,6 +87,25 @@ def predict(
     return chosen.predict(vectors), names
 
 
+def write(
+    context: Context, classes_text: str, templates_text: str, temperature: float, field: str | None, value: str | None, target: str,
+) -> str:
+    """Classify the shared library's items (those whose ``field`` is ``value``, or all) and write each
+    one's top class into ``target`` (and its probability into ``target_probability``): the
+    operator's choice (``--shared-library-writable``). Under weights served from a space, the
+    fields go into the library itself too, whose metadata the space follows. Returns a line."""
+    context.writable_shared()
+    templates = [t.strip() for t in (templates_text or "").splitlines() if t.strip()]
+    chosen = classifier(context, parse_lines(classes_text), templates, temperature)
+    where = {field: value} if field and value else None
+    with context.lock:
+        written = classify_library(context.library, chosen, target, where=where)
+        if context.base is not None:  # the space's metadata is the library's: written there as well
+            rows = context.library.items(where=where)
+            context.base.update_metadata([(r.id, r.title, r.metadata) for r in rows])
+    return f"wrote '{target}' (and '{target}_probability') of {written:,} items: filter and colour the map by it"
+
+
 def cap_note(context: Context, field: str, value: str, used: int) -> str:
     """What the selection cap cut, in a line (empty when it cut nothing)."""
     if used < MAX_SELECTION:
@@ -132,6 +151,9 @@ def build(context: Context) -> None:
             fields = [""] + context.fields()
             field = gr.Dropdown(fields, value="", label="...or the library items whose field")
             value = gr.Dropdown([], label="has the value", allow_custom_value=True)
+    with gr.Row():
+        write_field = gr.Textbox(label="...and write each item's top class into the field (the library's items; empty: "
+                                       "write nothing)", placeholder="genre_guess", max_length=40, elem_id="classify-write")
     button = gr.Button("Classify", variant="primary")
     plot = gr.Plot(label="probabilities", elem_id="classify-plot")
     details = gr.HTML()
@@ -142,9 +164,12 @@ def build(context: Context) -> None:
         return "\n".join(chosen_classes), "\n".join(chosen_templates)
 
     @shown_errors
-    def run(file, classes_text, templates_text, temperature, field, value):
+    def run(file, classes_text, templates_text, temperature, field, value, write_field):
+        written = ""
+        if write_field and write_field.strip():
+            written = write(context, classes_text, templates_text, temperature, field, value, write_field.strip())
         prediction, names = predict(context, file, classes_text, templates_text, temperature, field, value)
-        notes = [far_note(context, prediction), "" if file else cap_note(context, field, value, len(names))]
+        notes = [written, far_note(context, prediction), "" if file else cap_note(context, field, value, len(names))]
         shown = "".join(f"<p class='clamp3-note'>{html.escape(note)}</p>" for note in notes if note)
         labels, probabilities = prediction.classes, prediction.probabilities
         return chart(labels, probabilities), shown + per_item_table(labels, probabilities, names)
@@ -158,6 +183,8 @@ def build(context: Context) -> None:
         return answer | ({"note": note} if note else {})
 
     preset.change(load_preset, preset, [classes, templates], api_name=False)
+    # fields written since the page was built (a classification written into the library) are offered too
+    field.focus(lambda: gr.update(choices=[""] + context.fields()), None, field, api_name=False, queue=False)
     field.change(lambda f: gr.update(choices=context.field_values(f), value=None), field, value, api_name=False)
-    button.click(run, [file, classes, templates, temperature, field, value], [plot, details], api_name=False)
+    button.click(run, [file, classes, templates, temperature, field, value, write_field], [plot, details], api_name=False)
     gr.Button(visible=False).click(api_classify, [file, classes, templates, temperature], api_output, api_name="classify")

@@ -243,5 +243,7 @@ def build(context: Context) -> None:
         return clicked_item(context, (event._data or {}).get("item"))
 
     draw.click(run, [field, center, text, file], [plot, values, status], api_name="map")
+    # fields written since the page was built (a classification written into the library) are offered too
+    field.focus(lambda: gr.update(choices=["modality"] + context.fields()), None, field, api_name=False, queue=False)
     picked.click(play, None, [sound, picked], api_name=False)
     export.click(run_export, [field, center, values, x0, x1, y0, y1], download, api_name=False)

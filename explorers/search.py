@@ -381,6 +381,8 @@ def build(context: Context, app: gr.Blocks | None = None) -> None:
     following.click(lambda h, p: turn(h, p, 1), [hits_state, page_state], [output, page_state, page_label], api_name=False)
     download.click(run_download, hits_state, files, api_name=False)
     field.change(values_of, field, value, api_name=False)
+    # fields written since the page was built (a classification written into the library) are offered too
+    field.focus(lambda: gr.update(choices=[ANY] + context.fields()), None, field, api_name=False, queue=False)
     output.click(show, [hits_state, k, modality, field, value, keyword], [audio, output, status, hits_state, page_state, page_label],
                  api_name=False)
 

@@ -164,3 +164,33 @@ def test_more_like_this_and_a_steered_query_weigh_their_parts(tmp_path, tiny_mod
                          ([], "give a QUERY")):
         assert main(["search", *bad, "--index", lib, *weights]) != 0
         assert message in capsys.readouterr().err
+
+
+def test_classify_a_library_writes_the_top_class_as_a_field_to_filter_and_colour_by(tmp_path, tiny_model_dir, tiny_model, capsys):
+    """Issue 20: ``classify --index DIR --write-field F`` writes each item's top class (and its
+    probability) into its metadata; ``--where F=class`` then finds exactly those items."""
+    from clamp3 import Embedder, Library
+    from clamp3.zero_shot import ZeroShotClassifier
+
+    weights, lib = ["--weights", str(tiny_model_dir)], str(tmp_path / "lib")
+    assert main(["index", "add", str(DATA / "scores"), "--index", lib, *weights, "-q"]) == 0
+    args = ["classify", "--index", lib, "--labels", "chorale,folk song,dance", "--write-field", "genre_guess", *weights, "--json"]
+    assert main(args) == 0
+    out, err = capsys.readouterr()
+    printed = {row["id"]: row["label"] for row in map(json.loads, out.splitlines())}
+    assert "wrote 'genre_guess'" in err and len(printed) == 6
+    library = Library(lib, read_only=True)
+    classifier = ZeroShotClassifier.from_templates(Embedder(tiny_model).encode_texts, ["chorale", "folk song", "dance"])
+    for item in library.items():
+        expected = classifier.predict(library.vectors_of([item.id])).ranking()[0]
+        assert item.metadata["genre_guess"] == expected[0] == printed[item.id]
+        assert item.metadata["genre_guess_probability"] == f"{expected[1]:.3f}"
+    label = library.items()[0].metadata["genre_guess"]
+    assert main(["index", "list", "--index", lib, "--where", f"genre_guess={label}", "--json"]) == 0
+    listed = [json.loads(line)["id"] for line in capsys.readouterr().out.splitlines()]
+    assert listed == [i for i, found in printed.items() if found == label]
+    for bad, message in ((["--write-field", "title"], "cannot be a field to write"),
+                         (["--write-field", "a b"], "cannot be a field to write"),
+                         (["--where", "region=Nowhere", "--write-field", "x"], "no item to classify")):
+        assert main(["classify", "--index", lib, "--labels", "a,b", *bad, *weights]) != 0
+        assert message in capsys.readouterr().err

@@ -784,3 +784,20 @@ def test_more_like_an_item_and_a_steered_query(context):
             search.search(context, "", None, k=3, steering=search.Steer.of(*boxes))
     with pytest.raises(Clamp3Error, match="whole number"):
         context.item_vector("3")
+
+
+def test_the_classify_tab_writes_a_field_the_operator_allows_and_search_filters_by_it(context):
+    """Issue 20: a classification of the library written into a field (operator's choice), which
+    search then filters by; refused, with nothing written, without --shared-library-writable."""
+    with pytest.raises(Clamp3Error, match="shared"):
+        classify.write(context, "jig\nreel", "{}", 0.02, "", "", "tune_guess")
+    assert "tune_guess" not in context.fields()
+    context.shared_writable = True
+    line = classify.write(context, "jig\nreel", "{}", 0.02, "region", "Bohemia", "tune_guess")
+    assert line.startswith("wrote 'tune_guess' (and 'tune_guess_probability') of 4 items")
+    assert {"tune_guess", "tune_guess_probability"} <= set(context.fields())
+    value = context.field_values("tune_guess")[0]
+    hits = search.search(context, "a folk song", None, k=10, field="tune_guess", value=value).hits
+    assert hits and all(h.metadata["tune_guess"] == value and h.metadata["region"] == "Bohemia" for h in hits)
+    with pytest.raises(Clamp3Error, match="cannot be a field to write"):
+        classify.write(context, "jig\nreel", "{}", 0.02, "", "", "split")

@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import sys
 from pathlib import Path
 
 import numpy as np
 
-from clamp3.cli.options import ModelOptions, add_model_options, require_paths
+from clamp3.cli.options import MODALITIES, ModelOptions, add_model_options, parse_where, require_paths
 from clamp3.errors import Clamp3Error
 
 logger = logging.getLogger("clamp3")
@@ -19,7 +20,13 @@ def register(commands) -> None:
     from clamp3.zero_shot import DEFAULT_TEMPERATURE
 
     classify = commands.add_parser("classify", help="zero-shot classification with text prompts")
-    classify.add_argument("files", nargs="+", metavar="FILE")
+    classify.add_argument("files", nargs="*", metavar="FILE", help="files or folders (or --index: a library's items)")
+    classify.add_argument("--index", default=None, help="classify the items of this library (of --modality, --where)")
+    classify.add_argument("--modality", choices=MODALITIES, help="with --index: only items of this modality")
+    classify.add_argument("--where", action="append", metavar="KEY=VALUE", help="with --index: metadata filter (repeatable)")
+    classify.add_argument("--write-field", default=None, metavar="NAME",
+                          help="with --index: write each item's top class into this metadata field (and its probability "
+                               "into NAME_probability), for filters and map colours")
     classify.add_argument("--labels", default=None, help="comma-separated classes")
     classify.add_argument("--labels-file", default=None, help="one class per line")
     classify.add_argument("--template", action="append", help="prompt template with {} (repeatable: an ensemble)")
@@ -56,6 +63,12 @@ def cmd_classify(args: argparse.Namespace) -> int:
     if args.labels_file:
         labels += [line.strip() for line in Path(args.labels_file).read_text(encoding="utf-8").splitlines() if line.strip()]
     prompts = checked_prompts(class_prompts(labels, args.template or ()))  # bad classes fail before the model loads
+    if args.index:
+        return _classify_library(args, prompts)
+    if args.write_field or args.modality or args.where:
+        raise Clamp3Error("--write-field, --modality and --where classify a library: give --index DIR")
+    if not args.files:
+        raise Clamp3Error("give files or folders to classify, or --index DIR")
     files, missing = collect_files(args.files, SUPPORTED_EXTENSIONS)
     for source in missing:
         logger.error("%s: no such file or folder", source)
@@ -78,6 +91,38 @@ def cmd_classify(args: argparse.Namespace) -> int:
         else:
             print(f"{name}\t{ranking[0][0]}\t" + "  ".join(f"{label} {p:.3f}" for label, p, _ in ranking))
     return 1 if failures else 0
+
+
+def _classify_library(args: argparse.Namespace, prompts) -> int:
+    """``classify --index DIR``: every item (of --modality, --where) classified from its vector; with
+    --write-field its top class and probability written into its metadata."""
+    from clamp3.library import Library, model_identity
+    from clamp3.zero_shot import ZeroShotClassifier, classify_library
+
+    if args.files:
+        raise Clamp3Error("give files or --index DIR, not both")
+    require_paths([args.index])
+    embedder = ModelOptions.from_args(args).embedder()
+    library = Library.open(args.index, read_only=not args.write_field)
+    meta = library.meta()
+    if meta.get("fingerprint") not in (None, model_identity(embedder.model)["fingerprint"]):
+        raise Clamp3Error(f"{args.index} holds the vectors of model '{meta.get('model')}': classify its items with that "
+                          "model's weights (--weights)")
+    classifier = ZeroShotClassifier.from_prompts(embedder.encode_texts, prompts, args.temperature)
+    where = parse_where(args.where)
+    if args.write_field:
+        written = classify_library(library, classifier, args.write_field, args.modality, where)
+        print(f"wrote '{args.write_field}' (and '{args.write_field}_probability') of {written:,} items", file=sys.stderr)
+    rows = library.items(args.modality, where)
+    prediction = classifier.predict(library.vectors_of([r.id for r in rows])) if rows else None
+    for row_number, row in enumerate(rows):
+        ranking = prediction.ranking(row_number)
+        if args.json:
+            print(json.dumps({"id": row.id, "title": row.title, "label": ranking[0][0],
+                              "probabilities": {label: p for label, p, _ in ranking}}, ensure_ascii=False))
+        else:
+            print(f"{row.id}\t{row.title}\t{ranking[0][0]}\t" + "  ".join(f"{label} {p:.3f}" for label, p, _ in ranking))
+    return 0
 
 
 def cmd_probe(args: argparse.Namespace) -> int:
