@@ -117,9 +117,16 @@ def map_colors(values: Sequence[str]) -> dict[str, str]:
     return dict(zip(common, MAP_PALETTE))
 
 
-def map_figure(points: np.ndarray, rows: list[LibraryItem], color_by: str | None):
+def name_places(figure, places: Sequence[tuple[float, float, str]]) -> None:
+    """Names written on a map at (x, y) (clusters' names: ``clamp3.clusters.cluster_places``), escaped."""
+    for x, y, text in places:
+        figure.add_annotation(x=x, y=y, text=html.escape(text), showarrow=False, font={"size": 12, "color": "#111"},
+                              bgcolor="rgba(255,255,255,0.75)", bordercolor="#888", borderwidth=1)
+
+
+def map_figure(points: np.ndarray, rows: list[LibraryItem], color_by: str | None, places: Sequence[tuple[float, float, str]] = ()):
     """The plotly figure of a map: a trace per value of ``color_by`` (default: modality), coloured
-    by :func:`map_colors`, titles on hover."""
+    by :func:`map_colors`, titles on hover; ``places``: names written on it (:func:`name_places`)."""
     import plotly.graph_objects as go
 
     values = [_map_value(row, color_by) or NO_VALUE for row in rows]
@@ -137,6 +144,7 @@ def map_figure(points: np.ndarray, rows: list[LibraryItem], color_by: str | None
             )
         )
     figure.update_layout(title=f"CLaMP 3 map, coloured by {html.escape(color_by or 'modality')}", template="plotly_white")
+    name_places(figure, places)
     return figure
 
 
@@ -144,16 +152,22 @@ def _map_value(row: LibraryItem, color_by: str | None) -> str:
     return str(row.metadata.get(color_by, row.to_dict().get(color_by, ""))) if color_by else row.modality
 
 
-def write_map(points: np.ndarray, rows: list[LibraryItem], color_by: str | None, out: str | Path) -> None:
-    """An interactive plotly HTML (:func:`map_figure`) or a CSV, by the extension of ``out``."""
+def write_map(
+    points: np.ndarray, rows: list[LibraryItem], color_by: str | None, out: str | Path, places: Sequence[tuple[float, float, str]] = (),
+) -> None:
+    """An interactive plotly HTML (:func:`map_figure`, ``places`` named on it) or a CSV, by the
+    extension of ``out``; a ``cluster`` field of the rows (``clamp3.clusters.with_clusters``) is a
+    column of the CSV."""
     import csv
 
     out = Path(out)
     if out.suffix.lower() == ".csv":
         with open(out, "w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
-            writer.writerow(["id", "x", "y", "title", "modality", "path", color_by or "modality"])
+            clustered = bool(rows) and "cluster" in rows[0].metadata and color_by != "cluster"
+            writer.writerow(["id", "x", "y", "title", "modality", "path", color_by or "modality"] + (["cluster"] if clustered else []))
             for (x, y), row in zip(points, rows):
-                writer.writerow([row.id, f"{x:.5f}", f"{y:.5f}", row.title, row.modality, row.path, _map_value(row, color_by)])
+                writer.writerow([row.id, f"{x:.5f}", f"{y:.5f}", row.title, row.modality, row.path, _map_value(row, color_by)]
+                                + ([row.metadata["cluster"]] if clustered else []))
         return
-    map_figure(points, rows, color_by).write_html(out, include_plotlyjs=True)
+    map_figure(points, rows, color_by, places).write_html(out, include_plotlyjs=True)

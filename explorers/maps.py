@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import html
 import secrets
+import threading
 import time
 from pathlib import Path
 
@@ -17,7 +18,17 @@ import gradio as gr
 import numpy as np
 import plotly.graph_objects as go
 
-from clamp3.analysis import MAP_OTHER_COLOR, map_colors
+from clamp3.analysis import MAP_OTHER_COLOR, map_colors, name_places
+from clamp3.clusters import (
+    DEFAULT_CLUSTERS,
+    DEFAULT_VOCABULARY,
+    MAX_CLUSTERS,
+    Clusters,
+    cluster_places,
+    label_clusters,
+    parse_vocabulary,
+    with_clusters,
+)
 from clamp3.errors import Clamp3Error
 from clamp3.library import LibraryItem
 from clamp3.library.maps import MapView, place_on_map
@@ -36,7 +47,7 @@ def color_values(rows: list[LibraryItem], field: str) -> list[str]:
 
 def figure(
     rows: list[LibraryItem], points: np.ndarray, field: str, pins: list[tuple[str, np.ndarray]] = (),
-    own: tuple[list[str], np.ndarray] = ([], np.zeros((0, 2))),
+    own: tuple[list[str], np.ndarray] = ([], np.zeros((0, 2))), places: list[tuple[float, float, str]] = (),
 ) -> go.Figure:
     values = color_values(rows, field)
     # the most common values get a colour each, the one `clamp3 map` gives them; the rest share "other"
@@ -64,6 +75,7 @@ def figure(
             x=[float(xy[0])], y=[float(xy[1])], mode="markers+text", name=f"query: {html.escape(label[:40])}", text=[html.escape(label[:40])],
             textposition="top center", marker={"symbol": "star", "size": 22, "color": "black", "line": {"width": 1, "color": "gold"}},
         ))
+    name_places(fig, places)
     fig.update_layout(template="plotly_white", height=640, legend={"itemsizing": "constant"},
                       title=f"{len(rows):,} items, coloured by {html.escape(field)}", margin={"l": 10, "r": 10, "t": 40, "b": 10})
     return fig
@@ -151,6 +163,31 @@ def export_csv(context: Context, rows: list[LibraryItem], points: np.ndarray, ke
     return out
 
 
+_clustered: dict[tuple, Clusters] = {}  # (library, version, ids digest, k, vocabulary) -> clusters; the last few kept
+_clustered_lock = threading.Lock()
+CLUSTERS_KEPT = 8
+
+
+def clustered(context: Context, rows: list[LibraryItem], k: int, vocabulary: str) -> Clusters:
+    """The labelled clusters (:func:`clamp3.clusters.label_clusters`) of the map's items, computed
+    once per library version, k and vocabulary (k-means on 12,762 items and the default vocabulary:
+    about 6 s on 2 cores)."""
+    labels = parse_vocabulary(vocabulary)  # an empty vocabulary is refused before any work
+    ids = [r.id for r in rows]
+    key = (str(context.library.directory), context.library.version, hash(tuple(ids)), int(k), tuple(labels))
+    with _clustered_lock:
+        if key in _clustered:
+            return _clustered[key]
+    with context.lock:
+        vectors = context.library.vectors_of(ids)
+    found = label_clusters(vectors, context.encode_texts, labels, int(k))
+    with _clustered_lock:
+        _clustered[key] = found
+        while len(_clustered) > CLUSTERS_KEPT:
+            _clustered.pop(next(iter(_clustered)))
+    return found
+
+
 def library_points(context: Context, center: bool, waiting=None) -> MapView:
     """The shared library's map: the up-to-date one, or while that is computed the last one ready
     with a status line (see :class:`clamp3.library.maps.BackgroundMaps`); ``waiting(line)`` is told
@@ -199,13 +236,19 @@ def clicked_item(context: Context, item: object) -> tuple[object, str]:
 
 
 def build(context: Context) -> None:
-    fields = ["modality"] + context.fields()
+    fields = ["modality", "cluster"] + context.fields()
     default = "region" if "region" in fields else fields[0]
     with gr.Row():
         field = gr.Dropdown(fields, value=default, label="colour by", scale=1)
         center = gr.Checkbox(True, label="centre each modality (scores and audio overlay)", scale=1)
         text = gr.Textbox(label="pin a text onto the map", placeholder="a lively Irish jig", scale=2)
         file = file_input(label="...or a file", scale=1)
+    with gr.Row():
+        name_clusters = gr.Checkbox(False, label="name clusters (k-means in the space, named from the vocabulary)",
+                                    elem_id="map-clusters", scale=2)
+        cluster_count = gr.Slider(2, MAX_CLUSTERS, value=DEFAULT_CLUSTERS, step=1, label="clusters", scale=1)
+    with gr.Accordion("Cluster label vocabulary (one label a line, any language)", open=False):
+        vocabulary = gr.Textbox(DEFAULT_VOCABULARY, lines=8, label="labels", max_lines=20)
     draw = gr.Button("Draw", variant="primary")
     status = gr.Markdown(elem_id="map-status")
     plot = gr.Plot(elem_id="map-plot")
@@ -220,19 +263,30 @@ def build(context: Context) -> None:
         export = gr.Button("Export")
         download = gr.File(label="selection", interactive=False)
 
+    def with_names(rows, points, field, named, k, words) -> tuple[list[LibraryItem], list]:
+        """The rows with their cluster in the field "cluster", and where the names go, when clusters
+        are named (or the map is coloured by them)."""
+        if not (named or field == "cluster"):
+            return rows, []
+        found = clustered(context, rows, k, words)
+        return with_clusters(rows, found), cluster_places(points, found) if named else []
+
     @shown_errors
-    def run(field: str, center: bool, text: str, file: str | None, request: gr.Request, progress=TRACK_TQDM):
+    def run(field: str, center: bool, text: str, file: str | None, named: bool, k: int, words: str, request: gr.Request,
+            progress=TRACK_TQDM):
         shown = library_points(context, center, waiting=lambda line: progress(None, desc=line))
         rows, points = shown.rows, shown.points
+        rows, places = with_names(rows, points, field, named, k, words)
         pins = pin(context, rows, points, text, file)
         own = own_items(context, session_of(request), rows, points)
         choices = sorted(set(color_values(rows, field)))
-        return figure(rows, points, field, pins, own), gr.update(choices=choices[:1000], value=[]), html.escape(shown.status)
+        return figure(rows, points, field, pins, own, places), gr.update(choices=choices[:1000], value=[]), html.escape(shown.status)
 
     @shown_errors
-    def run_export(field, center, values, x0, x1, y0, y1):
+    def run_export(field, center, values, x0, x1, y0, y1, named, k, words):
         shown = library_points(context, center)
         rows, points = shown.rows, shown.points
+        rows, _ = with_names(rows, points, field, named, k, words)
         keep = select(rows, points, field, values, selection_box(x0, x1, y0, y1))
         if not keep:
             raise Clamp3Error("the selection is empty")
@@ -242,8 +296,8 @@ def build(context: Context) -> None:
     def play(event: gr.EventData):
         return clicked_item(context, (event._data or {}).get("item"))
 
-    draw.click(run, [field, center, text, file], [plot, values, status], api_name="map")
+    draw.click(run, [field, center, text, file, name_clusters, cluster_count, vocabulary], [plot, values, status], api_name="map")
     # fields written since the page was built (a classification written into the library) are offered too
-    field.focus(lambda: gr.update(choices=["modality"] + context.fields()), None, field, api_name=False, queue=False)
+    field.focus(lambda: gr.update(choices=["modality", "cluster"] + context.fields()), None, field, api_name=False, queue=False)
     picked.click(play, None, [sound, picked], api_name=False)
-    export.click(run_export, [field, center, values, x0, x1, y0, y1], download, api_name=False)
+    export.click(run_export, [field, center, values, x0, x1, y0, y1, name_clusters, cluster_count, vocabulary], download, api_name=False)
