@@ -20,6 +20,12 @@ def compare(context: Context, reference: list[str] | None, candidate: list[str] 
             raise Clamp3Error(f"the {name} set needs at least 2 readable files, it has {len(vectors)}{reason}")
         sets.append((names, vectors, failures))
     (_, a, fa), (_, b, fb) = sets
+    return compare_vectors(a, b, bootstrap) | {"failures": fa + fb}
+
+
+def compare_vectors(a, b, bootstrap: int = 50) -> dict:
+    """Two sets of vectors (N, D), (M, D) -> the Fréchet distance, its bootstrap interval, the group
+    similarity, the sizes, and a warning when a set is too small for the distance to mean much."""
     low, high = frechet_bootstrap(a, b, samples=int(bootstrap)) if bootstrap else (float("nan"), float("nan"))
     dim = a.shape[1]
     warning = ""
@@ -30,7 +36,18 @@ def compare(context: Context, reference: list[str] | None, candidate: list[str] 
                    f"needs at least {dim + 1} (the embedding's {dim} dimensions + 1); read the bootstrap interval and the "
                    "group similarity instead")
     return {"frechet_distance": frechet_distance(a, b), "ci95": [low, high], "group_similarity": group_similarity(a, b),
-            "reference": len(a), "compared": len(b), "failures": fa + fb, "warning": warning}
+            "reference": len(a), "compared": len(b), "failures": [], "warning": warning}
+
+
+def result_table(result: dict, what: str = "files") -> str:
+    rows = [["Fréchet distance (lower: closer)", f"{result['frechet_distance']:.4f}"],
+            ["95% bootstrap interval", f"{result['ci95'][0]:.4f} – {result['ci95'][1]:.4f}"],
+            ["group similarity (cosine of the means)", f"{result['group_similarity']:.4f}"],
+            [what, f"{result['reference']} reference, {result['compared']} compared"]]
+    rows += [["skipped", failure] for failure in result["failures"]]
+    if result["warning"]:
+        rows.insert(0, ["warning", result["warning"]])
+    return table_html(["", ""], rows)
 
 
 def build(context: Context) -> None:
@@ -43,14 +60,6 @@ def build(context: Context) -> None:
 
     @shown_errors
     def run(reference, candidate, bootstrap):
-        result = compare(context, reference, candidate, bootstrap)
-        rows = [["Fréchet distance (lower: closer)", f"{result['frechet_distance']:.4f}"],
-                ["95% bootstrap interval", f"{result['ci95'][0]:.4f} – {result['ci95'][1]:.4f}"],
-                ["group similarity (cosine of the means)", f"{result['group_similarity']:.4f}"],
-                ["files", f"{result['reference']} reference, {result['compared']} compared"]]
-        rows += [["skipped", failure] for failure in result["failures"]]
-        if result["warning"]:
-            rows.insert(0, ["warning", result["warning"]])
-        return table_html(["", ""], rows)
+        return result_table(compare(context, reference, candidate, bootstrap))
 
     button.click(run, [reference, candidate, bootstrap], output, api_name="compare")

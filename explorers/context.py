@@ -139,6 +139,7 @@ class Found(Hit):
         return {**super().to_dict(), "own": self.own, "key": self.key}
 
 
+MAX_SAVED_SETS = 20  # selections one session keeps
 EXPORT_PREFIX = "search-"  # a session's download folder under the home's exports
 # Download folders kept at most (each holds one result list, at most 500 rows as CSV and JSON, some
 # hundred kB): the sweep removes the oldest beyond this.
@@ -209,6 +210,7 @@ class Context:
     # ``filler`` the child process that fills the space meanwhile.
     base: Library | None = None
     filler: BackgroundFill | None = None
+    saved_sets: dict[str, dict[str, list[int]]] = field(default_factory=dict)  # session -> name -> ids (the Map tab's)
 
     @classmethod
     def load(
@@ -350,12 +352,14 @@ class Context:
 
     def search(
         self, vector: np.ndarray, k: int, modality: str | None = None, where: dict[str, str] | None = None,
-        session: str | None = None, keyword: str | None = None, mixed: bool = False,
+        session: str | None = None, keyword: str | None = None, mixed: bool = False, within: str | None = None,
     ) -> list[Found]:
         """The ``k`` best items of the shared library and of ``session``'s own library together, by
-        score; ``mixed`` (no ``modality``): all modalities, fairly, as ``Library.search_mixed`` ranks one library."""
+        score; ``mixed`` (no ``modality``): all modalities, fairly, as ``Library.search_mixed`` ranks one
+        library; ``within``: only the items of the session's saved selection of that name (of the shared library)."""
+        chosen = self.saved_set(session, within) if within else None
         with self.lock:
-            own = self.session_library(session) if session else None
+            own = self.session_library(session) if session and chosen is None else None
             # an empty shared library is an error only when nothing else is searched, and not while its
             # space is being filled (the line under the results says how much was searched: nothing yet)
             searched = [] if self.base is not None and not len(self.library) else [(self.library, False)]
@@ -367,7 +371,8 @@ class Context:
                 return []
             modalities = sorted({m for library, _ in searched for m in library.modalities()})
             if not (mixed and not modality and modalities):
-                found = [library.search(vector, k, modality, where, keyword=keyword)[0] for library, _ in searched]
+                found = [library.search(vector, k, modality, where, keyword=keyword, within=None if mine else chosen)[0]
+                         for library, mine in searched]
                 return merge_hits([(hits, mine) for hits, (_, mine) in zip(found, searched)], k)
             # all modalities: each modality's hits of both libraries as one ranking by cosine first (so
             # the calibration's 1 is the best of both), then the modalities merged by calibrated score;
@@ -376,7 +381,8 @@ class Context:
             per_modality, means = [], []
             for m in modalities:
                 holders = [(library, mine) for library, mine in searched if m in library.modalities()]
-                per_modality.append(merge_hits([(library.search(vector, k, m, where, keyword=keyword)[0], mine)
+                per_modality.append(merge_hits([(library.search(vector, k, m, where, keyword=keyword,
+                                                                within=None if mine else chosen)[0], mine)
                                                 for library, mine in holders], k))
                 calibration = self.library if m in self.library.modalities() else holders[0][0]
                 means.append(float(calibration.mean_scores(unit, m)[0]))
@@ -483,6 +489,35 @@ class Context:
             raise Clamp3Error(f"your library holds {held} items; {files} more files would pass its limit of "
                               f"{self.max_session_items} items (remove some first)")
 
+    # --- selections a session saved (the Map tab) ----------------------------------------------
+    def save_set(self, session: str | None, name: str, ids: Iterable[int]) -> int:
+        """Keep a selection of the shared library's items under ``name`` for the session (at most
+        MAX_SAVED_SETS; the same name replaces it); it goes with the session. Returns its size."""
+        name = " ".join((name or "").split())
+        if not 1 <= len(name) <= 40:
+            raise Clamp3Error("name the selection (1 to 40 characters)")
+        ids = sorted({int(i) for i in ids})
+        if not ids:
+            raise Clamp3Error("the selection is empty: select points on the map first (box or lasso)")
+        self.session_folder(session).mkdir(parents=True, exist_ok=True)  # so the idle sweep ends it too
+        with self.lock:
+            saved = self.saved_sets.setdefault(safe_name(session or "anonymous"), {})
+            if name not in saved and len(saved) >= MAX_SAVED_SETS:
+                raise Clamp3Error(f"{MAX_SAVED_SETS} selections saved already: save under a name in use to replace one")
+            saved[name] = ids
+        return len(ids)
+
+    def saved_set(self, session: str | None, name: str) -> list[int]:
+        with self.lock:
+            saved = self.saved_sets.get(safe_name(session or "anonymous"), {})
+            if name not in saved:
+                raise Clamp3Error(f"no saved selection named '{name[:40]}'")
+            return list(saved[name])
+
+    def saved_names(self, session: str | None) -> list[str]:
+        with self.lock:
+            return sorted(self.saved_sets.get(safe_name(session or "anonymous"), {}))
+
     def export_folder(self, session: str) -> Path:
         """Where the session's downloads are written: under ``exports``, the one folder of the home
         the app serves, so its name is one no one can guess. Removed with the session."""
@@ -494,6 +529,7 @@ class Context:
         """Close and remove the session's own library, uploads and downloads; whether it had a folder."""
         folder = self.session_folder(session)
         with self.lock:
+            self.saved_sets.pop(folder.name, None)
             library = self.sessions.pop(folder.name, None)
             if library is not None:
                 library.close()

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import csv
 import html
+import io
 import secrets
 import threading
 import time
+import zipfile
 from pathlib import Path
 
 import gradio as gr
@@ -33,7 +35,8 @@ from clamp3.errors import Clamp3Error
 from clamp3.library import LibraryItem
 from clamp3.library.maps import MapView, place_on_map
 from clamp3.metadata import shown_metadata
-from explorers.common import TRACK_TQDM, file_input, preview, session_of, shown_errors
+from explorers.common import TRACK_TQDM, file_input, preview, session_of, shown_errors, table_html
+from explorers.compare import compare_vectors, result_table
 from explorers.context import Context
 
 EXPORTS_KEPT_SECONDS = 3600  # an export older than this is removed when the next one is written
@@ -188,6 +191,80 @@ def clustered(context: Context, rows: list[LibraryItem], k: int, vocabulary: str
     return found
 
 
+def selection(context: Context, raw: object) -> list[int]:
+    """The ids of a selection sent by the page, checked: whole numbers, at most MAX_SELECTED, of
+    items of the shared library (others dropped: the map may be older than the library)."""
+    if not isinstance(raw, list) or len(raw) > MAX_SELECTED or any(isinstance(i, bool) or not isinstance(i, int) for i in raw):
+        raise Clamp3Error(f"a selection is a list of at most {MAX_SELECTED:,} item ids")
+    wanted = sorted(set(raw))
+    kept: list[int] = []
+    with context.lock:
+        for start in range(0, len(wanted), 10_000):  # (SQLite's limit on a statement's parameters)
+            kept += [r.id for r in context.library.items_by_id(wanted[start : start + 10_000])]
+    return kept
+
+
+def selected_rows(context: Context, ids: list[int]) -> list[LibraryItem]:
+    if not ids:
+        raise Clamp3Error("the selection is empty: select points on the map (the box or lasso of its toolbar)")
+    rows: list[LibraryItem] = []
+    with context.lock:
+        for start in range(0, len(ids), 10_000):
+            rows += context.library.items_by_id(ids[start : start + 10_000])
+    return rows
+
+
+def selection_html(rows: list[LibraryItem], shown: int = 50) -> str:
+    """How many items are selected, and the first ``shown`` of them."""
+    table = table_html(["id", "title", "modality", "metadata"], [
+        [r.id, r.title, r.modality, ", ".join(f"{k}: {v}" for k, v in list(shown_metadata(r.metadata).items())[:5])]
+        for r in rows[:shown]])
+    more = f" (the first {shown} below)" if len(rows) > shown else ""
+    return f"<p id='map-selected-count'>{len(rows):,} items selected{more}</p>{table}"
+
+
+def export_zip(context: Context, rows: list[LibraryItem], session: str) -> Path:
+    """The selection's files (for audio features, the score or MIDI of the same work), a playlist
+    (``playlist.m3u``, the files in the zip) and its items' metadata (``selection.csv``): in the
+    session's download folder. Its size is checked before anything is written."""
+    from clamp3.preview import preview_source
+
+    if len(rows) > MAX_EXPORT_FILES:
+        raise Clamp3Error(f"{len(rows):,} items selected: a zip holds at most {MAX_EXPORT_FILES:,} (export the CSV instead)")
+    sources = []
+    for row in rows:
+        try:
+            sources.append((row, preview_source(row.path)))
+        except Clamp3Error:
+            continue  # features with nothing to play: in the CSV, not in the zip
+    size = sum(source.stat().st_size for _, source in sources if source.is_file())
+    if size > MAX_EXPORT_BYTES:
+        raise Clamp3Error(f"the selection's files take {size / 2**20:.0f} MB, over the limit of {MAX_EXPORT_BYTES / 2**20:.0f} MB")
+    folder = context.export_folder(session)
+    folder.mkdir(parents=True, exist_ok=True)
+    out = folder / f"selection-{len(rows)}.zip"
+    tmp = out.with_name(out.name + ".part")
+    names: list[str] = []
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
+        for row, source in sources:
+            if not source.is_file():
+                continue
+            name = f"{row.id}-{source.name}"  # the id keeps names apart; no server folder
+            archive.write(source, f"music/{name}")
+            names.append(f"music/{name}")
+        archive.writestr("playlist.m3u", "#EXTM3U\n" + "".join(f"#EXTINF:-1,{r.title}\n{n}\n" for (r, _), n in zip(sources, names)))
+        lines = io.StringIO()
+        writer = csv.writer(lines)
+        fields = sorted({key for r in rows for key in shown_metadata(r.metadata)})
+        writer.writerow(["id", "title", "modality", *fields, "file"])
+        for r in rows:
+            metadata = shown_metadata(r.metadata)
+            writer.writerow([r.id, r.title, r.modality, *(metadata.get(key, "") for key in fields), Path(r.path).name])
+        archive.writestr("selection.csv", lines.getvalue())
+    tmp.replace(out)
+    return out
+
+
 def library_points(context: Context, center: bool, waiting=None) -> MapView:
     """The shared library's map: the up-to-date one, or while that is computed the last one ready
     with a status line (see :class:`clamp3.library.maps.BackgroundMaps`); ``waiting(line)`` is told
@@ -203,18 +280,27 @@ def library_points(context: Context, center: bool, waiting=None) -> MapView:
 
 # A click on a point of the library reaches the server as a click event of the (empty) box below the
 # map, carrying the point's item id (its customdata; a pinned star or the visitor's own items carry
-# none). Plotly's graph is made anew by every draw, so each new one is found and listened to.
-CLICK_SCRIPT = """
-const listen = () => {
+# none); a box or lasso selection (plotly's modebar) as one carrying the selected ids. Plotly's graph
+# is made anew by every draw, so each new one is found and listened to.
+MAX_SELECTED = 200_000  # ids of one selection sent by the page (a map of 200,000 points selected whole)
+MAX_EXPORT_FILES = 2000  # files of one zip of a selection
+MAX_EXPORT_BYTES = 200 * 2**20  # and their size, checked before the zip is written
+CLICK_SCRIPT = f"""
+const MAX_SELECTED = {MAX_SELECTED};
+const listen = () => {{
   const graph = document.querySelector('#map-plot .js-plotly-plot');
   if (!graph || !graph.on || graph.dataset.clamp3Listened) return;
   graph.dataset.clamp3Listened = '1';
-  graph.on('plotly_click', (data) => {
+  graph.on('plotly_click', (data) => {{
     const point = data && data.points && data.points[0];
-    if (point && Number.isInteger(point.customdata)) trigger('click', {item: point.customdata});
-  });
-};
-new MutationObserver(listen).observe(document.body, {childList: true, subtree: true});
+    if (point && Number.isInteger(point.customdata)) trigger('click', {{item: point.customdata}});
+  }});
+  graph.on('plotly_selected', (data) => {{
+    const ids = ((data && data.points) || []).map((p) => p.customdata).filter(Number.isInteger);
+    trigger('click', {{selected: ids.slice(0, MAX_SELECTED)}});
+  }});
+}};
+new MutationObserver(listen).observe(document.body, {{childList: true, subtree: true}});
 listen();
 """
 
@@ -252,9 +338,24 @@ def build(context: Context) -> None:
     draw = gr.Button("Draw", variant="primary")
     status = gr.Markdown(elem_id="map-status")
     plot = gr.Plot(elem_id="map-plot")
-    gr.Markdown("Click a point to play it and show its score.", elem_classes="clamp3-note")
+    gr.Markdown("Click a point to play it and show its score; select points with the box or lasso of the map's toolbar "
+                "to act on them below.", elem_classes="clamp3-note")
     picked = gr.HTML(elem_id="map-picked", js_on_load=CLICK_SCRIPT)
     sound = gr.Audio(label="listen", type="numpy", interactive=False)
+    chosen = gr.State([])  # the ids of the points selected on the map
+    with gr.Accordion("The selection: classify, save, compare, export", open=True):
+        selected = gr.HTML("<p id='map-selected-count'>no selection yet</p>", elem_id="map-selection")
+        with gr.Row():
+            set_name = gr.Textbox(label="name of the selection", placeholder="my reels", max_length=40, scale=2)
+            save = gr.Button("Save the selection", scale=1)
+            saved = gr.Dropdown([], label="a saved selection", scale=2, elem_id="map-saved")
+            compare_button = gr.Button("Compare it with the selection", scale=1)
+        with gr.Row():
+            selection_classes = gr.Textbox("jig\nreel\nhornpipe\nair\nsong", lines=3, label="classes (one a line)", scale=2)
+            classify_button = gr.Button("Classify the selection", scale=1)
+            zip_button = gr.Button("Download its files (zip with a playlist)", scale=1)
+        acted = gr.HTML(elem_id="map-selection-result")
+        selection_file = gr.File(label="download", interactive=False, visible=False)
     with gr.Accordion("Export a selection as CSV", open=False):
         values = gr.Dropdown([], multiselect=True, label="values of the colour field (none: all)", allow_custom_value=True)
         with gr.Row():
@@ -293,11 +394,53 @@ def build(context: Context) -> None:
         return str(export_csv(context, rows, points, keep, field))
 
     @shown_errors
-    def play(event: gr.EventData):
-        return clicked_item(context, (event._data or {}).get("item"))
+    def play(ids: list[int], event: gr.EventData):
+        """A point clicked (played) or points selected (listed), both sent by CLICK_SCRIPT."""
+        data = event._data or {}
+        if "selected" in data:
+            kept = selection(context, data["selected"])
+            return gr.update(), gr.update(), kept, selection_html(selected_rows(context, kept)) if kept else "<p>nothing selected</p>"
+        return (*clicked_item(context, data.get("item")), ids, gr.update())
+
+    @shown_errors
+    def run_save(ids: list[int], name: str, request: gr.Request):
+        size = context.save_set(session_of(request), name, ids)
+        names = context.saved_names(session_of(request))
+        line = (f"saved '{html.escape(name.strip())}' ({size:,} items): search within it in the Search tab, "
+                "compare another selection with it here")
+        return gr.update(choices=names, value=" ".join(name.split())), line
+
+    @shown_errors
+    def run_compare(ids: list[int], name: str | None, request: gr.Request):
+        if not name:
+            raise Clamp3Error("choose a saved selection to compare with")
+        reference = context.saved_set(session_of(request), name)
+        if len(reference) < 2 or len(ids) < 2:
+            raise Clamp3Error("a comparison needs at least 2 items on each side")
+        with context.lock:
+            a, b = context.library.vectors_of(reference), context.library.vectors_of(ids)
+        return result_table(compare_vectors(a, b), what="items")
+
+    @shown_errors
+    def run_classify(ids: list[int], classes_text: str):
+        from explorers.classify import classifier, parse_lines, per_item_table
+
+        rows = selected_rows(context, ids)
+        with context.lock:
+            vectors = context.library.vectors_of([r.id for r in rows])
+        prediction = classifier(context, parse_lines(classes_text), ["{}"]).predict(vectors)
+        return per_item_table(prediction.classes, prediction.probabilities, [r.title for r in rows])
+
+    @shown_errors
+    def run_zip(ids: list[int], request: gr.Request):
+        return gr.update(value=str(export_zip(context, selected_rows(context, ids), session_of(request))), visible=True)
 
     draw.click(run, [field, center, text, file, name_clusters, cluster_count, vocabulary], [plot, values, status], api_name="map")
     # fields written since the page was built (a classification written into the library) are offered too
     field.focus(lambda: gr.update(choices=["modality", "cluster"] + context.fields()), None, field, api_name=False, queue=False)
-    picked.click(play, None, [sound, picked], api_name=False)
+    picked.click(play, chosen, [sound, picked, chosen, selected], api_name=False)
+    save.click(run_save, [chosen, set_name], [saved, acted], api_name=False)
+    compare_button.click(run_compare, [chosen, saved], acted, api_name=False)
+    classify_button.click(run_classify, [chosen, selection_classes], acted, api_name=False)
+    zip_button.click(run_zip, chosen, selection_file, api_name=False)
     export.click(run_export, [field, center, values, x0, x1, y0, y1, name_clusters, cluster_count, vocabulary], download, api_name=False)

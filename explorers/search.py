@@ -132,6 +132,7 @@ def search(
     context: Context, text: str, file: str | None, k: int = 10, modality: str = "all",
     field: str | None = None, value: str | None = None, session: str | None = None,
     keyword: str | None = None, by: str | None = None, wait_for_fit: bool = False, steering: Steer = Steer(),
+    within: str | None = None,
 ) -> Answer:
     """The handler behind the tab and the ``/search`` endpoint. ``by`` says which query is used
     (the tab's "search by", set by the input changed last); without it a file wins over a text.
@@ -156,10 +157,11 @@ def search(
                                        f"+ {steering.plus}" if steering.plus else "", f"- {steering.minus}" if steering.minus else ""]))
     where = {field: value} if field and field != ANY and value and value != ANY else None
     chosen = _modality(modality)
-    hits = context.search(vector, k, chosen, where, session, keyword=keyword, mixed=chosen is None)
+    within = within if within and within != ANY else None
+    hits = context.search(vector, k, chosen, where, session, keyword=keyword, mixed=chosen is None, within=within)
     no_fit, searched = None, context.coverage_line()
     # the calibration is of unfiltered text queries, on a library as a whole (not one being filled)
-    if by == BY_TEXT and text and not steering and hits and not where and not keyword and not context.filling():
+    if by == BY_TEXT and text and not steering and hits and not where and not keyword and not within and not context.filling():
         calibration = fit_calibration(context, wait=wait_for_fit)
         no_fit = calibration.verdict(max(h.score for h in hits)) if calibration else None
     return Answer(hits, by, query, no_fit, searched)
@@ -276,6 +278,7 @@ def build(context: Context, app: gr.Blocks | None = None) -> None:
             keyword = gr.Textbox(label="title or metadata contains", max_length=100)
             field = gr.Dropdown(fields, value=ANY, label="only items whose field")
             value = gr.Dropdown([ANY], value=ANY, label="has the value", allow_custom_value=True)
+            within = gr.Dropdown([ANY], value=ANY, label="only the items of a selection saved on the map", elem_id="search-within")
     with gr.Accordion("Steer the query: more like items, plus and minus a text", open=False):
         with gr.Row():
             like = gr.Textbox(label="more like the items (ids, as in a result's ≈ or the list's download)", elem_id="steer-like", scale=2)
@@ -313,9 +316,10 @@ def build(context: Context, app: gr.Blocks | None = None) -> None:
 
     @shown_errors
     def run(text, file, k, modality, field, value, keyword, by, like, plus, minus, weight, like_weight, plus_weight,
-            minus_weight, request: gr.Request):
+            minus_weight, within, request: gr.Request):
         steering = Steer.of(like, plus, minus, weight, like_weight, plus_weight, minus_weight)
-        answer = search(context, text, file, k, modality, field, value, session_of(request), keyword, by, steering=steering)
+        answer = search(context, text, file, k, modality, field, value, session_of(request), keyword, by, steering=steering,
+                        within=within)
         link = search_link(text, modality, k, keyword) if answer.by == BY_TEXT and text and not steering else ""
         return (status_line(answer, link), results_html(answer.hits), [h.to_dict() for h in answer.hits], 0,
                 page_line(len(answer.hits), 0))
@@ -366,7 +370,7 @@ def build(context: Context, app: gr.Blocks | None = None) -> None:
               concurrency_id="search")
     shown_state = [status, output, hits_state, page_state, page_label, audio, files]
     searched = [status, output, hits_state, page_state, page_label]
-    inputs = [text, file, k, modality, field, value, keyword, by, *steer_inputs]
+    inputs = [text, file, k, modality, field, value, keyword, by, *steer_inputs, within]
     for trigger in (button.click, text.submit, keyword.submit):
         # cleared first: an error leaves no earlier results under it
         trigger(clear, None, shown_state, api_name=False, queue=False).then(
@@ -381,6 +385,11 @@ def build(context: Context, app: gr.Blocks | None = None) -> None:
     following.click(lambda h, p: turn(h, p, 1), [hits_state, page_state], [output, page_state, page_label], api_name=False)
     download.click(run_download, hits_state, files, api_name=False)
     field.change(values_of, field, value, api_name=False)
+
+    def saved_sets(request: gr.Request):
+        return gr.update(choices=[ANY] + context.saved_names(session_of(request)))
+
+    within.focus(saved_sets, None, within, api_name=False, queue=False)
     # fields written since the page was built (a classification written into the library) are offered too
     field.focus(lambda: gr.update(choices=[ANY] + context.fields()), None, field, api_name=False, queue=False)
     output.click(show, [hits_state, k, modality, field, value, keyword], [audio, output, status, hits_state, page_state, page_label],
@@ -395,7 +404,7 @@ def build(context: Context, app: gr.Blocks | None = None) -> None:
                 return (gr.skip(),) * 9
             try:
                 filled = run.__wrapped__(text_, None, k_, modality_, ANY, ANY, keyword_, BY_TEXT, "", "", "", 1.0, 1.0, 0.5, 0.5,
-                                         request)
+                                         ANY, request)
             except Clamp3Error as exc:
                 filled = (html.escape(str(exc)), "", [], 0, "")
             return (text_, modality_, k_, keyword_, *filled)

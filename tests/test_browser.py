@@ -322,3 +322,37 @@ def test_a_phone_screen_scrolls_the_table_not_the_page_and_statistics_have_no_em
     page.locator("#library-stats", has_text="items").first.wait_for()
     assert page.locator("#library-stats th").count() == 0  # no header row of empty cells
     page.close()
+
+
+def test_a_box_selection_on_the_map_is_saved_classified_zipped_and_searched_within(page):
+    """Issue 20: a box drawn on the map (plotly's select mode) lists the points in it; the
+    selection is classified, saved, downloaded as a zip, and the Search tab searches within it."""
+    open_tab(page, "Map")
+    tab = page.locator("[role=tabpanel]:visible")
+    draw_map(page, tab)
+    page.locator("#map-plot .legendtext", has_text="Alsace").first.wait_for()
+    # plotly's box select over the whole plotting area: every point of the library
+    page.evaluate("() => Plotly.relayout(document.querySelector('#map-plot .js-plotly-plot'), {dragmode: 'select'})")
+    box = page.locator("#map-plot .nsewdrag").first.bounding_box()
+    page.mouse.move(box["x"] + 2, box["y"] + 2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, steps=5)
+    page.mouse.move(box["x"] + box["width"] - 2, box["y"] + box["height"] - 2, steps=5)
+    page.mouse.up()
+    page.locator("#map-selected-count", has_text="12 items selected").wait_for()
+
+    tab.get_by_role("button", name="Classify the selection").click()
+    page.locator("#map-selection-result", has_text="top class counts").wait_for()
+    tab.get_by_label("name of the selection").fill("everything")
+    tab.get_by_role("button", name="Save the selection").click()
+    page.locator("#map-selection-result", has_text="saved 'everything' (12 items)").wait_for()
+    tab.get_by_role("button", name="Download its files (zip with a playlist)").click()
+    tab.locator("a[href*='selection-12.zip']").first.wait_for()
+
+    open_tab(page, "Search")
+    search_tab = page.locator("[role=tabpanel]:visible")
+    search_tab.locator("#search-within input").click()
+    page.get_by_role("option", name="everything").click()
+    page.get_by_label("Query (any language)").fill("a folk song")
+    page.get_by_label("Query (any language)").press("Enter")
+    page.locator("#search-results table tr").nth(10).wait_for()

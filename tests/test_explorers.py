@@ -801,3 +801,51 @@ def test_the_classify_tab_writes_a_field_the_operator_allows_and_search_filters_
     assert hits and all(h.metadata["tune_guess"] == value and h.metadata["region"] == "Bohemia" for h in hits)
     with pytest.raises(Clamp3Error, match="cannot be a field to write"):
         classify.write(context, "jig\nreel", "{}", 0.02, "", "", "split")
+
+
+def test_a_map_selection_is_checked_saved_searched_within_compared_classified_and_zipped(context, monkeypatch):
+    """Issue 20: the ids a box or lasso sends are checked (whole numbers of the shared library, at
+    most MAX_SELECTED); a selection saved under a name is searched within, compared with another,
+    classified, and downloaded as a zip of its files with a playlist and its metadata."""
+    import zipfile
+
+    from explorers import compare
+
+    rows = context.library.items()
+    ids = [r.id for r in rows]
+    assert maps.selection(context, ids[:5] + [10**9]) == ids[:5]  # an id no longer there is dropped
+    for bad in ("1,2", [1, "2"], [True], [1.5], list(range(maps.MAX_SELECTED + 1))):
+        with pytest.raises(Clamp3Error, match="a selection is a list"):
+            maps.selection(context, bad)
+    with pytest.raises(Clamp3Error, match="the selection is empty"):
+        maps.selected_rows(context, [])
+    assert "5 items selected" in maps.selection_html(maps.selected_rows(context, ids[:5]))
+
+    with pytest.raises(Clamp3Error, match="the selection is empty"):
+        context.save_set("s1", "none", [])
+    with pytest.raises(Clamp3Error, match="name the selection"):
+        context.save_set("s1", "  ", ids[:3])
+    assert context.save_set("s1", "first five", ids[:5]) == 5 and context.saved_names("s1") == ["first five"]
+    assert context.saved_names("s2") == []  # one session's selections are its own
+    hits = search.search(context, "a folk song", None, k=10, session="s1", within="first five").hits
+    assert len(hits) == 5 and {h.id for h in hits} == set(ids[:5])
+    with pytest.raises(Clamp3Error, match="no saved selection"):
+        search.search(context, "a folk song", None, k=10, session="s2", within="first five")
+
+    result = compare.compare_vectors(context.library.vectors_of(ids[:5]), context.library.vectors_of(ids[5:]))
+    assert result["reference"] == 5 and result["compared"] == len(ids) - 5 and "too few" in result["warning"]
+
+    out = maps.export_zip(context, maps.selected_rows(context, ids[:4]), "s1")
+    with zipfile.ZipFile(out) as archive:
+        names = archive.namelist()
+        playlist = archive.read("playlist.m3u").decode()
+        table = archive.read("selection.csv").decode()
+    music = [n for n in names if n.startswith("music/")]
+    assert len(music) == 4 and all(n in playlist for n in music) and playlist.startswith("#EXTM3U")
+    assert all(str(context.index) not in text for text in (playlist, table))  # no server folder
+    assert out.parent == context.export_folder("s1")
+    monkeypatch.setattr(maps, "MAX_EXPORT_FILES", 3)
+    with pytest.raises(Clamp3Error, match="a zip holds at most 3"):
+        maps.export_zip(context, maps.selected_rows(context, ids[:4]), "s1")
+    context.end_session("s1")
+    assert context.saved_names("s1") == []

@@ -787,9 +787,11 @@ class Library:
         where: dict[str, str] | None = None,
         exact: bool | None = None,
         keyword: str | None = None,
+        within: Sequence[int] | None = None,
     ) -> list[list[Hit]]:
         """Top-``k`` items for each query vector (Q, D) by cosine similarity (of ``modality``, whose
-        fields equal ``where``, whose title or a field value holds ``keyword``)."""
+        fields equal ``where``, whose title or a field value holds ``keyword``, among the ids
+        ``within``: a saved selection)."""
         ids, matrix = self.matrix()
         keyword = self._keyword(keyword)
         if len(ids) == 0:
@@ -806,6 +808,9 @@ class Library:
         queries = normalize(queries)
         filtered = modality or where or keyword
         allowed = self._allowed_ids(self.version, modality, tuple(sorted((where or {}).items())), keyword) if filtered else None
+        if within is not None:
+            chosen = np.unique(np.asarray(list(within), dtype=np.int64))
+            allowed = chosen if allowed is None else np.intersect1d(allowed, chosen, assume_unique=True)
         use_ann = (len(ids) > self.ann_threshold) if exact is None else not exact
         rows = None
         if allowed is not None:
