@@ -35,6 +35,7 @@ from clamp3.errors import Clamp3Error
 from clamp3.library import LibraryItem
 from clamp3.library.maps import MapView, place_on_map
 from clamp3.metadata import shown_metadata
+from clamp3.retrieval import exact_top_k, normalize
 from explorers.common import TRACK_TQDM, file_input, preview, session_of, shown_errors, table_html
 from explorers.compare import compare_vectors, result_table
 from explorers.context import Context
@@ -49,7 +50,7 @@ def color_values(rows: list[LibraryItem], field: str) -> list[str]:
 
 
 def figure(
-    rows: list[LibraryItem], points: np.ndarray, field: str, pins: list[tuple[str, np.ndarray]] = (),
+    rows: list[LibraryItem], points: np.ndarray, field: str, pins: list[tuple[str, np.ndarray, np.ndarray]] = (),
     own: tuple[list[str], np.ndarray] = ([], np.zeros((0, 2))), places: list[tuple[float, float, str]] = (),
 ) -> go.Figure:
     values = color_values(rows, field)
@@ -73,7 +74,14 @@ def figure(
             x=placed[:, 0], y=placed[:, 1], mode="markers", name=f"yours ({len(titles)})", text=[html.escape(t) for t in titles],
             hovertemplate="%{text}<extra>yours</extra>", marker={"symbol": "diamond", "size": 10, "color": "black"},
         ))
-    for label, xy in pins:
+    for label, xy, nearest in pins:
+        if len(nearest):  # the query's best matches, ringed (clickable as any point)
+            fig.add_trace(go.Scattergl(
+                x=points[nearest, 0], y=points[nearest, 1], mode="markers", name=f"top {len(nearest)}: {html.escape(label[:40])}",
+                text=[html.escape(rows[i].title) for i in nearest], customdata=[rows[i].id for i in nearest],
+                hovertemplate="%{text}<extra>top " + str(len(nearest)) + "</extra>",
+                marker={"symbol": "circle-open", "size": 14, "color": "black", "line": {"width": 2}},
+            ))
         fig.add_trace(go.Scatter(
             x=[float(xy[0])], y=[float(xy[1])], mode="markers+text", name=f"query: {html.escape(label[:40])}", text=[html.escape(label[:40])],
             textposition="top center", marker={"symbol": "star", "size": 22, "color": "black", "line": {"width": 1, "color": "gold"}},
@@ -84,8 +92,11 @@ def figure(
     return fig
 
 
-def pin(context: Context, rows: list[LibraryItem], points: np.ndarray, text: str, file: str | None) -> list[tuple[str, np.ndarray]]:
-    """A text and/or a file as positions on the map (:func:`place_on_map`: among their nearest items' points)."""
+def pin(
+    context: Context, rows: list[LibraryItem], points: np.ndarray, text: str, file: str | None, top: int = 0,
+) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """A text and/or a file as positions on the map (:func:`place_on_map`: among their nearest items'
+    points), each with the rows of its ``top`` nearest items (highlighted on the map)."""
     queries = []
     if text and text.strip():
         queries.append((text.strip(), context.encode_text(text.strip())))
@@ -95,7 +106,11 @@ def pin(context: Context, rows: list[LibraryItem], points: np.ndarray, text: str
         return []
     with context.lock:
         vectors = context.library.vectors_of([r.id for r in rows])
-    return [(label, place_on_map(vector, vectors, points)[0]) for label, vector in queries]
+    pinned = []
+    for label, vector in queries:
+        nearest = exact_top_k(vectors, normalize(vector), int(top))[1][0] if top else np.zeros(0, np.int64)
+        pinned.append((label, place_on_map(vector, vectors, points)[0], nearest))
+    return pinned
 
 
 def own_items(context: Context, session: str, rows: list[LibraryItem], points: np.ndarray) -> tuple[list[str], np.ndarray]:
@@ -329,6 +344,7 @@ def build(context: Context) -> None:
         center = gr.Checkbox(True, label="centre each modality (scores and audio overlay)", scale=1)
         text = gr.Textbox(label="pin a text onto the map", placeholder="a lively Irish jig", scale=2)
         file = file_input(label="...or a file", scale=1)
+        top = gr.Slider(0, 100, value=10, step=1, label="ring its best matches", scale=1)
     with gr.Row():
         name_clusters = gr.Checkbox(False, label="name clusters (k-means in the space, named from the vocabulary)",
                                     elem_id="map-clusters", scale=2)
@@ -373,12 +389,12 @@ def build(context: Context) -> None:
         return with_clusters(rows, found), cluster_places(points, found) if named else []
 
     @shown_errors
-    def run(field: str, center: bool, text: str, file: str | None, named: bool, k: int, words: str, request: gr.Request,
-            progress=TRACK_TQDM):
+    def run(field: str, center: bool, text: str, file: str | None, named: bool, k: int, words: str, top: int,
+            request: gr.Request, progress=TRACK_TQDM):
         shown = library_points(context, center, waiting=lambda line: progress(None, desc=line))
         rows, points = shown.rows, shown.points
         rows, places = with_names(rows, points, field, named, k, words)
-        pins = pin(context, rows, points, text, file)
+        pins = pin(context, rows, points, text, file, max(0, min(100, int(top or 0))))
         own = own_items(context, session_of(request), rows, points)
         choices = sorted(set(color_values(rows, field)))
         return figure(rows, points, field, pins, own, places), gr.update(choices=choices[:1000], value=[]), html.escape(shown.status)
@@ -435,7 +451,7 @@ def build(context: Context) -> None:
     def run_zip(ids: list[int], request: gr.Request):
         return gr.update(value=str(export_zip(context, selected_rows(context, ids), session_of(request))), visible=True)
 
-    draw.click(run, [field, center, text, file, name_clusters, cluster_count, vocabulary], [plot, values, status], api_name="map")
+    draw.click(run, [field, center, text, file, name_clusters, cluster_count, vocabulary, top], [plot, values, status], api_name="map")
     # fields written since the page was built (a classification written into the library) are offered too
     field.focus(lambda: gr.update(choices=["modality", "cluster"] + context.fields()), None, field, api_name=False, queue=False)
     picked.click(play, chosen, [sound, picked, chosen, selected], api_name=False)

@@ -168,12 +168,16 @@ def test_map_pins_a_query_near_its_neighbours_and_exports_a_selection(context):
     rows, points = library_map(context.library, None, center=False)
     assert points.shape == (12, 2) and np.isfinite(points).all()
     assert list(context.index.glob("map-*-all-n.npz"))  # cached for the next start
-    pins = maps.pin(context, rows, points, "a folk song", None)
-    (label, xy), = pins
+    pins = maps.pin(context, rows, points, "a folk song", None, top=3)
+    (label, xy, nearest), = pins
     assert label == "a folk song"
     assert points[:, 0].min() <= xy[0] <= points[:, 0].max() and points[:, 1].min() <= xy[1] <= points[:, 1].max()
+    # issue 20: the query's best matches ringed on the map, the same as search finds
+    best = [h.id for h in search.search(context, "a folk song", None, k=3, modality="scores and MIDI").hits]
+    assert [rows[i].id for i in nearest] == best
     figure = maps.figure(rows, points, "region", pins)
     assert figure.data[-1].marker.symbol == "star" and all("<" not in t for trace in figure.data[:-1] for t in trace.text)
+    assert figure.data[-2].name == "top 3: a folk song" and list(figure.data[-2].customdata) == best
     keep = maps.select(rows, points, "region", ["Alsace"], None)
     assert len(keep) == 4
     out = maps.export_csv(context, rows, points, keep, "region")

@@ -219,3 +219,64 @@ def test_the_app_on_a_full_size_official_checkpoint_answers_from_the_demo_librar
     files = [html.unescape(name) for name in re.findall(r"<td>([^<>]+\.(?:abc|mtf|npy))</td>", page)]
     assert len(files) == min(10, int(searched.group(1).replace(",", "")))
     assert set(files) <= held  # items of this model's space only, never the demo's own vectors
+
+
+def test_a_fill_ends_with_the_app_that_started_it(base, other_model_dir, tmp_path):
+    """A stopped or killed app must not leave its filling child running (found by benchmarks/app.py:
+    an orphan filler took a core for hours): the child watches its parent and ends with it."""
+    import os
+    import signal
+
+    from support import serve_app
+
+    options = ["--weights", str(other_model_dir), "--index", str(base.directory), "--home", str(tmp_path / "home")]
+    with serve_app(options, log=tmp_path / "app.log",
+                   env={**os.environ, "CLAMP3_MAP_START_DELAY": "3600"}) as (_, app):
+        deadline = time.monotonic() + 60
+        while not (fillers := _children(app.pid, "clamp3.library.spaces")):
+            assert time.monotonic() < deadline, (tmp_path / "app.log").read_text()[-2000:]
+            time.sleep(0.1)
+        command = (Path("/proc") / str(fillers[0]) / "cmdline").read_bytes().split(b"\0")
+        assert [b"--parent", str(app.pid).encode()] == command[command.index(b"--parent") : command.index(b"--parent") + 2]
+        app.send_signal(signal.SIGKILL)
+        app.wait()
+    deadline = time.monotonic() + 30
+    while any(_alive(pid) for pid in fillers):
+        assert time.monotonic() < deadline, "the filler outlived the app"
+        time.sleep(0.2)
+
+    # the watch itself, on a child that would otherwise sleep a minute: it ends within a second or two of its parent
+    watched = ("import os, threading, time; from clamp3.library.spaces import _end_with; "
+               "threading.Thread(target=_end_with, args=(os.getppid(), 0.1), daemon=True).start(); time.sleep(60)")
+    middle = subprocess.Popen([sys.executable, "-c", "import subprocess, sys, time; "
+                               f"child = subprocess.Popen([sys.executable, '-c', {watched!r}]); print(child.pid, flush=True); time.sleep(60)"],
+                              stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    child = int(middle.stdout.readline())
+    time.sleep(1.0)
+    assert _alive(child)
+    middle.kill()
+    middle.wait()
+    deadline = time.monotonic() + 10
+    while _alive(child):
+        assert time.monotonic() < deadline, "the watched child outlived its parent"
+        time.sleep(0.1)
+
+
+def _children(parent: int, marker: str) -> list[int]:
+    found = []
+    for status in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = status.read_text().rsplit(")", 1)[1].split()
+            command = (status.parent / "cmdline").read_bytes().decode(errors="replace")
+        except OSError:
+            continue
+        if int(fields[1]) == parent and marker in command:
+            found.append(int(status.parent.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False

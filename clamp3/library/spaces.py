@@ -224,7 +224,7 @@ class BackgroundFill:
         self, base: Library, space: Library, weights: str, text_model: str | None = None, mert: str | None = None, chunk_files: int = 8,
     ):
         self.command = [sys.executable, "-m", "clamp3.library.spaces", str(base.directory.resolve()), "--weights", str(weights),
-                        "--chunk-files", str(chunk_files)]
+                        "--chunk-files", str(chunk_files), "--parent", str(os.getpid())]
         self.command += ["--text-model", text_model] if text_model else []
         self.command += ["--mert", mert] if mert else []
         self.log = space.directory / "fill.log"
@@ -273,6 +273,14 @@ class BackgroundFill:
                 process.kill()
 
 
+def _end_with(parent: int, poll: float = 1.0) -> None:
+    """End this process at once when ``parent`` has ended (the app stopped or killed: a fill must not
+    outlive it, using a core for nobody). What was committed stays; the next start resumes."""
+    while os.getppid() == parent:
+        time.sleep(poll)
+    os._exit(0)
+
+
 def main(argv: list[str] | None = None) -> int:
     """``python -m clamp3.library.spaces BASE --weights W [--text-model DIR] [--mert DIR]``: fill the
     space of W in the library BASE (the app runs this in the background)."""
@@ -282,7 +290,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--text-model", default=None)
     parser.add_argument("--mert", default=None)
     parser.add_argument("--chunk-files", type=int, default=8)
+    parser.add_argument("--parent", type=int, default=None, help="end when this process (the app) has ended")
     args = parser.parse_args(argv)
+    if args.parent:
+        threading.Thread(target=_end_with, args=(args.parent,), name="clamp3-parent-watch", daemon=True).start()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     from clamp3.assets import library_dir
     from clamp3.embedding import Embedder
