@@ -68,10 +68,13 @@ def shown_errors(handler: Callable) -> Callable:
     return wrapper
 
 
-def preview(path: str | Path, name: str = "") -> tuple[tuple[int, object] | None, str]:
+def preview(path: str | Path, name: str = "", bars: tuple[int, int] | None = None) -> tuple[tuple[int, object] | None, str]:
     """(sample rate, waveform) for gr.Audio and the engraved first page as HTML; a score that
     cannot be engraved or played gets a one-line note instead, naming the file, not its server
-    folder. ``name`` is the item's name: for ``book#X``, tune X of an ABC book."""
+    folder. ``name`` is the item's name: for ``book#X``, tune X of an ABC book; ``bars``: only those
+    bars (first, last; a passage search's window), engraved and played from its start."""
+    if bars is not None:
+        return _passage_preview(Path(path), name, bars)
     from clamp3.assets import is_demo_library, library_dir
     from clamp3.formats.abc import tune_of
     from clamp3.preview import audio_preview, score_preview
@@ -98,3 +101,25 @@ def table_html(headers: list[str], rows: list[list[object]], css: str = "clamp3-
     body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows)
     head_row = f"<tr>{head}</tr>" if any(str(h) for h in headers) else ""
     return f"<div class='clamp3-scroll'><table class='{css}'>{head_row}{body}</table></div>"
+
+
+def _passage_preview(path: Path, name: str, bars: tuple[int, int]) -> tuple[tuple[int, object] | None, str]:
+    """:func:`preview` of bars ``first``-``last`` of a score item: the window written as an ABC file
+    of its own in a temporary folder, engraved and played."""
+    import tempfile
+
+    from clamp3.formats import read_items
+    from clamp3.passages import passage
+
+    try:
+        items = {item.name: item for item in read_items(preview_source(path))}
+        if name not in items:
+            raise Clamp3Error(f"{path.name}: no item '{name}' to show bars of")
+        window = passage(items[name], *bars)
+    except (Clamp3Error, ValueError) as exc:
+        return None, f"<p class='clamp3-note'>{html.escape(upload_message(exc) if isinstance(exc, Clamp3Error) else str(exc))}</p>"
+    with tempfile.TemporaryDirectory(prefix="clamp3-passage-") as folder:
+        written = Path(folder) / f"{path.stem}.abc"
+        written.write_text(window.item.data, encoding="utf-8")
+        sound, shown = preview(written)
+    return sound, f"<p class='clamp3-note'>{html.escape(window.label)}</p>" + shown

@@ -489,6 +489,23 @@ class Context:
             raise Clamp3Error(f"your library holds {held} items; {files} more files would pass its limit of "
                               f"{self.max_session_items} items (remove some first)")
 
+    def search_passages(
+        self, vector: np.ndarray, k: int, modality: str | None = None, where: dict[str, str] | None = None,
+        keyword: str | None = None,
+    ) -> list[Found]:
+        """The shared library's ``k`` best items by their best passage (``clamp3.passages``), each
+        with its bars; a library without passages says so."""
+        from clamp3.library import LibraryError
+        from clamp3.passages import search_passages
+
+        with self.lock:
+            try:
+                hits = search_passages(self.library, vector, k, modality, where, keyword)[0]
+            except LibraryError as exc:
+                raise Clamp3Error(f"{self.index.name} has no passages: its operator builds them with "
+                                  "'clamp3 index passages' (search without 'find passages' meanwhile)") from exc
+        return [Found.of(hit, hit.rank, False) for hit in hits]
+
     # --- selections a session saved (the Map tab) ----------------------------------------------
     def save_set(self, session: str | None, name: str, ids: Iterable[int]) -> int:
         """Keep a selection of the shared library's items under ``name`` for the session (at most

@@ -132,7 +132,7 @@ def search(
     context: Context, text: str, file: str | None, k: int = 10, modality: str = "all",
     field: str | None = None, value: str | None = None, session: str | None = None,
     keyword: str | None = None, by: str | None = None, wait_for_fit: bool = False, steering: Steer = Steer(),
-    within: str | None = None,
+    within: str | None = None, passages: bool = False,
 ) -> Answer:
     """The handler behind the tab and the ``/search`` endpoint. ``by`` says which query is used
     (the tab's "search by", set by the input changed last); without it a file wins over a text.
@@ -158,17 +158,37 @@ def search(
     where = {field: value} if field and field != ANY and value and value != ANY else None
     chosen = _modality(modality)
     within = within if within and within != ANY else None
-    hits = context.search(vector, k, chosen, where, session, keyword=keyword, mixed=chosen is None, within=within)
+    if passages:
+        hits = context.search_passages(vector, k, chosen, where, keyword)
+    else:
+        hits = context.search(vector, k, chosen, where, session, keyword=keyword, mixed=chosen is None, within=within)
     no_fit, searched = None, context.coverage_line()
     # the calibration is of unfiltered text queries, on a library as a whole (not one being filled)
-    if by == BY_TEXT and text and not steering and hits and not where and not keyword and not within and not context.filling():
+    if by == BY_TEXT and text and not steering and not passages and hits and not where and not keyword and not within \
+            and not context.filling():
         calibration = fit_calibration(context, wait=wait_for_fit)
         no_fit = calibration.verdict(max(h.score for h in hits)) if calibration else None
     return Answer(hits, by, query, no_fit, searched)
 
 
+def found_of(hit: dict) -> Found:
+    """A result kept in the page's state (``Found.to_dict``) as a Found again."""
+    fields = {k: v for k, v in hit.items() if k != "key"}
+    if isinstance(fields.get("passage"), dict):
+        fields["passage"] = (fields["passage"]["first_bar"], fields["passage"]["last_bar"])
+    return Found(**fields)
+
+
 def _details(hit: Found) -> str:
     return ", ".join(f"{key}: {hit.metadata[key]}" for key in SHOWN_FIELDS if hit.metadata.get(key))
+
+
+def bars_of(hit: Found) -> str:
+    """`` (bars 17-24)`` for a passage search's hit, as HTML; empty otherwise."""
+    if not hit.passage:
+        return ""
+    first, last = hit.passage
+    return f" <span class='clamp3-note clamp3-bars'>(bars {int(first)}-{int(last)})</span>"
 
 
 def results_html(hits: list[Found], page: int = 0, opened: int | None = None, shown: str = "") -> str:
@@ -185,7 +205,7 @@ def results_html(hits: list[Found], page: int = 0, opened: int | None = None, sh
                 f"<button class='clamp3-play' title='more like this' aria-label='more like {hit.rank}' "
                 f"data-like='{position}'>&#8776;</button>")
         rows.append(
-            f"<tr><td>{play}</td><td>{hit.rank}</td><td>{hit.score:.3f}</td><td>{html.escape(hit.title)}</td>"
+            f"<tr><td>{play}</td><td>{hit.rank}</td><td>{hit.score:.3f}</td><td>{html.escape(hit.title)}{bars_of(hit)}</td>"
             f"<td>{'yours' if hit.own else ''}</td><td>{html.escape(hit.modality)}</td><td>{html.escape(_details(hit))}</td>"
             f"<td>{html.escape(Path(hit.path).name)}</td></tr>"
         )
@@ -279,6 +299,8 @@ def build(context: Context, app: gr.Blocks | None = None) -> None:
             field = gr.Dropdown(fields, value=ANY, label="only items whose field")
             value = gr.Dropdown([ANY], value=ANY, label="has the value", allow_custom_value=True)
             within = gr.Dropdown([ANY], value=ANY, label="only the items of a selection saved on the map", elem_id="search-within")
+            passages = gr.Checkbox(False, label="find passages: rank scores by their best bars (where the library has them)",
+                                   elem_id="search-passages")
     with gr.Accordion("Steer the query: more like items, plus and minus a text", open=False):
         with gr.Row():
             like = gr.Textbox(label="more like the items (ids, as in a result's ≈ or the list's download)", elem_id="steer-like", scale=2)
@@ -303,7 +325,7 @@ def build(context: Context, app: gr.Blocks | None = None) -> None:
     audio = gr.Audio(label="listen", type="numpy", interactive=False)
 
     def found(hits: list[dict]) -> list[Found]:
-        return [Found(**{k: v for k, v in h.items() if k != "key"}) for h in hits]
+        return [found_of(h) for h in hits]
 
     @shown_errors
     def api_search(text: str, file: str | None, k: int, modality: str, request: gr.Request) -> str:
@@ -316,10 +338,10 @@ def build(context: Context, app: gr.Blocks | None = None) -> None:
 
     @shown_errors
     def run(text, file, k, modality, field, value, keyword, by, like, plus, minus, weight, like_weight, plus_weight,
-            minus_weight, within, request: gr.Request):
+            minus_weight, within, passages, request: gr.Request):
         steering = Steer.of(like, plus, minus, weight, like_weight, plus_weight, minus_weight)
         answer = search(context, text, file, k, modality, field, value, session_of(request), keyword, by, steering=steering,
-                        within=within)
+                        within=within, passages=bool(passages))
         link = search_link(text, modality, k, keyword) if answer.by == BY_TEXT and text and not steering else ""
         return (status_line(answer, link), results_html(answer.hits), [h.to_dict() for h in answer.hits], 0,
                 page_line(len(answer.hits), 0))
@@ -349,7 +371,8 @@ def build(context: Context, app: gr.Blocks | None = None) -> None:
             answer = Answer(liked, "item", f"more like {hit['title']}", searched=context.coverage_line())
             return (None, results_html(liked), status_line(answer, ""), [h.to_dict() for h in liked], 0,
                     page_line(len(liked), 0))
-        sound, shown = preview(hit["path"], hit["name"])
+        bars = found_of(hit).passage
+        sound, shown = preview(hit["path"], hit["name"], tuple(bars) if bars else None)
         return (sound, results_html(found(hits), position // PAGE_SIZE, position, shown), *unchanged[1:])
 
     @shown_errors
@@ -370,7 +393,7 @@ def build(context: Context, app: gr.Blocks | None = None) -> None:
               concurrency_id="search")
     shown_state = [status, output, hits_state, page_state, page_label, audio, files]
     searched = [status, output, hits_state, page_state, page_label]
-    inputs = [text, file, k, modality, field, value, keyword, by, *steer_inputs, within]
+    inputs = [text, file, k, modality, field, value, keyword, by, *steer_inputs, within, passages]
     for trigger in (button.click, text.submit, keyword.submit):
         # cleared first: an error leaves no earlier results under it
         trigger(clear, None, shown_state, api_name=False, queue=False).then(
@@ -404,7 +427,7 @@ def build(context: Context, app: gr.Blocks | None = None) -> None:
                 return (gr.skip(),) * 9
             try:
                 filled = run.__wrapped__(text_, None, k_, modality_, ANY, ANY, keyword_, BY_TEXT, "", "", "", 1.0, 1.0, 0.5, 0.5,
-                                         ANY, request)
+                                         ANY, False, request)
             except Clamp3Error as exc:
                 filled = (html.escape(str(exc)), "", [], 0, "")
             return (text_, modality_, k_, keyword_, *filled)

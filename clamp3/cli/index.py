@@ -1,5 +1,5 @@
-"""``clamp3 index add|list|prune|info|spaces|fill-space|drop-space``: a persistent library and the
-vector spaces of other models in it."""
+"""``clamp3 index add|list|prune|info|passages|spaces|fill-space|drop-space``: a persistent library,
+its passages and the vector spaces of other models in it."""
 
 from __future__ import annotations
 
@@ -45,10 +45,15 @@ def register(commands) -> None:
     fill.add_argument("--chunk-files", type=int, default=8, help="files per transaction (default: 8)")
     add_quiet_option(fill)
     add_model_options(fill)
+    passages = actions.add_parser("passages", help="embed windows of the library's scores, for search --passages (resumable)")
+    passages.add_argument("--bars", type=int, default=8, help="bars a window (default: 8)")
+    passages.add_argument("--hop", type=int, default=4, help="bars from one window to the next (default: 4)")
+    add_quiet_option(passages)
+    add_model_options(passages)
     drop = actions.add_parser("drop-space", help="remove the space of a model (by fingerprint or model name)")
     drop.add_argument("space", metavar="SPACE", help="the fingerprint or the model name 'clamp3 index spaces' shows")
     for name, action in actions.choices.items():
-        if name in ("add", "prune"):
+        if name in ("add", "prune", "passages"):
             action.add_argument("--index", required=True, help="library folder")
         else:
             action.add_argument("--index", default=None, help="library folder (default: the demo library)")
@@ -83,6 +88,14 @@ def cmd_index(args: argparse.Namespace) -> int:
         return report.exit_status
     if args.action in ("spaces", "fill-space", "drop-space"):
         return _spaces(args)
+    if args.action == "passages":
+        from clamp3.passages import build_passages
+
+        embedder = ModelOptions.from_args(args).embedder()
+        library = Library.open(args.index, model=embedder.model)
+        written = build_passages(library, embedder, args.bars, args.hop, progress=not args.quiet)
+        print(f"{written:,} windows of {args.bars} bars (every {args.hop}) embedded", file=sys.stderr)
+        return 0
     from clamp3.assets import default_index
 
     index = args.index or default_index(unpack=False)

@@ -29,6 +29,8 @@ def register(commands) -> None:
                              "merged by calibrated score); default: every modality by raw cosine")
     search.add_argument("--where", action="append", metavar="KEY=VALUE", help="metadata filter (repeatable)")
     search.add_argument("--json", action="store_true", help="one JSON object per result")
+    search.add_argument("--passages", action="store_true",
+                        help="rank items by their best passage and say which bars ('clamp3 index passages' first)")
     steer = search.add_argument_group("a steered query (a library): the weighted sum of its parts")
     steer.add_argument("--like", action="append", type=int, default=[], metavar="ID",
                        help="more like this item of the library (its id: 'clamp3 index list', --json); repeatable")
@@ -146,7 +148,12 @@ def cmd_search(args: argparse.Namespace) -> int:
         library, answered, searched = _library_for(index, embedder, args.build_space, not args.quiet)
         query = _steered(args, embedder, library) if steered else encode_query(embedder, args.query)
         where = parse_where(args.where)
-        if args.modality == "all":
+        if args.passages:
+            from clamp3.passages import search_passages
+
+            modality = None if args.modality == "all" else args.modality
+            found = search_passages(library, query, args.top_k, modality, where)[0]
+        elif args.modality == "all":
             found = library.search_mixed(query, args.top_k, where)[0]
         else:
             found = library.search(query, args.top_k, args.modality, where)[0]
@@ -157,7 +164,9 @@ def cmd_search(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(hit, ensure_ascii=False))
         else:
-            print(f"{hit['rank']:>3}  {hit['score']:.4f}  {hit.get('title', '')}{_metadata_summary(hit.get('metadata'))}  {hit['path']}")
+            where_in = f"  (bars {hit['passage']['first_bar']}-{hit['passage']['last_bar']})" if hit.get("passage") else ""
+            print(f"{hit['rank']:>3}  {hit['score']:.4f}  {hit.get('title', '')}{where_in}{_metadata_summary(hit.get('metadata'))}"
+                  f"  {hit['path']}")
     return 0
 
 
