@@ -33,7 +33,7 @@ MAX_RESULTS = 500
 MAX_QUERY_CHARACTERS = 500  # a text query from a link: longer is cut (the text encoder reads 128 tokens anyway)
 MAX_LIKE = 20  # items of one "more like" query
 BY_TEXT, BY_FILE = "text", "file"
-EXPORT_FIELDS = ("rank", "score", "title", "modality", "library", "file", "metadata")
+EXPORT_FIELDS = ("rank", "score", "id", "title", "bars", "modality", "library", "file", "metadata")
 
 
 def _modality(name: str | None) -> str | None:
@@ -207,12 +207,12 @@ def results_html(hits: list[Found], page: int = 0, opened: int | None = None, sh
         rows.append(
             f"<tr><td>{play}</td><td>{hit.rank}</td><td>{hit.score:.3f}</td><td>{html.escape(hit.title)}{bars_of(hit)}</td>"
             f"<td>{'yours' if hit.own else ''}</td><td>{html.escape(hit.modality)}</td><td>{html.escape(_details(hit))}</td>"
-            f"<td>{html.escape(Path(hit.path).name)}</td></tr>"
+            f"<td>{html.escape(Path(hit.path).name)}</td><td>{hit.id}{' (yours)' if hit.own else ''}</td></tr>"
         )
         if position == opened:
-            rows.append(f"<tr class='clamp3-opened'><td colspan='8'>{shown}</td></tr>")
+            rows.append(f"<tr class='clamp3-opened'><td colspan='9'>{shown}</td></tr>")
     head = ("<tr><th></th><th>#</th><th>score</th><th>title</th><th>library</th><th>modality</th><th>metadata</th>"
-            "<th>file</th></tr>")
+            "<th>file</th><th>id</th></tr>")
     return f"<div class='clamp3-scroll'><table class='clamp3-results'>{head}{''.join(rows)}</table></div>"
 
 
@@ -274,7 +274,8 @@ def export(hits: list[dict], folder: Path) -> list[str]:
     """The result list as ``results.csv`` and ``results.json`` in ``folder`` (the session's own):
     file names only, no server folder."""
     folder.mkdir(parents=True, exist_ok=True)
-    rows = [{"rank": h["rank"], "score": round(h["score"], 4), "title": h["title"], "modality": h["modality"],
+    rows = [{"rank": h["rank"], "score": round(h["score"], 4), "id": h["id"], "title": h["title"],
+             "bars": "{first_bar}-{last_bar}".format(**h["passage"]) if h.get("passage") else "", "modality": h["modality"],
              "library": "yours" if h.get("own") else "shared", "file": Path(h["path"]).name,
              "metadata": shown_metadata(h["metadata"])} for h in hits]
     with open(folder / "results.csv", "w", newline="", encoding="utf-8") as handle:
