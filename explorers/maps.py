@@ -14,6 +14,7 @@ import secrets
 import threading
 import time
 import zipfile
+from collections import Counter
 from pathlib import Path
 
 import gradio as gr
@@ -56,13 +57,18 @@ def figure(
     values = color_values(rows, field)
     # the most common values get a colour each, the one `clamp3 map` gives them; the rest share "other"
     colors = map_colors(values)
+    drawn = drawn_rows(len(rows))
     kept = set(colors)
     values = [v if v in kept else "other" for v in values]
     fig = go.Figure()
-    for value in sorted(set(values), key=lambda v: -sum(1 for x in values if x == v)):
-        members = [i for i, v in enumerate(values) if v == value]
+    counts = Counter(values)
+    by_value: dict[str, list[int]] = {}
+    for i in drawn:
+        by_value.setdefault(values[i], []).append(i)
+    for value in sorted(counts, key=lambda v: -counts[v]):
+        members = by_value.get(value, [])
         fig.add_trace(go.Scattergl(
-            x=points[members, 0], y=points[members, 1], mode="markers", name=f"{html.escape(value)} ({len(members)})",
+            x=points[members, 0], y=points[members, 1], mode="markers", name=f"{html.escape(value)} ({counts[value]})",
             # plotly renders a small set of HTML tags in legend names and hover text: values are escaped first.
             text=[html.escape(rows[i].title) for i in members], customdata=[rows[i].id for i in members],
             hovertemplate="%{text}<extra>" + html.escape(value) + "</extra>",
@@ -87,9 +93,37 @@ def figure(
             textposition="top center", marker={"symbol": "star", "size": 22, "color": "black", "line": {"width": 1, "color": "gold"}},
         ))
     name_places(fig, places)
+    sampled = f" ({len(drawn):,} drawn, a sample)" if len(drawn) < len(rows) else ""
     fig.update_layout(template="plotly_white", height=640, legend={"itemsizing": "constant"},
-                      title=f"{len(rows):,} items, coloured by {html.escape(field)}", margin={"l": 10, "r": 10, "t": 40, "b": 10})
+                      title=f"{len(rows):,} items{sampled}, coloured by {html.escape(field)}", margin={"l": 10, "r": 10, "t": 40, "b": 10})
     return fig
+
+
+MAX_DRAWN = 50_000  # points a map draws; a larger library is drawn from a sample (benchmarks/map_browser.py)
+
+
+def drawn_rows(count: int, limit: int | None = None) -> np.ndarray:
+    """The rows a map of ``count`` items draws: all, or above ``limit`` (MAX_DRAWN) a seeded sample
+    of that many, in row order. Selections and exports cover every item, drawn or not."""
+    limit = MAX_DRAWN if limit is None else limit
+    if count <= limit:
+        return np.arange(count)
+    return np.sort(np.random.default_rng(0).choice(count, limit, replace=False))
+
+
+def inside(points: np.ndarray, shape: dict) -> np.ndarray:
+    """(N,) whether each map point lies in a box (``{"box": {"x": [x0, x1], "y": [y0, y1]}}``) or a
+    lasso (``{"lasso": {"x": [...], "y": [...]}}``, even-odd rule), as plotly's selection events give them."""
+    if "box" in shape:
+        (x0, x1), (y0, y1) = sorted(map(float, shape["box"]["x"][:2])), sorted(map(float, shape["box"]["y"][:2]))
+        return (x0 <= points[:, 0]) & (points[:, 0] <= x1) & (y0 <= points[:, 1]) & (points[:, 1] <= y1)
+    xs, ys = np.asarray(shape["lasso"]["x"], np.float64), np.asarray(shape["lasso"]["y"], np.float64)
+    if len(xs) < 3 or len(xs) != len(ys) or len(xs) > 10_000:
+        raise Clamp3Error("a lasso has 3 to 10,000 corners")
+    px, py = points[:, 0:1].astype(np.float64), points[:, 1:2].astype(np.float64)
+    x0, y0, x1, y1 = xs, ys, np.roll(xs, -1), np.roll(ys, -1)
+    crosses = ((y0 > py) != (y1 > py)) & (px < (x1 - x0) * (py - y0) / np.where(y1 == y0, 1e-12, y1 - y0) + x0)
+    return (crosses.sum(axis=1) % 2) == 1
 
 
 def pin(
@@ -219,6 +253,16 @@ def selection(context: Context, raw: object) -> list[int]:
     return kept
 
 
+def shape_ids(context: Context, center: bool, shape: dict) -> list[int]:
+    """The ids of every item of the map (centred or not) inside a selection's box or lasso."""
+    shown = library_points(context, center)
+    try:
+        mask = inside(shown.points, shape)
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        raise Clamp3Error("a selection's box or lasso is not one the map makes") from exc
+    return [shown.rows[i].id for i in np.flatnonzero(mask)][:MAX_SELECTED]
+
+
 def selected_rows(context: Context, ids: list[int]) -> list[LibraryItem]:
     if not ids:
         raise Clamp3Error("the selection is empty: select points on the map (the box or lasso of its toolbar)")
@@ -312,7 +356,8 @@ const listen = () => {{
   }});
   graph.on('plotly_selected', (data) => {{
     const ids = ((data && data.points) || []).map((p) => p.customdata).filter(Number.isInteger);
-    trigger('click', {{selected: ids.slice(0, MAX_SELECTED)}});
+    const shape = data && (data.range ? {{box: data.range}} : data.lassoPoints ? {{lasso: data.lassoPoints}} : {{}});
+    trigger('click', {{selected: ids.slice(0, MAX_SELECTED), ...shape}});
   }});
 }};
 new MutationObserver(listen).observe(document.body, {{childList: true, subtree: true}});
@@ -410,11 +455,13 @@ def build(context: Context) -> None:
         return str(export_csv(context, rows, points, keep, field))
 
     @shown_errors
-    def play(ids: list[int], event: gr.EventData):
-        """A point clicked (played) or points selected (listed), both sent by CLICK_SCRIPT."""
+    def play(ids: list[int], center: bool, event: gr.EventData):
+        """A point clicked (played) or points selected (listed), both sent by CLICK_SCRIPT. A box or
+        lasso selects every item of the map inside it, drawn or not (a large map draws a sample)."""
         data = event._data or {}
         if "selected" in data:
-            kept = selection(context, data["selected"])
+            shape = {key: data[key] for key in ("box", "lasso") if key in data}
+            kept = selection(context, shape_ids(context, center, shape) if shape else data["selected"])
             return gr.update(), gr.update(), kept, selection_html(selected_rows(context, kept)) if kept else "<p>nothing selected</p>"
         return (*clicked_item(context, data.get("item")), ids, gr.update())
 
@@ -454,7 +501,7 @@ def build(context: Context) -> None:
     draw.click(run, [field, center, text, file, name_clusters, cluster_count, vocabulary, top], [plot, values, status], api_name="map")
     # fields written since the page was built (a classification written into the library) are offered too
     field.focus(lambda: gr.update(choices=["modality", "cluster"] + context.fields()), None, field, api_name=False, queue=False)
-    picked.click(play, chosen, [sound, picked, chosen, selected], api_name=False)
+    picked.click(play, [chosen, center], [sound, picked, chosen, selected], api_name=False)
     save.click(run_save, [chosen, set_name], [saved, acted], api_name=False)
     compare_button.click(run_compare, [chosen, saved], acted, api_name=False)
     classify_button.click(run_classify, [chosen, selection_classes], acted, api_name=False)

@@ -853,3 +853,21 @@ def test_a_map_selection_is_checked_saved_searched_within_compared_classified_an
         maps.export_zip(context, maps.selected_rows(context, ids[:4]), "s1")
     context.end_session("s1")
     assert context.saved_names("s1") == []
+
+
+def test_a_large_map_draws_a_sample_and_a_box_or_lasso_selects_every_item_inside(context, monkeypatch):
+    """Issue 20: above MAX_DRAWN points the map draws a seeded sample and says so; a box or a lasso
+    (as plotly's selection events give them) selects every item inside, drawn or not."""
+    rows = context.library.items()
+    points = np.array([[i % 4, i // 4] for i in range(len(rows))], np.float32)  # a 4 x 3 grid
+    monkeypatch.setattr(maps, "MAX_DRAWN", 5)
+    figure = maps.figure(rows, points, "region")
+    assert sum(len(t.x) for t in figure.data) == 5 and "(5 drawn, a sample)" in figure.layout.title.text
+    assert sum(int(t.name.rsplit("(", 1)[1].rstrip(")")) for t in figure.data) == 12  # the legend counts every item
+    box = maps.inside(points, {"box": {"x": [0.5, 2.5], "y": [-1, 1.5]}})
+    assert np.flatnonzero(box).tolist() == [1, 2, 5, 6]
+    lasso = maps.inside(points, {"lasso": {"x": [-0.5, 2, -0.5], "y": [-0.5, -0.5, 2]}})  # a triangle: x + y < 1.5
+    assert np.flatnonzero(lasso).tolist() == [0, 1, 4]
+    for bad in ({"lasso": {"x": [0, 1], "y": [0, 1]}}, {"box": {"x": "ab"}}, {"lasso": {"x": [0, 1, 2], "y": [0]}}):
+        with pytest.raises((Clamp3Error, KeyError, TypeError, ValueError)):
+            maps.inside(points, bad)
