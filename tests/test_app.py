@@ -42,16 +42,22 @@ def test_text_search_handler_ranks_the_library(context):
         search.search(context, "   ", None)
 
 
-def test_weights_without_a_library_are_refused(tiny_model_dir, monkeypatch):
-    monkeypatch.delenv("CLAMP3_INDEX", raising=False)
-    with pytest.raises(Clamp3Error, match="no library given") as refused:
-        Context.load(str(tiny_model_dir), None)
-    assert refused.value.hint.setting == "index"
-    import app
+def test_weights_without_a_library_serve_the_demo_librarys_space_of_them(tiny_model_dir, monkeypatch):
+    """Issue 19: weights with no --index used to be refused ("no library given"); they now serve the
+    demo library's space of those weights, made in the cache (assets/ is not written), empty at first."""
+    from clamp3.assets import is_demo_library
+    from clamp3.io import cache_home
 
-    monkeypatch.setenv("MALLOC_ARENA_MAX", "8")  # leaves this process's malloc as it is
-    with pytest.raises(SystemExit, match=r"^error: no library given .*: --index DIR \(or CLAMP3_INDEX\)$"):
-        app.main(["--weights", str(tiny_model_dir)])
+    monkeypatch.delenv("CLAMP3_INDEX", raising=False)
+    monkeypatch.setenv("CLAMP3_FILL_START_DELAY", "3600")  # the fill itself: tests/test_spaces.py
+    context = Context.load(str(tiny_model_dir), None)
+    try:
+        assert is_demo_library(context.base.directory) and context.library.directory.is_relative_to(cache_home() / "spaces")
+        answer = search.search(context, "a folk song", None, k=5)
+        assert answer.hits == [] and answer.searched.startswith("searched 0 of 12,762 items")
+    finally:
+        context.filler.close()
+        context.maps.close()
 
 
 def test_file_search_handler_finds_the_file_itself(context):
