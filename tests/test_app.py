@@ -42,7 +42,7 @@ def test_text_search_handler_ranks_the_library(context):
         search.search(context, "   ", None)
 
 
-def test_weights_without_a_library_serve_the_demo_librarys_space_of_them(tiny_model_dir, monkeypatch):
+def test_weights_without_a_library_serve_the_demo_librarys_space_of_them(tiny_model_dir, monkeypatch, tmp_path):
     """Issue 19: weights with no --index used to be refused ("no library given"); they now serve the
     demo library's space of those weights, made in the cache (assets/ is not written), empty at first."""
     from clamp3.assets import is_demo_library
@@ -50,6 +50,7 @@ def test_weights_without_a_library_serve_the_demo_librarys_space_of_them(tiny_mo
 
     monkeypatch.delenv("CLAMP3_INDEX", raising=False)
     monkeypatch.setenv("CLAMP3_FILL_START_DELAY", "3600")  # the fill itself: tests/test_spaces.py
+    monkeypatch.setenv("CLAMP3_CACHE", str(tmp_path / "cache"))  # the space made here, not in the suite's cache
     context = Context.load(str(tiny_model_dir), None)
     try:
         assert is_demo_library(context.base.directory) and context.library.directory.is_relative_to(cache_home() / "spaces")

@@ -26,7 +26,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("features", ("clamp3.features",)),
     ("models", ("clamp3.config", "clamp3.assets", "clamp3.models")),
     ("embedding", ("clamp3.preprocess", "clamp3.embedding", "clamp3.jobs", "clamp3.folders", "clamp3.zero_shot", "clamp3.preview")),
-    ("library", ("clamp3.library", "clamp3.analysis")),
+    ("library", ("clamp3.library", "clamp3.analysis", "clamp3.passages", "clamp3.clusters")),
     ("training", ("clamp3.training",)),
     ("cli", ("clamp3.cli",)),
 ]

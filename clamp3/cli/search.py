@@ -194,9 +194,9 @@ def _library_for(index: str | Path, embedder, build: bool, progress: bool):
             space = open_space(base, embedder.model, create=False, read_only=True)
         except Clamp3Error as exc:
             raise Clamp3Error(
-                f"{base.directory} holds the vectors of model '{meta.get('model')}' ({meta.get('fingerprint')}), not of "
-                f"'{identity['model']}' ({identity['fingerprint']}): add --build-space to embed its {len(base):,} items with "
-                f"these weights (or 'clamp3 index fill-space --index {index} --weights ...')"
+                f"{base.directory} holds vectors of model '{meta.get('model')}' ({meta.get('dim')}-d, {meta.get('fingerprint')}); "
+                f"the model in use is '{identity['model']}' ({identity['dim']}-d, {identity['fingerprint']}), which has no space "
+                f"in it yet: add --build-space to embed its {len(base):,} items with these weights (or 'clamp3 index fill-space')"
             ) from exc
     else:
         space = open_space(base, embedder.model)
