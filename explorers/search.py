@@ -207,7 +207,7 @@ def results_html(hits: list[Found], page: int = 0, opened: int | None = None, sh
         rows.append(
             f"<tr><td>{play}</td><td>{hit.rank}</td><td>{hit.score:.3f}</td><td>{html.escape(hit.title)}{bars_of(hit)}</td>"
             f"<td>{'yours' if hit.own else ''}</td><td>{html.escape(hit.modality)}</td><td>{html.escape(_details(hit))}</td>"
-            f"<td>{html.escape(Path(hit.path).name)}</td><td>{hit.id}{' (yours)' if hit.own else ''}</td></tr>"
+            f"<td>{html.escape(Path(hit.path).name)}</td><td>{hit.id}</td></tr>"
         )
         if position == opened:
             rows.append(f"<tr class='clamp3-opened'><td colspan='9'>{shown}</td></tr>")
