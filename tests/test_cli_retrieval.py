@@ -83,8 +83,8 @@ def test_classify_and_distance(tmp_path, tiny_model_dir, capsys):
         assert set(row["probabilities"]) == {"chorale", "folk song", "jig"}
         assert sum(row["probabilities"].values()) == pytest.approx(1.0, abs=1e-5)
         assert row["label"] == max(row["probabilities"], key=row["probabilities"].get)
-    with pytest.raises(SystemExit):
-        main(["classify"])
+    assert main(["classify", "--labels", "a,b"]) == 2  # nothing to classify: one line saying what to give
+    assert "give files or folders to classify, or --index DIR" in capsys.readouterr().err
     assert main(["classify", str(DATA / "scores"), "--labels", "one", *weights]) == 2
     assert main(["distance", str(CONVERT / "midi"), str(DATA / "scores"), *weights, "--bootstrap", "20"]) == 0
     result = json.loads(capsys.readouterr().out)
