@@ -19,8 +19,12 @@ from clamp3.errors import CheckpointError, Hint
 _IGNORABLE_KEY_RE = re.compile(r"(^|\.)(position_ids|attn\.bias|attn\.masked_bias)$")
 
 
+ALIGNMENT = 64  # bytes: what torch's allocator gives a CPU tensor
+
+
 def build_strict(build: Callable[[], torch.nn.Module], state: dict[str, torch.Tensor], path: str | Path) -> torch.nn.Module:
-    """``build()`` holding the tensors of ``state`` (no copies; cast where the model's dtype differs).
+    """``build()`` holding the tensors of ``state`` (no copies but of tensors not on a 64-byte boundary;
+    cast where the model's dtype differs).
 
     Keys and shapes are checked against a copy built on the meta device first, so that sizes read
     from a forged checkpoint allocate nothing. The module is then built again with its parameters
@@ -35,6 +39,10 @@ def build_strict(build: Callable[[], torch.nn.Module], state: dict[str, torch.Te
         module = build()
     expected = module.state_dict()
     state = {k: v.to(expected[k].dtype) for k, v in state.items()}
+    # A tensor mapped from a safetensors file starts wherever the file's header ends (8-byte aligned):
+    # matrix kernels then take other vector paths than on allocated memory (64-byte aligned), and the
+    # same weights gave results 1 ulp apart by how they were loaded. Such tensors are copied.
+    state = {k: v if v.data_ptr() % ALIGNMENT == 0 else v.clone() for k, v in state.items()}
     # Tied parameters (GPT-2's output layer is its input embedding) are one Parameter under two
     # names; assignment gives each name its own tensor, so the ties are made again after it.
     tied: dict[int, list[str]] = {}

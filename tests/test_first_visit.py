@@ -111,3 +111,41 @@ def test_open_the_map_with_a_query_pinned(page):
     assert page.locator("#map-plot .gtitle").text_content().startswith("12,")  # every item of the demo library
     page.locator("#map-plot").scroll_into_view_if_needed()
     shot(page, "4-map")
+
+
+def test_the_workbench_on_the_demo_library(page):
+    """Issue 20 on the embedded default: the map's named clusters, a box selection classified, and
+    "more like this" from a search result."""
+    from test_browser import draw_map
+
+    page.get_by_role("tab", name="Map").click()
+    tab = visible_tab(page)
+    tab.get_by_label("pin a text onto the map").fill("")
+    tab.get_by_text("name clusters").click()
+    draw_map(page, tab)
+    page.locator("#map-plot .annotation-text").first.wait_for()
+    assert page.locator("#map-plot .annotation-text").count() == 12  # the default k, each named
+    page.evaluate("() => Plotly.relayout(document.querySelector('#map-plot .js-plotly-plot'), {dragmode: 'select'})")
+    page.locator("#map-plot .js-plotly-plot").scroll_into_view_if_needed()
+    box = page.locator("#map-plot .nsewdrag").first.bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.55, box["y"] + box["height"] * 0.3)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.7, box["y"] + box["height"] * 0.45, steps=5)
+    page.mouse.move(box["x"] + box["width"] * 0.85, box["y"] + box["height"] * 0.6, steps=5)
+    page.mouse.up()
+    page.locator("#map-selected-count", has_text="items selected").wait_for()
+    tab.get_by_role("button", name="Classify the selection").click()
+    page.locator("#map-selection-result", has_text="top class counts").wait_for()
+    page.locator("#map-plot").scroll_into_view_if_needed()
+    shot(page, "5-clusters-and-a-selection")
+
+    page.get_by_role("tab", name="Search").click()
+    query = page.get_by_label("Query (any language)")
+    query.fill("a Bach chorale")
+    query.press("Enter")
+    page.locator("#search-results table tr").nth(10).wait_for()
+    page.get_by_role("button", name="more like 1", exact=True).click()
+    page.locator("#search-status", has_text="more like").wait_for()
+    assert page.locator("#search-results table tr").nth(1).locator("td").nth(2).inner_text() == "1.000"
+    page.locator("#search-results").scroll_into_view_if_needed()
+    shot(page, "6-more-like-this")
