@@ -181,7 +181,7 @@ def test_the_operator_option_reaches_the_app(monkeypatch):
     for argv, expected in (([], None), (["--shared-library-writable"], True)):
         with pytest.raises(SystemExit, match="stopped here"):
             app.main(argv)
-        assert given[-1][-1] is expected
+        assert given[-1][6] is expected  # (shared_library_writable: the seventh argument of Context.load)
 
 
 def test_a_sessions_downloads_go_with_it_and_are_bounded(context, monkeypatch):
