@@ -287,6 +287,14 @@ class Context:
         held = self.coverage()
         return held.line(model_name(self.weights)) if held is not None else ""
 
+    def answered_by(self) -> str:
+        """The model that answers, as a visitor sees it, and its space where it is served from one."""
+        with self.lock:
+            name = model_name(self.weights)
+            if self.base is None:
+                return name
+            return f"{name}, space {self.library.meta().get('fingerprint', '?')}"
+
     def filling(self) -> bool:
         held = self.coverage()
         return held is not None and not held.complete

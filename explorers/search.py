@@ -50,6 +50,7 @@ class Answer:
     query: str
     no_fit: str | None = None
     searched: str = ""  # while the model's space is filled: "searched 3,120 of 12,814 items (...)"
+    model: str = ""  # the model that answered, and its space where it is one ("saas, space 1f0e...")
 
 
 # --- whether anything fits: calibrated once per library version, in the background ------------------
@@ -168,7 +169,7 @@ def search(
             and not context.filling():
         calibration = fit_calibration(context, wait=wait_for_fit)
         no_fit = calibration.verdict(max(h.score for h in hits)) if calibration else None
-    return Answer(hits, by, query, no_fit, searched)
+    return Answer(hits, by, query, no_fit, searched, context.answered_by())
 
 
 def found_of(hit: dict) -> Found:
@@ -238,7 +239,8 @@ def page_line(count: int, page: int) -> str:
 
 def status_line(answer: Answer, link: str) -> str:
     query = answer.query if len(answer.query) <= 80 else answer.query[:77] + "..."
-    lines = [f"searched by {answer.by}: <b>{html.escape(query)}</b>, {len(answer.hits)} results"]
+    answered = f" by model <code>{html.escape(answer.model)}</code>" if answer.model else ""
+    lines = [f"searched by {answer.by}: <b>{html.escape(query)}</b>, {len(answer.hits)} results{answered}"]
     if answer.searched:
         lines.append(f"<span class='clamp3-note' id='search-coverage'>{html.escape(answer.searched)}</span>")
     if answer.no_fit:
@@ -369,7 +371,7 @@ def build(context: Context, app: gr.Blocks | None = None) -> None:
             chosen = _modality(modality)
             liked = context.search(vector, max(1, min(MAX_RESULTS, int(k))), chosen, where, session, keyword=keyword,
                                    mixed=chosen is None)
-            answer = Answer(liked, "item", f"more like {hit['title']}", searched=context.coverage_line())
+            answer = Answer(liked, "item", f"more like {hit['title']}", searched=context.coverage_line(), model=context.answered_by())
             return (None, results_html(liked), status_line(answer, ""), [h.to_dict() for h in liked], 0,
                     page_line(len(liked), 0))
         bars = found_of(hit).passage

@@ -163,6 +163,8 @@ def test_the_app_serves_a_space_while_it_fills_and_a_killed_fill_resumes_with_ea
     try:
         answer = search.search(context, "a folk song", None, k=10)
         assert len(answer.hits) == held.items and answer.searched.startswith(f"searched {held.items} of 10 items")
+        assert answer.model == f"model, space {space.meta()['fingerprint']}"  # which model and space answered
+        assert f"by model <code>model, space {space.meta()['fingerprint']}</code>" in search.status_line(answer, "")
         assert {h.path for h in answer.hits} <= {str(p.resolve()) for p in scores}
         with pytest.raises(Clamp3Error, match=f"{held.items} of 10 so far"):
             maps.library_points(context, True)
