@@ -96,6 +96,13 @@ def test_a_space_holds_another_models_vectors_with_the_librarys_items_and_never_
     assert (held.items, held.total, held.complete) == (9, 9, True)
     assert len(space) == 9 and space.items()[0].title == "Renamed"
 
+    from clamp3.library import Library
+
+    served = Library.open(base.directory, model=other, space=True)  # the Python entry: the model's space
+    assert served.directory == space.directory and len(served) == 9
+    served.close()
+    assert Library.open(base.directory, model=tiny_model, space=True).directory == base.directory  # its own model
+
     listed = list_spaces(base)
     assert [(s["own"], s["complete"], s["items"]) for s in listed] == [(True, True, 9), (False, True, 9)]
     space.close()

@@ -296,12 +296,21 @@ class Library:
     @classmethod
     def open(
         cls, directory: str | Path, model=None, create: bool = False, ann_threshold: int = DEFAULT_ANN_THRESHOLD,
-        read_only: bool = False,
+        read_only: bool = False, space: bool = False,
     ) -> Library:
         """Open (with ``create``, create; with ``read_only``, only to read) the library at
         ``directory``; with ``model``, refuse a library of another model's vectors, naming both
-        (see :meth:`use_model`)."""
+        (see :meth:`use_model`), or with ``space``, open that model's space in it instead (made with
+        ``create``; filled by ``clamp3.library.spaces.fill``)."""
         library = cls(directory, create=create, ann_threshold=ann_threshold, read_only=read_only)
+        if model is not None and space:
+            from clamp3.library.spaces import holds_model, open_space
+
+            if not holds_model(library, model_identity(model)):
+                try:
+                    return open_space(library, model, create=create, read_only=read_only)
+                finally:
+                    library.close()
         if model is not None:
             try:
                 library.use_model(model)
@@ -405,7 +414,7 @@ class Library:
             raise LibraryError(
                 f"{self.directory} holds vectors of model '{meta['model']}' ({meta['dim']}-d, {meta['fingerprint']}); "
                 f"the model in use is '{identity['model']}' ({identity['dim']}-d, {identity['fingerprint']}): "
-                f"search with the library's model, or build a new library"
+                f"search with the library's model, or in this model's space in it (clamp3 index fill-space)"
             )
 
     def use_model(self, model) -> dict[str, str]:
