@@ -19,7 +19,6 @@ against its model's fingerprint, as every library is.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import logging
 import os
@@ -32,13 +31,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from clamp3.assets import is_demo_library
-from clamp3.errors import Clamp3Error, Hint
-from clamp3.io import cache_home
-from clamp3.library.store import Library, LibraryError, model_identity
+from clamp3.errors import Clamp3Error
+from clamp3.library.store import SPACES_DIR, Library, holds_model, open_space, space_dir, spaces_folder
 
 logger = logging.getLogger(__name__)
 
-SPACES_DIR = "spaces"
+# Where a space lives and how one is opened are the library's (clamp3.library.store: Library.open(...,
+# space=True) needs them); they are this module's names too.
+__all__ = ["SPACES_DIR", "BackgroundFill", "Coverage", "coverage", "drop_space", "fill", "holds_model", "list_spaces",
+           "open_space", "space_dir", "spaces_folder", "sync"]
+
 FILLED_KEY = "filled"  # meta of a space: the base's version a completed fill went through, as JSON
 
 
@@ -58,39 +60,6 @@ class Coverage:
         if self.complete:
             return f"searched {self.items:,} of {self.total:,} items ({self.left_out})" if self.items < self.total else ""
         return f"searched {self.items:,} of {self.total:,} items (the vectors of model '{model}' are being computed)"
-
-
-def spaces_folder(base: Library) -> Path:
-    """Where ``base``'s spaces are: beside it, or for a library whose folder is not written (on
-    read-only storage, the demo library in ``assets/``) in the user's cache, under a digest of its
-    folder. The place depends on the folder, not on how the library was opened."""
-    if is_demo_library(base.directory) or not os.access(base.directory, os.W_OK):
-        digest = hashlib.sha256(str(base.directory.resolve()).encode("utf-8", "surrogatepass")).hexdigest()[:16]
-        return cache_home() / SPACES_DIR / digest
-    return base.directory / SPACES_DIR
-
-
-def holds_model(base: Library, identity: dict[str, str]) -> bool:
-    """Whether ``base`` itself holds this model's vectors (or none yet: an empty library takes any model)."""
-    meta = base.meta()
-    return "fingerprint" not in meta or (meta["fingerprint"], meta["dim"]) == (identity["fingerprint"], identity["dim"])
-
-
-def space_dir(base: Library, identity: dict[str, str]) -> Path:
-    return spaces_folder(base) / identity["fingerprint"]
-
-
-def open_space(base: Library, model, create: bool = True, read_only: bool = False) -> Library:
-    """The space of ``model`` in ``base`` (created empty with ``create``); raises LibraryError when
-    there is none and ``create`` is not given."""
-    identity = model_identity(model)
-    folder = space_dir(base, identity)
-    if not (folder / "library.sqlite3").exists() and not create:
-        raise LibraryError(
-            f"{base.directory} holds no vectors of model '{identity['model']}' ({identity['fingerprint']})",
-            hint=Hint("build them with 'clamp3 index fill-space' (or 'clamp3 search ... --build-space')", "index"),
-        )
-    return Library.open(folder, model=model, create=create and not read_only, read_only=read_only)
 
 
 def coverage(base: Library, space: Library) -> Coverage:

@@ -36,10 +36,11 @@ from pathlib import Path
 
 import numpy as np
 
+from clamp3.assets import is_demo_library
 from clamp3.batch import BatchJob, BatchReport, Outcome, run_batch
 from clamp3.errors import Clamp3Error, Hint, InputError
 from clamp3.formats import SUPPORTED_EXTENSIONS
-from clamp3.io import Shard, file_digest
+from clamp3.io import Shard, cache_home, file_digest
 from clamp3.library.rows import Hit, LibraryItem
 from clamp3.library.vectors import load_vectors
 from clamp3.retrieval import (
@@ -304,8 +305,6 @@ class Library:
         ``create``; filled by ``clamp3.library.spaces.fill``)."""
         library = cls(directory, create=create, ann_threshold=ann_threshold, read_only=read_only)
         if model is not None and space:
-            from clamp3.library.spaces import holds_model, open_space
-
             if not holds_model(library, model_identity(model)):
                 try:
                     return open_space(library, model, create=create, read_only=read_only)
@@ -885,6 +884,43 @@ class Library:
 
     def close(self) -> None:
         self.db.close()
+
+
+# --- spaces: other models' vectors of a library's items (clamp3.library.spaces fills them) ---------
+SPACES_DIR = "spaces"
+
+
+def spaces_folder(base: Library) -> Path:
+    """Where ``base``'s spaces are: beside it, or for a library whose folder is not written (on
+    read-only storage, the demo library in ``assets/``) in the user's cache, under a digest of its
+    folder. The place depends on the folder, not on how the library was opened."""
+    if is_demo_library(base.directory) or not os.access(base.directory, os.W_OK):
+        digest = hashlib.sha256(str(base.directory.resolve()).encode("utf-8", "surrogatepass")).hexdigest()[:16]
+        return cache_home() / SPACES_DIR / digest
+    return base.directory / SPACES_DIR
+
+
+def holds_model(base: Library, identity: dict[str, str]) -> bool:
+    """Whether ``base`` itself holds this model's vectors (or none yet: an empty library takes any model)."""
+    meta = base.meta()
+    return "fingerprint" not in meta or (meta["fingerprint"], meta["dim"]) == (identity["fingerprint"], identity["dim"])
+
+
+def space_dir(base: Library, identity: dict[str, str]) -> Path:
+    return spaces_folder(base) / identity["fingerprint"]
+
+
+def open_space(base: Library, model, create: bool = True, read_only: bool = False) -> Library:
+    """The space of ``model`` in ``base`` (created empty with ``create``); raises LibraryError when
+    there is none and ``create`` is not given."""
+    identity = model_identity(model)
+    folder = space_dir(base, identity)
+    if not (folder / "library.sqlite3").exists() and not create:
+        raise LibraryError(
+            f"{base.directory} holds no vectors of model '{identity['model']}' ({identity['fingerprint']})",
+            hint=Hint("build them with 'clamp3 index fill-space' (or 'clamp3 search ... --build-space')", "index"),
+        )
+    return Library.open(folder, model=model, create=create and not read_only, read_only=read_only)
 
 
 def rows_of(ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
