@@ -28,6 +28,7 @@ from clamp3.retrieval import normalize
 DEFAULT_CLUSTERS = 12
 MAX_CLUSTERS = 60
 MAX_LABELS = 300  # label texts of one vocabulary (each is encoded)
+MAX_LABEL_CHARACTERS = 100  # a longer label is cut
 # The default vocabulary: styles, regions, forms, instruments, moods, eras (one label a line; the user edits it).
 DEFAULT_VOCABULARY = """\
 folk song
@@ -85,16 +86,16 @@ class Clusters:
 
 def parse_vocabulary(text: str) -> list[str]:
     """One label a line; blank lines and repeats dropped; at most MAX_LABELS."""
-    labels: list[str] = []
+    labels: dict[str, None] = {}  # (ordered, and a set: a long vocabulary costs one pass)
     for line in (text or "").splitlines():
-        label = " ".join(line.split())
-        if label and label not in labels:
-            labels.append(label)
+        label = " ".join(line.split())[:MAX_LABEL_CHARACTERS]
+        if label:
+            labels[label] = None
+            if len(labels) > MAX_LABELS:
+                raise Clamp3Error(f"over {MAX_LABELS} labels: the limit of a vocabulary")
     if not labels:
         raise Clamp3Error("the label vocabulary is empty: give one label a line")
-    if len(labels) > MAX_LABELS:
-        raise Clamp3Error(f"{len(labels)} labels, over the limit of {MAX_LABELS}")
-    return labels
+    return list(labels)
 
 
 def kmeans(vectors: np.ndarray, k: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -34,6 +34,7 @@ import hashlib
 import logging
 import os
 import re
+import secrets
 import shutil
 import threading
 import time
@@ -166,6 +167,11 @@ def _unpack_quietly() -> None:
         logger.warning("%s", exc)
 
 
+def is_item_id(value: object) -> bool:
+    """Whether a value from the page can be an item's id: a whole number SQLite holds."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and 0 <= int(value) < 2**63
+
+
 def model_name(weights: str) -> str:
     """The name a visitor sees for weights: a preset's or a folder's or file's name, no server folder."""
     return Path(str(weights)).name or str(weights)
@@ -211,6 +217,7 @@ class Context:
     base: Library | None = None
     filler: BackgroundFill | None = None
     saved_sets: dict[str, dict[str, list[int]]] = field(default_factory=dict)  # session -> name -> ids (the Map tab's)
+    export_secret: str = field(default_factory=lambda: secrets.token_hex(32))  # makes the download folders' names
 
     @classmethod
     def load(
@@ -308,7 +315,7 @@ class Context:
     def item_vector(self, item_id: int, own: bool = False, session: str | None = None) -> np.ndarray:
         """(1, D) unit vector of an item of the shared library (or, ``own``, of ``session``'s), for
         "more like this"; the id came from the page: one that is not there gets a message."""
-        if isinstance(item_id, bool) or not isinstance(item_id, (int, np.integer)):
+        if not is_item_id(item_id):
             raise Clamp3Error("more like this: an item's id is a whole number")
         with self.lock:
             library = self.session_library(session) if own else self.library
@@ -546,7 +553,7 @@ class Context:
     def export_folder(self, session: str) -> Path:
         """Where the session's downloads are written: under ``exports``, the one folder of the home
         the app serves, so its name is one no one can guess. Removed with the session."""
-        secret = hashlib.sha256(f"{self.home.resolve()}:{id(self)}".encode()).hexdigest()
+        secret = self.export_secret
         token = hashlib.sha256(f"{secret}:{safe_name(session or 'anonymous')}".encode()).hexdigest()[:32]
         return self.home / "exports" / f"{EXPORT_PREFIX}{token}"
 

@@ -39,7 +39,7 @@ from clamp3.metadata import shown_metadata
 from clamp3.retrieval import exact_top_k, normalize
 from explorers.common import TRACK_TQDM, file_input, preview, session_of, shown_errors, table_html
 from explorers.compare import compare_vectors, result_table
-from explorers.context import Context
+from explorers.context import Context, is_item_id
 
 EXPORTS_KEPT_SECONDS = 3600  # an export older than this is removed when the next one is written
 
@@ -111,19 +111,33 @@ def drawn_rows(count: int, limit: int | None = None) -> np.ndarray:
     return np.sort(np.random.default_rng(0).choice(count, limit, replace=False))
 
 
+MAX_LASSO_CORNERS = 1000
+
+
 def inside(points: np.ndarray, shape: dict) -> np.ndarray:
     """(N,) whether each map point lies in a box (``{"box": {"x": [x0, x1], "y": [y0, y1]}}``) or a
-    lasso (``{"lasso": {"x": [...], "y": [...]}}``, even-odd rule), as plotly's selection events give them."""
+    lasso (``{"lasso": {"x": [...], "y": [...]}}``, even-odd rule), as plotly's selection events give
+    them. The shape comes from the page: at most MAX_LASSO_CORNERS finite corners; only the points in
+    the lasso's bounding box are tested, in blocks (a lasso of 1,000 corners over 200,000 points)."""
     if "box" in shape:
         (x0, x1), (y0, y1) = sorted(map(float, shape["box"]["x"][:2])), sorted(map(float, shape["box"]["y"][:2]))
+        if not np.isfinite([x0, x1, y0, y1]).all():
+            raise ValueError("a box of numbers")
         return (x0 <= points[:, 0]) & (points[:, 0] <= x1) & (y0 <= points[:, 1]) & (points[:, 1] <= y1)
     xs, ys = np.asarray(shape["lasso"]["x"], np.float64), np.asarray(shape["lasso"]["y"], np.float64)
-    if len(xs) < 3 or len(xs) != len(ys) or len(xs) > 10_000:
-        raise Clamp3Error("a lasso has 3 to 10,000 corners")
-    px, py = points[:, 0:1].astype(np.float64), points[:, 1:2].astype(np.float64)
+    if xs.ndim != 1 or ys.shape != xs.shape or not 3 <= len(xs) <= MAX_LASSO_CORNERS or not np.isfinite([xs, ys]).all():
+        raise Clamp3Error(f"a lasso has 3 to {MAX_LASSO_CORNERS:,} corners")
+    result = np.zeros(len(points), bool)
+    near = np.flatnonzero((points[:, 0] >= xs.min()) & (points[:, 0] <= xs.max()) & (points[:, 1] >= ys.min()) & (points[:, 1] <= ys.max()))
     x0, y0, x1, y1 = xs, ys, np.roll(xs, -1), np.roll(ys, -1)
-    crosses = ((y0 > py) != (y1 > py)) & (px < (x1 - x0) * (py - y0) / np.where(y1 == y0, 1e-12, y1 - y0) + x0)
-    return (crosses.sum(axis=1) % 2) == 1
+    slope = (x1 - x0) / np.where(y1 == y0, 1e-12, y1 - y0)
+    block = max(1, 2_000_000 // len(xs))
+    for start in range(0, len(near), block):
+        rows = near[start : start + block]
+        px, py = points[rows, 0:1].astype(np.float64), points[rows, 1:2].astype(np.float64)
+        crosses = ((y0 > py) != (y1 > py)) & (px < slope * (py - y0) + x0)
+        result[rows] = (crosses.sum(axis=1) % 2) == 1
+    return result
 
 
 def pin(
@@ -243,7 +257,7 @@ def clustered(context: Context, rows: list[LibraryItem], k: int, vocabulary: str
 def selection(context: Context, raw: object) -> list[int]:
     """The ids of a selection sent by the page, checked: whole numbers, at most MAX_SELECTED, of
     items of the shared library (others dropped: the map may be older than the library)."""
-    if not isinstance(raw, list) or len(raw) > MAX_SELECTED or any(isinstance(i, bool) or not isinstance(i, int) for i in raw):
+    if not isinstance(raw, list) or len(raw) > MAX_SELECTED or any(not is_item_id(i) for i in raw):
         raise Clamp3Error(f"a selection is a list of at most {MAX_SELECTED:,} item ids")
     wanted = sorted(set(raw))
     kept: list[int] = []
@@ -258,7 +272,7 @@ def shape_ids(context: Context, center: bool, shape: dict) -> list[int]:
     shown = library_points(context, center)
     try:
         mask = inside(shown.points, shape)
-    except (KeyError, TypeError, ValueError, IndexError) as exc:
+    except (KeyError, TypeError, ValueError, IndexError, OverflowError) as exc:
         raise Clamp3Error("a selection's box or lasso is not one the map makes") from exc
     return [shown.rows[i].id for i in np.flatnonzero(mask)][:MAX_SELECTED]
 
@@ -301,17 +315,19 @@ def export_zip(context: Context, rows: list[LibraryItem], session: str) -> Path:
         raise Clamp3Error(f"the selection's files take {size / 2**20:.0f} MB, over the limit of {MAX_EXPORT_BYTES / 2**20:.0f} MB")
     folder = context.export_folder(session)
     folder.mkdir(parents=True, exist_ok=True)
+    for earlier in folder.glob("selection-*.zip"):  # one zip a session: the last one asked for
+        earlier.unlink(missing_ok=True)
     out = folder / f"selection-{len(rows)}.zip"
-    tmp = out.with_name(out.name + ".part")
-    names: list[str] = []
+    tmp = folder / f".selection-{secrets.token_hex(8)}.part"
+    listed: list[tuple[str, str]] = []  # (title, name in the zip) of the files written
     with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
         for row, source in sources:
             if not source.is_file():
                 continue
-            name = f"{row.id}-{source.name}"  # the id keeps names apart; no server folder
-            archive.write(source, f"music/{name}")
-            names.append(f"music/{name}")
-        archive.writestr("playlist.m3u", "#EXTM3U\n" + "".join(f"#EXTINF:-1,{r.title}\n{n}\n" for (r, _), n in zip(sources, names)))
+            name = f"music/{row.id}-{source.name}"  # the id keeps names apart; no server folder
+            archive.write(source, name)
+            listed.append((" ".join(row.title.split()), name))  # (a title's line breaks would add playlist lines)
+        archive.writestr("playlist.m3u", "#EXTM3U\n" + "".join(f"#EXTINF:-1,{title}\n{name}\n" for title, name in listed))
         lines = io.StringIO()
         writer = csv.writer(lines)
         fields = sorted({key for r in rows for key in shown_metadata(r.metadata)})
@@ -343,7 +359,8 @@ def library_points(context: Context, center: bool, waiting=None) -> MapView:
 # is made anew by every draw, so each new one is found and listened to.
 MAX_SELECTED = 200_000  # ids of one selection sent by the page (a map of 200,000 points selected whole)
 MAX_EXPORT_FILES = 2000  # files of one zip of a selection
-MAX_EXPORT_BYTES = 200 * 2**20  # and their size, checked before the zip is written
+MAX_COMPARED = 2000  # items of a side of a comparison of selections (a seeded sample beyond)
+MAX_EXPORT_BYTES = 50 * 2**20  # and their size, checked before the zip is written (one zip a session is kept)
 CLICK_SCRIPT = f"""
 const MAX_SELECTED = {MAX_SELECTED};
 const listen = () => {{
@@ -368,7 +385,7 @@ listen();
 def clicked_item(context: Context, item: object) -> tuple[object, str]:
     """(sound, HTML) of the library item a map click named: its title, its fields and its score. The id
     came from the browser: only an integer naming an item of the shared library is looked up."""
-    if isinstance(item, bool) or not isinstance(item, int):
+    if not is_item_id(item):
         raise Clamp3Error("click a point of the map to play it")
     with context.lock:
         found = context.library.items_by_id([item])
@@ -395,7 +412,7 @@ def build(context: Context) -> None:
                                     elem_id="map-clusters", scale=2)
         cluster_count = gr.Slider(2, MAX_CLUSTERS, value=DEFAULT_CLUSTERS, step=1, label="clusters", scale=1)
     with gr.Accordion("Cluster label vocabulary (one label a line, any language)", open=False):
-        vocabulary = gr.Textbox(DEFAULT_VOCABULARY, lines=8, label="labels", max_lines=20)
+        vocabulary = gr.Textbox(DEFAULT_VOCABULARY, lines=8, label="labels", max_lines=20, max_length=20_000)
     draw = gr.Button("Draw", variant="primary")
     status = gr.Markdown(elem_id="map-status")
     plot = gr.Plot(elem_id="map-plot")
@@ -458,7 +475,7 @@ def build(context: Context) -> None:
     def play(ids: list[int], center: bool, event: gr.EventData):
         """A point clicked (played) or points selected (listed), both sent by CLICK_SCRIPT. A box or
         lasso selects every item of the map inside it, drawn or not (a large map draws a sample)."""
-        data = event._data or {}
+        data = event._data if isinstance(event._data, dict) else {}
         if "selected" in data:
             shape = {key: data[key] for key in ("box", "lasso") if key in data}
             kept = selection(context, shape_ids(context, center, shape) if shape else data["selected"])
@@ -480,9 +497,14 @@ def build(context: Context) -> None:
         reference = context.saved_set(session_of(request), name)
         if len(reference) < 2 or len(ids) < 2:
             raise Clamp3Error("a comparison needs at least 2 items on each side")
+        rng = np.random.default_rng(0)  # each side at most MAX_COMPARED items, a seeded sample: a distance of
+        sampled = [sorted(rng.choice(side, MAX_COMPARED, replace=False)) if len(side) > MAX_COMPARED else side
+                   for side in (reference, ids)]  # 200,000 x 768 vectors would take the server for minutes
         with context.lock:
-            a, b = context.library.vectors_of(reference), context.library.vectors_of(ids)
-        return result_table(compare_vectors(a, b), what="items")
+            a, b = context.library.vectors_of(sampled[0]), context.library.vectors_of(sampled[1])
+        note = (f"<p class='clamp3-note'>compared a sample of {MAX_COMPARED:,} items of each side larger than that</p>"
+                if max(len(reference), len(ids)) > MAX_COMPARED else "")
+        return note + result_table(compare_vectors(a, b), what="items")
 
     @shown_errors
     def run_classify(ids: list[int], classes_text: str):

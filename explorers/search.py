@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import html
 import json
+import re
 import threading
 import urllib.parse
 from dataclasses import dataclass
@@ -108,7 +109,7 @@ class Steer:
         """From the page's boxes: ids separated by commas or spaces, texts cut to MAX_QUERY_CHARACTERS."""
         ids = []
         for word in (like or "").replace(",", " ").split()[:MAX_LIKE]:
-            if not word.isdigit():
+            if not re.fullmatch(r"[0-9]{1,18}", word):
                 raise Clamp3Error(f"more like: '{word[:20]}' is not an item's id (a whole number)")
             ids.append(int(word))
         return cls(tuple(ids), (plus or "").strip()[:MAX_QUERY_CHARACTERS], (minus or "").strip()[:MAX_QUERY_CHARACTERS],
@@ -358,7 +359,7 @@ def build(context: Context, app: gr.Blocks | None = None) -> None:
     def show(hits: list[dict], k, modality, field, value, keyword, event: gr.EventData, request: gr.Request):
         """A row's play button (its score in the row, its sound in the player) or its "more like this"
         (a search with its vector, under the same filters), both sent by PLAY_SCRIPT."""
-        data = event._data or {}
+        data = event._data if isinstance(event._data, dict) else {}
         position = data.get("row", data.get("like"))
         unchanged = (gr.update(),) * 5  # the results, the status line, the hits, the page, its label
         if isinstance(position, bool) or not isinstance(position, int) or not 0 <= position < len(hits):

@@ -52,8 +52,9 @@ def test_bad_vocabularies_and_cluster_counts_get_one_message():
         label_clusters(vectors, encode, "\n  \n", k=3)
     with pytest.raises(Clamp3Error, match="between 1 and"):
         label_clusters(vectors, encode, "jig", k=0)
-    with pytest.raises(Clamp3Error, match="over the limit"):
+    with pytest.raises(Clamp3Error, match="the limit of a vocabulary"):
         parse_vocabulary("\n".join(f"label {i}" for i in range(1000)))
+    assert parse_vocabulary("x" * 500) == ["x" * 100]  # a label is cut
 
 
 def test_the_map_tab_and_clamp3_map_name_clusters_and_export_them(tmp_path, tiny_model_dir):

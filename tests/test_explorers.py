@@ -818,7 +818,7 @@ def test_a_map_selection_is_checked_saved_searched_within_compared_classified_an
     rows = context.library.items()
     ids = [r.id for r in rows]
     assert maps.selection(context, ids[:5] + [10**9]) == ids[:5]  # an id no longer there is dropped
-    for bad in ("1,2", [1, "2"], [True], [1.5], list(range(maps.MAX_SELECTED + 1))):
+    for bad in ("1,2", [1, "2"], [True], [1.5], [2**63], [-1], list(range(maps.MAX_SELECTED + 1))):
         with pytest.raises(Clamp3Error, match="a selection is a list"):
             maps.selection(context, bad)
     with pytest.raises(Clamp3Error, match="the selection is empty"):
@@ -851,6 +851,11 @@ def test_a_map_selection_is_checked_saved_searched_within_compared_classified_an
     monkeypatch.setattr(maps, "MAX_EXPORT_FILES", 3)
     with pytest.raises(Clamp3Error, match="a zip holds at most 3"):
         maps.export_zip(context, maps.selected_rows(context, ids[:4]), "s1")
+    monkeypatch.setattr(maps, "MAX_EXPORT_FILES", 2000)
+    second = maps.export_zip(context, maps.selected_rows(context, ids[:2]), "s1")
+    assert [p.name for p in context.export_folder("s1").glob("selection-*.zip")] == [second.name]  # one zip a session
+    with pytest.raises(Exception, match="no item with the id"):
+        context.library.vectors_of([ids[0], 10**9])  # (a stale id: no neighbour's vector instead)
     context.end_session("s1")
     assert context.saved_names("s1") == []
 
@@ -868,6 +873,8 @@ def test_a_large_map_draws_a_sample_and_a_box_or_lasso_selects_every_item_inside
     assert np.flatnonzero(box).tolist() == [1, 2, 5, 6]
     lasso = maps.inside(points, {"lasso": {"x": [-0.5, 2, -0.5], "y": [-0.5, -0.5, 2]}})  # a triangle: x + y < 1.5
     assert np.flatnonzero(lasso).tolist() == [0, 1, 4]
-    for bad in ({"lasso": {"x": [0, 1], "y": [0, 1]}}, {"box": {"x": "ab"}}, {"lasso": {"x": [0, 1, 2], "y": [0]}}):
-        with pytest.raises((Clamp3Error, KeyError, TypeError, ValueError)):
+    for bad in ({"lasso": {"x": [0, 1], "y": [0, 1]}}, {"box": {"x": "ab"}}, {"lasso": {"x": [0, 1, 2], "y": [0]}},
+                {"lasso": {"x": list(range(maps.MAX_LASSO_CORNERS + 1)), "y": list(range(maps.MAX_LASSO_CORNERS + 1))}},
+                {"lasso": {"x": [0, 1, float("nan")], "y": [0, 1, 2]}}, {"box": {"x": [0, 10**400], "y": [0, 1]}}):
+        with pytest.raises((Clamp3Error, KeyError, TypeError, ValueError, OverflowError)):
             maps.inside(points, bad)

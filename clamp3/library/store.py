@@ -720,7 +720,12 @@ class Library:
     def vectors_of(self, item_ids: list[int]) -> np.ndarray:
         """Unit vectors (len(item_ids), D) of the given items, in that order."""
         ids, matrix = self.matrix()
-        return matrix[np.searchsorted(ids, np.asarray(item_ids, dtype=np.int64))]
+        wanted = np.asarray(item_ids, dtype=np.int64)
+        rows = np.minimum(np.searchsorted(ids, wanted), max(len(ids) - 1, 0))
+        if len(wanted) and (not len(ids) or not np.array_equal(ids[rows], wanted)):
+            missing = wanted[~np.isin(wanted, ids)][:5].tolist()
+            raise LibraryError(f"{self.directory}: no item with the id {', '.join(map(str, missing))} (removed since?)")
+        return matrix[rows]
 
     def ann_index(self, wait: bool = True):
         """The approximate index (``build_ivf``) of the current version: loaded from its file, or
