@@ -218,6 +218,8 @@ class Context:
     filler: BackgroundFill | None = None
     saved_sets: dict[str, dict[str, list[int]]] = field(default_factory=dict)  # session -> name -> ids (the Map tab's)
     export_secret: str = field(default_factory=lambda: secrets.token_hex(32))  # makes the download folders' names
+    mert: str | None = None  # the local MERT the app was given (--mert), for every model it serves
+    pending: BackgroundFill | None = None  # the Train tab's newest model, filling its space before it takes over
 
     @classmethod
     def load(
@@ -261,6 +263,7 @@ class Context:
         lock = threading.RLock()
         context = cls(
             weights, Path(index), Embedder(model, batch_size=16, lock=lock, mert=mert), library, base=base, filler=filler, lock=lock,
+            mert=mert,
             roots=[Path(r).resolve() for r in roots], home=Path(home),
             max_upload_mb=float(os.environ.get("CLAMP3_MAX_UPLOAD_MB", 50)), read_only=read_only,
             allow_model_swap=allow_model_swap, max_prompts=int(os.environ.get("CLAMP3_MAX_PROMPTS", 200)),
@@ -430,7 +433,7 @@ class Context:
             if old_filler is not None and old_filler is not filler:
                 old_filler.close()
             self.refresh_maps()
-            self.embedder = Embedder(model, batch_size=16, lock=self.lock)
+            self.embedder = Embedder(model, batch_size=16, lock=self.lock, mert=self.mert)
             root = self.home / "sessions"
             for name in set(self.sessions) | {p.name for p in (root.iterdir() if root.is_dir() else [])}:
                 self.end_session(name)
@@ -448,20 +451,31 @@ class Context:
             self.swap(weights, base, model=model)
             return f"serving {name}"
         space = open_space(base, model)
-        filler = BackgroundFill(base, space, weights)
+        filler = BackgroundFill(base, space, weights, mert=self.mert)
+        with self.lock:  # the newest request wins: a model still filling for an earlier one is dropped
+            earlier, self.pending = self.pending, filler
+            held = coverage(base, space)
+        if earlier is not None:
+            earlier.close()
         filler.start()
-        held = coverage(base, space)
         if at_once:
+            with self.lock:
+                self.pending = None
             self.swap(weights, space, base, filler, model)
             return f"serving {name}: {held.items:,} of {held.total:,} items embedded so far, the rest in the background"
 
         def take_over() -> None:
             while filler.running:
                 time.sleep(poll)
-            if coverage(base, space).complete:
+            with self.lock:
+                current = self.pending is filler
+                complete = current and coverage(base, space).complete
+                if current:
+                    self.pending = None
+            if complete:
                 self.swap(weights, space, base, filler, model)
                 logger.info("serving %s: its space of %s is complete", name, base.directory)
-            else:
+            elif current:
                 logger.warning("the space of %s was not completed (%s): the current model goes on", name, filler.log)
 
         threading.Thread(target=take_over, name="clamp3-take-over", daemon=True).start()
