@@ -83,6 +83,23 @@ def test_score_formats_read_through_music21_and_musicxml():
     assert compressed == read_items(DATA / "scores" / "bwv10.7_plain.xml")[0].data
 
 
+@pytest.mark.parametrize("work", ["bach/bwv277.krn", "palestrina/Agnus_01.krn", "palestrina/Kyrie_25.krn"])
+def test_music21_scores_export_the_musicxml_of_music21s_exporter(work):
+    """The exporter's steps done in place give the bytes its copying export gives (dates and ids aside)."""
+    import re
+
+    from music21.musicxml.m21ToXml import GeneralObjectExporter
+
+    from clamp3.formats.scores import _export
+
+    def bare(xml: bytes) -> bytes:
+        return re.sub(rb"<encoding-date>[^<]*</encoding-date>", b"", re.sub(rb' id="[^"]*"', b"", xml))
+
+    path = str(Path(music21.corpus.__file__).parent / work)
+    expected = bare(GeneralObjectExporter(music21.converter.parse(path, forceSource=True)).parse())
+    assert bare(_export(music21.converter.parse(path, forceSource=True))) == expected
+
+
 def test_tune_book_yields_one_interleaved_item_per_tune():
     items = read_items(DATA / "scores" / "essen_book.abc")
     assert [i.name for i in items] == ["essen_book#1", "essen_book#2", "essen_book#3"]
