@@ -66,13 +66,19 @@ def far_note(context: Context, prediction: Prediction) -> str:
             "describe it, however high its probability")
 
 
+def classifier_of(context: Context, classes_text: str, templates_text: str, temperature: float) -> ZeroShotClassifier:
+    """:func:`classifier` of the page's fields (classes and templates one a line)."""
+    templates = [t.strip() for t in (templates_text or "").splitlines() if t.strip()]
+    return classifier(context, parse_lines(classes_text), templates, temperature)
+
+
 def predict(
     context: Context, file: str | None, classes_text: str, templates_text: str, temperature: float = DEFAULT_TEMPERATURE,
-    field: str | None = None, value: str | None = None,
+    field: str | None = None, value: str | None = None, chosen: ZeroShotClassifier | None = None,
 ) -> tuple[Prediction, list[str]]:
-    """:func:`classify` with the cosines: the :class:`Prediction` and the item names."""
-    templates = [t.strip() for t in (templates_text or "").splitlines() if t.strip()]
-    chosen = classifier(context, parse_lines(classes_text), templates, temperature)
+    """:func:`classify` with the cosines: the :class:`Prediction` and the item names (with the
+    classifier ``chosen``, when one is built already)."""
+    chosen = chosen or classifier_of(context, classes_text, templates_text, temperature)
     if file:
         vectors, names = context.encode_file(file), [str(file).rsplit("/", 1)[-1]]
     elif field and value:
@@ -89,14 +95,14 @@ def predict(
 
 def write(
     context: Context, classes_text: str, templates_text: str, temperature: float, field: str | None, value: str | None, target: str,
+    chosen: ZeroShotClassifier | None = None,
 ) -> str:
     """Classify the shared library's items (those whose ``field`` is ``value``, or all) and write each
     one's top class into ``target`` (and its probability into ``target_probability``): the
     operator's choice (``--shared-library-writable``). Under weights served from a space, the
     fields go into the library itself too, whose metadata the space follows. Returns a line."""
     context.writable_shared()
-    templates = [t.strip() for t in (templates_text or "").splitlines() if t.strip()]
-    chosen = classifier(context, parse_lines(classes_text), templates, temperature)
+    chosen = chosen or classifier_of(context, classes_text, templates_text, temperature)
     where = {field: value} if field and value else None
     with context.lock:
         written = classify_library(context.library, chosen, target, where=where)
@@ -166,9 +172,10 @@ def build(context: Context) -> None:
     @shown_errors
     def run(file, classes_text, templates_text, temperature, field, value, write_field):
         written = ""
+        chosen = classifier_of(context, classes_text, templates_text, temperature)  # the class texts encoded once
         if write_field and write_field.strip():
-            written = write(context, classes_text, templates_text, temperature, field, value, write_field.strip())
-        prediction, names = predict(context, file, classes_text, templates_text, temperature, field, value)
+            written = write(context, classes_text, templates_text, temperature, field, value, write_field.strip(), chosen)
+        prediction, names = predict(context, file, classes_text, templates_text, temperature, field, value, chosen)
         notes = [written, far_note(context, prediction), "" if file else cap_note(context, field, value, len(names))]
         shown = "".join(f"<p class='clamp3-note'>{html.escape(note)}</p>" for note in notes if note)
         labels, probabilities = prediction.classes, prediction.probabilities
