@@ -17,8 +17,9 @@ MIDI (MTF) and audio items are cut by time: windows of ``seconds`` every ``every
 into its feature rows, one a 5-second window of the recording (``clamp3.features``): a window is
 ``seconds / 5`` rows. MIDI is cut into its messages by their time in seconds (its tempo changes
 followed); a window is the ``ticks_per_beat`` line, the tempo, metre, key and each channel's program
-in force at its start (at time 0), and the messages that start within it, the first at time 0 (notes
-sounding across its end are cut off there). A window without a note is left out. Defaults (15 s,
+in force at its start (at time 0), and the messages within it, the first at time 0, but the ends of
+notes that began before it (notes sounding across its end are cut off there). A window without a
+note is left out. Defaults (15 s,
 every 5): three of audio's feature rows, and about 8 bars of 4/4 at 120 beats a minute, MIDI's
 default tempo; chosen on the planted test of ``benchmarks/passages.py``.
 
@@ -26,7 +27,8 @@ Vectors are stored as 8-bit codes with a scale (``D + 4`` bytes a window instead
 cosines they give differ from float32's by about 0.001); windows stored as float32 by an earlier
 release are read as they are. More windows than the library's ANN threshold are searched through an
 inverted file (``retrieval.build_ivf``) kept beside the library in ``passages.faiss``, whose
-candidates are re-ranked by the decoded vectors.
+candidates are re-ranked by the vectors its codes give back (so that a search reads only where the
+windows lie from SQLite, not their vectors).
 """
 
 from __future__ import annotations
@@ -138,7 +140,7 @@ def score_windows(item: Item, bars: int = DEFAULT_BARS, hop: int = DEFAULT_HOP) 
 
 def _starts(length: float, size: int, step: int) -> list[int]:
     """Window starts over ``length`` units: every ``step`` from 0, the last window ending with it."""
-    starts = list(range(0, max(1, math.ceil(length) - size) + 1, step))
+    starts = list(range(0, max(0, math.ceil(length) - size) + 1, step))
     if starts[-1] + size < length:
         starts.append(math.ceil(length) - size)
     return starts
@@ -153,38 +155,62 @@ def feature_windows(item: Item, seconds: int = DEFAULT_SECONDS, every: int = DEF
                    "seconds") for start in _starts(rows, size, step)]
 
 
-# MTF lines whose latest value holds from where they stand on, keyed by what they set: carried into a window
-_STATE = {"set_tempo": 1, "time_signature": 1, "key_signature": 1, "program_change": 2}
+# MTF lines whose latest value holds from where they stand on, keyed by their type (and channel): carried into a window
+_STATE = ("set_tempo", "time_signature", "key_signature", "program_change")
 _DEFAULT_TEMPO = 500_000  # microseconds a beat (120 a minute), until a set_tempo says otherwise
+
+
+def _mtf_line(line: str, channel_types) -> tuple[list[str], int]:
+    """An MTF line -> (its values, where its delta time stands): mido writes a channel message's
+    time second (``note_on 0 0 60 80``: type, time, channel, note, velocity), a meta message's last."""
+    values = line.split(" ")
+    return values, (1 if values[0] in channel_types else len(values) - 1)
 
 
 def midi_windows(item: Item, seconds: int = DEFAULT_SECONDS, every: int = DEFAULT_EVERY) -> list[Window]:
     """Windows of an MTF item by time (see the module's docstring)."""
+    from mido.messages.specs import SPEC_BY_TYPE  # the channel and system messages; the rest are meta
+
     lines = item.data.splitlines()
     ticks_per_beat = int(lines[0].split()[1])
-    times, bodies, deltas, now, tempo = [], [], [], 0.0, _DEFAULT_TEMPO
+    times, ticks, parsed, now, tick, tempo = [], [], [], 0.0, 0, _DEFAULT_TEMPO
     for line in lines[1:]:
-        body, _, delta = line.rpartition(" ")
-        now += int(delta) * tempo / (1e6 * ticks_per_beat)
-        if body.startswith("set_tempo "):
-            tempo = int(body.split(" ")[1])
+        values, at = _mtf_line(line, SPEC_BY_TYPE)
+        now, tick = now + int(values[at]) * tempo / (1e6 * ticks_per_beat), tick + int(values[at])
+        if values[0] == "set_tempo":
+            tempo = int(values[1])
         times.append(now)
-        bodies.append(body)
-        deltas.append(delta)
+        ticks.append(tick)
+        parsed.append((values, at))
     if not times:
         return []
+
+    def written(i: int, delta: int) -> str:
+        values, at = parsed[i]
+        return " ".join(values[:at] + [str(delta)] + values[at + 1 :])
+
     windows, state, carried = [], {}, 0
     for start in _starts(times[-1], seconds, every):
         low, high = bisect.bisect_left(times, start), bisect.bisect_left(times, start + seconds)
-        for body in bodies[carried:low]:  # (starts only grow: the state moves on from the last window's)
-            fields = body.split(" ")
-            if fields[0] in _STATE:
-                state[tuple(fields[: _STATE[fields[0]]])] = body
+        for i in range(carried, low):  # (starts only grow: the state moves on from the last window's)
+            values, at = parsed[i]
+            if values[0] in _STATE:
+                state[(values[0], values[2] if values[0] == "program_change" else "")] = i
         carried = max(carried, low)
-        if not any(body.startswith("note_on ") and not body.endswith(" 0") for body in bodies[low:high]):
+        kept, sounding = [], set()
+        for i in range(low, high):  # without the ends of notes that began before the window
+            values = parsed[i][0]
+            if values[0] in ("note_on", "note_off"):
+                note, on = (values[2], values[3]), values[0] == "note_on" and values[-1] != "0"
+                if on:
+                    sounding.add(note)
+                elif note not in sounding:
+                    continue
+            kept.append(i)
+        if not sounding:
             continue
-        out = [lines[0], *(f"{body} 0" for body in state.values())]
-        out += [f"{bodies[i]} {0 if i == low else deltas[i]}" for i in range(low, high)]
+        out = [lines[0], *(written(i, 0) for i in state.values())]
+        out += [written(i, ticks[i] - ticks[kept[n - 1]] if n else 0) for n, i in enumerate(kept)]
         end = min(start + seconds, math.ceil(times[-1]))
         windows.append(Window(start, end, Item(item.source, f"{item.name}@{start}s", "mtf", "\n".join(out)), "seconds"))
     return windows
@@ -330,47 +356,77 @@ def build_passages(library, embedder, bars: int = DEFAULT_BARS, hop: int = DEFAU
     return written
 
 
+class _Decoded:
+    """The rows of an inverted file of 8-bit codes as unit vectors, for ``ivf_search``'s re-ranking:
+    the windows' vectors without reading them from SQLite (seconds at 300,000 windows)."""
+
+    def __init__(self, index):
+        self.index = index  # with its direct map (``_index``)
+
+    def __len__(self) -> int:
+        return self.index.ntotal
+
+    def __getitem__(self, rows: np.ndarray) -> np.ndarray:
+        return normalize(self.index.reconstruct_batch(np.asarray(rows, np.int64)))
+
+
 @dataclass
 class _Windows:
     """Every window of a library, in (item id, first) order: (W,) item ids, first and last bars or
-    seconds, unit rows (W, D); ``digest`` names which windows they are (for the inverted file)."""
+    seconds; ``digest`` names which windows they are (for the inverted file). Their unit vectors
+    (W, D) are read when an exact search needs them; a search through the inverted file re-ranks
+    by the vectors its codes give back (``_Decoded``)."""
 
+    key: tuple
     items: np.ndarray
     firsts: np.ndarray
     lasts: np.ndarray
-    matrix: np.ndarray
     digest: str
+    matrix: np.ndarray | None = None
     index: object = None
+    decoded: _Decoded | None = None
 
 
 def _loaded(library) -> _Windows:
-    """The library's windows, read in one pass and cached on it per version and passages generation."""
+    """Where the library's windows lie, read in one pass (without their vectors) and cached on it per
+    version and passages generation."""
     if not has_passages(library):
         raise LibraryError(f"{library.directory} has no passages",
                            hint=Hint("build them with 'clamp3 index passages' (once; new items need it again)", "index"))
     meta = library.meta()
     key = (meta.get("version"), meta.get(SETTINGS_KEY), meta.get(GENERATION_KEY))
     cached = getattr(library, "_passages", None)
-    if cached is not None and cached[0] == key:
-        return cached[1]
-    found = library.db.execute("SELECT length(vector) FROM items LIMIT 1").fetchone()
-    dim = found[0] // 4 if found else 0
-    count = library.db.execute("SELECT COUNT(*) FROM passages WHERE last > 0").fetchone()[0]
-    if not count:
-        raise LibraryError(f"{library.directory} has no passages yet", hint=Hint("build them with 'clamp3 index passages'", "index"))
-    items, firsts, lasts = np.empty(count, np.int64), np.empty(count, np.int32), np.empty(count, np.int32)
-    matrix = np.empty((count, dim), np.float32)
-    cursor = library.db.execute("SELECT item_id, first, last, vector FROM passages WHERE last > 0 ORDER BY item_id, first")
-    filled = 0
+    if cached is not None and cached.key == key:
+        return cached
+    cursor = library.db.execute("SELECT item_id, first, last FROM passages WHERE last > 0 ORDER BY item_id, first")
+    parts = []
     while rows := cursor.fetchmany(BATCH):
-        end = filled + len(rows)
-        items[filled:end], firsts[filled:end], lasts[filled:end] = zip(*((r[0], r[1], r[2]) for r in rows))
-        matrix[filled:end] = decode_vectors([r[3] for r in rows], dim)
-        filled = end
-    digest = hashlib.sha1(items[:filled].tobytes() + firsts[:filled].tobytes() + str(meta.get(SETTINGS_KEY)).encode()).hexdigest()
-    loaded = _Windows(items[:filled], firsts[:filled], lasts[:filled], matrix[:filled], digest)
-    library._passages = (key, loaded)
+        parts.append(np.array(rows, np.int64))  # (B, 3)
+    if not parts:
+        raise LibraryError(f"{library.directory} has no passages yet", hint=Hint("build them with 'clamp3 index passages'", "index"))
+    layout = np.concatenate(parts)
+    digest = hashlib.sha1(layout.tobytes() + str(meta.get(SETTINGS_KEY)).encode()).hexdigest()
+    loaded = _Windows(key, layout[:, 0].copy(), layout[:, 1].astype(np.int32), layout[:, 2].astype(np.int32), digest)
+    library._passages = loaded
     return loaded
+
+
+def _matrix(library, loaded: _Windows) -> np.ndarray:
+    """The windows' unit vectors (W, D), read once into an array allocated once."""
+    if loaded.matrix is None:
+        found = library.db.execute("SELECT length(vector) FROM items LIMIT 1").fetchone()
+        matrix = np.empty((len(loaded.items), found[0] // 4), np.float32)
+        cursor = library.db.execute("SELECT vector FROM passages WHERE last > 0 ORDER BY item_id, first")
+        filled = 0
+        while rows := cursor.fetchmany(BATCH):
+            matrix[filled : filled + len(rows)] = decode_vectors([r[0] for r in rows], matrix.shape[1])
+            filled += len(rows)
+        meta = library.meta()
+        if filled != len(matrix) or (meta.get("version"), meta.get(SETTINGS_KEY), meta.get(GENERATION_KEY)) != loaded.key:
+            library._passages = None  # written meanwhile: the next search reads both again
+            raise LibraryError(f"{library.directory}: its passages changed while they were read; search again")
+        loaded.matrix = matrix
+    return loaded.matrix
 
 
 def _index(library, loaded: _Windows):
@@ -388,16 +444,20 @@ def _index(library, loaded: _Windows):
         if json.loads(stamp.read_text()) == wanted:
             index = faiss.read_index(str(path))
             if index.ntotal == len(loaded.items):
-                loaded.index = index
-                return index
+                return _use(loaded, index)
     except (OSError, ValueError, RuntimeError):
         pass
     logger.info("building the inverted file of %d windows", len(loaded.items))
-    index = build_ivf(loaded.matrix)
+    index = build_ivf(_matrix(library, loaded))
     if not library.read_only:
         atomic_write(path, lambda handle: handle.write(faiss.serialize_index(index).tobytes()))
         atomic_write(stamp, lambda handle: handle.write(json.dumps(wanted).encode()))
-    loaded.index = index
+    return _use(loaded, index)
+
+
+def _use(loaded: _Windows, index):
+    index.make_direct_map()  # row -> where its code lies (8 bytes a row), for _Decoded
+    loaded.index, loaded.decoded = index, _Decoded(index)
     return index
 
 
@@ -410,7 +470,7 @@ def search_passages(
     Filters as :meth:`Library.search`; more windows than the library's ANN threshold are searched
     through their inverted file unless ``exact``."""
     loaded = _loaded(library)
-    items, matrix = loaded.items, loaded.matrix
+    items = loaded.items
     queries = normalize(np.atleast_2d(np.asarray(queries, dtype=np.float32)))
     rows = None
     if modality or where or keyword:
@@ -418,8 +478,9 @@ def search_passages(
         rows = np.flatnonzero(np.isin(items, allowed))
         if not len(rows):
             return [[] for _ in queries]
-    searched = len(matrix) if rows is None else len(rows)
+    searched = len(items) if rows is None else len(rows)
     index = _index(library, loaded) if (searched > library.ann_threshold if exact is None else not exact) else None
+    matrix = loaded.decoded if index is not None else _matrix(library, loaded)
     answers = []
     for query in queries:
         depth = min(searched, max(4 * k, 64))

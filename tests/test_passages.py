@@ -100,3 +100,120 @@ def test_the_search_tab_finds_passages_and_plays_the_bars_it_found(tmp_path, tin
         assert "bars 17-24" in shown and "<svg" in shown and len(wave) > rate  # engraved and played from bar 17
     finally:
         context.maps.close()
+
+
+# --- MIDI and audio: windows by time --------------------------------------------------------------
+TICKS = 480  # a beat; at MIDI's default 120 beats a minute, half a second
+BACKGROUND = [36, 40, 43, 48] * 15  # 60 beats: 30 s of an unrelated pattern
+MELODY = [74, 78, 81, 79, 76, 74, 73, 76, 81, 83, 81, 78, 79, 76, 74] * 2  # 30 beats: 15 s
+
+
+def write_midi(path, pitches: list[int], program: int = 0) -> None:
+    """One note a beat at 120 beats a minute, with an explicit tempo and program at time 0."""
+    import mido
+
+    track = mido.MidiTrack([mido.MetaMessage("set_tempo", tempo=500_000, time=0), mido.Message("program_change", program=program, time=0)])
+    for pitch in pitches:
+        track += [mido.Message("note_on", note=pitch, velocity=80, time=0), mido.Message("note_off", note=pitch, velocity=0, time=TICKS)]
+    midi = mido.MidiFile(ticks_per_beat=TICKS)
+    midi.tracks.append(track)
+    midi.save(path)
+
+
+def test_midi_and_audio_windows_lie_in_time_and_carry_what_holds_at_their_start(tmp_path):
+    import numpy as np
+
+    from clamp3.formats import read_items
+    from clamp3.passages import feature_windows, item_windows, midi_windows
+
+    write_midi(tmp_path / "piece.mid", BACKGROUND[:40], program=5)  # 20 s
+    item = read_items(tmp_path / "piece.mid")[0]
+    windows = midi_windows(item, seconds=15, every=5)
+    assert [(w.first, w.last) for w in windows] == [(0, 15), (5, 20)] and windows[1].label == "0:05-0:20"
+    later = windows[1].item.data.splitlines()
+    assert later[0] == f"ticks_per_beat {TICKS}" and "set_tempo 500000 0" in later and "program_change 0 0 5" in later
+    assert later[3] == "note_on 0 0 43 80" and "note_off 0 0 40 0" not in later  # the first note (beat 10) at time 0, not the end of the one before
+    assert sum(line.startswith("note_on") for line in later) == 30  # 15 s of one note a beat
+    assert item_windows(item, {"bars": 8, "hop": 4, "seconds": 60, "every": 5})[0].last == 20  # shorter than a window: one
+    features = np.arange(7 * 4, dtype=np.float32).reshape(7, 4)  # 7 rows of 5 s
+    from clamp3.formats.base import Item
+
+    cut = feature_windows(Item(None, "a", "features", features), seconds=15, every=10)
+    assert [(w.first, w.last) for w in cut] == [(0, 15), (10, 25), (20, 35)]  # the last one ends with the recording
+    assert np.array_equal(cut[1].item.data, features[2:5]) and cut[2].label == "0:20-0:35"
+    assert [(w.first, w.last) for w in feature_windows(Item(None, "b", "features", features[:2]), 15, 5)] == [(0, 10)]
+
+
+def test_a_tune_planted_in_midi_and_features_planted_in_audio_are_found_at_their_seconds(tmp_path, tiny_model_dir, capsys):
+    import numpy as np
+
+    from clamp3.cli import main
+
+    music = tmp_path / "music"
+    music.mkdir()
+    write_midi(music / "planted.mid", BACKGROUND + MELODY + BACKGROUND)  # the melody from 0:30 to 0:45
+    write_midi(music / "other.mid", BACKGROUND * 2 + BACKGROUND[:30])
+    rng = np.random.default_rng(0)
+    known = rng.standard_normal((3, 64)).astype(np.float32)  # 15 s of audio features (the tiny model's 64)
+    np.save(music / "recording.npy", np.concatenate([rng.standard_normal((6, 64)), known, rng.standard_normal((6, 64))]).astype(np.float32))
+    np.save(music / "another.npy", rng.standard_normal((15, 64)).astype(np.float32))
+    (music / "score.abc").write_text(tune(OTHER), encoding="utf-8")
+    write_midi(tmp_path / "melody.mid", MELODY)
+    np.save(tmp_path / "known.npy", known)
+    weights, lib = ["--weights", str(tiny_model_dir)], str(tmp_path / "lib")
+    assert main(["index", "add", str(music), "--index", lib, *weights, "-q"]) == 0
+    assert main(["index", "passages", "--index", lib, *weights, "-q"]) == 0
+    capsys.readouterr()
+    assert main(["search", str(tmp_path / "melody.mid"), "--index", lib, "--passages", "--modality", "symbolic", "--json", *weights]) == 0
+    hits = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert hits[0]["name"] == "planted" and hits[0]["passage"] == {"start_second": 30, "end_second": 45}
+    assert {h["name"] for h in hits} == {"planted", "other", "score"}  # MIDI and scores side by side
+    assert main(["search", str(tmp_path / "known.npy"), "--index", lib, "--passages", "--modality", "audio", *weights]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert "recording" in first and "(0:30-0:45)" in first and " 1.00" in first  # the window is the features themselves
+
+
+def test_windows_of_an_earlier_release_still_search_and_the_inverted_file_agrees_with_exact(tmp_path, tiny_model_dir):
+    import numpy as np
+
+    from clamp3 import Embedder, Library, load_model
+    from clamp3.passages import SETTINGS_KEY, build_passages, decode_vectors, encode_vector, search_passages
+
+    music = tmp_path / "music"
+    music.mkdir()
+    (music / "planted.abc").write_text(tune(OTHER[:16] + KNOWN + OTHER[16:]), encoding="utf-8")
+    for n in range(6):
+        (music / f"other{n}.abc").write_text(tune(OTHER[n:] + OTHER[:n], key="DGAEBF"[n]), encoding="utf-8")
+    model = load_model(tiny_model_dir)
+    embedder = Embedder(model)
+    library = Library.open(tmp_path / "lib", model=model, create=True)
+    library.add([music], embedder, progress=False)
+    assert build_passages(library, embedder, progress=False) > 30
+    query = embedder.encode_texts(["a tune"])[0][None]
+    rows = library.db.execute("SELECT item_id, first, vector FROM passages WHERE last > 0").fetchall()
+    dim = library.matrix()[1].shape[1]
+    codes = decode_vectors([r[2] for r in rows], dim)
+    # the 8-bit codes against float32: the cosines they give
+    unit = np.random.default_rng(0).standard_normal((50, dim)).astype(np.float32)
+    unit /= np.linalg.norm(unit, axis=1, keepdims=True)
+    assert np.abs(decode_vectors([encode_vector(u) for u in unit], dim) @ unit.T - unit @ unit.T).max() < 5e-3
+    exact = search_passages(library, query, k=5, exact=True)[0]
+    # a library written by the release before: float32 windows, settings of bars only
+    with library._transaction() as cursor:
+        cursor.executemany("UPDATE passages SET vector = ? WHERE item_id = ? AND first = ?",
+                           [(vector.tobytes(), r[0], r[1]) for r, vector in zip(rows, codes)])
+        cursor.execute("UPDATE meta SET value = ? WHERE key = ?", (json.dumps({"bars": 8, "hop": 4}), SETTINGS_KEY))
+        cursor.execute("DELETE FROM meta WHERE key = 'passages generation'")
+    library.close()
+    old = Library.open(tmp_path / "lib", read_only=True)
+    again = search_passages(old, query, k=5, exact=True)[0]
+    assert [(h.id, h.passage) for h in again] == [(h.id, h.passage) for h in exact]
+    assert [h.score for h in again] == pytest.approx([h.score for h in exact], abs=1e-5)
+    old.ann_threshold = 10  # the inverted file, against exact search (built in memory: the library is read-only)
+    approximate = search_passages(old, query, k=5)[0]
+    assert [(h.id, h.passage) for h in approximate] == [(h.id, h.passage) for h in exact]
+    assert [h.score for h in approximate] == pytest.approx([h.score for h in exact], abs=5e-3)
+    assert not (tmp_path / "lib" / "passages.faiss").exists()
+    old.close()
+    library = Library.open(tmp_path / "lib", model=model)
+    assert build_passages(library, embedder, progress=False) == 0  # the scores' windows kept: their settings did not change
