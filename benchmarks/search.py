@@ -27,7 +27,7 @@ repeated (cached).
 ``--passages`` measures passage search (``clamp3.passages``) beside item-level search in one run, on
 a library of 100,000 items grown as ``--store`` grows them, each with as many windows as its source
 item of the demo library has with the default settings (counted on its music: scores 8 bars every
-4, audio 15 s every 5). The windows' vectors are grown from real ones: the windows of a seeded
+4, audio 20 s every 5). The windows' vectors are grown from real ones: the windows of a seeded
 sample of the demo's items are embedded with the embedded model, and each grown window is its grown
 item's vector moved by the difference between a sampled real window and its item (one of the same
 modality), then made unit. Library size on disk with and without the passages (their SQLite rows
@@ -369,9 +369,8 @@ def demo_windows(sample: int, seed: int = 0):
     from clamp3.formats import try_read_items
     from clamp3.library import Library
     from clamp3.models import load_model
-    from clamp3.passages import DEFAULT_BARS, DEFAULT_EVERY, DEFAULT_HOP, DEFAULT_SECONDS, item_windows
+    from clamp3.passages import DEFAULT_SETTINGS, item_windows
 
-    settings = {"bars": DEFAULT_BARS, "hop": DEFAULT_HOP, "seconds": DEFAULT_SECONDS, "every": DEFAULT_EVERY}
     demo = Library.open(library_dir(unpack=True), read_only=True)
     items = demo.items()
     demo.close()
@@ -380,7 +379,7 @@ def demo_windows(sample: int, seed: int = 0):
         if item.path not in read:
             read[item.path] = {it.name: it for it in try_read_items(Path(item.path))[0]}
         found = read[item.path].get(item.name)
-        windows_of[row] = item_windows(found, settings) if found is not None else []
+        windows_of[row] = item_windows(found, DEFAULT_SETTINGS) if found is not None else []
         counts[row] = len(windows_of[row])
     sampled = np.sort(np.random.default_rng(seed).choice(len(items), sample, replace=False))
     embedder = Embedder(load_model("default"))
@@ -417,13 +416,13 @@ def store_passages(folder: Path, owners: np.ndarray, windows: np.ndarray) -> flo
     import uuid
 
     from clamp3.library import Library
-    from clamp3.passages import GENERATION_KEY, PASSAGES_TABLE, SETTINGS_KEY, encode_vector
+    from clamp3.passages import DEFAULT_SETTINGS, GENERATION_KEY, PASSAGES_TABLE, SETTINGS_KEY, encode_vector
 
     started = time.perf_counter()
     library = Library(folder)
     library.db.executescript(PASSAGES_TABLE)
     firsts = np.arange(len(owners)) - np.searchsorted(owners, owners) + 1
-    settings = json.dumps({"bars": 8, "hop": 4, "seconds": 15, "every": 5})
+    settings = json.dumps(DEFAULT_SETTINGS)
     for start in range(0, len(owners), 50_000):
         rows = [(int(owners[i]) + 1, int(firsts[i]), int(firsts[i]) + 1, encode_vector(windows[i]))
                 for i in range(start, min(start + 50_000, len(owners)))]

@@ -51,7 +51,7 @@ def test_a_tune_planted_in_another_piece_is_found_at_its_bars(tmp_path, tiny_mod
     refused = main(["search", str(query), "--index", lib, "--passages", *weights])
     assert refused != 0 and "no passages" in capsys.readouterr().err
     assert main(["index", "passages", "--index", lib, *weights, "-q"]) == 0
-    assert "windows embedded: scores 8 bars every 4, MIDI and audio 15 s every 5" in capsys.readouterr().err
+    assert "windows embedded: scores 8 bars every 4, MIDI and audio 20 s every 5" in capsys.readouterr().err
     assert main(["search", str(query), "--index", lib, "--passages", "--json", *weights]) == 0
     hits = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert hits[0]["name"] == "planted" and hits[0]["passage"] == {"first_bar": 17, "last_bar": 24}
@@ -105,7 +105,7 @@ def test_the_search_tab_finds_passages_and_plays_the_bars_it_found(tmp_path, tin
 # --- MIDI and audio: windows by time --------------------------------------------------------------
 TICKS = 480  # a beat; at MIDI's default 120 beats a minute, half a second
 BACKGROUND = [36, 40, 43, 48] * 15  # 60 beats: 30 s of an unrelated pattern
-MELODY = [74, 78, 81, 79, 76, 74, 73, 76, 81, 83, 81, 78, 79, 76, 74] * 2  # 30 beats: 15 s
+MELODY = [74, 78, 81, 79, 76, 74, 73, 76, 81, 83, 81, 78, 79, 76, 74, 71, 69, 71, 73, 74] * 2  # 40 beats: 20 s
 
 
 def write_midi(path, pitches: list[int], program: int = 0) -> None:
@@ -151,10 +151,10 @@ def test_a_tune_planted_in_midi_and_features_planted_in_audio_are_found_at_their
 
     music = tmp_path / "music"
     music.mkdir()
-    write_midi(music / "planted.mid", BACKGROUND + MELODY + BACKGROUND)  # the melody from 0:30 to 0:45
+    write_midi(music / "planted.mid", BACKGROUND + MELODY + BACKGROUND)  # the melody from 0:30 to 0:50
     write_midi(music / "other.mid", BACKGROUND * 2 + BACKGROUND[:30])
     rng = np.random.default_rng(0)
-    known = rng.standard_normal((3, 64)).astype(np.float32)  # 15 s of audio features (the tiny model's 64)
+    known = rng.standard_normal((4, 64)).astype(np.float32)  # 20 s of audio features (the tiny model's 64)
     np.save(music / "recording.npy", np.concatenate([rng.standard_normal((6, 64)), known, rng.standard_normal((6, 64))]).astype(np.float32))
     np.save(music / "another.npy", rng.standard_normal((15, 64)).astype(np.float32))
     (music / "score.abc").write_text(tune(OTHER), encoding="utf-8")
@@ -166,11 +166,11 @@ def test_a_tune_planted_in_midi_and_features_planted_in_audio_are_found_at_their
     capsys.readouterr()
     assert main(["search", str(tmp_path / "melody.mid"), "--index", lib, "--passages", "--modality", "symbolic", "--json", *weights]) == 0
     hits = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert hits[0]["name"] == "planted" and hits[0]["passage"] == {"start_second": 30, "end_second": 45}
+    assert hits[0]["name"] == "planted" and hits[0]["passage"] == {"start_second": 30, "end_second": 50}
     assert {h["name"] for h in hits} == {"planted", "other", "score"}  # MIDI and scores side by side
     assert main(["search", str(tmp_path / "known.npy"), "--index", lib, "--passages", "--modality", "audio", *weights]) == 0
     first = capsys.readouterr().out.splitlines()[0]
-    assert "recording" in first and "(0:30-0:45)" in first and " 1.00" in first  # the window is the features themselves
+    assert "recording" in first and "(0:30-0:50)" in first and " 1.00" in first  # the window is the features themselves
 
 
 def test_windows_of_an_earlier_release_still_search_and_the_inverted_file_agrees_with_exact(tmp_path, tiny_model_dir):
@@ -217,3 +217,42 @@ def test_windows_of_an_earlier_release_still_search_and_the_inverted_file_agrees
     old.close()
     library = Library.open(tmp_path / "lib", model=model)
     assert build_passages(library, embedder, progress=False) == 0  # the scores' windows kept: their settings did not change
+
+
+def test_the_search_tab_shows_the_seconds_of_a_midi_passage_and_plays_from_its_start(tmp_path, tiny_model_dir):
+    import sys
+    from pathlib import Path
+
+    from clamp3 import Embedder, Library, load_model
+    from clamp3.passages import build_passages
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from explorers import search
+    from explorers.common import preview
+    from explorers.context import Context
+
+    music = tmp_path / "music"
+    music.mkdir()
+    write_midi(music / "planted.mid", BACKGROUND + MELODY + BACKGROUND)
+    write_midi(music / "other.mid", BACKGROUND * 2)
+    model = load_model(tiny_model_dir)
+    library = Library.open(tmp_path / "lib", model=model, create=True)
+    library.add([music], Embedder(model), progress=False)
+    build_passages(library, Embedder(model), progress=False)
+    context = Context.load(str(tiny_model_dir), str(tmp_path / "lib"), home=str(tmp_path / "home"), read_only=False)
+    try:
+        write_midi(tmp_path / "melody.mid", MELODY)
+        answer = search.search(context, "", str(tmp_path / "melody.mid"), k=2, passages=True)
+        hit = answer.hits[0]
+        assert hit.name == "planted" and hit.passage == (30, 50) and hit.passage_unit == "seconds"
+        assert "(0:30-0:50)" in search.results_html(answer.hits)
+        stored = hit.to_dict()
+        assert stored["passage"] == {"start_second": 30, "end_second": 50}
+        assert search.found_of(stored).passage_label == "0:30-0:50"  # as the page's state keeps it
+        (rate, wave), shown = preview(hit.path, hit.name, hit.passage, hit.passage_unit)
+        assert "0:30-0:50" in shown and abs(len(wave) / rate - 20) < 0.5  # from 0:30, for the window's 20 s
+        search.export([stored], tmp_path / "export")
+        rows = (tmp_path / "export" / "results.csv").read_text(encoding="utf-8")
+        assert "0:30-0:50" in rows
+    finally:
+        context.maps.close()

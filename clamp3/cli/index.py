@@ -48,7 +48,7 @@ def register(commands) -> None:
     passages = actions.add_parser("passages", help="embed windows of the library's items, for search --passages (resumable)")
     passages.add_argument("--bars", type=int, default=8, help="bars a window of a score (default: 8)")
     passages.add_argument("--hop", type=int, default=4, help="bars from one window of a score to the next (default: 4)")
-    passages.add_argument("--seconds", type=int, default=15, help="seconds a window of MIDI or audio (default: 15)")
+    passages.add_argument("--seconds", type=int, default=20, help="seconds a window of MIDI or audio (default: 20)")
     passages.add_argument("--every", type=int, default=5, help="seconds from one window of MIDI or audio to the next (default: 5)")
     add_quiet_option(passages)
     add_model_options(passages)
