@@ -412,19 +412,20 @@ def grow_windows(vectors: np.ndarray, sources: np.ndarray, counts: np.ndarray, m
 
 def store_passages(folder: Path, owners: np.ndarray, windows: np.ndarray) -> float:
     """The windows written into the library as ``build_passages`` writes them (ids are rows + 1, the
-    first as a running number per item); seconds taken."""
+    first as a running number per item; an item of one window with no vector); seconds taken."""
     import uuid
 
     from clamp3.library import Library
-    from clamp3.passages import DEFAULT_SETTINGS, GENERATION_KEY, PASSAGES_TABLE, SETTINGS_KEY, encode_vector
+    from clamp3.passages import DEFAULT_SETTINGS, GENERATION_KEY, PASSAGES_TABLE, SETTINGS_KEY, WHOLE, encode_vector
 
     started = time.perf_counter()
     library = Library(folder)
     library.db.executescript(PASSAGES_TABLE)
     firsts = np.arange(len(owners)) - np.searchsorted(owners, owners) + 1
+    single = np.bincount(owners)[owners] == 1  # an item of one window: its own vector stands for it
     settings = json.dumps(DEFAULT_SETTINGS)
     for start in range(0, len(owners), 50_000):
-        rows = [(int(owners[i]) + 1, int(firsts[i]), int(firsts[i]) + 1, encode_vector(windows[i]))
+        rows = [(int(owners[i]) + 1, int(firsts[i]), int(firsts[i]) + 1, WHOLE if single[i] else encode_vector(windows[i]))
                 for i in range(start, min(start + 50_000, len(owners)))]
         with library._transaction() as cursor:
             cursor.executemany("INSERT OR REPLACE INTO passages VALUES (?, ?, ?, ?)", rows)

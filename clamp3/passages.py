@@ -27,7 +27,9 @@ for a query by the recording itself (intersection over union 0.81, against 0.57 
 MIDI has the same default (no MIDI in the demo to measure): 20 s is 10 bars of 4/4 at 120 beats a
 minute, MIDI's default tempo.
 
-Vectors are stored as 8-bit codes with a scale (``D + 4`` bytes a window instead of ``4 D``; the
+An item of one window is searched by its own vector: its row holds where the window lies and no
+vector (a quarter of the demo's items: every recording, the scores of 8 bars or fewer). Other
+windows' vectors are stored as 8-bit codes with a scale (``D + 4`` bytes a window instead of ``4 D``; the
 cosines they give differ from float32's by about 0.001); windows stored as float32 by an earlier
 release are read as they are. More windows than the library's ANN threshold are searched through an
 inverted file (``retrieval.build_ivf``) kept beside the library in ``passages.faiss``, whose
@@ -248,6 +250,7 @@ GENERATION_KEY = "passages generation"  # meta: new with every write of passages
 # An item with no window (text, a score without bars, MIDI without notes) gets this row, so a build
 # does not try it again. Real windows have last > 0 (a time window may start at 0 s).
 NONE_ROW = (0, 0)
+WHOLE = b""  # the vector of the one window of an item no longer than a window: the item's own
 INDEX_NAME = "passages.faiss"  # the inverted file of the windows, where more than the ANN threshold
 BATCH = 4096  # rows read from SQLite at a time
 
@@ -299,7 +302,8 @@ def build_passages(library, embedder, bars: int = DEFAULT_BARS, hop: int = DEFAU
     items is one transaction; items changed since lose theirs with their row), with the model of
     its vectors. Other bar settings than the library's passages were built with rebuild the scores'
     windows, other time settings those of MIDI and audio. Where the library then has more windows
-    than its ANN threshold, their inverted file is built too. Returns how many windows were written."""
+    than its ANN threshold, their inverted file is built too. Returns how many windows were embedded
+    (an item of one window is not: its own vector stands for it)."""
     from tqdm.auto import tqdm
 
     from clamp3.errors import Clamp3Error
@@ -340,9 +344,10 @@ def build_passages(library, embedder, bars: int = DEFAULT_BARS, hop: int = DEFAU
             named = {item.name: item for item in read}
             for item_id, name in by_path.pop(str(path), []):
                 cut = item_windows(named[name], settings) if name in named else []
-                if not cut:
-                    rows.append((item_id, *NONE_ROW, b""))
-                windows += [(item_id, window) for window in cut]
+                if len(cut) < 2:
+                    rows.append((item_id, cut[0].first, cut[0].last, WHOLE) if cut else (item_id, *NONE_ROW, b""))
+                else:
+                    windows += [(item_id, window) for window in cut]
         rows += [(item_id, *NONE_ROW, b"") for wanted in by_path.values() for item_id, _ in wanted]  # unreadable now
         if windows:
             vectors = embedder.encode_items([w.item for _, w in windows])
@@ -352,7 +357,7 @@ def build_passages(library, embedder, bars: int = DEFAULT_BARS, hop: int = DEFAU
                                                      [c[0] for c in chunk])}
             cursor.executemany("INSERT OR REPLACE INTO passages VALUES (?, ?, ?, ?)", [r for r in rows if r[0] in present])
             cursor.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (GENERATION_KEY, uuid.uuid4().hex))
-        written += sum(1 for r in rows if r[2] and r[0] in present)
+        written += sum(1 for r in rows if r[3] and r[0] in present)
         bar.update(len(chunk))
     bar.close()
     loaded = _loaded(library)
@@ -424,7 +429,14 @@ def _matrix(library, loaded: _Windows) -> np.ndarray:
         cursor = library.db.execute("SELECT vector FROM passages WHERE last > 0 ORDER BY item_id, first")
         filled = 0
         while rows := cursor.fetchmany(BATCH):
-            matrix[filled : filled + len(rows)] = decode_vectors([r[0] for r in rows], matrix.shape[1])
+            if filled + len(rows) > len(matrix):
+                break
+            part = matrix[filled : filled + len(rows)]  # (B, D), a view
+            whole = np.array([not r[0] for r in rows])
+            if (~whole).any():
+                part[~whole] = decode_vectors([r[0] for r in rows if r[0]], matrix.shape[1])
+            if whole.any():
+                part[whole] = library.vectors_of(loaded.items[filled : filled + len(rows)][whole])
             filled += len(rows)
         meta = library.meta()
         if filled != len(matrix) or (meta.get("version"), meta.get(SETTINGS_KEY), meta.get(GENERATION_KEY)) != loaded.key:

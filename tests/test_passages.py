@@ -184,13 +184,18 @@ def test_windows_of_an_earlier_release_still_search_and_the_inverted_file_agrees
     (music / "planted.abc").write_text(tune(OTHER[:16] + KNOWN + OTHER[16:]), encoding="utf-8")
     for n in range(6):
         (music / f"other{n}.abc").write_text(tune(OTHER[n:] + OTHER[:n], key="DGAEBF"[n]), encoding="utf-8")
+    (music / "short.abc").write_text(tune(KNOWN[:6], key="A"), encoding="utf-8")  # no longer than a window
     model = load_model(tiny_model_dir)
     embedder = Embedder(model)
     library = Library.open(tmp_path / "lib", model=model, create=True)
     library.add([music], embedder, progress=False)
-    assert build_passages(library, embedder, progress=False) > 30
+    assert build_passages(library, embedder, progress=False) == 9 + 6 * 7  # 40 bars, 32 bars: none for the short one
+    short = next(item for item in library.items() if item.name == "short")
+    assert library.db.execute("SELECT first, last, length(vector) FROM passages WHERE item_id = ?", (short.id,)).fetchall() == [(1, 6, 0)]
+    itself = search_passages(library, library.vectors_of([short.id]), k=3, exact=True)[0][0]
+    assert (itself.id, itself.passage_label) == (short.id, "bars 1-6") and itself.score == pytest.approx(1.0, abs=1e-5)  # its own vector
     query = embedder.encode_texts(["a tune"])[0][None]
-    rows = library.db.execute("SELECT item_id, first, vector FROM passages WHERE last > 0").fetchall()
+    rows = library.db.execute("SELECT item_id, first, vector FROM passages WHERE last > 0 AND length(vector) > 0").fetchall()
     dim = library.matrix()[1].shape[1]
     codes = decode_vectors([r[2] for r in rows], dim)
     # the 8-bit codes against float32: the cosines they give
@@ -213,6 +218,7 @@ def test_windows_of_an_earlier_release_still_search_and_the_inverted_file_agrees
     approximate = search_passages(old, query, k=5)[0]
     assert [(h.id, h.passage) for h in approximate] == [(h.id, h.passage) for h in exact]
     assert [h.score for h in approximate] == pytest.approx([h.score for h in exact], abs=5e-3)
+    assert search_passages(old, old.vectors_of([short.id]), k=3)[0][0].id == short.id
     assert not (tmp_path / "lib" / "passages.faiss").exists()
     old.close()
     library = Library.open(tmp_path / "lib", model=model)
