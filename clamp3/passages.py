@@ -28,10 +28,10 @@ MIDI has the same default (no MIDI in the demo to measure): 20 s is 10 bars of 4
 minute, MIDI's default tempo.
 
 An item of one window is searched by its own vector: its row holds where the window lies and no
-vector (a quarter of the demo's items: every recording, the scores of 8 bars or fewer). Other
-windows' vectors are stored as 8-bit codes with a scale (``D + 4`` bytes a window instead of ``4 D``; the
-cosines they give differ from float32's by about 0.001); windows stored as float32 by an earlier
-release are read as they are. More windows than the library's ANN threshold are searched through an
+vector (a quarter of the demo's items: its recordings, all of 10-20 s, and its scores of 8 bars or
+fewer). Other windows' vectors are stored as 8-bit codes with a scale (``D + 4`` bytes a window
+instead of ``4 D``; the cosines they give differ from float32's by about 0.001); windows stored as
+float32 by an earlier release are read as they are. More windows than the library's ANN threshold are searched through an
 inverted file (``retrieval.build_ivf``) kept beside the library in ``passages.faiss``, whose
 candidates are re-ranked by the vectors its codes give back (so that a search reads only where the
 windows lie from SQLite, not their vectors).
@@ -52,7 +52,7 @@ from pathlib import Path
 
 import numpy as np
 
-from clamp3.errors import Hint
+from clamp3.errors import INPUT_ERRORS, Hint, InputError
 from clamp3.formats.base import Item
 from clamp3.library.rows import Hit, passage_label
 from clamp3.library.store import ANN_KIND, LibraryError
@@ -128,6 +128,14 @@ def passage(item: Item, first: int, last: int) -> Window:
     return Window(first, last, Item(item.source, f"{item.name}@{first}-{last}", "abc", text))
 
 
+def _starts(length: float, size: int, step: int) -> list[int]:
+    """Window starts over ``length`` units: every ``step`` from 0, the last window ending with it."""
+    starts = list(range(0, max(0, math.ceil(length) - size) + 1, step))
+    if starts[-1] + size < length:
+        starts.append(math.ceil(length) - size)
+    return starts
+
+
 def score_windows(item: Item, bars: int = DEFAULT_BARS, hop: int = DEFAULT_HOP) -> list[Window]:
     """The windows of an interleaved ABC item (see the module's docstring); [] for other kinds."""
     if item.kind != "abc" or not isinstance(item.data, str):
@@ -137,20 +145,9 @@ def score_windows(item: Item, bars: int = DEFAULT_BARS, hop: int = DEFAULT_HOP) 
     header, lines = split_score(item.data)
     if not lines:
         return []
-    starts = list(range(0, max(1, len(lines) - bars) + 1, hop))
-    if starts[-1] + bars < len(lines):  # the last window ends with the piece
-        starts.append(len(lines) - bars)
-    return [passage(item, start + 1, min(len(lines), start + bars)) for start in starts]
+    return [passage(item, start + 1, min(len(lines), start + bars)) for start in _starts(len(lines), bars, hop)]
 
 
-
-
-def _starts(length: float, size: int, step: int) -> list[int]:
-    """Window starts over ``length`` units: every ``step`` from 0, the last window ending with it."""
-    starts = list(range(0, max(0, math.ceil(length) - size) + 1, step))
-    if starts[-1] + size < length:
-        starts.append(math.ceil(length) - size)
-    return starts
 
 
 def feature_windows(item: Item, seconds: int = DEFAULT_SECONDS, every: int = DEFAULT_EVERY) -> list[Window]:
@@ -179,16 +176,19 @@ def midi_windows(item: Item, seconds: int = DEFAULT_SECONDS, every: int = DEFAUL
     from mido.messages.specs import SPEC_BY_TYPE  # the channel and system messages; the rest are meta
 
     lines = item.data.splitlines()
-    ticks_per_beat = int(lines[0].split()[1])
     times, ticks, parsed, now, tick, tempo = [], [], [], 0.0, 0, _DEFAULT_TEMPO
-    for line in lines[1:]:
-        values, at = _mtf_line(line, SPEC_BY_TYPE)
-        now, tick = now + int(values[at]) * tempo / (1e6 * ticks_per_beat), tick + int(values[at])
-        if values[0] == "set_tempo":
-            tempo = int(values[1])
-        times.append(now)
-        ticks.append(tick)
-        parsed.append((values, at))
+    try:
+        ticks_per_beat = int(lines[0].split()[1])
+        for line in lines[1:]:
+            values, at = _mtf_line(line, SPEC_BY_TYPE)
+            now, tick = now + int(values[at]) * tempo / (1e6 * ticks_per_beat), tick + int(values[at])
+            if values[0] == "set_tempo":
+                tempo = int(values[1])
+            times.append(now)
+            ticks.append(tick)
+            parsed.append((values, at))
+    except (ValueError, IndexError, ZeroDivisionError) as exc:
+        raise InputError(item.source or item.name, f"not MTF at line {len(parsed) + 2}: {type(exc).__name__}: {exc}") from exc
     if not times:
         return []
 
@@ -340,10 +340,16 @@ def build_passages(library, embedder, bars: int = DEFAULT_BARS, hop: int = DEFAU
         for item_id, path, name in chunk:
             by_path.setdefault(library.absolute(path), []).append((item_id, name))
         windows: list[tuple[int, Window]] = []
-        for path, read, _errors in embedder.preprocess.read([Path(p) for p in by_path]):
+        for path, read, errors in embedder.preprocess.read([Path(p) for p in by_path]):
+            for error in errors:  # (a file changed or gone since it was added: its items get no windows)
+                logger.warning("passages: %s", error)
             named = {item.name: item for item in read}
             for item_id, name in by_path.pop(str(path), []):
-                cut = item_windows(named[name], settings) if name in named else []
+                try:
+                    cut = item_windows(named[name], settings) if name in named else []
+                except INPUT_ERRORS as exc:
+                    logger.warning("passages: %s", exc)
+                    cut = []
                 if len(cut) < 2:
                     rows.append((item_id, cut[0].first, cut[0].last, WHOLE) if cut else (item_id, *NONE_ROW, b""))
                 else:

@@ -262,3 +262,20 @@ def test_the_search_tab_shows_the_seconds_of_a_midi_passage_and_plays_from_its_s
         assert "0:30-0:50" in rows
     finally:
         context.maps.close()
+
+
+def test_a_file_whose_windows_cannot_be_cut_is_named_in_one_line_and_the_build_goes_on(tmp_path, tiny_model_dir, caplog):
+    from clamp3 import Embedder, Library, load_model
+    from clamp3.passages import build_passages
+
+    music = tmp_path / "music"
+    music.mkdir()
+    write_midi(music / "good.mid", BACKGROUND)
+    (music / "bad.mtf").write_text("ticks_per_beat 480\nnote_on 0 0 60 80\nnote_off x 0 60 0\n", encoding="utf-8")
+    model = load_model(tiny_model_dir)
+    library = Library.open(tmp_path / "lib", model=model, create=True)
+    library.add([music], Embedder(model), progress=False)
+    assert build_passages(library, Embedder(model), progress=False) == 3  # good.mid: 30 s, windows at 0, 5 and 10 s
+    warned = [r.getMessage() for r in caplog.records if "bad.mtf" in r.getMessage()]
+    assert len(warned) == 1 and "not MTF at line 3" in warned[0] and "\n" not in warned[0]
+    assert library.db.execute("SELECT COUNT(*) FROM passages WHERE last = 0").fetchone()[0] == 1  # not tried again
