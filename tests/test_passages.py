@@ -265,6 +265,8 @@ def test_the_search_tab_shows_the_seconds_of_a_midi_passage_and_plays_from_its_s
 
 
 def test_a_file_whose_windows_cannot_be_cut_is_named_in_one_line_and_the_build_goes_on(tmp_path, tiny_model_dir, caplog):
+    import logging
+
     from clamp3 import Embedder, Library, load_model
     from clamp3.passages import build_passages
 
@@ -275,7 +277,12 @@ def test_a_file_whose_windows_cannot_be_cut_is_named_in_one_line_and_the_build_g
     model = load_model(tiny_model_dir)
     library = Library.open(tmp_path / "lib", model=model, create=True)
     library.add([music], Embedder(model), progress=False)
-    assert build_passages(library, Embedder(model), progress=False) == 3  # good.mid: 30 s, windows at 0, 5 and 10 s
+    logger = logging.getLogger("clamp3.passages")  # (heard here: the CLI's logging, set up by other tests, does not propagate)
+    logger.addHandler(caplog.handler)
+    try:
+        assert build_passages(library, Embedder(model), progress=False) == 3  # good.mid: 30 s, windows at 0, 5 and 10 s
+    finally:
+        logger.removeHandler(caplog.handler)
     warned = [r.getMessage() for r in caplog.records if "bad.mtf" in r.getMessage()]
     assert len(warned) == 1 and "not MTF at line 3" in warned[0] and "\n" not in warned[0]
     assert library.db.execute("SELECT COUNT(*) FROM passages WHERE last = 0").fetchone()[0] == 1  # not tried again
