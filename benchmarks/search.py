@@ -23,6 +23,21 @@ of the matrix masked or the allowed rows gathered), on a filter's first use in a
 repeated (cached).
 
     python benchmarks/search.py --store [--store-sizes 100000] [--million] [--scratch DIR] [--no-text]
+
+``--passages`` measures passage search (``clamp3.passages``) beside item-level search in one run, on
+a library of 100,000 items grown as ``--store`` grows them, each with as many windows as its source
+item of the demo library has with the default settings (counted on its music: scores 8 bars every
+4, audio 20 s every 5). The windows' vectors are grown from real ones: the windows of a seeded
+sample of the demo's items are embedded with the embedded model, and each grown window is its grown
+item's vector moved by the difference between a sampled real window and its item (one of the same
+modality), then made unit. Library size on disk with and without the passages (their SQLite rows
+and their inverted file), load time in a fresh process (the item matrix; the windows read and their
+inverted file read), the inverted file's build time, p50 / p99 of one query (text and music queries
+apart) for item-level search (``Library.search``, exact at 100,000 items), passage search as it runs
+(through the inverted file above the ANN threshold) and passage search exact, and the recall@10 of
+the items passage search finds against exact.
+
+    python benchmarks/search.py --passages [--store-sizes 100000] [--sample-items 400] [--scratch DIR] [--no-text]
 """
 
 from __future__ import annotations
@@ -187,7 +202,12 @@ def load_child(mode: str, folder: str) -> None:
     def kib(field: str) -> int:
         return int(next(line for line in status.read_text().splitlines() if line.startswith(field)).split()[1])
 
-    if mode == "old":
+    if mode == "passages":
+        from clamp3.passages import _index, _loaded
+
+        library = Library.open(folder, read_only=True)
+        library.version  # noqa: B018 - opened and read before the clock starts
+    elif mode == "old":
         db = sqlite3.connect(Path(folder) / "library.sqlite3")
     else:
         library = Library.open(folder, read_only=mode == "read-only")
@@ -195,7 +215,13 @@ def load_child(mode: str, folder: str) -> None:
     Path("/proc/self/clear_refs").write_text("5")  # the peak starts from here
     before = kib("VmRSS:")
     started = time.perf_counter()
-    ids, matrix = old_matrix(db) if mode == "old" else library.matrix()
+    if mode == "passages":
+        loaded = _loaded(library)
+        if len(loaded.items) > library.ann_threshold:
+            _index(library, loaded)
+        matrix = loaded.items
+    else:
+        ids, matrix = old_matrix(db) if mode == "old" else library.matrix()
     seconds = time.perf_counter() - started
     print(json.dumps({"seconds": seconds, "peak_mib": (kib("VmHWM:") - before) / 1024, "matrix_mib": matrix.nbytes / 2**20}))
 
@@ -208,15 +234,21 @@ def timed_load(mode: str, folder: Path) -> dict:
     return json.loads(done.stdout.splitlines()[-1])
 
 
-def p50_ms(search, queries: np.ndarray, warm: int = 2) -> float:
+def latency_ms(search, queries: np.ndarray, warm: int = 2) -> tuple[float, float, list]:
+    """One query at a time, after ``warm`` untimed ones -> p50 ms, p99 ms and each query's answer."""
     for query in queries[:warm]:
         search(query[None])
-    times = []
+    times, answers = [], []
     for query in queries:
         started = time.perf_counter()
-        search(query[None])
+        answers.append(search(query[None]))
         times.append(time.perf_counter() - started)
-    return float(np.median(times) * 1000)
+    p50, p99 = np.percentile(np.array(times) * 1000, [50, 99])
+    return float(p50), float(p99), answers
+
+
+def p50_ms(search, queries: np.ndarray, warm: int = 2) -> float:
+    return latency_ms(search, queries, warm)[0]
 
 
 def allocated_mib(search, query: np.ndarray) -> float:
@@ -327,6 +359,149 @@ def main_store(args: argparse.Namespace) -> None:
     print("\n" + machine_load(), "after")
 
 
+# --- passages beside items ------------------------------------------------------------------------
+def demo_windows(sample: int, seed: int = 0):
+    """The demo library's window count of every item (default settings), and the embedded model's
+    vectors of the windows of ``sample`` items drawn at random: (counts (R,), modality (R,), sampled
+    rows, their windows' vectors as (item row, vector) pairs)."""
+    from clamp3.assets import library_dir
+    from clamp3.embedding import Embedder
+    from clamp3.formats import try_read_items
+    from clamp3.library import Library
+    from clamp3.models import load_model
+    from clamp3.passages import DEFAULT_SETTINGS, item_windows
+
+    demo = Library.open(library_dir(unpack=True), read_only=True)
+    items = demo.items()
+    demo.close()
+    counts, windows_of, read = np.zeros(len(items), np.int64), {}, {}
+    for row, item in enumerate(items):
+        if item.path not in read:
+            read[item.path] = {it.name: it for it in try_read_items(Path(item.path))[0]}
+        found = read[item.path].get(item.name)
+        windows_of[row] = item_windows(found, DEFAULT_SETTINGS) if found is not None else []
+        counts[row] = len(windows_of[row])
+    sampled = np.sort(np.random.default_rng(seed).choice(len(items), sample, replace=False))
+    embedder = Embedder(load_model("default"))
+    pairs = [(row, window.item) for row in sampled for window in windows_of[row]]
+    started = time.perf_counter()
+    vectors = normalize(np.concatenate([np.asarray(v, np.float32).reshape(1, -1) for v in embedder.encode_items([p[1] for p in pairs])]))
+    print(f"  {len(pairs):,} windows of {sample} sampled demo items embedded in {time.perf_counter() - started:.0f} s", flush=True)
+    modality = np.array([item.modality for item in items])
+    return counts, modality, np.array([p[0] for p in pairs]), vectors, embedder
+
+
+def grow_windows(vectors: np.ndarray, sources: np.ndarray, counts: np.ndarray, modality: np.ndarray, real: np.ndarray,
+                 window_rows: np.ndarray, window_vectors: np.ndarray, seed: int = 0):
+    """Windows of the grown items (see the module's docstring): (item row (W,), unit vectors (W, D))."""
+    rng = np.random.default_rng(seed)
+    moves = window_vectors - real[window_rows]  # a real window's place relative to its item
+    per_item = counts[sources]
+    owners = np.repeat(np.arange(len(vectors)), per_item)
+    grown = np.empty((len(owners), vectors.shape[1]), np.float32)
+    for kind in np.unique(modality):
+        pool = np.flatnonzero(modality[window_rows] == kind)
+        rows = np.flatnonzero(modality[sources[owners]] == kind)
+        if not len(pool) or not len(rows):
+            continue
+        for start in range(0, len(rows), 100_000):
+            part = rows[start : start + 100_000]
+            grown[part] = normalize(vectors[owners[part]] + moves[rng.choice(pool, len(part))])
+    return owners, grown
+
+
+def store_passages(folder: Path, owners: np.ndarray, windows: np.ndarray) -> float:
+    """The windows written into the library as ``build_passages`` writes them (ids are rows + 1, the
+    first as a running number per item; an item of one window with no vector); seconds taken."""
+    import uuid
+
+    from clamp3.library import Library
+    from clamp3.passages import DEFAULT_SETTINGS, GENERATION_KEY, PASSAGES_TABLE, SETTINGS_KEY, WHOLE, encode_vector
+
+    started = time.perf_counter()
+    library = Library(folder)
+    library.db.executescript(PASSAGES_TABLE)
+    firsts = np.arange(len(owners)) - np.searchsorted(owners, owners) + 1
+    single = np.bincount(owners)[owners] == 1  # an item of one window: its own vector stands for it
+    settings = json.dumps(DEFAULT_SETTINGS)
+    for start in range(0, len(owners), 50_000):
+        rows = [(int(owners[i]) + 1, int(firsts[i]), int(firsts[i]) + 1, WHOLE if single[i] else encode_vector(windows[i]))
+                for i in range(start, min(start + 50_000, len(owners)))]
+        with library._transaction() as cursor:
+            cursor.executemany("INSERT OR REPLACE INTO passages VALUES (?, ?, ?, ?)", rows)
+            cursor.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (SETTINGS_KEY, settings))
+            cursor.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (GENERATION_KEY, uuid.uuid4().hex))
+    library.close()
+    return time.perf_counter() - started
+
+
+def folder_mib(folder: Path, names: tuple[str, ...]) -> float:
+    return sum(p.stat().st_size for p in folder.iterdir() if p.is_file() and p.name.startswith(names)) / 2**20
+
+
+def main_passages(args: argparse.Namespace) -> None:
+    import faiss
+
+    from clamp3.library import Library
+    from clamp3.passages import INDEX_NAME, _index, _loaded, search_passages
+
+    print(machine_load(), f"before; numpy {np.__version__}, faiss {faiss.__version__}, {faiss.omp_get_max_threads()} FAISS threads",
+          flush=True)
+    size = max(args.store_sizes)
+    counts, modality, window_rows, window_vectors, embedder = demo_windows(args.sample_items)
+    for kind in np.unique(modality):
+        c = counts[modality == kind]
+        print(f"  demo {kind} items: {len(c):,}, windows per item mean {c.mean():.2f}, p50 / p90 / p99 / max "
+              + " / ".join(f"{x:.0f}" for x in np.percentile(c, [50, 90, 99, 100])), flush=True)
+    vectors, described, real = grow(size)
+    sources = np.arange(size) % len(real)
+    owners, windows = grow_windows(vectors, sources, counts, modality, real, window_rows, window_vectors)
+    moved = np.einsum("ij,ij->i", windows[:20_000], vectors[owners[:20_000]])
+    print(f"  {len(windows):,} grown windows for {size:,} items ({len(windows) / size:.2f} an item); a window's cosine to its item: "
+          f"median {np.median(moved):.3f} (real windows: {np.median(np.einsum('ij,ij->i', window_vectors, real[window_rows])):.3f})",
+          flush=True)
+    music = real[np.random.default_rng(1).choice(len(real), args.store_queries, replace=False)]
+    kinds = [("music", music)] + ([] if args.no_text else [("text", normalize(embedder.encode_texts(TEXTS)))])
+    del embedder
+    scratch = Path(args.scratch) if args.scratch else Path(tempfile.mkdtemp(prefix="clamp3-passages-"))
+    folder = scratch / f"passages-{size}"
+    try:
+        shutil.rmtree(folder, ignore_errors=True)
+        print(f"  items written: {build_store(folder, vectors, described):.0f} s", flush=True)
+        del vectors
+        item_load = timed_load("new", folder)  # writes the vector file too
+        item_load = timed_load("new", folder)
+        items_mib = folder_mib(folder, ("library.sqlite3", "vectors."))
+        print(f"  windows written: {store_passages(folder, owners, windows):.0f} s", flush=True)
+        del windows
+        library = Library(folder)
+        loaded = _loaded(library)
+        started = time.perf_counter()
+        _index(library, loaded)
+        built = time.perf_counter() - started
+        all_mib = folder_mib(folder, ("library.sqlite3", "vectors.", INDEX_NAME))
+        passage_load = timed_load("passages", folder)
+        rows = [f"| library on disk, MiB | {items_mib:,.0f} | {all_mib:,.0f} ({all_mib / items_mib:.2f}x; the inverted file "
+                f"{folder_mib(folder, (INDEX_NAME,)):,.0f}) | - |",
+                f"| load in a fresh process, s / peak MiB | {item_load['seconds']:.2f} / {item_load['peak_mib']:,.0f} | "
+                f"{passage_load['seconds']:.2f} / {passage_load['peak_mib']:,.0f} | - |",
+                f"| inverted file of the windows built, s | - | {built:.0f} | - |"]
+        for kind, queries in kinds:
+            item_p50, item_p99, _ = latency_ms(lambda q: library.search(q, 10), queries)
+            p50, p99, found = latency_ms(lambda q: search_passages(library, q, 10), queries)
+            exact50, exact99, truth = latency_ms(lambda q: search_passages(library, q, 10, exact=True), queries)
+            recall = np.mean([len({h.id for h in f[0]} & {h.id for h in t[0]}) / max(1, len(t[0])) for f, t in zip(found, truth)])
+            rows.append(f"| one query p50 / p99 ms, {kind} queries | {item_p50:,.1f} / {item_p99:,.1f} | {p50:,.1f} / {p99:,.1f} "
+                        f"({p50 / item_p50:.2f}x; recall@10 {recall:.3f}) | {exact50:,.1f} / {exact99:,.1f} |")
+        library.close()
+    finally:
+        if not args.scratch:
+            shutil.rmtree(scratch, ignore_errors=True)
+    print(f"\n{size:,} items, {len(owners):,} windows\n| measure | items | with passages | passages, exact |\n|---|---:|---:|---:|")
+    print("\n".join(rows))
+    print("\n" + machine_load(), "after")
+
+
 def main() -> None:
     if len(sys.argv) == 4 and sys.argv[1] == "--load-child":
         return load_child(sys.argv[2], sys.argv[3])
@@ -342,7 +517,11 @@ def main() -> None:
     parser.add_argument("--store-queries", type=int, default=50)
     parser.add_argument("--scratch", help="where the libraries are built (kept, and reused by the next run); a temporary folder otherwise")
     parser.add_argument("--no-text", action="store_true", help="music queries only (no model is loaded)")
+    parser.add_argument("--passages", action="store_true", help="passage search beside item-level search (see above)")
+    parser.add_argument("--sample-items", type=int, default=400, help="--passages: demo items whose windows are embedded")
     args = parser.parse_args()
+    if args.passages:
+        return main_passages(args)
     if args.store:
         return main_store(args)
     rng = np.random.default_rng(0)

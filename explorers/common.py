@@ -68,11 +68,15 @@ def shown_errors(handler: Callable) -> Callable:
     return wrapper
 
 
-def preview(path: str | Path, name: str = "", bars: tuple[int, int] | None = None) -> tuple[tuple[int, object] | None, str]:
+def preview(path: str | Path, name: str = "", bars: tuple[int, int] | None = None,
+            unit: str = "bars") -> tuple[tuple[int, object] | None, str]:
     """(sample rate, waveform) for gr.Audio and the engraved first page as HTML; a score that
     cannot be engraved or played gets a one-line note instead, naming the file, not its server
     folder. ``name`` is the item's name: for ``book#X``, tune X of an ABC book; ``bars``: only those
-    bars (first, last; a passage search's window), engraved and played from its start."""
+    bars (first, last; a passage search's window), engraved and played from its start; with
+    ``unit`` "seconds", a window of MIDI or audio (start, end in seconds), played from its start."""
+    if bars is not None and unit == "seconds":
+        return _time_preview(Path(path), bars)
     if bars is not None:
         return _passage_preview(Path(path), name, bars)
     from clamp3.assets import is_demo_library, library_dir
@@ -101,6 +105,23 @@ def table_html(headers: list[str], rows: list[list[object]], css: str = "clamp3-
     body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows)
     head_row = f"<tr>{head}</tr>" if any(str(h) for h in headers) else ""
     return f"<div class='clamp3-scroll'><table class='{css}'>{head_row}{body}</table></div>"
+
+
+def _time_preview(path: Path, seconds: tuple[int, int]) -> tuple[tuple[int, object] | None, str]:
+    """:func:`preview` of seconds ``start``-``end`` of MIDI or audio (of audio features: the work's
+    score or MIDI beside them, whose rendering their rows follow), played from ``start``."""
+    from clamp3.library.rows import passage_label
+    from clamp3.preview import audio_preview
+
+    start, end = seconds
+    label = f"<p class='clamp3-note'>{html.escape(passage_label(seconds, 'seconds'))}</p>"
+    try:
+        rate, wave = audio_preview(preview_source(path), max_seconds=max(1, end))
+    except Clamp3Error as exc:
+        return None, label + f"<p class='clamp3-note'>{html.escape(upload_message(exc))}</p>"
+    if start * rate >= len(wave):
+        return None, label + f"<p class='clamp3-note'>{html.escape(path.name)}: plays for less than {start} s</p>"
+    return (rate, wave[start * rate : end * rate]), label
 
 
 def _passage_preview(path: Path, name: str, bars: tuple[int, int]) -> tuple[tuple[int, object] | None, str]:

@@ -523,7 +523,7 @@ class Context:
         keyword: str | None = None,
     ) -> list[Found]:
         """The shared library's ``k`` best items by their best passage (``clamp3.passages``), each
-        with its bars; a library without passages says so."""
+        with where its window lies (bars, or seconds of MIDI and audio); a library without passages says so."""
         from clamp3.library import LibraryError
         from clamp3.passages import search_passages
 

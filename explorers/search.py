@@ -20,6 +20,7 @@ import numpy as np
 
 from clamp3.errors import Clamp3Error
 from clamp3.library.fit import FitCalibration, calibrate_fit
+from clamp3.library.rows import passage_label, passage_of
 from clamp3.metadata import shown_metadata
 from clamp3.retrieval import steer
 from explorers.common import file_input, preview, session_of, shown_errors
@@ -34,7 +35,7 @@ MAX_RESULTS = 500
 MAX_QUERY_CHARACTERS = 500  # a text query from a link: longer is cut (the text encoder reads 128 tokens anyway)
 MAX_LIKE = 20  # items of one "more like" query
 BY_TEXT, BY_FILE = "text", "file"
-EXPORT_FIELDS = ("rank", "score", "id", "title", "bars", "modality", "library", "file", "metadata")
+EXPORT_FIELDS = ("rank", "score", "id", "title", "passage", "modality", "library", "file", "metadata")
 
 
 def _modality(name: str | None) -> str | None:
@@ -177,7 +178,7 @@ def found_of(hit: dict) -> Found:
     """A result kept in the page's state (``Found.to_dict``) as a Found again."""
     fields = {k: v for k, v in hit.items() if k != "key"}
     if isinstance(fields.get("passage"), dict):
-        fields["passage"] = (fields["passage"]["first_bar"], fields["passage"]["last_bar"])
+        fields["passage"], fields["passage_unit"] = passage_of(fields["passage"])
     return Found(**fields)
 
 
@@ -186,11 +187,10 @@ def _details(hit: Found) -> str:
 
 
 def bars_of(hit: Found) -> str:
-    """`` (bars 17-24)`` for a passage search's hit, as HTML; empty otherwise."""
+    """`` (bars 17-24)`` or `` (1:12-1:27)`` for a passage search's hit, as HTML; empty otherwise."""
     if not hit.passage:
         return ""
-    first, last = hit.passage
-    return f" <span class='clamp3-note clamp3-bars'>(bars {int(first)}-{int(last)})</span>"
+    return f" <span class='clamp3-note clamp3-bars'>({html.escape(hit.passage_label)})</span>"
 
 
 def results_html(hits: list[Found], page: int = 0, opened: int | None = None, shown: str = "") -> str:
@@ -278,7 +278,7 @@ def export(hits: list[dict], folder: Path) -> list[str]:
     file names only, no server folder."""
     folder.mkdir(parents=True, exist_ok=True)
     rows = [{"rank": h["rank"], "score": round(h["score"], 4), "id": h["id"], "title": h["title"],
-             "bars": "{first_bar}-{last_bar}".format(**h["passage"]) if h.get("passage") else "", "modality": h["modality"],
+             "passage": passage_label(*passage_of(h.get("passage"))), "modality": h["modality"],
              "library": "yours" if h.get("own") else "shared", "file": Path(h["path"]).name,
              "metadata": shown_metadata(h["metadata"])} for h in hits]
     with open(folder / "results.csv", "w", newline="", encoding="utf-8") as handle:
@@ -303,7 +303,7 @@ def build(context: Context, app: gr.Blocks | None = None) -> None:
             field = gr.Dropdown(fields, value=ANY, label="only items whose field")
             value = gr.Dropdown([ANY], value=ANY, label="has the value", allow_custom_value=True)
             within = gr.Dropdown([ANY], value=ANY, label="only the items of a selection saved on the map", elem_id="search-within")
-            passages = gr.Checkbox(False, label="find passages: rank scores by their best bars (where the library has them)",
+            passages = gr.Checkbox(False, label="find passages: rank items by their best bars or seconds (where the library has them)",
                                    elem_id="search-passages")
     with gr.Accordion("Steer the query: more like items, plus and minus a text", open=False):
         with gr.Row():
@@ -375,8 +375,8 @@ def build(context: Context, app: gr.Blocks | None = None) -> None:
             answer = Answer(liked, "item", f"more like {hit['title']}", searched=context.coverage_line(), model=context.answered_by())
             return (None, results_html(liked), status_line(answer, ""), [h.to_dict() for h in liked], 0,
                     page_line(len(liked), 0))
-        bars = found_of(hit).passage
-        sound, shown = preview(hit["path"], hit["name"], tuple(bars) if bars else None)
+        chosen = found_of(hit)
+        sound, shown = preview(hit["path"], hit["name"], chosen.passage, chosen.passage_unit)
         return (sound, results_html(found(hits), position // PAGE_SIZE, position, shown), *unchanged[1:])
 
     @shown_errors

@@ -45,9 +45,11 @@ def register(commands) -> None:
     fill.add_argument("--chunk-files", type=int, default=8, help="files per transaction (default: 8)")
     add_quiet_option(fill)
     add_model_options(fill)
-    passages = actions.add_parser("passages", help="embed windows of the library's scores, for search --passages (resumable)")
-    passages.add_argument("--bars", type=int, default=8, help="bars a window (default: 8)")
-    passages.add_argument("--hop", type=int, default=4, help="bars from one window to the next (default: 4)")
+    passages = actions.add_parser("passages", help="embed windows of the library's items, for search --passages (resumable)")
+    passages.add_argument("--bars", type=int, default=8, help="bars a window of a score (default: 8)")
+    passages.add_argument("--hop", type=int, default=4, help="bars from one window of a score to the next (default: 4)")
+    passages.add_argument("--seconds", type=int, default=20, help="seconds a window of MIDI or audio (default: 20)")
+    passages.add_argument("--every", type=int, default=5, help="seconds from one window of MIDI or audio to the next (default: 5)")
     add_quiet_option(passages)
     add_model_options(passages)
     drop = actions.add_parser("drop-space", help="remove the space of a model (by fingerprint or model name)")
@@ -93,8 +95,10 @@ def cmd_index(args: argparse.Namespace) -> int:
 
         embedder = ModelOptions.from_args(args).embedder()
         library = Library.open(args.index, model=embedder.model)
-        written = build_passages(library, embedder, args.bars, args.hop, progress=not args.quiet)
-        print(f"{written:,} windows of {args.bars} bars (every {args.hop}) embedded", file=sys.stderr)
+        written = build_passages(library, embedder, args.bars, args.hop, progress=not args.quiet, seconds=args.seconds,
+                                 every=args.every)
+        print(f"{written:,} windows embedded: scores {args.bars} bars every {args.hop}, MIDI and audio {args.seconds} s "
+              f"every {args.every}", file=sys.stderr)
         return 0
     from clamp3.assets import default_index
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from clamp3.cli.options import MODALITIES, ModelOptions, add_model_options, add_quiet_option, parse_where, require_paths
 from clamp3.errors import Clamp3Error
 from clamp3.io import atomic_write_text
+from clamp3.library.rows import passage_label, passage_of
 
 logger = logging.getLogger("clamp3")
 
@@ -30,7 +31,8 @@ def register(commands) -> None:
     search.add_argument("--where", action="append", metavar="KEY=VALUE", help="metadata filter (repeatable)")
     search.add_argument("--json", action="store_true", help="one JSON object per result")
     search.add_argument("--passages", action="store_true",
-                        help="rank items by their best passage and say which bars ('clamp3 index passages' first)")
+                        help="rank items by their best passage and say where it lies: bars, or seconds of MIDI and audio "
+                             "('clamp3 index passages' first)")
     steer = search.add_argument_group("a steered query (a library): the weighted sum of its parts")
     steer.add_argument("--like", action="append", type=int, default=[], metavar="ID",
                        help="more like this item of the library (its id: 'clamp3 index list', --json); repeatable")
@@ -164,7 +166,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(hit, ensure_ascii=False))
         else:
-            where_in = f"  (bars {hit['passage']['first_bar']}-{hit['passage']['last_bar']})" if hit.get("passage") else ""
+            where_in = f"  ({passage_label(*passage_of(hit['passage']))})" if hit.get("passage") else ""
             print(f"{hit['rank']:>3}  {hit['score']:.4f}  {hit.get('title', '')}{where_in}{_metadata_summary(hit.get('metadata'))}"
                   f"  {hit['path']}")
     return 0
