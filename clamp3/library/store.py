@@ -25,9 +25,11 @@ import json
 import logging
 import os
 import random
+import re
 import sqlite3
 import threading
 import time
+import unicodedata
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -116,6 +118,25 @@ CLAIM_SECONDS = 15 * 60
 # under a second at a million); its matches are capped, and so is the word.
 KEYWORD_MATCHES = 10_000
 KEYWORD_CHARACTERS = 100
+# A named set of items (a selection saved on the app's map, ``clamp3 index tag``) is a metadata field
+# of its members, ``set:NAME`` = ``yes``: an item can be in any number of sets, and every filter
+# (``where``, the app's field = value, a map's colour) reads it with no query of its own. A name is
+# what a filter, a CSV header and a dropdown show as they are: letters and digits of any script,
+# spaces, ``. _ - '`` (no ``=``, which ``--where KEY=VALUE`` splits at), at most SET_CHARACTERS.
+SET_PREFIX, SET_VALUE = "set:", "yes"
+SET_CHARACTERS = 40
+_SET_NAME = re.compile(r"\w[\w .'-]*")
+
+
+def set_field(name: str) -> str:
+    """The metadata field of the set ``name`` (its spaces made single, NFC): ``my reels`` ->
+    ``set:my reels``; a name that cannot be one is refused in one line."""
+    name = unicodedata.normalize("NFC", " ".join(str(name or "").split()))
+    if not (_SET_NAME.fullmatch(name) and len(name) <= SET_CHARACTERS):
+        shown = f"'{name[:SET_CHARACTERS + 10]}'" if name else "an empty name"
+        raise Clamp3Error(f"{shown} cannot name a set: 1 to {SET_CHARACTERS} letters, digits, spaces, '.', '_', '-' "
+                          "or \"'\", starting with a letter or digit")
+    return SET_PREFIX + name
 
 
 class LibraryError(Clamp3Error):
@@ -433,7 +454,7 @@ class Library:
         by_modality = dict(self.db.execute("SELECT modality, COUNT(*) FROM items GROUP BY modality"))
         files = self.db.execute("SELECT COUNT(DISTINCT path) FROM items").fetchone()[0]
         size = sum(p.stat().st_size for p in self.directory.glob(f"{DB_NAME}*"))
-        return {"items": len(self), "files": files, "by_modality": by_modality, "bytes": size, **meta}
+        return {"items": len(self), "files": files, "by_modality": by_modality, "bytes": size, "sets": self.sets(), **meta}
 
     # --- writing ------------------------------------------------------------------------------
     def _check_writable(self) -> None:
@@ -619,6 +640,48 @@ class Library:
                 self._bump_version(cursor)  # filters cached by version read the new fields
         return changed
 
+    def tag(self, item_ids: Iterable[int], name: str) -> int:
+        """Put the items into the set ``name`` (the field :func:`set_field` names, ``yes``), in one
+        transaction and at most one new version: filters, maps and the ANN index of the old one are
+        stale. Ids the library lacks are refused, naming them, before anything is written. Returns
+        how many items joined (those already in it aside). A file re-embedded because it changed
+        gets its file's metadata again, without its sets."""
+        key = set_field(name)
+        ids = sorted({int(i) for i in item_ids})
+        if not ids:
+            raise Clamp3Error(f"no items given for the set '{key[len(SET_PREFIX):]}'")
+        return self._change_set(key, ids, member=True)
+
+    def untag(self, name: str, item_ids: Iterable[int] | None = None) -> int:
+        """Take the items (every member: ``item_ids`` None) out of the set ``name``, as :meth:`tag`
+        puts them in; returns how many were in it."""
+        key = set_field(name)
+        return self._change_set(key, None if item_ids is None else sorted({int(i) for i in item_ids}), member=False)
+
+    def _change_set(self, key: str, ids: list[int] | None, member: bool) -> int:
+        with self._transaction() as cursor:
+            if ids is None:
+                ids = [i for (i,) in cursor.execute("SELECT item_id FROM item_fields WHERE key = ? ORDER BY item_id", (key,))]
+            rows = []
+            for start in range(0, len(ids), 10_000):  # (SQLite's limit on a statement's parameters)
+                part = ids[start : start + 10_000]
+                rows += cursor.execute(f"SELECT id, metadata FROM items WHERE id IN ({','.join('?' * len(part))})", part).fetchall()
+            if len(rows) < len(ids):
+                missing = sorted(set(ids) - {item_id for item_id, _ in rows})[:5]
+                raise LibraryError(f"{self.directory}: no item with the id {', '.join(map(str, missing))} (removed since?)")
+            changes = []
+            for item_id, text in rows:
+                metadata = json.loads(text)
+                if member and metadata.get(key) != SET_VALUE:
+                    changes.append((json.dumps({**metadata, key: SET_VALUE}, ensure_ascii=False), item_id))
+                elif not member and key in metadata:
+                    del metadata[key]
+                    changes.append((json.dumps(metadata, ensure_ascii=False), item_id))
+            cursor.executemany("UPDATE items SET metadata = ? WHERE id = ?", changes)
+            if changes:
+                self._bump_version(cursor)
+        return len(changes)
+
     # --- reading ------------------------------------------------------------------------------
     def items(
         self, modality: str | None = None, where: dict[str, str] | None = None, limit: int | None = None
@@ -660,6 +723,18 @@ class Library:
             (key, limit),
         )
         return [str(v) for v, _ in rows]
+
+    def sets(self) -> dict[str, int]:
+        """The named sets of the library (see :meth:`tag`) and how many items each holds, by name."""
+        rows = self.db.execute(  # the keys from "set:" up to "set;", read from the index of (key, value)
+            f"SELECT key, COUNT(*) FROM {self._fields_table} WHERE key >= ? AND key < ? AND value = ? GROUP BY key ORDER BY key",
+            (SET_PREFIX, SET_PREFIX[:-1] + ";", SET_VALUE),
+        )
+        return {key[len(SET_PREFIX):]: count for key, count in rows}
+
+    def set_members(self, name: str) -> np.ndarray:
+        """The ids (ascending, read-only) of the items of the set ``name``; none for a set not there."""
+        return self._allowed_ids(self.version, None, ((set_field(name), SET_VALUE),))
 
     def modalities(self) -> list[str]:
         """The modalities the library holds, in name order."""
