@@ -19,6 +19,7 @@ import gradio as gr
 import numpy as np
 
 from clamp3.errors import Clamp3Error
+from clamp3.library import SET_PREFIX, SET_VALUE
 from clamp3.library.fit import FitCalibration, calibrate_fit
 from clamp3.metadata import shown_metadata
 from clamp3.retrieval import steer
@@ -386,6 +387,8 @@ def build(context: Context, app: gr.Blocks | None = None) -> None:
         return gr.update(value=export(hits, context.export_folder(session_of(request))), visible=True)
 
     def values_of(field: str):
+        if field.startswith(SET_PREFIX):  # a set, the library's or the session's: its members have "yes"
+            return gr.update(choices=[ANY, SET_VALUE], value=SET_VALUE)
         return gr.update(choices=[ANY] + context.field_values(field) if field != ANY else [ANY], value=ANY)
 
     # The named endpoint keeps its four inputs for gradio_client scripts; the page adds filters.
@@ -417,8 +420,12 @@ def build(context: Context, app: gr.Blocks | None = None) -> None:
         return gr.update(choices=[ANY] + context.saved_names(session_of(request)))
 
     within.focus(saved_sets, None, within, api_name=False, queue=False)
-    # fields written since the page was built (a classification written into the library) are offered too
-    field.focus(lambda: gr.update(choices=[ANY] + context.fields()), None, field, api_name=False, queue=False)
+    def filter_fields(request: gr.Request):
+        return gr.update(choices=[ANY] + context.fields(session_of(request)))
+
+    # fields written since the page was built (a classification written into the library, a selection saved
+    # on the map: the library's sets and the session's own) are offered too
+    field.focus(filter_fields, None, field, api_name=False, queue=False)
     output.click(show, [hits_state, k, modality, field, value, keyword], [audio, output, status, hits_state, page_state, page_label],
                  api_name=False)
 

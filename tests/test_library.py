@@ -827,6 +827,9 @@ def test_a_named_set_is_a_field_of_its_members_that_every_filter_reads(tmp_path)
     assert library.untag("my reels", ids[:3]) == 3 and library.set_members("my reels").tolist() == ids[3:10].tolist()
     assert library.untag("Lieder aus Tirol") == 15 and library.sets() == {"my reels": 7}
     assert library.untag("nothing here") == 0
+    version = library.version
+    assert library.tag(ids[8:12], "my reels", replace=True) == 2 and library.version == version + 1  # one version
+    assert library.set_members("my reels").tolist() == ids[8:12].tolist()
 
     version = library.version
     for bad in ("", "   ", "a=b", "x" * 41, "-lead", 'say "hi"', "a/b", "tab\x00"):

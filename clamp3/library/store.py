@@ -640,47 +640,56 @@ class Library:
                 self._bump_version(cursor)  # filters cached by version read the new fields
         return changed
 
-    def tag(self, item_ids: Iterable[int], name: str) -> int:
-        """Put the items into the set ``name`` (the field :func:`set_field` names, ``yes``), in one
-        transaction and at most one new version: filters, maps and the ANN index of the old one are
-        stale. Ids the library lacks are refused, naming them, before anything is written. Returns
-        how many items joined (those already in it aside). A file re-embedded because it changed
-        gets its file's metadata again, without its sets."""
+    def tag(self, item_ids: Iterable[int], name: str, replace: bool = False) -> int:
+        """Put the items into the set ``name`` (the field :func:`set_field` names, ``yes``; with
+        ``replace``, its other members are taken out), in one transaction and at most one new
+        version: filters, maps and the ANN index of the old one are stale. Ids the library lacks
+        are refused, naming them, before anything is written. Returns how many items joined (those
+        already in it aside). A file re-embedded because it changed gets its file's metadata again,
+        without its sets."""
         key = set_field(name)
         ids = sorted({int(i) for i in item_ids})
         if not ids:
             raise Clamp3Error(f"no items given for the set '{key[len(SET_PREFIX):]}'")
-        return self._change_set(key, ids, member=True)
+        return self._change_set(key, ids, None if replace else [])[0]
 
     def untag(self, name: str, item_ids: Iterable[int] | None = None) -> int:
         """Take the items (every member: ``item_ids`` None) out of the set ``name``, as :meth:`tag`
         puts them in; returns how many were in it."""
         key = set_field(name)
-        return self._change_set(key, None if item_ids is None else sorted({int(i) for i in item_ids}), member=False)
+        return self._change_set(key, [], None if item_ids is None else sorted({int(i) for i in item_ids}))[1]
 
-    def _change_set(self, key: str, ids: list[int] | None, member: bool) -> int:
+    def _change_set(self, key: str, joining: list[int], leaving: list[int] | None) -> tuple[int, int]:
+        """Items ``joining`` the set of the field ``key`` and items ``leaving`` it (None: every member
+        not joining), in one transaction; (how many joined, how many left)."""
         with self._transaction() as cursor:
-            if ids is None:
-                ids = [i for (i,) in cursor.execute("SELECT item_id FROM item_fields WHERE key = ? ORDER BY item_id", (key,))]
-            rows = []
-            for start in range(0, len(ids), 10_000):  # (SQLite's limit on a statement's parameters)
-                part = ids[start : start + 10_000]
-                rows += cursor.execute(f"SELECT id, metadata FROM items WHERE id IN ({','.join('?' * len(part))})", part).fetchall()
-            if len(rows) < len(ids):
-                missing = sorted(set(ids) - {item_id for item_id, _ in rows})[:5]
-                raise LibraryError(f"{self.directory}: no item with the id {', '.join(map(str, missing))} (removed since?)")
-            changes = []
-            for item_id, text in rows:
-                metadata = json.loads(text)
-                if member and metadata.get(key) != SET_VALUE:
-                    changes.append((json.dumps({**metadata, key: SET_VALUE}, ensure_ascii=False), item_id))
-                elif not member and key in metadata:
-                    del metadata[key]
+            if leaving is None:
+                staying = set(joining)
+                leaving = [i for (i,) in cursor.execute("SELECT item_id FROM item_fields WHERE key = ? ORDER BY item_id", (key,))
+                           if i not in staying]
+            changes, counts = [], [0, 0]
+            for side, ids in enumerate((joining, leaving)):
+                rows = []
+                for start in range(0, len(ids), 10_000):  # (SQLite's limit on a statement's parameters)
+                    part = ids[start : start + 10_000]
+                    rows += cursor.execute(f"SELECT id, metadata FROM items WHERE id IN ({','.join('?' * len(part))})", part).fetchall()
+                if side == 0 and len(rows) < len(ids):
+                    missing = sorted(set(ids) - {item_id for item_id, _ in rows})[:5]
+                    raise LibraryError(f"{self.directory}: no item with the id {', '.join(map(str, missing))} (removed since?)")
+                for item_id, text in rows:
+                    metadata = json.loads(text)
+                    if side == 0 and metadata.get(key) != SET_VALUE:
+                        metadata[key] = SET_VALUE
+                    elif side == 1 and key in metadata:
+                        del metadata[key]
+                    else:
+                        continue
                     changes.append((json.dumps(metadata, ensure_ascii=False), item_id))
+                    counts[side] += 1
             cursor.executemany("UPDATE items SET metadata = ? WHERE id = ?", changes)
             if changes:
                 self._bump_version(cursor)
-        return len(changes)
+        return counts[0], counts[1]
 
     # --- reading ------------------------------------------------------------------------------
     def items(
