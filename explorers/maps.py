@@ -420,7 +420,7 @@ def build(context: Context) -> None:
     fields = ["modality", "cluster"] + context.fields()
     default = "region" if "region" in fields else fields[0]
     with gr.Row():
-        field = gr.Dropdown(fields, value=default, label="colour by", scale=1)
+        field = gr.Dropdown(fields, value=default, label="colour by", scale=1, elem_id="map-colour")
         center = gr.Checkbox(True, label="centre each modality (scores and audio overlay)", scale=1)
         text = gr.Textbox(label="pin a text onto the map", placeholder="a lively Irish jig", scale=2)
         file = file_input(label="...or a file", scale=1)

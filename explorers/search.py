@@ -301,8 +301,8 @@ def build(context: Context, app: gr.Blocks | None = None) -> None:
         with gr.Column(scale=2):
             by = gr.Radio([BY_TEXT, BY_FILE], value=BY_TEXT, label="search by (the input changed last)", elem_id="search-by")
             keyword = gr.Textbox(label="title or metadata contains", max_length=100)
-            field = gr.Dropdown(fields, value=ANY, label="only items whose field")
-            value = gr.Dropdown([ANY], value=ANY, label="has the value", allow_custom_value=True)
+            field = gr.Dropdown(fields, value=ANY, label="only items whose field", elem_id="search-field")
+            value = gr.Dropdown([ANY], value=ANY, label="has the value", allow_custom_value=True, elem_id="search-value")
             within = gr.Dropdown([ANY], value=ANY, label="only the items of a selection saved on the map", elem_id="search-within")
             passages = gr.Checkbox(False, label="find passages: rank scores by their best bars (where the library has them)",
                                    elem_id="search-passages")
