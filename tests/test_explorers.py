@@ -867,6 +867,11 @@ def test_a_map_selection_is_checked_saved_searched_within_compared_classified_an
     with pytest.raises(Clamp3Error, match="a zip holds at most 3"):
         maps.export_zip(context, maps.selected_rows(context, ids[:4]), "s1")
     monkeypatch.setattr(maps, "MAX_EXPORT_FILES", 2000)
+    monkeypatch.setattr(maps, "MAX_EXPORT_BYTES", 2**20 // 100)  # the files' size, checked before anything is written
+    with pytest.raises(Clamp3Error, match=r"the selection's files take 0 MB, over the limit of 0 MB"):
+        maps.export_zip(context, maps.selected_rows(context, ids), "s1")
+    assert [p.name for p in context.export_folder("s1").glob("*")] == [out.name]  # the earlier zip left as it was
+    monkeypatch.setattr(maps, "MAX_EXPORT_BYTES", 50 * 2**20)
     second = maps.export_zip(context, maps.selected_rows(context, ids[:2]), "s1")
     assert [p.name for p in context.export_folder("s1").glob("selection-*.zip")] == [second.name]  # one zip a session
     with pytest.raises(Exception, match="no item with the id"):
