@@ -548,8 +548,12 @@ def build(context: Context) -> None:
     def colour_fields(request: gr.Request):
         return gr.update(choices=["modality", "cluster"] + context.fields(session_of(request)))
 
+    def saved_selections(request: gr.Request):
+        return gr.update(choices=context.saved_names(session_of(request)))
+
     # fields written since the page was built (a classification written into the library, a set saved) are offered too
     field.focus(colour_fields, None, field, api_name=False, queue=False)
+    saved.focus(saved_selections, None, saved, api_name=False, queue=False)  # the library's sets too, made since (the CLI)
     picked.click(play, [chosen, center], [sound, picked, chosen, selected], api_name=False)
     save.click(run_save, [chosen, set_name], [saved, acted, field], api_name=False)
     compare_button.click(run_compare, [chosen, saved], acted, api_name=False)
