@@ -419,12 +419,18 @@ class Context:
     def kept_to(
         self, session: str | None, where: dict[str, str] | None, within: str | None,
     ) -> tuple[dict[str, str] | None, list[int] | None]:
-        """(the library's filter, the ids a search keeps to or None): the saved selection ``within``
-        and the session's selections named in ``where`` as the library's sets are (``set:NAME`` =
-        yes: the session's own are not in the library), intersected; the other fields stay in ``where``."""
-        chosen = set(self.saved_set(session, within)) if within else None
-        own, kept = self.session_sets(session), {}
-        for key, value in (where or {}).items():
+        """(the library's filter, the ids a search keeps to or None) of a filter ``where`` and a saved
+        selection ``within``. A selection is a set, the field ``set:NAME`` = yes: a set of the library
+        stays in the filter (read from its index); the session's own, which the library does not
+        hold, become the ids of their members (intersected)."""
+        where, own = dict(where or {}), self.session_sets(session)
+        if within:
+            key = set_field(within)
+            if key not in own and within not in self.library.sets():
+                raise Clamp3Error(f"no saved selection named '{str(within)[:40]}'")
+            where[key] = SET_VALUE
+        chosen, kept = None, {}
+        for key, value in where.items():
             if key in own:
                 members = set(own[key]) if value == SET_VALUE else set()
                 chosen = members if chosen is None else chosen & members
@@ -547,13 +553,18 @@ class Context:
 
     def search_passages(
         self, vector: np.ndarray, k: int, modality: str | None = None, where: dict[str, str] | None = None,
-        keyword: str | None = None,
+        keyword: str | None = None, session: str | None = None, within: str | None = None,
     ) -> list[Found]:
         """The shared library's ``k`` best items by their best passage (``clamp3.passages``), each
-        with its bars; a library without passages says so."""
+        with its bars, under the library's filters (its sets too, see :meth:`kept_to`); a library
+        without passages says so."""
         from clamp3.library import LibraryError
         from clamp3.passages import search_passages
 
+        where, chosen = self.kept_to(session, where, within)
+        if chosen is not None:
+            raise Clamp3Error("find passages keeps to the library's fields and sets, not to a selection saved for this "
+                              "session only: search without 'find passages'")
         with self.lock:
             try:
                 hits = search_passages(self.library, vector, k, modality, where, keyword)[0]

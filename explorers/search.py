@@ -162,7 +162,7 @@ def search(
     chosen = _modality(modality)
     within = within if within and within != ANY else None
     if passages:
-        hits = context.search_passages(vector, k, chosen, where, keyword)
+        hits = context.search_passages(vector, k, chosen, where, keyword, session, within)
     else:
         hits = context.search(vector, k, chosen, where, session, keyword=keyword, mixed=chosen is None, within=within)
     no_fit, searched = None, context.coverage_line()
