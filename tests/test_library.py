@@ -814,10 +814,13 @@ def test_a_named_set_is_a_field_of_its_members_that_every_filter_reads(tmp_path)
     ids = library.matrix()[0]
     query = np.random.default_rng(5).standard_normal((1, 32)).astype(np.float32)
     version = library.version
+    index = library.ann_index()  # the vectors' own: a change of metadata only keeps it, and the map
     assert library.tag(ids[:10], "  my  reels ") == 10 and library.version == version + 1
     assert library.tag(ids[5:20], "Lieder aus Tirol") == 15 and library.version == version + 2
     assert library.tag(ids[:10], "my reels") == 0 and library.version == version + 2  # all in it already: no new version
     assert library.sets() == {"Lieder aus Tirol": 15, "my reels": 10} and library.info()["sets"] == library.sets()
+    assert library.vectors_version == version and library.ann_index() is index
+    assert library.search(query, k=5, exact=False)[0] and library.ann_index() is index
     assert library.set_members("my reels").tolist() == ids[:10].tolist()
     both = library.items(where={"set:my reels": "yes", "set:Lieder aus Tirol": "yes"})
     assert [r.id for r in both] == ids[5:10].tolist() and both[0].metadata["set:my reels"] == "yes"
@@ -829,6 +832,8 @@ def test_a_named_set_is_a_field_of_its_members_that_every_filter_reads(tmp_path)
     assert library.untag("nothing here") == 0
     version = library.version
     assert library.tag(ids[8:12], "my reels", replace=True) == 2 and library.version == version + 1  # one version
+    assert library.remove([int(ids[59])]) == 1 and library.vectors_version == library.version  # the vectors changed
+    assert library.update_metadata([(int(ids[0]), "t", {})]) == 1 and library.vectors_version == library.version - 1
     assert library.set_members("my reels").tolist() == ids[8:12].tolist()
 
     version = library.version

@@ -416,7 +416,7 @@ class Library:
 
     def set_meta(self, key: str, value: str) -> None:
         """Keep a note of the caller's in the library's ``meta`` (keys the library uses itself are refused)."""
-        if key in ("version", "fingerprint", "model", "dim", "edits", "library"):
+        if key in ("version", "same_vectors", "fingerprint", "model", "dim", "edits", "library"):
             raise ValueError(f"'{key}' is the library's own")
         with self._transaction() as cursor:
             cursor.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
@@ -424,6 +424,16 @@ class Library:
     @property
     def version(self) -> int:
         return int(self.meta().get("version", 0))
+
+    @property
+    def vectors_version(self) -> int:
+        """The earliest version whose items and vectors are the current version's: earlier than
+        :attr:`version` after changes of titles and metadata only (a named set tagged, a
+        classification written), which leave a map and the ANN index as they were."""
+        meta = self.meta()
+        version = meta.get("version", "0")
+        first, _, last = meta.get("same_vectors", "").partition(":")
+        return int(first) if first and last == version else int(version)
 
     def check_model(self, identity: dict[str, str]) -> None:
         """Refuse vectors of another model, naming both."""
@@ -486,8 +496,18 @@ class Library:
             raise
 
     @staticmethod
-    def _bump_version(cursor: sqlite3.Cursor) -> None:
-        """A new version of the items: the cached matrix and the ANN index of the old one are stale."""
+    def _bump_version(cursor: sqlite3.Cursor, vectors: bool = True) -> None:
+        """A new version of the items: the cached matrix and filters of the old one are stale; with
+        ``vectors`` False (titles or metadata changed, nothing else) the map and the ANN index of
+        the old one still hold: the span of versions with the same vectors, ``same_vectors``
+        ("FIRST:LAST" in meta), is stretched to the new one. Any other change (by any writer, an
+        earlier release's too) leaves the span behind: see :attr:`vectors_version`."""
+        if not vectors:
+            meta = dict(cursor.execute("SELECT key, value FROM meta WHERE key IN ('version', 'same_vectors')"))
+            version = int(meta.get("version", 0))
+            first, _, last = meta.get("same_vectors", "").partition(":")
+            start = int(first) if first and last == str(version) else version
+            cursor.execute("INSERT OR REPLACE INTO meta VALUES ('same_vectors', ?)", (f"{start}:{version + 1}",))
         cursor.execute(
             "INSERT INTO meta VALUES ('version', '1') ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
         )
@@ -637,7 +657,7 @@ class Library:
         with self._transaction() as cursor:
             changed = sum(cursor.execute("UPDATE items SET title = ?, metadata = ? WHERE id = ?", row).rowcount for row in rows)
             if changed:
-                self._bump_version(cursor)  # filters cached by version read the new fields
+                self._bump_version(cursor, vectors=False)  # filters cached by version read the new fields
         return changed
 
     def tag(self, item_ids: Iterable[int], name: str, replace: bool = False) -> int:
@@ -688,7 +708,7 @@ class Library:
                     counts[side] += 1
             cursor.executemany("UPDATE items SET metadata = ? WHERE id = ?", changes)
             if changes:
-                self._bump_version(cursor)
+                self._bump_version(cursor, vectors=False)
         return counts[0], counts[1]
 
     # --- reading ------------------------------------------------------------------------------
@@ -798,7 +818,8 @@ class Library:
                     self._cache = load_vectors(self.directory, reader, write=not self.read_only)
                 finally:
                     reader.close()
-                self._ann = None
+                if self._ann is not None and self._ann[0] != self.vectors_version:  # (one of the same vectors holds)
+                    self._ann = None
             return self._cache[1], self._cache[2]
 
     def vectors_of(self, item_ids: list[int]) -> np.ndarray:
@@ -812,13 +833,13 @@ class Library:
         return matrix[rows]
 
     def ann_index(self, wait: bool = True):
-        """The approximate index (``build_ivf``) of the current version: loaded from its file, or
+        """The approximate index (``build_ivf``) of the current vectors (:attr:`vectors_version`): loaded from its file, or
         built and saved atomically (kept in memory where the library is read-only); an index of
         another kind or version (an HNSW file of an earlier release) is rebuilt. With ``wait=False``
         an index that must be built is built in a background thread and None is returned until it
         is ready: exact search answers meanwhile (60 ms at a million items, against about 30 s to
         build; benchmarks/ann.py)."""
-        version = self.version
+        version = self.vectors_version  # (a change of metadata only leaves it as it was)
         with self._ann_lock:
             if self._ann is not None and self._ann[0] == version:
                 return self._ann[1]
@@ -864,7 +885,7 @@ class Library:
                 if self._ann is not None and self._ann[0] >= version:
                     return self._ann[1]
             ids, matrix = self.matrix()
-            if self.version != version:  # changed since: the next search asks for the new version's index
+            if self.vectors_version != version:  # changed since: the next search asks for the new version's index
                 return None
             logger.info("building the ANN index of %d vectors", len(ids))
             index = build_ivf(matrix)
