@@ -815,11 +815,13 @@ def test_a_named_set_is_a_field_of_its_members_that_every_filter_reads(tmp_path)
     query = np.random.default_rng(5).standard_normal((1, 32)).astype(np.float32)
     version = library.version
     index = library.ann_index()  # the vectors' own: a change of metadata only keeps it, and the map
+    edits = library.meta().get("edits")
     assert library.tag(ids[:10], "  my  reels ") == 10 and library.version == version + 1
     assert library.tag(ids[5:20], "Lieder aus Tirol") == 15 and library.version == version + 2
     assert library.tag(ids[:10], "my reels") == 0 and library.version == version + 2  # all in it already: no new version
     assert library.sets() == {"Lieder aus Tirol": 15, "my reels": 10} and library.info()["sets"] == library.sets()
     assert library.vectors_version == version and library.ann_index() is index
+    assert library.meta().get("edits") == edits  # (the vector file is still extended, not written anew)
     assert library.search(query, k=5, exact=False)[0] and library.ann_index() is index
     assert library.set_members("my reels").tolist() == ids[:10].tolist()
     both = library.items(where={"set:my reels": "yes", "set:Lieder aus Tirol": "yes"})
@@ -849,3 +851,22 @@ def test_a_named_set_is_a_field_of_its_members_that_every_filter_reads(tmp_path)
     library.close()
     with pytest.raises(LibraryError, match="open read-only"):
         Library.open(tmp_path / "lib", read_only=True).tag(ids[:2], "mine")
+
+
+def test_a_library_whose_trigger_counted_changes_of_metadata_as_edits_gets_the_new_one(tmp_path):
+    """A library made before issue 20 counted a change of metadata as an edit of its vectors (the
+    vector file was written anew after each): opened writable, its trigger is made anew."""
+    library = _library_of(tmp_path / "lib", _random_items(20))
+    library.db.executescript(
+        "DROP TRIGGER items_changed; CREATE TRIGGER items_changed AFTER UPDATE OF id, metadata, vector ON items BEGIN "
+        "DELETE FROM item_fields WHERE item_id = old.id; "
+        "INSERT OR IGNORE INTO item_fields SELECT new.id, j.key, j.value FROM json_each(new.metadata) AS j; "
+        "INSERT INTO meta VALUES ('edits', '1') ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1; END;")
+    library.tag([1], "first")
+    assert library.meta()["edits"] == "1"
+    library.close()
+    assert Library(tmp_path / "lib", read_only=True)._fields_table == "item_fields"  # read as it is
+    library = Library(tmp_path / "lib")
+    library.tag([2], "second")
+    library.db.execute("UPDATE items SET vector = ? WHERE id = 3", (np.ones(32, np.float32).tobytes(),))
+    assert library.meta()["edits"] == "2" and library.sets() == {"first": 1, "second": 1}  # the vector counted, the tag not

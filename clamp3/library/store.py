@@ -82,10 +82,18 @@ CREATE TABLE IF NOT EXISTS claims (path TEXT PRIMARY KEY, owner TEXT NOT NULL, p
 """
 # Metadata fields in a table of their own, indexed by (key, value): a filter read json_each over
 # the rows that carry the vectors (2.2 s at 100,000 items). Triggers keep it with the items in the
-# same transaction, whoever writes, and count in meta ``edits`` the items deleted or changed in
-# place (the vector file may be extended only while that count stays). One transaction adds all
-# of it to a library made before, filling the table from the items' metadata.
-FIELDS = """
+# same transaction, whoever writes, and count in meta ``edits`` the items deleted or whose id or vector
+# changed in place (the vector file may be extended only while that count stays; a change of metadata
+# leaves it). One transaction adds all of it to a library made before, filling the table from the
+# items' metadata.
+ITEMS_CHANGED = """CREATE TRIGGER IF NOT EXISTS items_changed AFTER UPDATE OF id, metadata, vector ON items BEGIN
+    DELETE FROM item_fields WHERE item_id = old.id;
+    INSERT OR IGNORE INTO item_fields SELECT new.id, j.key, j.value FROM json_each(new.metadata) AS j;
+    INSERT INTO meta SELECT 'edits', '1' WHERE old.id IS NOT new.id OR old.vector IS NOT new.vector
+        ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1;
+END;"""
+VECTOR_EDITS_ONLY = "old.vector IS NOT new.vector"  # in ITEMS_CHANGED; an earlier one counted changes of metadata too
+FIELDS = f"""
 BEGIN IMMEDIATE;
 CREATE TABLE IF NOT EXISTS item_fields (item_id INTEGER NOT NULL, key TEXT NOT NULL, value, PRIMARY KEY (item_id, key)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS item_fields_value ON item_fields (key, value);
@@ -97,11 +105,7 @@ CREATE TRIGGER IF NOT EXISTS items_deleted AFTER DELETE ON items BEGIN
     DELETE FROM item_fields WHERE item_id = old.id;
     INSERT INTO meta VALUES ('edits', '1') ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1;
 END;
-CREATE TRIGGER IF NOT EXISTS items_changed AFTER UPDATE OF id, metadata, vector ON items BEGIN
-    DELETE FROM item_fields WHERE item_id = old.id;
-    INSERT OR IGNORE INTO item_fields SELECT new.id, j.key, j.value FROM json_each(new.metadata) AS j;
-    INSERT INTO meta VALUES ('edits', '1') ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1;
-END;
+{ITEMS_CHANGED}
 DELETE FROM item_fields;
 INSERT OR IGNORE INTO item_fields SELECT items.id, j.key, j.value FROM items, json_each(items.metadata) AS j;
 INSERT OR IGNORE INTO meta VALUES ('library', lower(hex(randomblob(16))));
@@ -356,6 +360,9 @@ class Library:
                 connection.executescript(SCHEMA)  # every statement is IF NOT EXISTS: safe to run again
                 if not connection.execute(FIELDS_DONE).fetchone():
                     Library._add_fields(connection, db)
+                elif VECTOR_EDITS_ONLY not in connection.execute(
+                        "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'items_changed'").fetchone()[0]:
+                    Library._add_fields(connection, db, "BEGIN IMMEDIATE; DROP TRIGGER items_changed; " + ITEMS_CHANGED + " COMMIT;")
                 return connection
             except sqlite3.DatabaseError as exc:
                 if connection is not None:
@@ -366,13 +373,14 @@ class Library:
                 time.sleep(0.02 + 0.08 * random.random())
 
     @staticmethod
-    def _add_fields(connection: sqlite3.Connection, db: Path) -> None:
-        """The table of fields, its triggers and the library's id, in one transaction (another
-        process may have done it meanwhile: doing it again changes nothing)."""
-        if connection.execute("SELECT 1 FROM items LIMIT 1").fetchone():
+    def _add_fields(connection: sqlite3.Connection, db: Path, script: str = FIELDS) -> None:
+        """The table of fields, its triggers and the library's id (or ``script``: the trigger of a
+        library made before that counted changes of metadata as edits, made anew), in one
+        transaction (another process may have done it meanwhile: doing it again changes nothing)."""
+        if script is FIELDS and connection.execute("SELECT 1 FROM items LIMIT 1").fetchone():
             logger.info("%s: adding the table of metadata fields (once: 6 s for 100,000 items on 2 busy cores)", db)
         try:
-            connection.executescript(FIELDS)
+            connection.executescript(script)
         except BaseException:
             if connection.in_transaction:
                 connection.execute("ROLLBACK")
