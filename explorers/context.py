@@ -50,9 +50,17 @@ from clamp3.assets import is_demo_library
 from clamp3.errors import Clamp3Error, InputError, describe
 from clamp3.formats import read_many
 from clamp3.io import collect_files
-from clamp3.library import DB_NAME, Hit, mix_modalities, model_identity
+from clamp3.library import DB_NAME, SET_PREFIX, SET_VALUE, Hit, mix_modalities, model_identity, set_field
 from clamp3.library.maps import BackgroundMaps
-from clamp3.library.spaces import BackgroundFill, Coverage, coverage, holds_model, open_space, spaces_folder
+from clamp3.library.spaces import (
+    BackgroundFill,
+    Coverage,
+    change_metadata,
+    coverage,
+    holds_model,
+    open_space,
+    spaces_folder,
+)
 from clamp3.retrieval import normalize
 
 logger = logging.getLogger(__name__)
@@ -60,6 +68,7 @@ logger = logging.getLogger(__name__)
 SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 OWN_PREFIX = "s"  # the page's ids of a visitor's own items: s1, s2, ... (the shared library's are plain numbers)
 SWEEP_EVERY_SECONDS = 60.0  # idle sessions are looked for at most this often
+READ_ONLY_APP = "this app is read-only (CLAMP3_READ_ONLY): the library and training cannot be changed"
 SHARED_BY_OPERATOR = ("the shared library is changed by the operator only (clamp3 index add/remove, "
                       "or the app started with --shared-library-writable)")
 
@@ -374,8 +383,9 @@ class Context:
     ) -> list[Found]:
         """The ``k`` best items of the shared library and of ``session``'s own library together, by
         score; ``mixed`` (no ``modality``): all modalities, fairly, as ``Library.search_mixed`` ranks one
-        library; ``within``: only the items of the session's saved selection of that name (of the shared library)."""
-        chosen = self.saved_set(session, within) if within else None
+        library; ``within``: only the items of the saved selection of that name (of the shared library),
+        as a filter ``set:NAME`` = yes in ``where`` of one of the session's (see :meth:`kept_to`)."""
+        where, chosen = self.kept_to(session, where, within)
         with self.lock:
             own = self.session_library(session) if session and chosen is None else None
             # an empty shared library is an error only when nothing else is searched, and not while its
@@ -406,10 +416,33 @@ class Context:
                 means.append(float(calibration.mean_scores(unit, m)[0]))
             return mix_modalities(per_modality, means, k)
 
-    def fields(self) -> list[str]:
-        """The library's metadata keys, most common first."""
+    def kept_to(
+        self, session: str | None, where: dict[str, str] | None, within: str | None,
+    ) -> tuple[dict[str, str] | None, list[int] | None]:
+        """(the library's filter, the ids a search keeps to or None) of a filter ``where`` and a saved
+        selection ``within``. A selection is a set, the field ``set:NAME`` = yes: a set of the library
+        stays in the filter (read from its index); the session's own, which the library does not
+        hold, become the ids of their members (intersected)."""
+        where, own = dict(where or {}), self.session_sets(session)
+        if within:
+            key = set_field(within)
+            if key not in own and within not in self.library.sets():
+                raise Clamp3Error(f"no saved selection named '{str(within)[:40]}'")
+            where[key] = SET_VALUE
+        chosen, kept = None, {}
+        for key, value in where.items():
+            if key in own:
+                members = set(own[key]) if value == SET_VALUE else set()
+                chosen = members if chosen is None else chosen & members
+            else:
+                kept[key] = value
+        return kept or None, None if chosen is None else sorted(chosen)
+
+    def fields(self, session: str | None = None) -> list[str]:
+        """The library's metadata keys, most common first, then the fields of ``session``'s own saved selections."""
         with self.lock:
-            return self.library.fields()
+            fields = self.library.fields()
+        return fields + sorted(set(self.session_sets(session)) - set(fields)) if session else fields
 
     def field_values(self, key: str, limit: int = 500) -> list[str]:
         """The values of one metadata field of the library, most common first."""
@@ -520,13 +553,18 @@ class Context:
 
     def search_passages(
         self, vector: np.ndarray, k: int, modality: str | None = None, where: dict[str, str] | None = None,
-        keyword: str | None = None,
+        keyword: str | None = None, session: str | None = None, within: str | None = None,
     ) -> list[Found]:
         """The shared library's ``k`` best items by their best passage (``clamp3.passages``), each
-        with where its window lies (bars, or seconds of MIDI and audio); a library without passages says so."""
+        with where its window lies (bars, or seconds of MIDI and audio), under the library's filters (its
+        sets too, see :meth:`kept_to`); a library without passages says so."""
         from clamp3.library import LibraryError
         from clamp3.passages import search_passages
 
+        where, chosen = self.kept_to(session, where, within)
+        if chosen is not None:
+            raise Clamp3Error("find passages keeps to the library's fields and sets, not to a selection saved for this "
+                              "session only: search without 'find passages'")
         with self.lock:
             try:
                 hits = search_passages(self.library, vector, k, modality, where, keyword)[0]
@@ -535,34 +573,57 @@ class Context:
                                   "'clamp3 index passages' (search without 'find passages' meanwhile)") from exc
         return [Found.of(hit, hit.rank, False) for hit in hits]
 
-    # --- selections a session saved (the Map tab) ----------------------------------------------
-    def save_set(self, session: str | None, name: str, ids: Iterable[int]) -> int:
-        """Keep a selection of the shared library's items under ``name`` for the session (at most
-        MAX_SAVED_SETS; the same name replaces it); it goes with the session. Returns its size."""
+    # --- selections saved on the map: named sets -----------------------------------------------
+    def save_set(self, session: str | None, name: str, ids: Iterable[int]) -> tuple[int, bool]:
+        """Keep a selection of the shared library's items under ``name`` (the same name replaces it):
+        as a named set of the library itself (``Library.tag``: the field ``set:NAME`` = yes, which
+        search, maps and the CLI filter by) where the page may change the shared library (see
+        :meth:`writable_shared`), else for the session only (at most MAX_SAVED_SETS), going with it.
+        Names follow the library's rule either way. Returns its size and whether it is in the library."""
         name = " ".join((name or "").split())
-        if not 1 <= len(name) <= 40:
+        if not name:
             raise Clamp3Error("name the selection (1 to 40 characters)")
+        name = set_field(name)[len(SET_PREFIX):]  # the library's rule for a set's name, for a session's selection too
         ids = sorted({int(i) for i in ids})
         if not ids:
             raise Clamp3Error("the selection is empty: select points on the map first (box or lasso)")
+        if self.shared_refusal() is None:
+            with self.lock:
+                library, base = self.library, self.base
+                if base is None:
+                    library.tag(ids, name, replace=True)
+                else:  # the space's metadata is the library's: the set goes into both, the space stays complete
+                    change_metadata(base, lambda held: held.tag(ids, name, replace=True), spaces=[library])
+                self.maps.changed()
+            return len(ids), True
         self.session_folder(session).mkdir(parents=True, exist_ok=True)  # so the idle sweep ends it too
         with self.lock:
             saved = self.saved_sets.setdefault(safe_name(session or "anonymous"), {})
             if name not in saved and len(saved) >= MAX_SAVED_SETS:
                 raise Clamp3Error(f"{MAX_SAVED_SETS} selections saved already: save under a name in use to replace one")
             saved[name] = ids
-        return len(ids)
+        return len(ids), False
 
     def saved_set(self, session: str | None, name: str) -> list[int]:
+        """The ids of a saved selection: the session's of that name, else the library's set."""
         with self.lock:
             saved = self.saved_sets.get(safe_name(session or "anonymous"), {})
-            if name not in saved:
-                raise Clamp3Error(f"no saved selection named '{name[:40]}'")
-            return list(saved[name])
+            if name in saved:
+                return list(saved[name])
+            if name in self.library.sets():
+                return self.library.set_members(name).tolist()
+        raise Clamp3Error(f"no saved selection named '{str(name)[:40]}'")
 
     def saved_names(self, session: str | None) -> list[str]:
+        """The names of the session's saved selections and of the library's sets."""
         with self.lock:
-            return sorted(self.saved_sets.get(safe_name(session or "anonymous"), {}))
+            return sorted(set(self.saved_sets.get(safe_name(session or "anonymous"), {})) | set(self.library.sets()))
+
+    def session_sets(self, session: str | None) -> dict[str, list[int]]:
+        """The session's own saved selections as the library's sets are named: field ``set:NAME`` -> ids
+        (a map colours by them, a search filters by them as by the library's)."""
+        with self.lock:
+            return {set_field(name): list(ids) for name, ids in self.saved_sets.get(safe_name(session or "anonymous"), {}).items()}
 
     def export_folder(self, session: str) -> Path:
         """Where the session's downloads are written: under ``exports``, the one folder of the home
@@ -697,14 +758,22 @@ class Context:
 
     def writable(self) -> None:
         if self.read_only:
-            raise Clamp3Error("this app is read-only (CLAMP3_READ_ONLY): the library and training cannot be changed")
+            raise Clamp3Error(READ_ONLY_APP)
 
     def writable_shared(self) -> None:
         """The shared library may be changed from the page: not read-only, allowed by the operator,
         and not the demo library that ships in ``assets/`` (which stays as released)."""
-        self.writable()
+        refusal = self.shared_refusal()
+        if refusal is not None:
+            raise Clamp3Error(refusal)
+
+    def shared_refusal(self) -> str | None:
+        """Why the page may not change the shared library (:meth:`writable_shared`), or None."""
+        if self.read_only:
+            return READ_ONLY_APP
         if not self.shared_writable:
-            raise Clamp3Error(SHARED_BY_OPERATOR)
+            return SHARED_BY_OPERATOR
         if is_demo_library(self.index):
-            raise Clamp3Error("the demo library that ships in assets/ is never changed by the app: "
-                              "start it with a library of your own (--index DIR) to change that")
+            return ("the demo library that ships in assets/ is never changed by the app: "
+                    "start it with a library of your own (--index DIR) to change that")
+        return None

@@ -1,6 +1,9 @@
 """Map tab: the UMAP map of the library coloured by any metadata field, titles on hover, a point
 clicked played and its score shown, a text or a file pinned onto it as a star, the visitor's own
-items placed on it, and a selection (of the shared library) exported as CSV.
+items placed on it, and a selection (of the shared library) exported as CSV. A box or lasso
+selection is classified, compared, downloaded, and saved as a named set: the field ``set:NAME`` =
+yes, in the library where the page may change it, else the session's (the map colours, the CSV
+export and the Search tab filter by either alike).
 
 The map is computed in the background once per library version (``context.maps``); while a new
 one is computed, a draw shows the last ready map and a line saying so."""
@@ -8,6 +11,7 @@ one is computed, a draw shows the last ready map and a line saying so."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import html
 import io
 import secrets
@@ -33,7 +37,7 @@ from clamp3.clusters import (
     with_clusters,
 )
 from clamp3.errors import Clamp3Error
-from clamp3.library import LibraryItem
+from clamp3.library import SET_PREFIX, SET_VALUE, LibraryItem, set_field
 from clamp3.library.maps import MapView, place_on_map
 from clamp3.metadata import shown_metadata
 from clamp3.retrieval import exact_top_k, normalize
@@ -172,6 +176,20 @@ def own_items(context: Context, session: str, rows: list[LibraryItem], points: n
         vectors = own.vectors_of([r.id for r in items])
         shared = context.library.vectors_of([r.id for r in rows])
     return [r.title for r in items], place_on_map(vectors, shared, points)
+
+
+def with_sets(rows: list[LibraryItem], sets: dict[str, list[int]]) -> list[LibraryItem]:
+    """``rows`` with a session's saved selections (field ``set:NAME`` -> ids, ``Context.session_sets``)
+    as fields of their members, ``set:NAME`` = yes, as the library's own sets are: a map colours and
+    exports by either alike. The shared rows are not changed."""
+    members = {key: set(ids) for key, ids in sets.items()}
+    if not members:
+        return rows
+    tagged = []
+    for row in rows:
+        joined = {key: SET_VALUE for key, held in members.items() if row.id in held}
+        tagged.append(dataclasses.replace(row, metadata={**row.metadata, **joined}) if joined else row)
+    return tagged
 
 
 def selection_box(x0: str | None, x1: str | None, y0: str | None, y1: str | None) -> tuple[float, float, float, float] | None:
@@ -402,7 +420,7 @@ def build(context: Context) -> None:
     fields = ["modality", "cluster"] + context.fields()
     default = "region" if "region" in fields else fields[0]
     with gr.Row():
-        field = gr.Dropdown(fields, value=default, label="colour by", scale=1)
+        field = gr.Dropdown(fields, value=default, label="colour by", scale=1, elem_id="map-colour")
         center = gr.Checkbox(True, label="centre each modality (scores and audio overlay)", scale=1)
         text = gr.Textbox(label="pin a text onto the map", placeholder="a lively Irish jig", scale=2)
         file = file_input(label="...or a file", scale=1)
@@ -454,7 +472,7 @@ def build(context: Context) -> None:
     def run(field: str, center: bool, text: str, file: str | None, named: bool, k: int, words: str, top: int,
             request: gr.Request, progress=TRACK_TQDM):
         shown = library_points(context, center, waiting=lambda line: progress(None, desc=line))
-        rows, points = shown.rows, shown.points
+        rows, points = with_sets(shown.rows, context.session_sets(session_of(request))), shown.points
         rows, places = with_names(rows, points, field, named, k, words)
         pins = pin(context, rows, points, text, file, max(0, min(100, int(top or 0))))
         own = own_items(context, session_of(request), rows, points)
@@ -462,9 +480,9 @@ def build(context: Context) -> None:
         return figure(rows, points, field, pins, own, places), gr.update(choices=choices[:1000], value=[]), html.escape(shown.status)
 
     @shown_errors
-    def run_export(field, center, values, x0, x1, y0, y1, named, k, words):
+    def run_export(field, center, values, x0, x1, y0, y1, named, k, words, request: gr.Request):
         shown = library_points(context, center)
-        rows, points = shown.rows, shown.points
+        rows, points = with_sets(shown.rows, context.session_sets(session_of(request))), shown.points
         rows, _ = with_names(rows, points, field, named, k, words)
         keep = select(rows, points, field, values, selection_box(x0, x1, y0, y1))
         if not keep:
@@ -484,11 +502,17 @@ def build(context: Context) -> None:
 
     @shown_errors
     def run_save(ids: list[int], name: str, request: gr.Request):
-        size = context.save_set(session_of(request), name, ids)
-        names = context.saved_names(session_of(request))
-        line = (f"saved '{html.escape(name.strip())}' ({size:,} items): search within it in the Search tab, "
-                "compare another selection with it here")
-        return gr.update(choices=names, value=" ".join(name.split())), line
+        session = session_of(request)
+        size, in_library = context.save_set(session, name, ids)
+        key = set_field(name)  # (the name as saved: spaces made single)
+        name = key[len(SET_PREFIX):]
+        where = "into the library as a named set" if in_library else \
+            "for this session only (the shared library is not changed from this page)"
+        line = (f"<p id='map-saved-line'>saved '{html.escape(name)}' ({size:,} items) {where}, as the field "
+                f"<code>{html.escape(key)}</code> = yes: filter the Search tab by it (that field, or 'only the items of a "
+                "selection'), colour this map by it, compare another selection with it here</p>")
+        fields = ["modality", "cluster"] + context.fields(session)
+        return gr.update(choices=context.saved_names(session), value=name), line, gr.update(choices=fields)
 
     @shown_errors
     def run_compare(ids: list[int], name: str | None, request: gr.Request):
@@ -521,10 +545,17 @@ def build(context: Context) -> None:
         return gr.update(value=str(export_zip(context, selected_rows(context, ids), session_of(request))), visible=True)
 
     draw.click(run, [field, center, text, file, name_clusters, cluster_count, vocabulary, top], [plot, values, status], api_name="map")
-    # fields written since the page was built (a classification written into the library) are offered too
-    field.focus(lambda: gr.update(choices=["modality", "cluster"] + context.fields()), None, field, api_name=False, queue=False)
+    def colour_fields(request: gr.Request):
+        return gr.update(choices=["modality", "cluster"] + context.fields(session_of(request)))
+
+    def saved_selections(request: gr.Request):
+        return gr.update(choices=context.saved_names(session_of(request)))
+
+    # fields written since the page was built (a classification written into the library, a set saved) are offered too
+    field.focus(colour_fields, None, field, api_name=False, queue=False)
+    saved.focus(saved_selections, None, saved, api_name=False, queue=False)  # the library's sets too, made since (the CLI)
     picked.click(play, [chosen, center], [sound, picked, chosen, selected], api_name=False)
-    save.click(run_save, [chosen, set_name], [saved, acted], api_name=False)
+    save.click(run_save, [chosen, set_name], [saved, acted, field], api_name=False)
     compare_button.click(run_compare, [chosen, saved], acted, api_name=False)
     classify_button.click(run_classify, [chosen, selection_classes], acted, api_name=False)
     zip_button.click(run_zip, chosen, selection_file, api_name=False)

@@ -19,6 +19,7 @@ import gradio as gr
 import numpy as np
 
 from clamp3.errors import Clamp3Error
+from clamp3.library import SET_PREFIX, SET_VALUE
 from clamp3.library.fit import FitCalibration, calibrate_fit
 from clamp3.library.rows import passage_label, passage_of
 from clamp3.metadata import shown_metadata
@@ -162,7 +163,7 @@ def search(
     chosen = _modality(modality)
     within = within if within and within != ANY else None
     if passages:
-        hits = context.search_passages(vector, k, chosen, where, keyword)
+        hits = context.search_passages(vector, k, chosen, where, keyword, session, within)
     else:
         hits = context.search(vector, k, chosen, where, session, keyword=keyword, mixed=chosen is None, within=within)
     no_fit, searched = None, context.coverage_line()
@@ -300,8 +301,8 @@ def build(context: Context, app: gr.Blocks | None = None) -> None:
         with gr.Column(scale=2):
             by = gr.Radio([BY_TEXT, BY_FILE], value=BY_TEXT, label="search by (the input changed last)", elem_id="search-by")
             keyword = gr.Textbox(label="title or metadata contains", max_length=100)
-            field = gr.Dropdown(fields, value=ANY, label="only items whose field")
-            value = gr.Dropdown([ANY], value=ANY, label="has the value", allow_custom_value=True)
+            field = gr.Dropdown(fields, value=ANY, label="only items whose field", elem_id="search-field")
+            value = gr.Dropdown([ANY], value=ANY, label="has the value", allow_custom_value=True, elem_id="search-value")
             within = gr.Dropdown([ANY], value=ANY, label="only the items of a selection saved on the map", elem_id="search-within")
             passages = gr.Checkbox(False, label="find passages: rank items by their best bars or seconds (where the library has them)",
                                    elem_id="search-passages")
@@ -386,6 +387,8 @@ def build(context: Context, app: gr.Blocks | None = None) -> None:
         return gr.update(value=export(hits, context.export_folder(session_of(request))), visible=True)
 
     def values_of(field: str):
+        if field.startswith(SET_PREFIX):  # a set, the library's or the session's: its members have "yes"
+            return gr.update(choices=[ANY, SET_VALUE], value=SET_VALUE)
         return gr.update(choices=[ANY] + context.field_values(field) if field != ANY else [ANY], value=ANY)
 
     # The named endpoint keeps its four inputs for gradio_client scripts; the page adds filters.
@@ -417,8 +420,12 @@ def build(context: Context, app: gr.Blocks | None = None) -> None:
         return gr.update(choices=[ANY] + context.saved_names(session_of(request)))
 
     within.focus(saved_sets, None, within, api_name=False, queue=False)
-    # fields written since the page was built (a classification written into the library) are offered too
-    field.focus(lambda: gr.update(choices=[ANY] + context.fields()), None, field, api_name=False, queue=False)
+    def filter_fields(request: gr.Request):
+        return gr.update(choices=[ANY] + context.fields(session_of(request)))
+
+    # fields written since the page was built (a classification written into the library, a selection saved
+    # on the map: the library's sets and the session's own) are offered too
+    field.focus(filter_fields, None, field, api_name=False, queue=False)
     output.click(show, [hits_state, k, modality, field, value, keyword], [audio, output, status, hits_state, page_state, page_label],
                  api_name=False)
 

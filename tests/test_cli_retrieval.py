@@ -194,3 +194,41 @@ def test_classify_a_library_writes_the_top_class_as_a_field_to_filter_and_colour
                          (["--where", "region=Nowhere", "--write-field", "x"], "no item to classify")):
         assert main(["classify", "--index", lib, "--labels", "a,b", *bad, *weights]) != 0
         assert message in capsys.readouterr().err
+
+
+def test_index_tag_makes_a_named_set_that_search_and_list_filter_by(tmp_path, tiny_model_dir, capsys):
+    """Issue 20: ``index tag --set NAME`` puts items into a named set (the field set:NAME = yes, in
+    the library and its spaces), ``index sets`` lists them, ``search --set`` and ``index list --set``
+    (or --where 'set:NAME=yes') keep to them, ``--remove`` takes items out; bad input is one line."""
+    from clamp3 import Library
+    from clamp3.assets import default_index
+
+    weights, lib = ["--weights", str(tiny_model_dir)], str(tmp_path / "lib")
+    assert main(["index", "add", str(DATA / "scores"), "--index", lib, *weights, "-q"]) == 0
+    ids = [item.id for item in Library(lib, read_only=True).items()]
+    capsys.readouterr()
+    assert main(["index", "tag", "--index", lib, "--set", "two chorales", "--ids", f"{ids[0]},{ids[1]}"]) == 0
+    assert "put 2 items into the set 'two chorales'" in capsys.readouterr().err
+    assert main(["index", "tag", "--index", lib, "--set", "Herzog", "--where", "title=Herzog Ernst"]) == 0
+    assert main(["index", "sets", "--index", lib]) == 0
+    assert capsys.readouterr().out.splitlines() == ["Herzog\t2", "two chorales\t2"]
+    assert main(["search", "Ein Volkslied", "--index", lib, *weights, "--json", "--set", "two chorales"]) == 0
+    assert sorted(json.loads(line)["id"] for line in capsys.readouterr().out.splitlines()) == ids[:2]
+    assert main(["index", "list", "--index", lib, "--where", "set:Herzog=yes", "--json"]) == 0
+    assert {json.loads(line)["title"] for line in capsys.readouterr().out.splitlines()} == {"Herzog Ernst"}
+    assert main(["index", "tag", "--index", lib, "--set", "two chorales", "--ids", str(ids[0]), "--remove"]) == 0
+    assert main(["index", "list", "--index", lib, "--set", "two chorales", "--json"]) == 0
+    assert [json.loads(line)["id"] for line in capsys.readouterr().out.splitlines()] == [ids[1]]
+    assert main(["index", "info", "--index", lib]) == 0
+    assert json.loads(capsys.readouterr().out)["sets"] == {"Herzog": 2, "two chorales": 1}
+    for bad, message in ((["index", "tag", "--index", lib, "--set", "a=b", "--ids", "1"], "'a=b' cannot name a set"),
+                         (["index", "tag", "--index", lib, "--set", "x", "--ids", "1,z"], "--ids takes item ids"),
+                         (["index", "tag", "--index", lib, "--set", "x", "--ids", "99999"], "no item with the id 99999"),
+                         (["index", "tag", "--index", lib, "--set", "x"], "give the items"),
+                         (["index", "tag", "--index", lib, "--set", "x", "--where", "title=Nothing"], "nothing to put into the set"),
+                         (["index", "list", "--index", lib, "--set", "nope"], "no set named 'nope'; its sets: Herzog, two chorales"),
+                         (["index", "tag", "--index", str(default_index(unpack=False)), "--set", "x", "--ids", "1"],
+                          "the demo library that ships in assets/ is never changed")):
+        assert main(bad) == 2, bad
+        err = capsys.readouterr().err
+        assert message in err and len(err.strip().splitlines()) == 1, err

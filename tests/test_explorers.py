@@ -829,10 +829,25 @@ def test_a_map_selection_is_checked_saved_searched_within_compared_classified_an
         context.save_set("s1", "none", [])
     with pytest.raises(Clamp3Error, match="name the selection"):
         context.save_set("s1", "  ", ids[:3])
-    assert context.save_set("s1", "first five", ids[:5]) == 5 and context.saved_names("s1") == ["first five"]
+    with pytest.raises(Clamp3Error, match="'a=b' cannot name a set"):
+        context.save_set("s1", "a=b", ids[:3])
+    assert context.save_set("s1", "first  five", ids[:5]) == (5, False) and context.saved_names("s1") == ["first five"]
     assert context.saved_names("s2") == []  # one session's selections are its own
+    assert context.library.sets() == {}  # the shared library is not changed from the page: the session keeps it
     hits = search.search(context, "a folk song", None, k=10, session="s1", within="first five").hits
     assert len(hits) == 5 and {h.id for h in hits} == set(ids[:5])
+    # re-imported as a filter: the field set:NAME = yes, as the library's own sets (the Search tab's field filter)
+    assert "set:first five" in context.fields("s1") and "set:first five" not in context.fields("s2")
+    hits = search.search(context, "a folk song", None, k=10, field="set:first five", value="yes", session="s1").hits
+    assert {h.id for h in hits} == set(ids[:5])
+    hits = search.search(context, "a folk song", None, k=10, field="set:first five", value="yes", session="s2").hits
+    assert hits == []  # another session has no such selection: nothing has the field
+    both = search.search(context, "a folk song", None, k=10, session="s1", field="region", value=REGIONS[0], within="first five").hits
+    assert {h.id for h in both} == {r.id for r in rows[:5] if r.metadata["region"] == REGIONS[0]}
+    # and on the map: its members have the field, to colour and export by (the shared rows unchanged)
+    tagged = maps.with_sets(rows, context.session_sets("s1"))
+    assert maps.color_values(tagged, "set:first five") == ["yes"] * 5 + ["(none)"] * (len(rows) - 5)
+    assert all("set:first five" not in r.metadata for r in rows)
     with pytest.raises(Clamp3Error, match="no saved selection"):
         search.search(context, "a folk song", None, k=10, session="s2", within="first five")
 
@@ -852,12 +867,45 @@ def test_a_map_selection_is_checked_saved_searched_within_compared_classified_an
     with pytest.raises(Clamp3Error, match="a zip holds at most 3"):
         maps.export_zip(context, maps.selected_rows(context, ids[:4]), "s1")
     monkeypatch.setattr(maps, "MAX_EXPORT_FILES", 2000)
+    monkeypatch.setattr(maps, "MAX_EXPORT_BYTES", 2**20 // 100)  # the files' size, checked before anything is written
+    with pytest.raises(Clamp3Error, match=r"the selection's files take 0 MB, over the limit of 0 MB"):
+        maps.export_zip(context, maps.selected_rows(context, ids), "s1")
+    assert [p.name for p in context.export_folder("s1").glob("*")] == [out.name]  # the earlier zip left as it was
+    monkeypatch.setattr(maps, "MAX_EXPORT_BYTES", 50 * 2**20)
     second = maps.export_zip(context, maps.selected_rows(context, ids[:2]), "s1")
     assert [p.name for p in context.export_folder("s1").glob("selection-*.zip")] == [second.name]  # one zip a session
     with pytest.raises(Exception, match="no item with the id"):
         context.library.vectors_of([ids[0], 10**9])  # (a stale id: no neighbour's vector instead)
     context.end_session("s1")
     assert context.saved_names("s1") == []
+
+
+def test_a_selection_saved_where_the_page_may_change_the_library_is_a_named_set_of_it(tiny_model_dir, library_dir, tmp_path):
+    """Issue 20: with --shared-library-writable (the operator's own library) "Save the selection"
+    tags the library itself (one version a save; saved again under its name, replaced): the field
+    set:NAME = yes, which search filters by here and in the CLI; a read-only app keeps it per session."""
+    from clamp3 import Library
+
+    copy = tmp_path / "library"
+    shutil.copytree(library_dir, copy)
+    context = Context.load(str(tiny_model_dir), str(copy), home=str(tmp_path / "home"), read_only=False, shared_writable=True)
+    ids = [r.id for r in context.library.items()]
+    version = context.library.version
+    assert context.save_set("s1", "Alsace picks", ids[:4]) == (4, True)
+    assert context.library.sets() == {"Alsace picks": 4} and context.library.version == version + 1
+    assert context.saved_names("s2") == ["Alsace picks"] and context.saved_set("s2", "Alsace picks") == ids[:4]
+    assert context.session_sets("s1") == {}  # in the library, not the session
+    hits = search.search(context, "a folk song", None, k=10, field="set:Alsace picks", value="yes", session="s2").hits
+    assert {h.id for h in hits} == set(ids[:4])
+    assert {h.id for h in search.search(context, "a folk song", None, k=10, within="Alsace picks").hits} == set(ids[:4])
+    assert context.save_set("s1", "Alsace picks", ids[2:6]) == (4, True) and context.library.version == version + 2
+    assert [r.id for r in Library(copy, read_only=True).items(where={"set:Alsace picks": "yes"})] == ids[2:6]
+    context.library.close()
+
+    read_only = Context.load(str(tiny_model_dir), str(copy), home=str(tmp_path / "home2"), read_only=True, shared_writable=True)
+    assert read_only.save_set("s1", "mine", ids[:2]) == (2, False) and read_only.library.sets() == {"Alsace picks": 4}
+    with pytest.raises(Clamp3Error, match="open read-only"):
+        read_only.library.tag(ids[:2], "mine")
 
 
 def test_a_large_map_draws_a_sample_and_a_box_or_lasso_selects_every_item_inside(context, monkeypatch):

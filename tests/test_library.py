@@ -21,7 +21,7 @@ import torch
 from conftest import DATA, GOLDEN
 
 from clamp3.embedding import Embedder
-from clamp3.errors import InputError
+from clamp3.errors import Clamp3Error, InputError
 from clamp3.library import Library, LibraryError, model_identity
 from clamp3.retrieval import normalize
 
@@ -802,3 +802,71 @@ def test_keyword_filter_looks_in_titles_and_field_values_only(tmp_path, music, e
     assert library.search(query, 10, keyword="_")[0] == [] and library.search(query, 10, keyword="region")[0] == []
     with pytest.raises(InputError, match="at most 100"):
         library.search(query, 10, keyword="x" * 101)
+
+
+def test_a_named_set_is_a_field_of_its_members_that_every_filter_reads(tmp_path):
+    """Issue 20: a selection saved as a named set in the library is the field ``set:NAME`` = yes of
+    its members (an item in several sets has several), read by ``where`` as any field; each tag is
+    one transaction and one version, and a tag that changes nothing is no version."""
+    from clamp3.library import set_field
+
+    library = _library_of(tmp_path / "lib", _random_items(60))
+    ids = library.matrix()[0]
+    query = np.random.default_rng(5).standard_normal((1, 32)).astype(np.float32)
+    version = library.version
+    index = library.ann_index()  # the vectors' own: a change of metadata only keeps it, and the map
+    edits = library.meta().get("edits")
+    assert library.tag(ids[:10], "  my  reels ") == 10 and library.version == version + 1
+    assert library.tag(ids[5:20], "Lieder aus Tirol") == 15 and library.version == version + 2
+    assert library.tag(ids[:10], "my reels") == 0 and library.version == version + 2  # all in it already: no new version
+    assert library.sets() == {"Lieder aus Tirol": 15, "my reels": 10} and library.info()["sets"] == library.sets()
+    assert library.vectors_version == version and library.ann_index() is index
+    assert library.meta().get("edits") == edits  # (the vector file is still extended, not written anew)
+    assert library.search(query, k=5, exact=False)[0] and library.ann_index() is index
+    assert library.set_members("my reels").tolist() == ids[:10].tolist()
+    both = library.items(where={"set:my reels": "yes", "set:Lieder aus Tirol": "yes"})
+    assert [r.id for r in both] == ids[5:10].tolist() and both[0].metadata["set:my reels"] == "yes"
+    assert {h.id for h in library.search(query, k=60, where={set_field("my reels"): "yes"})[0]} == set(ids[:10].tolist())
+    assert {"set:my reels", "set:Lieder aus Tirol"} <= set(library.fields())
+    assert library.items_by_id([int(ids[0])])[0].metadata["region"]  # the other fields kept
+    assert library.untag("my reels", ids[:3]) == 3 and library.set_members("my reels").tolist() == ids[3:10].tolist()
+    assert library.untag("Lieder aus Tirol") == 15 and library.sets() == {"my reels": 7}
+    assert library.untag("nothing here") == 0
+    version = library.version
+    assert library.tag(ids[8:12], "my reels", replace=True) == 2 and library.version == version + 1  # one version
+    assert library.remove([int(ids[59])]) == 1 and library.vectors_version == library.version  # the vectors changed
+    assert library.update_metadata([(int(ids[0]), "t", {})]) == 1 and library.vectors_version == library.version - 1
+    assert library.set_members("my reels").tolist() == ids[8:12].tolist()
+
+    version = library.version
+    for bad in ("", "   ", "a=b", "x" * 41, "-lead", 'say "hi"', "a/b", "tab\x00"):
+        with pytest.raises(Clamp3Error, match="cannot name a set"):
+            library.tag(ids[:2], bad)
+    with pytest.raises(Clamp3Error, match="no items given for the set 'empty'"):
+        library.tag([], "empty")
+    with pytest.raises(LibraryError, match="no item with the id 999"):
+        library.tag([int(ids[0]), 999], "stale")  # refused whole: the first id is not tagged either
+    assert library.version == version and "stale" not in library.sets()
+    assert set_field("Chansons d'Alsace") == "set:Chansons d'Alsace" and set_field("民謡 2") == "set:民謡 2"
+    library.close()
+    with pytest.raises(LibraryError, match="open read-only"):
+        Library.open(tmp_path / "lib", read_only=True).tag(ids[:2], "mine")
+
+
+def test_a_library_whose_trigger_counted_changes_of_metadata_as_edits_gets_the_new_one(tmp_path):
+    """A library made before issue 20 counted a change of metadata as an edit of its vectors (the
+    vector file was written anew after each): opened writable, its trigger is made anew."""
+    library = _library_of(tmp_path / "lib", _random_items(20))
+    library.db.executescript(
+        "DROP TRIGGER items_changed; CREATE TRIGGER items_changed AFTER UPDATE OF id, metadata, vector ON items BEGIN "
+        "DELETE FROM item_fields WHERE item_id = old.id; "
+        "INSERT OR IGNORE INTO item_fields SELECT new.id, j.key, j.value FROM json_each(new.metadata) AS j; "
+        "INSERT INTO meta VALUES ('edits', '1') ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1; END;")
+    library.tag([1], "first")
+    assert library.meta()["edits"] == "1"
+    library.close()
+    assert Library(tmp_path / "lib", read_only=True)._fields_table == "item_fields"  # read as it is
+    library = Library(tmp_path / "lib")
+    library.tag([2], "second")
+    library.db.execute("UPDATE items SET vector = ? WHERE id = 3", (np.ones(32, np.float32).tobytes(),))
+    assert library.meta()["edits"] == "2" and library.sets() == {"first": 1, "second": 1}  # the vector counted, the tag not

@@ -115,6 +115,16 @@ def test_a_map_is_computed_once_for_concurrent_draws_and_again_after_a_change(co
         time.sleep(0.2)
     assert len(up_to_date(context, False).rows) == 12 and context.maps.computed == 3
 
+    # issue 20: a change of metadata only (a named set tagged by another process) keeps the map: the
+    # rows carry the set at once, no status line, nothing computed again
+    tagger = Library(context.index)
+    tagger.tag([r.id for r in shown.rows[1:4]], "three")
+    tagger.close()
+    tagged = maps.library_points(context, False)
+    assert tagged.status == "" and sum(r.metadata.get("set:three") == "yes" for r in tagged.rows) == 3
+    time.sleep(2.0)  # the thread, looking every 0.2 s, finds the library's version changed, its vectors not
+    assert context.maps.computed == 3 and maps.library_points(context, False).status == ""
+
 
 def test_the_shipped_demo_library_is_never_written_by_its_map(tiny_model_dir, library_dir, tmp_path, monkeypatch):
     """The demo library in assets/ is read as released: its shipped map.csv is drawn as it is, and

@@ -98,6 +98,12 @@ def test_the_search_tab_finds_passages_and_plays_the_bars_it_found(tmp_path, tin
         assert search.found_of(stored).passage == (17, 24)  # as the page's state keeps it
         (rate, wave), shown = preview(answer.hits[0].path, answer.hits[0].name, (17, 24))
         assert "bars 17-24" in shown and "<svg" in shown and len(wave) > rate  # engraved and played from bar 17
+        # issue 20: a set of the library keeps passages to its members; a session's own selection is refused in a line
+        library.tag([answer.hits[1].id], "the other")
+        assert [h.name for h in search.search(context, "", str(query), k=2, passages=True, within="the other").hits] == ["other"]
+        context.save_set("s1", "planted only", [answer.hits[0].id])
+        with pytest.raises(Clamp3Error, match="not to a selection saved for this session only"):
+            search.search(context, "", str(query), k=2, passages=True, session="s1", within="planted only")
     finally:
         context.maps.close()
 

@@ -142,6 +142,28 @@ def test_the_cli_says_how_to_build_a_space_builds_it_and_lists_and_drops_it(base
     assert dropped.returncode == 0 and not (folder / "spaces" / fingerprint).exists()
 
 
+def test_a_named_set_tagged_in_the_library_is_in_its_spaces_which_stay_complete(base, other_model_dir, capsys):
+    """Issue 20: a set tagged in a library (``index tag``) is a change of its metadata only: its
+    spaces get it at once and stay complete (a search there says nothing of vectors to compute)."""
+    from clamp3 import Embedder
+    from clamp3.cli import main
+    from clamp3.library.spaces import coverage, fill, open_space
+    from clamp3.models import load_model
+
+    other = load_model(other_model_dir)
+    space = open_space(base, other)
+    fill(base, space, Embedder(other), progress=False)
+    assert coverage(base, space).complete
+    ids = [r.id for r in base.items(where={"region": "Tyrol"})]
+    assert main(["index", "tag", "--index", str(base.directory), "--set", "Tyrol tunes", "--ids", ",".join(map(str, ids))]) == 0
+    assert [r.id for r in space.items(where={"set:Tyrol tunes": "yes"})] == ids and coverage(base, space).complete
+    assert main(["search", "a folk song", "--index", str(base.directory), "--weights", str(other_model_dir), "--set", "Tyrol tunes",
+                 "--json", "-q"]) == 0
+    out, err = capsys.readouterr()
+    assert sorted(json.loads(line)["id"] for line in out.splitlines()) == ids and "searched" not in err
+    space.close()
+
+
 def test_the_app_serves_a_space_while_it_fills_and_a_killed_fill_resumes_with_each_item_once(
     base, scores, other_model_dir, tmp_path, monkeypatch,
 ):

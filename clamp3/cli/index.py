@@ -1,5 +1,5 @@
-"""``clamp3 index add|list|prune|info|passages|spaces|fill-space|drop-space``: a persistent library,
-its passages and the vector spaces of other models in it."""
+"""``clamp3 index add|list|prune|info|tag|sets|passages|spaces|fill-space|drop-space``: a persistent
+library, its named sets of items, its passages and the vector spaces of other models in it."""
 
 from __future__ import annotations
 
@@ -15,9 +15,12 @@ from clamp3.cli.options import (
     ModelOptions,
     add_model_options,
     add_quiet_option,
+    add_set_option,
     add_shard_option,
+    parse_ids,
     parse_where,
     shard_from_args,
+    where_of,
 )
 
 logger = logging.getLogger("clamp3")
@@ -36,10 +39,23 @@ def register(commands) -> None:
     listing = actions.add_parser("list", help="list items")
     listing.add_argument("--modality", choices=MODALITIES)
     listing.add_argument("--where", action="append", metavar="KEY=VALUE", help="metadata filter (repeatable)")
+    add_set_option(listing)
     listing.add_argument("--limit", type=int, default=None)
     listing.add_argument("--json", action="store_true")
     actions.add_parser("prune", help="drop items whose files are gone")
-    actions.add_parser("info", help="counts, model, size")
+    actions.add_parser("info", help="counts, model, size, named sets")
+    tag = actions.add_parser(
+        "tag", help="put items into a named set (the field set:NAME = yes, which --set and --where filter by)",
+        description="Put items into a named set of the library, or take them out (--remove): the metadata field "
+                    "set:NAME = yes of each member, so 'search --set NAME' (or --where 'set:NAME=yes'), 'index list', "
+                    "'map --color-by set:NAME' and the app's filters read it.")
+    tag.add_argument("--set", required=True, metavar="NAME", dest="set_name",
+                     help="the set's name: 1 to 40 letters, digits, spaces, '.', '_', '-' or \"'\"")
+    chosen = tag.add_mutually_exclusive_group()
+    chosen.add_argument("--ids", default=None, metavar="ID,ID,...", help="the items' ids ('clamp3 index list' shows them)")
+    chosen.add_argument("--where", action="append", metavar="KEY=VALUE", help="the items whose fields are these (repeatable)")
+    tag.add_argument("--remove", action="store_true", help="take the items out of the set (every one: without --ids or --where)")
+    actions.add_parser("sets", help="the named sets of the library and their sizes")
     actions.add_parser("spaces", help="the models whose vectors the library holds: its own and its spaces")
     fill = actions.add_parser("fill-space", help="embed the library's items with other weights (a space of their own; resumable)")
     fill.add_argument("--chunk-files", type=int, default=8, help="files per transaction (default: 8)")
@@ -55,7 +71,7 @@ def register(commands) -> None:
     drop = actions.add_parser("drop-space", help="remove the space of a model (by fingerprint or model name)")
     drop.add_argument("space", metavar="SPACE", help="the fingerprint or the model name 'clamp3 index spaces' shows")
     for name, action in actions.choices.items():
-        if name in ("add", "prune", "passages"):
+        if name in ("add", "prune", "passages", "tag"):
             action.add_argument("--index", required=True, help="library folder")
         else:
             action.add_argument("--index", default=None, help="library folder (default: the demo library)")
@@ -102,15 +118,46 @@ def cmd_index(args: argparse.Namespace) -> int:
         return 0
     from clamp3.assets import default_index
 
+    if args.action == "tag":
+        return _tag(args)
     index = args.index or default_index(unpack=False)
-    library = Library.open(index, read_only=args.action != "prune")  # info and list write nothing
+    library = Library.open(index, read_only=args.action != "prune")  # info, list and sets write nothing
     if args.action == "info":
         print(json.dumps(library.info(), indent=2, ensure_ascii=False))
+    elif args.action == "sets":
+        for name, count in library.sets().items():
+            print(f"{name}\t{count}")
     elif args.action == "list":
-        for item in library.items(args.modality, parse_where(args.where), args.limit):
+        for item in library.items(args.modality, where_of(args, library), args.limit):
             print(json.dumps(item.to_dict(), ensure_ascii=False) if args.json else f"{item.id}\t{item.modality}\t{item.title}\t{item.path}")
     elif args.action == "prune":
         print(f"pruned {len(library.prune())} vanished files", file=sys.stderr)
+    return 0
+
+
+def _tag(args: argparse.Namespace) -> int:
+    """``index tag``: items into a named set of the library, or out of it (Library.tag, untag)."""
+    from clamp3.assets import is_demo_library
+    from clamp3.errors import Clamp3Error
+    from clamp3.library import Library
+    from clamp3.library.spaces import change_metadata
+
+    if is_demo_library(args.index):
+        raise Clamp3Error("the demo library that ships in assets/ is never changed: tag the items of a library of your own")
+    library = Library.open(args.index)
+    ids = parse_ids(args.ids) if args.ids is not None else None
+    if args.where:
+        ids = [item.id for item in library.items(where=parse_where(args.where))]
+        if not ids:
+            raise Clamp3Error(f"no item has {' and '.join(args.where)}: nothing to put into the set")
+    if args.remove:  # (its spaces follow the library's metadata: changed with it)
+        taken = change_metadata(library, lambda base: base.untag(args.set_name, ids))
+        print(f"took {taken} items out of the set '{args.set_name}'", file=sys.stderr)
+    elif ids is None:
+        raise Clamp3Error("index tag: give the items, --ids ID,ID,... or --where KEY=VALUE")
+    else:
+        added = change_metadata(library, lambda base: base.tag(ids, args.set_name))
+        print(f"put {added} items into the set '{args.set_name}' ({len(ids) - added} were in it)", file=sys.stderr)
     return 0
 
 

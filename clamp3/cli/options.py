@@ -134,6 +134,37 @@ def require_paths(paths: Iterable[str | None]) -> None:
             raise Clamp3Error(f"{path}: no such file or folder")
 
 
+def add_set_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--set", default=None, metavar="NAME", dest="set_name",
+                        help="only the items of this named set of the library ('clamp3 index sets' lists them)")
+
+
+def parse_ids(text: str) -> list[int]:
+    """``--ids 3,5,8`` -> [3, 5, 8]."""
+    try:
+        ids = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise Clamp3Error(f"--ids takes item ids separated by commas, got '{text[:60]}'") from None
+    if not ids:
+        raise Clamp3Error("--ids is empty: give the items' ids separated by commas")
+    return ids
+
+
+def where_of(args: argparse.Namespace, library) -> dict[str, str]:
+    """The metadata filter of ``--where`` and ``--set`` together; a set ``library`` lacks is refused, naming its sets."""
+    where = parse_where(args.where)
+    if getattr(args, "set_name", None):
+        from clamp3.library import SET_PREFIX, SET_VALUE, set_field
+
+        key = set_field(args.set_name)
+        sets = library.sets()
+        if key[len(SET_PREFIX):] not in sets:
+            raise Clamp3Error(f"{library.directory} has no set named '{args.set_name}'; its sets: "
+                              f"{', '.join(sets) or 'none (clamp3 index tag makes one)'}")
+        where[key] = SET_VALUE
+    return where
+
+
 def parse_where(pairs: list[str] | None) -> dict[str, str]:
     """``--where key=value`` (repeatable) -> {key: value}."""
     where = {}

@@ -7,7 +7,15 @@ import json
 import logging
 from pathlib import Path
 
-from clamp3.cli.options import MODALITIES, ModelOptions, add_model_options, add_quiet_option, parse_where, require_paths
+from clamp3.cli.options import (
+    MODALITIES,
+    ModelOptions,
+    add_model_options,
+    add_quiet_option,
+    add_set_option,
+    require_paths,
+    where_of,
+)
 from clamp3.errors import Clamp3Error
 from clamp3.io import atomic_write_text
 from clamp3.library.rows import passage_label, passage_of
@@ -29,6 +37,7 @@ def register(commands) -> None:
                         help="only items of this modality; 'all': every modality, fairly (each ranked on its own, "
                              "merged by calibrated score); default: every modality by raw cosine")
     search.add_argument("--where", action="append", metavar="KEY=VALUE", help="metadata filter (repeatable)")
+    add_set_option(search)
     search.add_argument("--json", action="store_true", help="one JSON object per result")
     search.add_argument("--passages", action="store_true",
                         help="rank items by their best passage and say where it lies: bars, or seconds of MIDI and audio "
@@ -149,7 +158,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         index = args.reference or args.index or default_index(options.weights)
         library, answered, searched = _library_for(index, embedder, args.build_space, not args.quiet)
         query = _steered(args, embedder, library) if steered else encode_query(embedder, args.query)
-        where = parse_where(args.where)
+        where = where_of(args, library)
         if args.passages:
             from clamp3.passages import search_passages
 

@@ -11,17 +11,22 @@ from clamp3.library.store import (
     ANN_NAME,
     DB_NAME,
     DEFAULT_ANN_THRESHOLD,
+    SET_PREFIX,
+    SET_VALUE,
     AddReport,
     Library,
     LibraryError,
     mix_modalities,
     model_identity,
+    set_field,
 )
 
 __all__ = [
     "ANN_NAME",
     "DB_NAME",
     "DEFAULT_ANN_THRESHOLD",
+    "SET_PREFIX",
+    "SET_VALUE",
     "MAP_COLUMNS",
     "MAP_NAME",
     "AddReport",
@@ -32,5 +37,6 @@ __all__ = [
     "mix_modalities",
     "model_identity",
     "read_shipped_map",
+    "set_field",
     "write_shipped_map",
 ]

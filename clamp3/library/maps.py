@@ -1,5 +1,6 @@
-"""Maps of a library: the 2-d UMAP coordinates of its items, computed once per library version
-(and centring), cached as ``map-<fingerprint>-v<version>-<modality>-<c|n>.npz``, and for the app
+"""Maps of a library: the 2-d UMAP coordinates of its items, computed once per version of its
+vectors (``Library.vectors_version``: a change of titles or metadata only, a named set tagged, keeps
+the map) and centring, cached as ``map-<fingerprint>-v<version>-<modality>-<c|n>.npz``, and for the app
 computed in the background while the last ready map is served.
 
 Where the cache lives: beside the library, unless the library is open read-only or is the demo
@@ -72,7 +73,7 @@ CACHE_NAME = re.compile(r"map-(?P<fingerprint>\w+)-v(?P<version>\d+)-(?P<modalit
 
 @dataclass(frozen=True)
 class MapPoints:
-    """The 2-d points (N, 2) of a library's items ``ids`` (N,) at ``version``."""
+    """The 2-d points (N, 2) of a library's items ``ids`` (N,) of the vectors of ``version`` (``Library.vectors_version``)."""
 
     version: int
     ids: np.ndarray
@@ -175,9 +176,9 @@ def umap_coordinates(vectors: np.ndarray, modalities: Sequence[str] | None = Non
 
 def compute_map(library: Library, modality: str | None = None, center: bool = False) -> MapPoints:
     """The map of ``library``'s items (of ``modality``) as it is now: ids, vectors and modalities
-    read at one version (read again if a writer changed it meanwhile)."""
+    read at one version (read again if a writer changed it meanwhile), the map of its vectors' version."""
     for _ in range(3):
-        version = library.version
+        version, vectors = library.version, library.vectors_version
         ids, matrix = library.matrix()
         rows = library.items(modality)
         if library.version == version:
@@ -188,7 +189,7 @@ def compute_map(library: Library, modality: str | None = None, center: bool = Fa
         raise Clamp3Error(f"{library.directory}: a map needs at least 3 items, the library has {int(keep.sum())}")
     ids = ids[keep]
     points = umap_coordinates(matrix[keep], [kinds[i] for i in ids.tolist()], center=center)
-    return MapPoints(version, ids.astype(np.int64), points)
+    return MapPoints(vectors, ids.astype(np.int64), points)
 
 
 def place_on_map(vectors: np.ndarray, library_vectors: np.ndarray, points: np.ndarray, k: int = 10) -> np.ndarray:
@@ -296,7 +297,7 @@ def library_map(library: Library, modality: str | None = None, center: bool = Fa
     ids = np.asarray([r.id for r in rows], np.int64)
     folder, fingerprint = cache_folder(library), library.meta().get("fingerprint", "x")
     candidates = [shipped_points(library) if center and modality is None else None, read_cached(folder, fingerprint, modality, center)]
-    version = library.version
+    version = library.vectors_version
     ready = next((c for c in candidates if c is not None and c.version in (version, SHIPPED) and np.array_equal(c.ids, ids)), None)
     if ready is None:
         ready = compute_map(library, modality, center)
@@ -379,7 +380,7 @@ class BackgroundMaps:
         deadline = time.monotonic() + wait
         rows, read_at = [], None
         while True:
-            version = self.library.version
+            version, vectors = self.library.version, self.library.vectors_version  # (the rows', the points')
             with self._changed:
                 flag = self._flags[center]
                 shown = flag.shown
@@ -390,14 +391,14 @@ class BackgroundMaps:
                     if len(rows) < 3:
                         raise Clamp3Error(f"a map needs at least 3 items, the library has {len(rows)}")
                     ids = np.asarray([r.id for r in rows], np.int64)
-                self._settle(center, version, ids)
+                self._settle(center, vectors, ids)
                 shown = self._assemble(center, version, rows, ids)
             if shown is not None:
                 with self._changed:
-                    current = flag.current_at == version
-                return MapView(shown.rows, shown.points, "" if current else self._status(center, version, shown))
+                    current = flag.current_at == vectors
+                return MapView(shown.rows, shown.points, "" if current else self._status(center, vectors, shown))
             with self._changed:
-                if flag.failed_at == version:
+                if flag.failed_at == vectors:
                     raise Clamp3Error("the map could not be computed (the server's log says why)")
                 left = deadline - time.monotonic()
                 if left <= 0:
@@ -411,7 +412,7 @@ class BackgroundMaps:
 
     def refresh(self) -> None:
         """Bring the maps of ``flags`` up to date with the library: each one that is not is computed, in turn."""
-        version, ids = self.library.version, None
+        version, ids = self.library.vectors_version, None
         for center in self.flags:
             with self._changed:
                 self._start()
@@ -542,7 +543,7 @@ class BackgroundMaps:
                     self._changed.notify_all()
 
     def _compute(self, center: bool) -> None:
-        version = self.library.version
+        version = self.library.vectors_version
         with self._changed:
             flag = self._flags[center]
             if version in (flag.current_at, flag.failed_at):
@@ -569,7 +570,7 @@ class BackgroundMaps:
             self._per_item = max(0.0, took - MAP_SECONDS_FIXED) / max(1, len(points.ids))
         logger.info("map (%s) of %d items, library version %d, computed in %.1f s", "centred" if center else "not centred",
                     len(points.ids), points.version, took)
-        if self.library.version != points.version:  # changed meanwhile: once more, for the newest version
+        if self.library.vectors_version != points.version:  # changed meanwhile: once more, for the newest version
             with self._changed:
                 if center not in self._wanted:
                     self._wanted.append(center)

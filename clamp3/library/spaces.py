@@ -27,6 +27,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,7 +39,7 @@ logger = logging.getLogger(__name__)
 
 # Where a space lives and how one is opened are the library's (clamp3.library.store: Library.open(...,
 # space=True) needs them); they are this module's names too.
-__all__ = ["SPACES_DIR", "BackgroundFill", "Coverage", "coverage", "drop_space", "fill", "holds_model", "list_spaces",
+__all__ = ["SPACES_DIR", "BackgroundFill", "Coverage", "change_metadata", "coverage", "drop_space", "fill", "holds_model", "list_spaces",
            "open_space", "space_dir", "spaces_folder", "sync"]
 
 FILLED_KEY = "filled"  # meta of a space: the base's version a completed fill went through, as JSON
@@ -124,6 +125,30 @@ def sync(base: Library, space: Library) -> int:
             changes.append((row.id, *wanted[key]))
     changed = space.update_metadata(changes) if changes else 0
     return changed + (space.remove(gone) if gone else 0)
+
+
+def change_metadata(base: Library, change: Callable[[Library], int], spaces: Sequence[Library] | None = None) -> int:
+    """``change(base)``, a change of the base's metadata only (a named set tagged), carried into its
+    spaces (those given, or every one beside it): each brought in line (:func:`sync`), and one that
+    was complete before stays so, as no file changed; unless another writer changed the base
+    meanwhile, which the next fill sees. Returns what ``change`` returned."""
+    opened = spaces is None
+    if opened:
+        folder = spaces_folder(base)
+        spaces = [Library(path.parent) for path in sorted(folder.glob("*/library.sqlite3"))] if folder.is_dir() else []
+    try:
+        before = base.version
+        complete = [coverage(base, space).complete for space in spaces]
+        changed = change(base)
+        for space, was_complete in zip(spaces, complete):
+            sync(base, space)
+            if was_complete and base.version == before + 1:  # only this change since the fill
+                filled = json.loads(space.meta().get(FILLED_KEY, "null")) or {}
+                space.set_meta(FILLED_KEY, json.dumps({**filled, "version": base.version}))
+        return changed
+    finally:
+        for space in spaces if opened else []:
+            space.close()
 
 
 def audio_left_out(files: list[str], model) -> str:

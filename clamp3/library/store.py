@@ -25,9 +25,11 @@ import json
 import logging
 import os
 import random
+import re
 import sqlite3
 import threading
 import time
+import unicodedata
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -80,10 +82,18 @@ CREATE TABLE IF NOT EXISTS claims (path TEXT PRIMARY KEY, owner TEXT NOT NULL, p
 """
 # Metadata fields in a table of their own, indexed by (key, value): a filter read json_each over
 # the rows that carry the vectors (2.2 s at 100,000 items). Triggers keep it with the items in the
-# same transaction, whoever writes, and count in meta ``edits`` the items deleted or changed in
-# place (the vector file may be extended only while that count stays). One transaction adds all
-# of it to a library made before, filling the table from the items' metadata.
-FIELDS = """
+# same transaction, whoever writes, and count in meta ``edits`` the items deleted or whose id or vector
+# changed in place (the vector file may be extended only while that count stays; a change of metadata
+# leaves it). One transaction adds all of it to a library made before, filling the table from the
+# items' metadata.
+ITEMS_CHANGED = """CREATE TRIGGER IF NOT EXISTS items_changed AFTER UPDATE OF id, metadata, vector ON items BEGIN
+    DELETE FROM item_fields WHERE item_id = old.id;
+    INSERT OR IGNORE INTO item_fields SELECT new.id, j.key, j.value FROM json_each(new.metadata) AS j;
+    INSERT INTO meta SELECT 'edits', '1' WHERE old.id IS NOT new.id OR old.vector IS NOT new.vector
+        ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1;
+END;"""
+VECTOR_EDITS_ONLY = "old.vector IS NOT new.vector"  # in ITEMS_CHANGED; an earlier one counted changes of metadata too
+FIELDS = f"""
 BEGIN IMMEDIATE;
 CREATE TABLE IF NOT EXISTS item_fields (item_id INTEGER NOT NULL, key TEXT NOT NULL, value, PRIMARY KEY (item_id, key)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS item_fields_value ON item_fields (key, value);
@@ -95,11 +105,7 @@ CREATE TRIGGER IF NOT EXISTS items_deleted AFTER DELETE ON items BEGIN
     DELETE FROM item_fields WHERE item_id = old.id;
     INSERT INTO meta VALUES ('edits', '1') ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1;
 END;
-CREATE TRIGGER IF NOT EXISTS items_changed AFTER UPDATE OF id, metadata, vector ON items BEGIN
-    DELETE FROM item_fields WHERE item_id = old.id;
-    INSERT OR IGNORE INTO item_fields SELECT new.id, j.key, j.value FROM json_each(new.metadata) AS j;
-    INSERT INTO meta VALUES ('edits', '1') ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1;
-END;
+{ITEMS_CHANGED}
 DELETE FROM item_fields;
 INSERT OR IGNORE INTO item_fields SELECT items.id, j.key, j.value FROM items, json_each(items.metadata) AS j;
 INSERT OR IGNORE INTO meta VALUES ('library', lower(hex(randomblob(16))));
@@ -116,6 +122,25 @@ CLAIM_SECONDS = 15 * 60
 # under a second at a million); its matches are capped, and so is the word.
 KEYWORD_MATCHES = 10_000
 KEYWORD_CHARACTERS = 100
+# A named set of items (a selection saved on the app's map, ``clamp3 index tag``) is a metadata field
+# of its members, ``set:NAME`` = ``yes``: an item can be in any number of sets, and every filter
+# (``where``, the app's field = value, a map's colour) reads it with no query of its own. A name is
+# what a filter, a CSV header and a dropdown show as they are: letters and digits of any script,
+# spaces, ``. _ - '`` (no ``=``, which ``--where KEY=VALUE`` splits at), at most SET_CHARACTERS.
+SET_PREFIX, SET_VALUE = "set:", "yes"
+SET_CHARACTERS = 40
+_SET_NAME = re.compile(r"\w[\w .'-]*")
+
+
+def set_field(name: str) -> str:
+    """The metadata field of the set ``name`` (its spaces made single, NFC): ``my reels`` ->
+    ``set:my reels``; a name that cannot be one is refused in one line."""
+    name = unicodedata.normalize("NFC", " ".join(str(name or "").split()))
+    if not (_SET_NAME.fullmatch(name) and len(name) <= SET_CHARACTERS):
+        shown = f"'{name[:SET_CHARACTERS + 10]}'" if name else "an empty name"
+        raise Clamp3Error(f"{shown} cannot name a set: 1 to {SET_CHARACTERS} letters, digits, spaces, '.', '_', '-' "
+                          "or \"'\", starting with a letter or digit")
+    return SET_PREFIX + name
 
 
 class LibraryError(Clamp3Error):
@@ -335,6 +360,9 @@ class Library:
                 connection.executescript(SCHEMA)  # every statement is IF NOT EXISTS: safe to run again
                 if not connection.execute(FIELDS_DONE).fetchone():
                     Library._add_fields(connection, db)
+                elif VECTOR_EDITS_ONLY not in connection.execute(
+                        "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'items_changed'").fetchone()[0]:
+                    Library._add_fields(connection, db, "BEGIN IMMEDIATE; DROP TRIGGER items_changed; " + ITEMS_CHANGED + " COMMIT;")
                 return connection
             except sqlite3.DatabaseError as exc:
                 if connection is not None:
@@ -345,13 +373,14 @@ class Library:
                 time.sleep(0.02 + 0.08 * random.random())
 
     @staticmethod
-    def _add_fields(connection: sqlite3.Connection, db: Path) -> None:
-        """The table of fields, its triggers and the library's id, in one transaction (another
-        process may have done it meanwhile: doing it again changes nothing)."""
-        if connection.execute("SELECT 1 FROM items LIMIT 1").fetchone():
+    def _add_fields(connection: sqlite3.Connection, db: Path, script: str = FIELDS) -> None:
+        """The table of fields, its triggers and the library's id (or ``script``: the trigger of a
+        library made before that counted changes of metadata as edits, made anew), in one
+        transaction (another process may have done it meanwhile: doing it again changes nothing)."""
+        if script is FIELDS and connection.execute("SELECT 1 FROM items LIMIT 1").fetchone():
             logger.info("%s: adding the table of metadata fields (once: 6 s for 100,000 items on 2 busy cores)", db)
         try:
-            connection.executescript(FIELDS)
+            connection.executescript(script)
         except BaseException:
             if connection.in_transaction:
                 connection.execute("ROLLBACK")
@@ -395,7 +424,7 @@ class Library:
 
     def set_meta(self, key: str, value: str) -> None:
         """Keep a note of the caller's in the library's ``meta`` (keys the library uses itself are refused)."""
-        if key in ("version", "fingerprint", "model", "dim", "edits", "library"):
+        if key in ("version", "same_vectors", "fingerprint", "model", "dim", "edits", "library"):
             raise ValueError(f"'{key}' is the library's own")
         with self._transaction() as cursor:
             cursor.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
@@ -403,6 +432,16 @@ class Library:
     @property
     def version(self) -> int:
         return int(self.meta().get("version", 0))
+
+    @property
+    def vectors_version(self) -> int:
+        """The earliest version whose items and vectors are the current version's: earlier than
+        :attr:`version` after changes of titles and metadata only (a named set tagged, a
+        classification written), which leave a map and the ANN index as they were."""
+        meta = self.meta()
+        version = meta.get("version", "0")
+        first, _, last = meta.get("same_vectors", "").partition(":")
+        return int(first) if first and last == version else int(version)
 
     def check_model(self, identity: dict[str, str]) -> None:
         """Refuse vectors of another model, naming both."""
@@ -433,7 +472,7 @@ class Library:
         by_modality = dict(self.db.execute("SELECT modality, COUNT(*) FROM items GROUP BY modality"))
         files = self.db.execute("SELECT COUNT(DISTINCT path) FROM items").fetchone()[0]
         size = sum(p.stat().st_size for p in self.directory.glob(f"{DB_NAME}*"))
-        return {"items": len(self), "files": files, "by_modality": by_modality, "bytes": size, **meta}
+        return {"items": len(self), "files": files, "by_modality": by_modality, "bytes": size, "sets": self.sets(), **meta}
 
     # --- writing ------------------------------------------------------------------------------
     def _check_writable(self) -> None:
@@ -465,8 +504,18 @@ class Library:
             raise
 
     @staticmethod
-    def _bump_version(cursor: sqlite3.Cursor) -> None:
-        """A new version of the items: the cached matrix and the ANN index of the old one are stale."""
+    def _bump_version(cursor: sqlite3.Cursor, vectors: bool = True) -> None:
+        """A new version of the items: the cached matrix and filters of the old one are stale; with
+        ``vectors`` False (titles or metadata changed, nothing else) the map and the ANN index of
+        the old one still hold: the span of versions with the same vectors, ``same_vectors``
+        ("FIRST:LAST" in meta), is stretched to the new one. Any other change (by any writer, an
+        earlier release's too) leaves the span behind: see :attr:`vectors_version`."""
+        if not vectors:
+            meta = dict(cursor.execute("SELECT key, value FROM meta WHERE key IN ('version', 'same_vectors')"))
+            version = int(meta.get("version", 0))
+            first, _, last = meta.get("same_vectors", "").partition(":")
+            start = int(first) if first and last == str(version) else version
+            cursor.execute("INSERT OR REPLACE INTO meta VALUES ('same_vectors', ?)", (f"{start}:{version + 1}",))
         cursor.execute(
             "INSERT INTO meta VALUES ('version', '1') ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
         )
@@ -616,8 +665,59 @@ class Library:
         with self._transaction() as cursor:
             changed = sum(cursor.execute("UPDATE items SET title = ?, metadata = ? WHERE id = ?", row).rowcount for row in rows)
             if changed:
-                self._bump_version(cursor)  # filters cached by version read the new fields
+                self._bump_version(cursor, vectors=False)  # filters cached by version read the new fields
         return changed
+
+    def tag(self, item_ids: Iterable[int], name: str, replace: bool = False) -> int:
+        """Put the items into the set ``name`` (the field :func:`set_field` names, ``yes``; with
+        ``replace``, its other members are taken out), in one transaction and at most one new
+        version: filters, maps and the ANN index of the old one are stale. Ids the library lacks
+        are refused, naming them, before anything is written. Returns how many items joined (those
+        already in it aside). A file re-embedded because it changed gets its file's metadata again,
+        without its sets."""
+        key = set_field(name)
+        ids = sorted({int(i) for i in item_ids})
+        if not ids:
+            raise Clamp3Error(f"no items given for the set '{key[len(SET_PREFIX):]}'")
+        return self._change_set(key, ids, None if replace else [])[0]
+
+    def untag(self, name: str, item_ids: Iterable[int] | None = None) -> int:
+        """Take the items (every member: ``item_ids`` None) out of the set ``name``, as :meth:`tag`
+        puts them in; returns how many were in it."""
+        key = set_field(name)
+        return self._change_set(key, [], None if item_ids is None else sorted({int(i) for i in item_ids}))[1]
+
+    def _change_set(self, key: str, joining: list[int], leaving: list[int] | None) -> tuple[int, int]:
+        """Items ``joining`` the set of the field ``key`` and items ``leaving`` it (None: every member
+        not joining), in one transaction; (how many joined, how many left)."""
+        with self._transaction() as cursor:
+            if leaving is None:
+                staying = set(joining)
+                leaving = [i for (i,) in cursor.execute("SELECT item_id FROM item_fields WHERE key = ? ORDER BY item_id", (key,))
+                           if i not in staying]
+            changes, counts = [], [0, 0]
+            for side, ids in enumerate((joining, leaving)):
+                rows = []
+                for start in range(0, len(ids), 10_000):  # (SQLite's limit on a statement's parameters)
+                    part = ids[start : start + 10_000]
+                    rows += cursor.execute(f"SELECT id, metadata FROM items WHERE id IN ({','.join('?' * len(part))})", part).fetchall()
+                if side == 0 and len(rows) < len(ids):
+                    missing = sorted(set(ids) - {item_id for item_id, _ in rows})[:5]
+                    raise LibraryError(f"{self.directory}: no item with the id {', '.join(map(str, missing))} (removed since?)")
+                for item_id, text in rows:
+                    metadata = json.loads(text)
+                    if side == 0 and metadata.get(key) != SET_VALUE:
+                        metadata[key] = SET_VALUE
+                    elif side == 1 and key in metadata:
+                        del metadata[key]
+                    else:
+                        continue
+                    changes.append((json.dumps(metadata, ensure_ascii=False), item_id))
+                    counts[side] += 1
+            cursor.executemany("UPDATE items SET metadata = ? WHERE id = ?", changes)
+            if changes:
+                self._bump_version(cursor, vectors=False)
+        return counts[0], counts[1]
 
     # --- reading ------------------------------------------------------------------------------
     def items(
@@ -660,6 +760,18 @@ class Library:
             (key, limit),
         )
         return [str(v) for v, _ in rows]
+
+    def sets(self) -> dict[str, int]:
+        """The named sets of the library (see :meth:`tag`) and how many items each holds, by name."""
+        rows = self.db.execute(  # the keys from "set:" up to "set;", read from the index of (key, value)
+            f"SELECT key, COUNT(*) FROM {self._fields_table} WHERE key >= ? AND key < ? AND value = ? GROUP BY key ORDER BY key",
+            (SET_PREFIX, SET_PREFIX[:-1] + ";", SET_VALUE),
+        )
+        return {key[len(SET_PREFIX):]: count for key, count in rows}
+
+    def set_members(self, name: str) -> np.ndarray:
+        """The ids (ascending, read-only) of the items of the set ``name``; none for a set not there."""
+        return self._allowed_ids(self.version, None, ((set_field(name), SET_VALUE),))
 
     def modalities(self) -> list[str]:
         """The modalities the library holds, in name order."""
@@ -714,7 +826,8 @@ class Library:
                     self._cache = load_vectors(self.directory, reader, write=not self.read_only)
                 finally:
                     reader.close()
-                self._ann = None
+                if self._ann is not None and self._ann[0] != self.vectors_version:  # (one of the same vectors holds)
+                    self._ann = None
             return self._cache[1], self._cache[2]
 
     def vectors_of(self, item_ids: list[int]) -> np.ndarray:
@@ -728,13 +841,13 @@ class Library:
         return matrix[rows]
 
     def ann_index(self, wait: bool = True):
-        """The approximate index (``build_ivf``) of the current version: loaded from its file, or
+        """The approximate index (``build_ivf``) of the current vectors (:attr:`vectors_version`): loaded from its file, or
         built and saved atomically (kept in memory where the library is read-only); an index of
         another kind or version (an HNSW file of an earlier release) is rebuilt. With ``wait=False``
         an index that must be built is built in a background thread and None is returned until it
         is ready: exact search answers meanwhile (60 ms at a million items, against about 30 s to
         build; benchmarks/ann.py)."""
-        version = self.version
+        version = self.vectors_version  # (a change of metadata only leaves it as it was)
         with self._ann_lock:
             if self._ann is not None and self._ann[0] == version:
                 return self._ann[1]
@@ -780,7 +893,7 @@ class Library:
                 if self._ann is not None and self._ann[0] >= version:
                     return self._ann[1]
             ids, matrix = self.matrix()
-            if self.version != version:  # changed since: the next search asks for the new version's index
+            if self.vectors_version != version:  # changed since: the next search asks for the new version's index
                 return None
             logger.info("building the ANN index of %d vectors", len(ids))
             index = build_ivf(matrix)
