@@ -150,6 +150,7 @@ class Found(Hit):
 
 
 MAX_SAVED_SETS = 20  # selections one session keeps
+MAX_LIBRARY_SETS = 200  # named sets the page may make in a library it may change (the CLI has no cap)
 EXPORT_PREFIX = "search-"  # a session's download folder under the home's exports
 # Download folders kept at most (each holds one result list, at most 500 rows as CSV and JSON, some
 # hundred kB): the sweep removes the oldest beyond this.
@@ -426,7 +427,10 @@ class Context:
         where, own = dict(where or {}), self.session_sets(session)
         if within:
             key = set_field(within)
-            if key not in own and within not in self.library.sets():
+            if key not in own:
+                with self.lock:  # (the connection every thread shares)
+                    held = key[len(SET_PREFIX):] in self.library.sets()
+            if key not in own and not held:
                 raise Clamp3Error(f"no saved selection named '{str(within)[:40]}'")
             where[key] = SET_VALUE
         chosen, kept = None, {}
@@ -590,6 +594,10 @@ class Context:
         if self.shared_refusal() is None:
             with self.lock:
                 library, base = self.library, self.base
+                held = library.sets()
+                if name not in held and len(held) >= MAX_LIBRARY_SETS:  # every save rewrites its members' metadata
+                    raise Clamp3Error(f"the library has {len(held):,} named sets: save under a name in use to replace one "
+                                      "(or remove sets with 'clamp3 index tag --remove')")
                 if base is None:
                     library.tag(ids, name, replace=True)
                 else:  # the space's metadata is the library's: the set goes into both, the space stays complete

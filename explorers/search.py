@@ -386,7 +386,8 @@ def build(context: Context, app: gr.Blocks | None = None) -> None:
             raise Clamp3Error("search first: there is no result list to download")
         return gr.update(value=export(hits, context.export_folder(session_of(request))), visible=True)
 
-    def values_of(field: str):
+    def values_of(field: str | None):
+        field = field if isinstance(field, str) else ANY  # (a cleared dropdown sends None)
         if field.startswith(SET_PREFIX):  # a set, the library's or the session's: its members have "yes"
             return gr.update(choices=[ANY, SET_VALUE], value=SET_VALUE)
         return gr.update(choices=[ANY] + context.field_values(field) if field != ANY else [ANY], value=ANY)

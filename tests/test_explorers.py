@@ -900,10 +900,18 @@ def test_a_selection_saved_where_the_page_may_change_the_library_is_a_named_set_
     assert {h.id for h in search.search(context, "a folk song", None, k=10, within="Alsace picks").hits} == set(ids[:4])
     assert context.save_set("s1", "Alsace picks", ids[2:6]) == (4, True) and context.library.version == version + 2
     assert [r.id for r in Library(copy, read_only=True).items(where={"set:Alsace picks": "yes"})] == ids[2:6]
+    assert {h.id for h in search.search(context, "a folk song", None, k=10, within="Alsace   picks").hits} == set(ids[2:6])
+    import explorers.context as context_module
+
+    with pytest.MonkeyPatch.context() as patch:  # the page makes at most MAX_LIBRARY_SETS sets; a name in use replaces
+        patch.setattr(context_module, "MAX_LIBRARY_SETS", 1)
+        with pytest.raises(Clamp3Error, match="1 named sets"):
+            context.save_set("s1", "another", ids[:1])
+        assert context.save_set("s1", "Alsace picks", ids[:1]) == (1, True)
     context.library.close()
 
     read_only = Context.load(str(tiny_model_dir), str(copy), home=str(tmp_path / "home2"), read_only=True, shared_writable=True)
-    assert read_only.save_set("s1", "mine", ids[:2]) == (2, False) and read_only.library.sets() == {"Alsace picks": 4}
+    assert read_only.save_set("s1", "mine", ids[:2]) == (2, False) and read_only.library.sets() == {"Alsace picks": 1}
     with pytest.raises(Clamp3Error, match="open read-only"):
         read_only.library.tag(ids[:2], "mine")
 

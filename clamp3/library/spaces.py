@@ -142,7 +142,9 @@ def change_metadata(base: Library, change: Callable[[Library], int], spaces: Seq
         changed = change(base)
         for space, was_complete in zip(spaces, complete):
             sync(base, space)
-            if was_complete and base.version == before + 1:  # only this change since the fill
+            # only this change since the fill: one that changed nothing bumped nothing, and a version
+            # more is then another writer's (conservative: a change whose count is 0 is not stamped)
+            if was_complete and changed and base.version == before + 1:
                 filled = json.loads(space.meta().get(FILLED_KEY, "null")) or {}
                 space.set_meta(FILLED_KEY, json.dumps({**filled, "version": base.version}))
         return changed
