@@ -322,7 +322,7 @@ class DiskIndex:
         if allowed is None:
             bitmap, count = view.live_bitmap, self.rows - view.dead
         else:
-            mine, tail = self._allowed_rows(view, allowed), np.intersect1d(tail, rows_of(ids, allowed), assume_unique=True)
+            mine, tail = self._allowed_rows(view, allowed), tail[np.isin(ids[tail], allowed, assume_unique=True)]  # (the tail is short)
             bitmap, count = None, len(mine)
         found: list[list[tuple[float, int]]]
         if count == 0:

@@ -880,17 +880,18 @@ class Library:
             chosen = np.unique(np.asarray(list(within), dtype=np.int64))
             allowed = chosen if allowed is None else np.intersect1d(allowed, chosen, assume_unique=True)
         use_ann = (len(ids) > self.ann_threshold) if exact is None else not exact
-        rows = None
-        if allowed is not None:
-            rows = rows_of(ids, allowed)
-            if len(rows) == 0:
-                return [[] for _ in queries]
+        if allowed is not None and len(allowed) == 0:
+            return [[] for _ in queries]
         index = self.ann_index(wait=False) if use_ann else None
         if isinstance(index, DiskIndex) and self._loaded()[0] == version:  # (not when the library changed since ids was read)
             # a narrow filter is searched exactly, from the index's float16 rows: the float32 file stays paged out
             view = index.view(version, ids, matrix, edits)
             results = index.search(view, ids, matrix, queries, k, allowed, exact_below=self.ann_threshold)
-        elif index is not None and not isinstance(index, DiskIndex) and (rows is None or len(rows) > self.ann_threshold) \
+            return [self._hits(pairs) for pairs in results]
+        rows = None if allowed is None else rows_of(ids, allowed)
+        if rows is not None and len(rows) == 0:
+            return [[] for _ in queries]
+        if index is not None and not isinstance(index, DiskIndex) and (rows is None or len(rows) > self.ann_threshold) \
                 and index.ntotal == len(ids):  # (not when the library changed since ids was read)
             results = [[(score, ids[row]) for score, row in found] for found in ivf_search(index, matrix, queries, k, rows)]
         else:
