@@ -182,3 +182,14 @@ def test_a_read_only_library_uses_the_index_as_it_is(library):
     assert isinstance(reader.ann_index(), DiskIndex)
     assert {p.name: p.stat().st_mtime_ns for p in (library.directory / FOLDER).iterdir()} == files
     reader.close()
+
+
+def test_an_index_of_another_kind_or_library_is_built_anew(library):
+    stamp_path = library.directory / FOLDER / "stamp.json"
+    for change in ({"kind": "ivf-pq-disk-0"}, {"library": "another"}):
+        stamp = _stamp(library.directory)
+        stamp_path.write_text(json.dumps({**stamp, **change}))
+        reopened = Library(library.directory, ann_threshold=100, disk_threshold=1000)
+        assert isinstance(reopened.ann_index(), DiskIndex)
+        assert _stamp(library.directory)["generation"] != stamp["generation"]
+        reopened.close()
