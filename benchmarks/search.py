@@ -38,6 +38,18 @@ apart) for item-level search (``Library.search``, exact at 100,000 items), passa
 the items passage search finds against exact.
 
     python benchmarks/search.py --passages [--store-sizes 100000] [--sample-items 400] [--scratch DIR] [--no-text]
+``--indexes`` puts the store's three ways of searching side by side in one run: exact, the in-memory
+IVF-SQ8 (``ann.faiss``) and the on-disk IVF-PQ (``clamp3.library.ondisk``), each built in a fresh
+process (seconds, peak memory, disk) and served from another (one query at a time: p50 / p99,
+recall@10 against exact search with and without the filter ``region=China``, resident memory after
+the queries, anonymous + file-mapped), on a SQLite library of realistic vectors (the demo library's
+grown with matched noise, as above; text queries, the embedded model's vectors of benchmarks/ann.py's
+prompts in seven languages, and music queries, real vectors moved by fresh noise, measured apart)
+and, as the worst case, of random unit vectors with random queries. The on-disk index is then
+timed appending 1,000 items.
+
+    python benchmarks/search.py --indexes [--index-sizes 100000 1000000] [--random-sizes 100000]
+        [--index-queries 100] [--kinds exact ivf-sq8 ivf-pq-disk] [--scratch DIR]
 """
 
 from __future__ import annotations
@@ -499,12 +511,179 @@ def main_passages(args: argparse.Namespace) -> None:
             shutil.rmtree(scratch, ignore_errors=True)
     print(f"\n{size:,} items, {len(owners):,} windows\n| measure | items | with passages | passages, exact |\n|---|---:|---:|---:|")
     print("\n".join(rows))
+# --- the store's indexes side by side: exact, the in-memory IVF-SQ8, the on-disk IVF-PQ --------------
+INDEX_KINDS = ("exact", "ivf-sq8", "ivf-pq-disk")
+
+
+def index_library(kind: str, folder: str):
+    """The library as the store opens it for ``kind``: the thresholds put every size in that kind's tier
+    (a filter allowing at most 50,000 items is searched exactly, as below ``ann_threshold``)."""
+    from clamp3.library import Library
+
+    disk = {"exact": 10**12, "ivf-sq8": 10**12, "ivf-pq-disk": 0}[kind]
+    return Library(folder, ann_threshold=50_000, disk_threshold=disk)
+
+
+def index_child(mode: str, kind: str, folder: str, queries: str) -> None:
+    """In this fresh process: ``build`` the kind's index (seconds, peak memory, disk), or ``serve``:
+    every query of ``queries`` (.npz of named (Q, D) arrays) one at a time, with and without FILTER;
+    prints JSON: latencies, the rows found, resident memory after."""
+    status = Path("/proc/self/status")
+
+    def kib(field: str) -> int:
+        return int(next(line for line in status.read_text().splitlines() if line.startswith(field)).split()[1])
+
+    library = index_library(kind, folder)
+    ids, _ = library.matrix()
+    before = kib("VmRSS:")
+    if mode == "build":
+        started = time.perf_counter()
+        if kind != "exact":
+            library.ann_index()
+        files = [Path(folder) / "ann.faiss"] + list((Path(folder) / "ann-disk").glob("*"))
+        print(json.dumps({"seconds": time.perf_counter() - started, "peak_mib": (kib("VmHWM:") - before) / 1024,
+                          "disk_mib": sum(f.stat().st_size for f in files if f.exists()) / 2**20}))
+        return
+    if mode == "append":  # 1,000 items added to the synced index, timed, then removed again (the scratch library is reused)
+        from clamp3.library.ondisk import FOLDER
+
+        library.ann_index()
+        generation = json.loads((Path(folder) / FOLDER / "stamp.json").read_text())["generation"]
+        _, matrix = library.matrix()
+        identity = {"model": "grown-demo", "fingerprint": "grown", "dim": str(matrix.shape[1])}
+        written, _ = library._commit_chunk([(f"/appended/{i}", f"a{i}", "h", "symbolic", f"a{i}", "{}", matrix[i].tobytes(), 0.0)
+                                            for i in range(1000)], identity)
+        started = time.perf_counter()
+        library.ann_index()
+        seconds = time.perf_counter() - started
+        retrained = json.loads((Path(folder) / FOLDER / "stamp.json").read_text())["generation"] != generation
+        added = library.matrix()[0][-len(written):]
+        library.remove(added.tolist())
+        print(json.dumps({"seconds": seconds, "retrained": retrained}))
+        return
+    results = {}
+    for name, vectors in np.load(queries).items():
+        for filtered in (False, True):
+            where = FILTER if filtered else None
+            for query in vectors[:2]:  # warm-up
+                library.search(query[None], 10, where=where, exact=kind == "exact")
+            times, rows = [], []
+            for query in vectors:
+                started = time.perf_counter()
+                hits = library.search(query[None], 10, where=where, exact=kind == "exact")[0]
+                times.append(time.perf_counter() - started)
+                rows.append(np.searchsorted(ids, [h.id for h in hits]).tolist())
+            results[f"{name} {'filtered' if filtered else 'all'}"] = {"times": times, "rows": rows}
+    print(json.dumps({"results": results, "rss_mib": kib("VmRSS:") / 1024, "anon_mib": kib("RssAnon:") / 1024,
+                      "file_mib": kib("RssFile:") / 1024, "hwm_mib": kib("VmHWM:") / 1024}))
+
+
+def run_child(*args: str) -> dict:
+    # OpenMP threads that wait by sleeping: spinning ones took 4x the time to build on 2 cores shared with other work
+    env = {"OMP_WAIT_POLICY": "PASSIVE", **os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, __file__, "--index-child", *args], capture_output=True, text=True, env=env)
+    if done.returncode:
+        raise RuntimeError(done.stderr[-3000:])
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def realistic_queries(real: np.ndarray, count: int) -> dict[str, np.ndarray]:
+    """``count`` text prompts (benchmarks/ann.py's, in seven languages) encoded by the embedded model,
+    and ``count`` music queries: real vectors moved by fresh noise matched to their nearest neighbour."""
+    from ann import text_queries
+
+    from clamp3.embedding import Embedder
+    from clamp3.models import load_model
+
+    text = normalize(Embedder(load_model("default")).encode_texts(text_queries(count)))
+    rng = np.random.default_rng(1)
+    sources = rng.choice(len(real), count, replace=False)
+    nearest = np.sort(real[sources] @ real.T, axis=1)[:, -2]
+    spread = np.sqrt(np.maximum(2 - 2 * nearest, 0))[:, None] / np.sqrt(real.shape[1])
+    music = normalize(real[sources] + rng.standard_normal((count, real.shape[1]), dtype=np.float32) * spread)
+    return {"text": text, "music": music}
+
+
+def bench_indexes(size: int, label: str, vectors: np.ndarray, described, queries: dict[str, np.ndarray], scratch: Path,
+                  kinds: list[str], notes: list[str]) -> list[str]:
+    """One library of ``size`` items, each kind's index built in a fresh process and served in another."""
+    folder = scratch / f"indexes-{label.split()[0]}-{size}"
+    if not (folder / "library.sqlite3").exists():
+        shutil.rmtree(folder, ignore_errors=True)
+        print(f"  building a library of {size:,} {label} vectors: {build_store(folder, vectors[:size], described[:size]):.0f} s",
+              flush=True)
+    for stale in [folder / "ann.faiss", folder / "ann.faiss.json", folder / "ann-disk"]:
+        shutil.rmtree(stale) if stale.is_dir() else stale.unlink(missing_ok=True)
+    timed_load("new", folder)  # the vector file, before any index
+    matrix = vectors[:size]
+    china = np.array([json.loads(d[2]).get("region") == FILTER["region"] for d in described[:size]])
+    allowed = np.flatnonzero(china)
+    truth = {}
+    for name, q in queries.items():
+        truth[f"{name} all"] = exact_top_k(matrix, q, 10)[0][:, -1]
+        truth[f"{name} filtered"] = exact_top_k(matrix, q, 10, allowed)[0][:, -1]
+    path = scratch / "queries.npz"
+    np.savez(path, **queries)
+    lines = []
+    for kind in kinds:
+        built = run_child("build", kind, str(folder), str(path))
+        served = run_child("serve", kind, str(folder), str(path))
+        print(f"  {kind} at {size:,}: built in {built['seconds']:.0f} s; {machine_load()}", flush=True)
+        if kind == "ivf-pq-disk":
+            appended = run_child("append", kind, str(folder), str(path))
+            notes.append(f"{size:,} {label}: 1,000 items appended to the on-disk index in {appended['seconds']:.1f} s "
+                         f"({'retrained' if appended['retrained'] else 'not retrained'}; the whole build {built['seconds']:.0f} s)")
+            print("  " + notes[-1], flush=True)
+        for key, result in served["results"].items():
+            name, scope = key.split()
+            found = [np.asarray(rows, dtype=np.int64) for rows in result["rows"]]
+            recall = np.mean([np.sum(matrix[rows] @ query >= bar - 1e-6) / 10
+                              for rows, query, bar in zip(found, queries[name], truth[key])])
+            p50, p99 = np.percentile(np.array(result["times"]) * 1000, [50, 99])
+            where = f"region=China ({len(allowed):,})" if scope == "filtered" else "-"
+            lines.append(f"| {size:,} | {label} | {kind} | {name} | {where} | {recall:.3f} | {p50:.1f} | {p99:.1f} | "
+                         f"{built['seconds']:.0f} s | {built['peak_mib']:,.0f} | {served['rss_mib']:,.0f} "
+                         f"({served['anon_mib']:,.0f} + {served['file_mib']:,.0f} mapped) | {built['disk_mib']:,.0f} |")
+            print(lines[-1], flush=True)
+    return lines
+
+
+def main_indexes(args: argparse.Namespace) -> None:
+    import faiss
+
+    print(machine_load(), f"before; numpy {np.__version__}, faiss {faiss.__version__}, {faiss.omp_get_max_threads()} FAISS threads",
+          flush=True)
+    scratch = Path(args.scratch) if args.scratch else Path(tempfile.mkdtemp(prefix="clamp3-indexes-"))
+    scratch.mkdir(parents=True, exist_ok=True)
+    rows, notes = [], []
+    try:
+        if args.index_sizes:
+            vectors, described, real = grow(max(args.index_sizes))
+            queries = realistic_queries(real, args.index_queries)
+            for size in args.index_sizes:
+                rows += bench_indexes(size, "realistic", vectors, described, queries, scratch, args.kinds, notes)
+            del vectors
+        for size in args.random_sizes:  # the worst case: no clusters, every list holds some of a query's neighbours
+            vectors, described, _ = grow(size)
+            rng = np.random.default_rng(2)
+            vectors = normalize(rng.standard_normal(vectors.shape, dtype=np.float32))
+            queries = {"random": normalize(rng.standard_normal((args.index_queries, vectors.shape[1]), dtype=np.float32))}
+            rows += bench_indexes(size, "random (worst case)", vectors, described, queries, scratch, args.kinds, notes)
+    finally:
+        if not args.scratch:
+            shutil.rmtree(scratch, ignore_errors=True)
+    print("\n| items | vectors | index | queries | filter | recall@10 | p50 ms | p99 ms | build | build peak MiB | "
+          "serving RSS MiB | index disk MiB |\n|---:|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("\n".join(rows))
+    print("\n" + "\n".join(notes))
     print("\n" + machine_load(), "after")
 
 
 def main() -> None:
     if len(sys.argv) == 4 and sys.argv[1] == "--load-child":
         return load_child(sys.argv[2], sys.argv[3])
+    if len(sys.argv) == 6 and sys.argv[1] == "--index-child":
+        return index_child(*sys.argv[2:])
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--queries", type=int, default=200)
@@ -519,11 +698,18 @@ def main() -> None:
     parser.add_argument("--no-text", action="store_true", help="music queries only (no model is loaded)")
     parser.add_argument("--passages", action="store_true", help="passage search beside item-level search (see above)")
     parser.add_argument("--sample-items", type=int, default=400, help="--passages: demo items whose windows are embedded")
+    parser.add_argument("--indexes", action="store_true", help="the store's indexes side by side (see above)")
+    parser.add_argument("--index-sizes", type=int, nargs="*", default=[100_000, 1_000_000])
+    parser.add_argument("--random-sizes", type=int, nargs="*", default=[100_000])
+    parser.add_argument("--index-queries", type=int, default=100, help="text and music queries each")
+    parser.add_argument("--kinds", nargs="+", default=list(INDEX_KINDS), choices=INDEX_KINDS)
     args = parser.parse_args()
     if args.passages:
         return main_passages(args)
     if args.store:
         return main_store(args)
+    if args.indexes:
+        return main_indexes(args)
     rng = np.random.default_rng(0)
 
     import torch

@@ -204,23 +204,58 @@ def ivf_search(
     """Per query, up to ``k`` (exact cosine, row) best first: the index's candidates (only among
     ``allowed_rows`` when given, scanning proportionally more lists the fewer rows are allowed),
     re-ranked by the unit rows of ``matrix``."""
+    bitmap = None if allowed_rows is None else row_bitmap(allowed_rows, len(matrix))
+    probes = scaled_probes(ivf_probes(index.nlist), index.nlist, len(matrix), len(matrix) if allowed_rows is None else len(allowed_rows))
+    candidates = ivf_candidates([index], queries, max(IVF_CANDIDATES, 4 * k), probes, bitmap)
+    return rerank(matrix, queries, candidates, k)
+
+
+def rows_of(ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """The rows of the matrix (whose ascending ``ids``) that hold the ascending ids ``wanted``; ids
+    that it lacks (items added since the matrix was read) are left out."""
+    if len(ids) == 0:
+        return np.zeros(0, np.int64)
+    rows = np.searchsorted(ids, wanted)
+    return rows[ids[np.minimum(rows, len(ids) - 1)] == wanted]
+
+
+def row_bitmap(rows: np.ndarray, n: int) -> np.ndarray:
+    """Ascending or not, rows of ``n`` -> FAISS's bitmap of them (bit i of byte i // 8 set for row i)."""
+    mask = np.zeros(n, dtype=bool)
+    mask[rows] = True
+    return np.packbits(mask, bitorder="little")
+
+
+def scaled_probes(probes: int, lists: int, n: int, allowed: int) -> int:
+    """The lists to scan when only ``allowed`` of the ``n`` rows may be returned: proportionally more
+    (the allowed rows of a list are fewer), at most all of them."""
+    return int(min(lists, np.ceil(probes * n / max(1, allowed))))
+
+
+def ivf_candidates(indexes, queries: np.ndarray, count: int, probes: int, bitmap: np.ndarray | None = None) -> list[np.ndarray]:
+    """Per query, the ascending labels of the best ``count`` of each inverted file in ``indexes``
+    (segments of one index, labels disjoint), scanning ``probes`` lists; only labels set in
+    ``bitmap`` (``row_bitmap``) when given."""
     import faiss
 
-    probes = ivf_probes(index.nlist)
-    selector = bitmap = None
-    if allowed_rows is not None:
-        mask = np.zeros(len(matrix), dtype=bool)
-        mask[allowed_rows] = True
-        bitmap = np.packbits(mask, bitorder="little")  # kept alive here while the search reads it
-        selector = faiss.IDSelectorBitmap(len(matrix), faiss.swig_ptr(bitmap))
-        probes = min(index.nlist, int(np.ceil(probes * len(matrix) / max(1, len(allowed_rows)))))
+    selector = None if bitmap is None else faiss.IDSelectorBitmap(len(bitmap), faiss.swig_ptr(bitmap))
     params = faiss.SearchParametersIVF(nprobe=probes, sel=selector)
-    _, candidates = index.search(np.ascontiguousarray(queries, dtype=np.float32), max(IVF_CANDIDATES, 4 * k), params=params)
+    queries = np.ascontiguousarray(queries, dtype=np.float32)
+    found = [index.search(queries, count, params=params)[1] for index in indexes if index.ntotal]  # each (Q, count)
+    if not found:
+        return [np.zeros(0, np.int64) for _ in queries]
+    labels = np.concatenate(found, axis=1)  # (Q, count x segments)
+    return [np.sort(row[row >= 0]) for row in labels]
+
+
+def rerank(matrix: np.ndarray, queries: np.ndarray, candidates: Sequence[np.ndarray], k: int) -> list[list[tuple[float, int]]]:
+    """Unit rows (N, D) (float32 or float16, memory-mapped or not), unit queries (Q, D) and each
+    query's ascending candidate rows -> per query up to ``k`` (exact cosine, row), best first (equal
+    scores in row order, as exact search gives them)."""
     results = []
     for query, rows in zip(queries, candidates):
-        rows = np.sort(rows[rows >= 0])
-        scores = matrix[rows] @ query
-        order = np.lexsort((rows, -scores))[:k]  # equal scores in row order, as exact search gives them
+        scores = np.asarray(matrix[rows], dtype=np.float32) @ query  # (candidates,)
+        order = np.lexsort((rows, -scores))[:k]
         results.append([(float(scores[i]), int(rows[i])) for i in order])
     return results
 

@@ -43,6 +43,7 @@ from clamp3.batch import BatchJob, BatchReport, Outcome, run_batch
 from clamp3.errors import Clamp3Error, Hint, InputError
 from clamp3.formats import SUPPORTED_EXTENSIONS
 from clamp3.io import Shard, cache_home, file_digest
+from clamp3.library.ondisk import DiskIndex
 from clamp3.library.rows import Hit, LibraryItem
 from clamp3.library.vectors import load_vectors
 from clamp3.retrieval import (
@@ -52,6 +53,7 @@ from clamp3.retrieval import (
     ivf_search,
     merge_calibrated,
     normalize,
+    rows_of,
     score_means,
 )
 
@@ -60,7 +62,8 @@ logger = logging.getLogger(__name__)
 DB_NAME = "library.sqlite3"
 ANN_NAME = "ann.faiss"
 ANN_KIND = "ivf-sq8"  # the index ANN_NAME holds (retrieval.build_ivf); a file of another kind is rebuilt
-DEFAULT_ANN_THRESHOLD = 100_000
+DEFAULT_ANN_THRESHOLD = 100_000  # exact search up to here; the in-memory inverted file (ANN_NAME) above
+DEFAULT_DISK_THRESHOLD = 1_000_000  # the on-disk IVF-PQ index (clamp3.library.ondisk) above
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -288,10 +291,11 @@ class Library:
     prune are refused."""
 
     def __init__(
-        self, directory: str | Path, create: bool = False, ann_threshold: int = DEFAULT_ANN_THRESHOLD, read_only: bool = False
+        self, directory: str | Path, create: bool = False, ann_threshold: int = DEFAULT_ANN_THRESHOLD, read_only: bool = False,
+        disk_threshold: int = DEFAULT_DISK_THRESHOLD,
     ):
         self.directory = Path(directory)
-        self.ann_threshold = ann_threshold
+        self.ann_threshold, self.disk_threshold = ann_threshold, disk_threshold
         db = self.directory / DB_NAME
         if not db.exists() and (read_only or not create):
             raise LibraryError(f"{self.directory}: no library here", hint=Hint("give a library, or add music to create one", "index"))
@@ -306,13 +310,14 @@ class Library:
             self.db, self._reader_uri = self._open(db), db.resolve().as_uri() + "?mode=ro"
         # where the table of fields is not there (a library made before it, open read-only), fields are read from the JSON
         self._fields_table = "item_fields" if self.db.execute(FIELDS_DONE).fetchone() else FIELDS_OF_JSON
-        self._cache: tuple[int, np.ndarray, np.ndarray] | None = None
+        self._cache: tuple[int, int, np.ndarray, np.ndarray] | None = None  # version, edits, ids, vectors
         self._loading = threading.Lock()  # one load of the vectors at a time
         # the ids a filter allows, by library version: the app repeats its filters, and a filter that allows
         # most of a million items takes 250 ms to read from SQLite
         self._allowed_ids = functools.lru_cache(maxsize=8)(self._read_allowed)
         self._samples = functools.lru_cache(maxsize=4)(self._modality_sample)  # by (version, modality)
         self._ann = None  # (version, index)
+        self._disk: DiskIndex | None = None  # the on-disk index's latest state (perhaps of an earlier version)
         self._ann_lock = threading.Lock()  # guards _ann and _ann_builder
         self._ann_building = threading.Lock()  # one build at a time
         self._ann_builder: threading.Thread | None = None
@@ -322,13 +327,13 @@ class Library:
     @classmethod
     def open(
         cls, directory: str | Path, model=None, create: bool = False, ann_threshold: int = DEFAULT_ANN_THRESHOLD,
-        read_only: bool = False, space: bool = False,
+        read_only: bool = False, space: bool = False, disk_threshold: int = DEFAULT_DISK_THRESHOLD,
     ) -> Library:
         """Open (with ``create``, create; with ``read_only``, only to read) the library at
         ``directory``; with ``model``, refuse a library of another model's vectors, naming both
         (see :meth:`use_model`), or with ``space``, open that model's space in it instead (made with
         ``create``; filled by ``clamp3.library.spaces.fill``)."""
-        library = cls(directory, create=create, ann_threshold=ann_threshold, read_only=read_only)
+        library = cls(directory, create=create, ann_threshold=ann_threshold, read_only=read_only, disk_threshold=disk_threshold)
         if model is not None and space:
             if not holds_model(library, model_identity(model)):
                 try:
@@ -818,6 +823,10 @@ class Library:
         """(ids (N,), unit vectors (N, D)), cached for the current version; read-only arrays, the
         vectors mapped from the vector file (written or brought up to date first where the
         library is writable)."""
+        return self._loaded()[2:]
+
+    def _loaded(self) -> tuple[int, int, np.ndarray, np.ndarray]:
+        """(version, edits, ids, vectors) of the current version, read in one transaction."""
         with self._loading:
             if self._cache is None or self._cache[0] != self.version:
                 # a connection of its own: the load holds a read transaction, which another thread's write on self.db would break
@@ -828,7 +837,7 @@ class Library:
                     reader.close()
                 if self._ann is not None and self._ann[0] != self.vectors_version:  # (one of the same vectors holds)
                     self._ann = None
-            return self._cache[1], self._cache[2]
+            return self._cache
 
     def vectors_of(self, item_ids: list[int]) -> np.ndarray:
         """Unit vectors (len(item_ids), D) of the given items, in that order."""
@@ -846,8 +855,15 @@ class Library:
         another kind or version (an HNSW file of an earlier release) is rebuilt. With ``wait=False``
         an index that must be built is built in a background thread and None is returned until it
         is ready: exact search answers meanwhile (60 ms at a million items, against about 30 s to
-        build; benchmarks/ann.py)."""
-        version = self.vectors_version  # (a change of metadata only leaves it as it was)
+        build; benchmarks/ann.py). The in-memory index is of the current vectors
+        (:attr:`vectors_version`: a change of metadata only leaves it as it was).
+
+        Above ``disk_threshold`` items it is the on-disk index (:class:`DiskIndex`), synced with the
+        library by appending (see :mod:`clamp3.library.ondisk`); while a sync runs, its last state
+        answers (the items it lacks searched exactly)."""
+        if len(self.matrix()[0]) > self.disk_threshold and (disk := self._disk_index(wait)) is not None:
+            return disk
+        version = self.vectors_version
         with self._ann_lock:
             if self._ann is not None and self._ann[0] == version:
                 return self._ann[1]
@@ -861,6 +877,44 @@ class Library:
                     self._ann_builder.start()
                 return None
         return self._build_ann(version)
+
+    def _disk_index(self, wait: bool) -> DiskIndex | None:
+        """The on-disk index, synced with the current version (``wait``), or as it is while a
+        background sync brings it up to date; None where there is none yet (the library is
+        read-only: the in-memory index serves it, or a build has just started)."""
+        version, edits, ids, matrix = self._loaded()
+        with self._ann_lock:
+            if self._disk is None:
+                self._disk = DiskIndex.open(self.directory, self.meta().get("library", ""), matrix.shape[1])
+            index = self._disk
+            if self.read_only or (index is not None and index.needs(index.view(version, edits=edits, ids=ids, matrix=matrix)) is None):
+                return index
+            if not wait:
+                if self._ann_builder is None or not self._ann_builder.is_alive():
+                    self._ann_builder = threading.Thread(target=self._build_ann_quietly, args=(version,), daemon=True, name="clamp3-ann")
+                    self._ann_builder.start()
+                return index
+        return self._build_ann(version)
+
+    def _sync_disk(self, version: int, edits: int, ids: np.ndarray, matrix: np.ndarray) -> DiskIndex:
+        """The on-disk index brought up to ``version``: appended to, or built anew (by the rules of
+        :mod:`clamp3.library.ondisk`)."""
+        library, dim = self.meta().get("library", ""), matrix.shape[1]
+        index = self._disk or DiskIndex.open(self.directory, library, dim)
+        need = "build" if index is None else index.needs(index.view(version, ids, matrix, edits))
+        if need == "append":
+            assert index is not None
+            # None: another process changed it meanwhile; its state is taken, and what it lacks appended by a later sync
+            index = index.append(index.view(version, ids, matrix, edits), ids, matrix, edits) or DiskIndex.open(self.directory, library, dim)
+            need = "build" if index is None else index.needs(index.view(version, ids, matrix, edits))
+        if need == "build":
+            logger.info("building the on-disk index of %d vectors", len(ids))
+            index = DiskIndex.build(self.directory, library, ids, matrix, edits)
+            for stale in (ANN_NAME, ANN_NAME + ".json"):  # the in-memory index of a smaller library
+                (self.directory / stale).unlink(missing_ok=True)
+        with self._ann_lock:
+            self._disk = index
+        return index
 
     def _read_ann(self, version: int):
         import faiss
@@ -889,10 +943,12 @@ class Library:
         from clamp3.io import atomic_write
 
         with self._ann_building:  # one build at a time
+            loaded, edits, ids, matrix = self._loaded()
+            if len(ids) > self.disk_threshold and not self.read_only:  # (version: the library's, as _disk_index gives it)
+                return self._sync_disk(version, edits, ids, matrix) if loaded == version else None
             with self._ann_lock:
                 if self._ann is not None and self._ann[0] >= version:
                     return self._ann[1]
-            ids, matrix = self.matrix()
             if self.vectors_version != version:  # changed since: the next search asks for the new version's index
                 return None
             logger.info("building the ANN index of %d vectors", len(ids))
@@ -918,7 +974,7 @@ class Library:
         """Top-``k`` items for each query vector (Q, D) by cosine similarity (of ``modality``, whose
         fields equal ``where``, whose title or a field value holds ``keyword``, among the ids
         ``within``: a saved selection)."""
-        ids, matrix = self.matrix()
+        version, edits, ids, matrix = self._loaded()
         keyword = self._keyword(keyword)
         if len(ids) == 0:
             raise LibraryError(f"{self.directory}: the library is empty", hint=Hint("add music to it first", "index"))
@@ -933,18 +989,24 @@ class Library:
             raise InputError("<query>", "the query vector contains NaN or infinite values")
         queries = normalize(queries)
         filtered = modality or where or keyword
-        allowed = self._allowed_ids(self.version, modality, tuple(sorted((where or {}).items())), keyword) if filtered else None
+        allowed = self._allowed_ids(version, modality, tuple(sorted((where or {}).items())), keyword) if filtered else None
         if within is not None:
             chosen = np.unique(np.asarray(list(within), dtype=np.int64))
             allowed = chosen if allowed is None else np.intersect1d(allowed, chosen, assume_unique=True)
         use_ann = (len(ids) > self.ann_threshold) if exact is None else not exact
-        rows = None
-        if allowed is not None:
-            rows = rows_of(ids, allowed)
-            if len(rows) == 0:
-                return [[] for _ in queries]
-        index = self.ann_index(wait=False) if use_ann and (rows is None or len(rows) > self.ann_threshold) else None
-        if index is not None and index.ntotal == len(ids):  # (not when the library changed since ids was read)
+        if allowed is not None and len(allowed) == 0:
+            return [[] for _ in queries]
+        index = self.ann_index(wait=False) if use_ann else None
+        if isinstance(index, DiskIndex) and self._loaded()[0] == version:  # (not when the library changed since ids was read)
+            # a narrow filter is searched exactly, from the index's float16 rows: the float32 file stays paged out
+            view = index.view(version, ids, matrix, edits)
+            results = index.search(view, ids, matrix, queries, k, allowed, exact_below=self.ann_threshold)
+            return [self._hits(pairs) for pairs in results]
+        rows = None if allowed is None else rows_of(ids, allowed)
+        if rows is not None and len(rows) == 0:
+            return [[] for _ in queries]
+        if index is not None and not isinstance(index, DiskIndex) and (rows is None or len(rows) > self.ann_threshold) \
+                and index.ntotal == len(ids):  # (not when the library changed since ids was read)
             results = [[(score, ids[row]) for score, row in found] for found in ivf_search(index, matrix, queries, k, rows)]
         else:
             scores, best = exact_top_k(matrix, queries, k, rows)
@@ -1039,15 +1101,6 @@ def open_space(base: Library, model, create: bool = True, read_only: bool = Fals
             hint=Hint("build them with 'clamp3 index fill-space' (or 'clamp3 search ... --build-space')", "index"),
         )
     return Library.open(folder, model=model, create=create and not read_only, read_only=read_only)
-
-
-def rows_of(ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
-    """The rows of the matrix (whose ascending ``ids``) that hold the ascending ids ``wanted``; ids
-    that it lacks (items added since the matrix was read) are left out."""
-    if len(ids) == 0:
-        return np.zeros(0, np.int64)
-    rows = np.searchsorted(ids, wanted)
-    return rows[ids[np.minimum(rows, len(ids) - 1)] == wanted]
 
 
 def mix_modalities(per_modality: Sequence[Sequence[Hit]], means: Sequence[float], k: int) -> list[Hit]:

@@ -76,15 +76,16 @@ class State:
     dim: int
 
 
-def load_vectors(directory: Path, connection: sqlite3.Connection, write: bool) -> tuple[int, np.ndarray, np.ndarray]:
-    """(version, ids (N,), unit vectors (N, D)) of the library in ``directory`` as ``connection``
-    reads it now. ``connection`` is the caller's own: one read transaction on it spans the checks
-    and the rows. With ``write``, the vector files are brought up to date first."""
+def load_vectors(directory: Path, connection: sqlite3.Connection, write: bool) -> tuple[int, int, np.ndarray, np.ndarray]:
+    """(version, edits (the count of items removed or changed), ids (N,), unit vectors (N, D)) of the
+    library in ``directory`` as ``connection`` reads it now. ``connection`` is the caller's own: one
+    read transaction on it spans the checks and the rows. With ``write``, the vector files are
+    brought up to date first."""
     connection.execute("BEGIN")
     try:
         state = _state(connection)
         if state.count == 0:
-            return state.version, np.zeros(0, np.int64), np.zeros((0, state.dim), np.float32)
+            return state.version, state.edits, np.zeros(0, np.int64), np.zeros((0, state.dim), np.float32)
         stamp = _read_stamp(directory)
         usable = stamp is not None and bool(state.library) and (stamp.library, stamp.dim, stamp.edits) == (state.library, state.dim, state.edits)
         mapped = _map(directory, stamp) if usable else None
@@ -95,16 +96,16 @@ def load_vectors(directory: Path, connection: sqlite3.Connection, write: bool) -
                 if not len(new_ids):
                     if write and stamp.version != state.version:
                         _write_stamp(directory, replace(stamp, version=state.version))
-                    return state.version, ids, matrix
+                    return state.version, state.edits, ids, matrix
                 if write and (appended := _append(directory, stamp, state, new_ids, new_rows)) is not None:
-                    return state.version, *appended
-                return state.version, np.concatenate([ids, new_ids]), np.concatenate([matrix, new_rows])
+                    return state.version, state.edits, *appended
+                return state.version, state.edits, np.concatenate([ids, new_ids]), np.concatenate([matrix, new_rows])
             logger.info("%s: the vector file does not agree with the database; not used", directory)
         if write and state.library:
             written = _write_all(directory, connection, state)
             if written is not None:
-                return state.version, *written
-        return state.version, *_read_all(connection, state)
+                return state.version, state.edits, *written
+        return state.version, state.edits, *_read_all(connection, state)
     finally:
         connection.execute("COMMIT")  # ends the read
 
