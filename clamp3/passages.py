@@ -366,9 +366,9 @@ def build_passages(library, embedder, bars: int = DEFAULT_BARS, hop: int = DEFAU
         written += sum(1 for r in rows if r[3] and r[0] in present)
         bar.update(len(chunk))
     bar.close()
-    loaded = _loaded(library)
-    if len(loaded.items) > library.ann_threshold:
-        _index(library, loaded)
+    # (a library without windows, of texts only say, has nothing to index)
+    if library.db.execute("SELECT COUNT(*) FROM passages WHERE last > 0").fetchone()[0] > library.ann_threshold:
+        _index(library, _loaded(library))
     return written
 
 
@@ -389,7 +389,9 @@ class _Decoded:
 @dataclass
 class _Windows:
     """Every window of a library, in (item id, first) order: (W,) item ids, first and last bars or
-    seconds; ``digest`` names which windows they are (for the inverted file). Their unit vectors
+    seconds; ``digest`` names which windows they are (for the inverted file: where they lie, their
+    settings and the passages generation, new with every write of windows, so that an item replaced
+    under the same id and layout does not keep the old file). Their unit vectors
     (W, D) are read when an exact search needs them; a search through the inverted file re-ranks
     by the vectors its codes give back (``_Decoded``)."""
 
@@ -403,14 +405,21 @@ class _Windows:
     decoded: _Decoded | None = None
 
 
+def _key(library) -> tuple:
+    """What the windows depend on: the items and their vectors (``Library.vectors_version``: a
+    change of titles, metadata or sets keeps it, and the inverted file loaded), the settings and the
+    passages generation."""
+    meta = library.meta()
+    return (library.vectors_version, meta.get(SETTINGS_KEY), meta.get(GENERATION_KEY))
+
+
 def _loaded(library) -> _Windows:
     """Where the library's windows lie, read in one pass (without their vectors) and cached on it per
-    version and passages generation."""
+    ``_key``."""
     if not has_passages(library):
         raise LibraryError(f"{library.directory} has no passages",
                            hint=Hint("build them with 'clamp3 index passages' (once; new items need it again)", "index"))
-    meta = library.meta()
-    key = (meta.get("version"), meta.get(SETTINGS_KEY), meta.get(GENERATION_KEY))
+    key = _key(library)
     cached = getattr(library, "_passages", None)
     if cached is not None and cached.key == key:
         return cached
@@ -421,7 +430,7 @@ def _loaded(library) -> _Windows:
     if not parts:
         raise LibraryError(f"{library.directory} has no passages yet", hint=Hint("build them with 'clamp3 index passages'", "index"))
     layout = np.concatenate(parts)
-    digest = hashlib.sha1(layout.tobytes() + str(meta.get(SETTINGS_KEY)).encode()).hexdigest()
+    digest = hashlib.sha1(layout.tobytes() + json.dumps(key[1:]).encode()).hexdigest()  # (settings, generation)
     loaded = _Windows(key, layout[:, 0].copy(), layout[:, 1].astype(np.int32), layout[:, 2].astype(np.int32), digest)
     library._passages = loaded
     return loaded
@@ -444,8 +453,7 @@ def _matrix(library, loaded: _Windows) -> np.ndarray:
             if whole.any():
                 part[whole] = library.vectors_of(loaded.items[filled : filled + len(rows)][whole])
             filled += len(rows)
-        meta = library.meta()
-        if filled != len(matrix) or (meta.get("version"), meta.get(SETTINGS_KEY), meta.get(GENERATION_KEY)) != loaded.key:
+        if filled != len(matrix) or _key(library) != loaded.key:
             library._passages = None  # written meanwhile: the next search reads both again
             raise LibraryError(f"{library.directory}: its passages changed while they were read; search again")
         loaded.matrix = matrix

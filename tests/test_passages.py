@@ -292,3 +292,58 @@ def test_a_file_whose_windows_cannot_be_cut_is_named_in_one_line_and_the_build_g
     warned = [r.getMessage() for r in caplog.records if "bad.mtf" in r.getMessage()]
     assert len(warned) == 1 and "not MTF at line 3" in warned[0] and "\n" not in warned[0]
     assert library.db.execute("SELECT COUNT(*) FROM passages WHERE last = 0").fetchone()[0] == 1  # not tried again
+
+
+def test_an_item_replaced_under_the_same_id_and_windows_is_searched_by_its_new_windows(tmp_path, tiny_model_dir):
+    from clamp3 import Embedder, Library, load_model
+    from clamp3.passages import build_passages, search_passages
+
+    music, later = tmp_path / "music", tmp_path / "later"
+    music.mkdir()
+    later.mkdir()
+    for n in range(6):
+        (music / f"other{n}.abc").write_text(tune(OTHER[n:] + OTHER[:n], key="DGAEBF"[n]), encoding="utf-8")
+    edited = later / "edited.abc"
+    edited.write_text(tune([f"{n}2 {n}2 {n}2 {n}2" for n in "ABcdefgaABcdefga" * 2], key="G"), encoding="utf-8")  # 32 bars
+    model = load_model(tiny_model_dir)
+    embedder = Embedder(model)
+    library = Library.open(tmp_path / "lib", model=model, create=True, ann_threshold=10)  # searched through the inverted file
+    library.add([music], embedder, progress=False)
+    library.add([later], embedder, progress=False)  # the highest id
+    build_passages(library, embedder, progress=False)
+    assert (tmp_path / "lib" / "passages.faiss").exists()
+    query = embedder.encode_texts(["a tune"])[0][None]
+    search_passages(library, query, k=3)
+    loaded = library._passages
+    library.tag([1], "kept")  # a new version of the metadata only: the inverted file stays loaded
+    search_passages(library, query, k=3)
+    assert library._passages is loaded and loaded.index is not None
+    (old_id,) = [item.id for item in library.items() if item.name == "edited"]
+    edited.write_text(tune(OTHER[:16] + KNOWN + OTHER[24:]), encoding="utf-8")  # 32 bars again: the same windows
+    library.add([later], embedder, progress=False)
+    assert [item.id for item in library.items() if item.name == "edited"] == [old_id]  # (SQLite gives the freed id again)
+    build_passages(library, embedder, progress=False)
+    known = embedder.encode_items([Item(None, "known", "abc", tune(KNOWN))])[0]  # (1, D)
+    exact = search_passages(library, known, k=3, exact=True)[0]
+    approximate = search_passages(library, known, k=3)[0]
+    assert (exact[0].id, exact[0].passage) == (old_id, (17, 24)) and exact[0].score == pytest.approx(1.0, abs=5e-3)
+    assert [(h.id, h.passage) for h in approximate] == [(h.id, h.passage) for h in exact]
+    assert [h.score for h in approximate] == pytest.approx([h.score for h in exact], abs=5e-3)
+    library.close()
+    reopened = Library.open(tmp_path / "lib", read_only=True, ann_threshold=10)  # the file as written, not the one in memory
+    assert [h.score for h in search_passages(reopened, known, k=3)[0]] == pytest.approx([h.score for h in exact], abs=5e-3)
+    reopened.close()
+
+
+def test_a_library_without_windows_builds_none(tmp_path, tiny_model_dir):
+    from clamp3 import Embedder, Library, load_model
+    from clamp3.passages import build_passages
+
+    music = tmp_path / "music"
+    music.mkdir()
+    (music / "words.txt").write_text("a slow air in D minor", encoding="utf-8")
+    model = load_model(tiny_model_dir)
+    library = Library.open(tmp_path / "lib", model=model, create=True, ann_threshold=0)
+    library.add([music], Embedder(model), progress=False)
+    assert build_passages(library, Embedder(model), progress=False) == 0
+    assert library.db.execute("SELECT last FROM passages").fetchall() == [(0,)]  # not tried again
