@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -234,3 +235,27 @@ def test_torchrun_fills_one_collection_from_two_processes(tmp_path, tiny_model_d
     assert sorted(both) == sorted(alone)
     for key in alone:
         np.testing.assert_allclose(both[key], alone[key], atol=1e-6)
+
+
+def test_the_app_searches_and_adds_to_a_milvus_library(tmp_path, tiny_model, tiny_model_dir, music):
+    """``app.py --index FILE.db``: the search tab's field = value filter and the library tab's add,
+    on the Milvus store."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from explorers import library as library_tab
+    from explorers import search
+    from explorers.context import Context
+
+    midis = sorted((music / "midi").iterdir())
+    open_library(tmp_path / "lib.db", create=True).add(
+        [music / "midi"], Embedder(tiny_model), sidecar={str(p): {"region": ("Alsace", "Tyrol")[i % 2]} for i, p in enumerate(midis)},
+        progress=False,
+    )
+    (tmp_path / "root").mkdir()
+    context = Context.load(str(tiny_model_dir), str(tmp_path / "lib.db"), roots=[str(tmp_path / "root")], home=str(tmp_path / "home"),
+                           read_only=False, shared_writable=True)
+    assert isinstance(context.library, MilvusLibrary)
+    hits = search.search(context, "a folk song", None, k=10, field="region", value="Tyrol").hits
+    assert len(hits) == 3 and {h.metadata["region"] for h in hits} == {"Tyrol"}
+    shutil.copy(music / "bwv277.krn", tmp_path / "root")
+    assert library_tab.add(context, [], str(tmp_path / "root"), "visitor", progress=False).startswith("added 1 items")
+    assert len(context.library) == 7
