@@ -43,6 +43,7 @@ def build_milvus(target: Path, vectors: np.ndarray, described: list[tuple[str, s
     library = MilvusLibrary(target, create=True)
     library._set({"model": "grown-demo", "fingerprint": "grown", "dim": str(vectors.shape[1]), "version": "1"})
     library._create_items(vectors.shape[1])
+    library._create_partitions()
     for start in range(0, len(vectors), 20_000):
         library._upsert([(f"/grown/{i}", f"g{i}", "h", *described[i], vectors[i].tobytes(), float(i))
                          for i in range(start, min(start + 20_000, len(vectors)))])

@@ -88,7 +88,11 @@ def test_add_is_incremental_by_content_and_prunes(target, music, embedder):
     (music / "bwv277.krn").unlink()
     assert library.prune() == [str((music / "bwv277.krn").resolve())]
     assert len(library) == 9 and library.info()["by_modality"] == {"symbolic": 9}
-    first = library.items(limit=1)[0]
+    first, second = library.items(limit=2)
+    vector = library.vectors_of([second.id])
+    assert library.update_metadata([(second.id, "Renamed", {"region": "Atlantis"}), (12345, "x", {})]) == 1
+    assert [(t.id, t.title) for t in library.items(where={"region": "Atlantis"})] == [(second.id, "Renamed")]
+    np.testing.assert_array_equal(library.vectors_of([second.id]), vector)
     assert library.remove([first.id, 12345]) == 1 and len(library) == 8
     assert library.meta()["fingerprint"] == library.use_model(embedder.model)["fingerprint"]
 

@@ -52,7 +52,10 @@ ITEM_FIELDS = ["id", "path", "name", "modality", "title", "metadata", "added"]  
 # enough for recall@10 >= 0.95 on the grown demo vectors (benchmarks/search.py --milvus).
 INDEX = {"index_type": "HNSW", "metric_type": "IP", "params": {"M": 16, "efConstruction": 200}}
 EF_SEARCH = 128
-EF_FILTERED = 512  # a filter that keeps few items leaves HNSW few paths to them: recall@10 0.90 at ef 128 (1 item in 23)
+# Under a filter HNSW collects only the items it keeps, so ef grows as the filter narrows: a filter
+# that kept 1 item in 23 found 0.6 of the true top 10 at ef 512, all of it at 8192 (100,000 grown
+# demo vectors); ef = EF_SEARCH / (the share kept), at most EF_MAX.
+EF_MAX = 16_384
 BATCH = 2000  # rows an upsert or a read moves at once (a gRPC message stays well under its 64 MB limit)
 TOP_K_LIMIT = 16_384  # Milvus answers at most this many hits a query
 MAX_TEXT = 65_535  # Milvus's longest VARCHAR
@@ -143,9 +146,10 @@ class MilvusLibrary(BaseLibrary):
             if read_only or not create:
                 raise LibraryError(f"{self.target}: no library here", hint=Hint("give a library, or add music to create one", "index"))
             self._create_meta()
-        self._loaded = False
+        self._loaded = self._partitioned = False
         self._samples = functools.lru_cache(maxsize=4)(self._modality_sample)  # by (version, modality)
         self._listing = functools.lru_cache(maxsize=2)(self._read_metadata)  # by version: fields and their values
+        self._counted = functools.lru_cache(maxsize=64)(lambda version, expression: self._count(expression))  # items a filter keeps
 
     @classmethod
     def open(cls, target: str | Path, model=None, create: bool = False, read_only: bool = False, space: bool = False,
@@ -198,6 +202,19 @@ class MilvusLibrary(BaseLibrary):
         for scalar in ("path", "modality"):  # what each chunk of an add and the modality filter look up
             index.add_index(scalar, index_type="INVERTED")
         self._create(self.collection, schema, index)
+
+    def _create_partitions(self) -> None:
+        """A partition (its own HNSW graphs) per modality: a search of one modality walks its own
+        graph. In one graph, score queries searching the audio (across the modality gap) found 0.19
+        of the true top 10, the graph's paths leading to the scores. Made by every writer before
+        its first write (another process may have made the collection and not yet its partitions)."""
+        for modality in MODALITIES:
+            if not self.client.has_partition(self.collection, modality):
+                try:
+                    self.client.create_partition(self.collection, modality)
+                except _milvus().MilvusException:
+                    if not self.client.has_partition(self.collection, modality):  # (not made meanwhile by another process)
+                        raise
 
     def _create(self, name: str, schema, index) -> None:
         """Create a collection, or find it made meanwhile by another process (ranks of one job start at once)."""
@@ -316,10 +333,12 @@ class MilvusLibrary(BaseLibrary):
             raise LibraryError(f"{self.target}: another model wrote to this library meanwhile")
         if "fingerprint" not in meta:
             self._set({key: identity[key] for key in ("model", "fingerprint", "dim")})
-        if not self._items_ready():
-            self._create_items(int(identity["dim"]))
-            self._loaded = False
-            self._items_ready()
+        if not self._partitioned:
+            if not self._items_ready():
+                self._create_items(int(identity["dim"]))
+                self._items_ready()
+            self._create_partitions()
+            self._partitioned = True
         stored = self._hashes(row[0] for row in rows)
         written = [row for row in rows if row[2] not in stored[row[0]]]
         replaced = sorted({row[0] for row in written if stored[row[0]]})
@@ -331,7 +350,8 @@ class MilvusLibrary(BaseLibrary):
         return written, len(replaced)
 
     def _upsert(self, rows: list[tuple]) -> None:
-        """Write rows of ``_commit_chunk`` as records, each under its key (the same key again replaces it)."""
+        """Write rows of ``_commit_chunk`` as records, each under its key (the same key again
+        replaces it), in its modality's partition."""
         for start in range(0, len(rows), BATCH):
             records = []
             for row in rows[start : start + BATCH]:
@@ -344,7 +364,8 @@ class MilvusLibrary(BaseLibrary):
                     "words": words_of(title, fields), "added": float(added),
                     "vector": normalize(np.frombuffer(vector, np.float32)[None])[0].tolist(),
                 })
-            self.client.upsert(self.collection, records)
+            for modality in sorted({record["modality"] for record in records}):
+                self.client.upsert(self.collection, [r for r in records if r["modality"] == modality], partition_name=modality)
 
     def prune(self) -> list[str]:
         """Drop the items of files that no longer exist; returns their paths."""
@@ -377,8 +398,9 @@ class MilvusLibrary(BaseLibrary):
         for row in rows:
             row["title"], row["metadata"] = changes[row["id"]][0], dict(changes[row["id"]][1])
             row["words"] = words_of(row["title"], row["metadata"])
+        for modality in sorted({row["modality"] for row in rows}):
+            self.client.upsert(self.collection, [dict(row) for row in rows if row["modality"] == modality], partition_name=modality)
         if rows:
-            self.client.upsert(self.collection, [dict(row) for row in rows])
             self._bump_version()
         return len(rows)
 
@@ -491,10 +513,17 @@ class MilvusLibrary(BaseLibrary):
         if within is not None and not len(within):
             return [[] for _ in queries]
         k = min(int(k), TOP_K_LIMIT)
-        expression = self._expression(modality, where, keyword, within)
+        expression, version = self._expression(modality, where, keyword, within), self.version
+        ef = max(EF_SEARCH, k)
+        if expression:
+            kept = self._counted(version, expression)
+            if not kept:
+                return [[] for _ in queries]
+            scope = self._counted(version, self._expression(modality, None))  # the partition searched
+            ef = int(min(EF_MAX, max(k, EF_SEARCH * scope / kept)))
         found = self.client.search(
             self.collection, data=normalize(queries).tolist(), limit=k, filter=expression, output_fields=ITEM_FIELDS[1:6],
-            search_params={"metric_type": "IP", "params": {"ef": max(EF_FILTERED if expression else EF_SEARCH, k)}},
+            partition_names=[modality] if modality else None, search_params={"metric_type": "IP", "params": {"ef": ef}},
         )
         return [[Hit(rank=rank, score=float(hit["distance"]), **self._item({"id": hit["id"], **hit["entity"]}))
                  for rank, hit in enumerate(hits, 1)] for hits in found]
