@@ -69,6 +69,23 @@ def test_targets_open_the_right_store(tmp_path):
         open_library("milvus://127.0.0.1:1/bad-name")
 
 
+def test_the_command_line_fills_a_milvus_lite_file_that_another_process_reads(tmp_path, music, tiny_model_dir):
+    """``clamp3 index add`` in one process, ``info``, ``list --where`` and ``search`` in others:
+    the collections are read back from the file (not loaded yet in a new process)."""
+    target = str(tmp_path / "lib.db")
+    cli = [sys.executable, "-m", "clamp3.cli"]
+    added = subprocess.run([*cli, "index", "add", str(music), "--index", target, "--weights", str(tiny_model_dir), "-q"],
+                           capture_output=True, text=True)
+    assert added.returncode == 0 and "added 11 items" in added.stderr, added.stderr[-2000:]
+    info = subprocess.run([*cli, "index", "info", "--index", target], capture_output=True, text=True)
+    assert json.loads(info.stdout)["items"] == 11, info.stderr[-2000:]
+    listed = subprocess.run([*cli, "index", "list", "--index", target, "--where", "composer=J.S. Bach", "--json"], capture_output=True, text=True)
+    assert [json.loads(line)["name"] for line in listed.stdout.splitlines()] == ["bwv10.7"], listed.stderr[-2000:]
+    found = subprocess.run([*cli, "search", "a chorale", "--index", target, "--weights", str(tiny_model_dir), "--json", "--top-k", "3"],
+                           capture_output=True, text=True)
+    assert found.returncode == 0 and len(found.stdout.splitlines()) == 3, found.stderr[-2000:]
+
+
 def test_literals_cannot_leave_their_quotes():
     assert literal('a"b') == '"a\\"b"' and literal("back\\") == '"back\\\\"'
     with pytest.raises(InputError, match="control character"):
