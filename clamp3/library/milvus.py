@@ -111,8 +111,9 @@ def item_id(path: str, name: str) -> int:
 
 
 def words_of(title: str, metadata: dict) -> str:
-    """What the keyword filter looks in: the title and the field values, lower case, one per line."""
-    return "\n".join([title, *map(str, metadata.values())]).lower()[:MAX_TEXT]
+    """What the keyword filter looks in: the title and the field values, lower case, one per line
+    (cut to the bytes a VARCHAR holds)."""
+    return "\n".join([title, *map(str, metadata.values())]).lower().encode()[:MAX_TEXT].decode(errors="ignore")
 
 
 def _milvus():
