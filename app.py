@@ -125,7 +125,8 @@ def limit_malloc_arenas(count: int = 2) -> bool:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--weights", default=None, help="default: $CLAMP3_WEIGHTS or the embedded model")
-    parser.add_argument("--index", default=None, help="library folder (default: $CLAMP3_INDEX or the demo library)")
+    parser.add_argument("--index", default=None, help="library: a folder, milvus://HOST:PORT/COLLECTION or a milvus-lite FILE.db "
+                        "(default: $CLAMP3_INDEX or the demo library)")
     parser.add_argument("--roots", nargs="*", default=None, help="server folders the app may read (default: $CLAMP3_ROOTS, none)")
     parser.add_argument("--home", default=None, help="uploads, runs, exports (default: $CLAMP3_HOME or ~/.cache/clamp3/app)")
     parser.add_argument("--max-upload-mb", type=float, default=None, help="default: $CLAMP3_MAX_UPLOAD_MB or 50")

@@ -50,7 +50,17 @@ from clamp3.assets import is_demo_library
 from clamp3.errors import Clamp3Error, InputError, describe
 from clamp3.formats import read_many
 from clamp3.io import collect_files
-from clamp3.library import DB_NAME, SET_PREFIX, SET_VALUE, Hit, mix_modalities, model_identity, set_field
+from clamp3.library import (
+    DB_NAME,
+    SET_PREFIX,
+    SET_VALUE,
+    Hit,
+    is_milvus_target,
+    mix_modalities,
+    model_identity,
+    open_library,
+    set_field,
+)
 from clamp3.library.maps import BackgroundMaps
 from clamp3.library.spaces import (
     BackgroundFill,
@@ -264,9 +274,9 @@ class Context:
         # A read-only app opens its library read-only: it may lie on read-only storage, and is never
         # created; the demo library that ships in assets/ is never written (opening it to write would
         # bring its schema up to date in the file and write its vector file there).
-        library = Library.open(index, create=not read_only, read_only=read_only or is_demo_library(index))
+        library = open_library(index, create=not read_only, read_only=read_only or is_demo_library(index))
         base = filler = None
-        if holds_model(library, model_identity(model)):
+        if holds_model(library, model_identity(model)) or is_milvus_target(index):  # (no spaces on Milvus: use_model refuses)
             library.use_model(model)
         else:
             base, library, filler = serve_space(library, model, weights, text_model, mert, read_only)

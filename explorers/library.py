@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import gradio as gr
 
-from clamp3 import Library
 from clamp3.errors import Clamp3Error
-from clamp3.library import LibraryItem
+from clamp3.library import LibraryItem, open_library
 from clamp3.metadata import shown_metadata
 from explorers.common import TRACK_TQDM, file_input, session_of, shown_errors, table_html
 from explorers.context import OWN_PREFIX, WORDS, Context, item_key
@@ -44,12 +43,12 @@ def add(context: Context, uploads: list[str] | None, folder: str, session: str, 
             raise Clamp3Error("; ".join(failures))
         raise Clamp3Error("upload files or give a server folder")
     with context.lock:
-        target = (context.library if shared else context.session_library(session, create=True)).directory
+        target = (context.library if shared else context.session_library(session, create=True)).location
         embedder = context.embedder
     # A connection of its own, outside the lock: files are read and converted while other visitors
     # search (the embedder holds the lock for each forward pass); searches see the items as each
     # chunk commits.
-    writer = Library.open(target, model=embedder.model)
+    writer = open_library(target, model=embedder.model)
     try:
         report = writer.add(sources, embedder, progress=progress, words=WORDS)
     finally:

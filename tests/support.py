@@ -195,20 +195,45 @@ def serve_app(
             process.wait()
 
 
+@contextlib.contextmanager
+def serve_milvus_lite(data: Path, timeout: float = 120.0) -> Iterator[str]:
+    """milvus-lite served from the folder ``data`` by a process of its own on a free loopback port,
+    for several processes at once (a milvus-lite file opened by one process is locked to it);
+    yields ``milvus://127.0.0.1:PORT`` (a collection's name goes after it). Stopped on exit."""
+    port = free_port()
+    log = Path(data).with_suffix(".log")
+    with open(log, "w") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "milvus_lite", "server", "--data-dir", str(data), "--host", "127.0.0.1", "--port", str(port)],
+            stdout=output, stderr=subprocess.STDOUT,
+        )
+    try:
+        _wait_for_port(port, process, log, time.monotonic() + timeout)
+        yield f"milvus://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 def log_tail(log: str | Path | None, size: int = 3000) -> str:
     return Path(log).read_text(errors="replace")[-size:] if log and Path(log).exists() else "(no log)"
 
 
 def _wait_for_port(port: int, process: subprocess.Popen, log: str | Path | None, deadline: float) -> None:
+    name = " ".join(map(str, process.args[1:3]))  # app.py --port, -m milvus_lite
     while True:
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=1):
                 return
         except OSError:
             if process.poll() is not None:
-                raise RuntimeError(f"app.py exited with status {process.returncode} before serving:\n{log_tail(log)}") from None
+                raise RuntimeError(f"{name} exited with status {process.returncode} before serving:\n{log_tail(log)}") from None
             if time.monotonic() > deadline:
-                raise RuntimeError(f"app.py did not open port {port} in time:\n{log_tail(log)}") from None
+                raise RuntimeError(f"{name} did not open port {port} in time:\n{log_tail(log)}") from None
             time.sleep(0.5)
 
 

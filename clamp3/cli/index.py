@@ -24,6 +24,7 @@ from clamp3.cli.options import (
 )
 
 logger = logging.getLogger("clamp3")
+TARGETS = "folder, milvus://HOST:PORT/COLLECTION or milvus-lite FILE.db"
 
 
 def register(commands) -> None:
@@ -72,14 +73,17 @@ def register(commands) -> None:
     drop.add_argument("space", metavar="SPACE", help="the fingerprint or the model name 'clamp3 index spaces' shows")
     for name, action in actions.choices.items():
         if name in ("add", "prune", "passages", "tag"):
-            action.add_argument("--index", required=True, help="library folder")
+            action.add_argument("--index", required=True, help=f"library {TARGETS}")
         else:
-            action.add_argument("--index", default=None, help="library folder (default: the demo library)")
+            action.add_argument("--index", default=None, help=f"library {TARGETS} (default: the demo library)")
     index.set_defaults(func=cmd_index)
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    from clamp3.library import Library
+    from clamp3.library import Library, LibraryError, is_milvus_target, open_library
+
+    if args.action in ("spaces", "fill-space", "drop-space", "passages") and args.index and is_milvus_target(args.index):
+        raise LibraryError(f"{args.index}: 'index {args.action}' works on a library folder; a Milvus library keeps no spaces or passages")
 
     if args.action == "add":
         from clamp3.library.store import AddReport
@@ -94,13 +98,13 @@ def cmd_index(args: argparse.Namespace) -> int:
         sidecar = read_sidecar(args.meta) if args.meta else None  # a bad sidecar leaves no empty library behind
         shard = shard_from_args(args)
         embedder = ModelOptions.from_args(args).embedder()
-        library = Library.open(args.index, model=embedder.model, create=True)
+        library = open_library(args.index, model=embedder.model, create=True)
         report = library.add(args.sources, embedder, sidecar=sidecar, workers=args.workers,
                              chunk_files=args.chunk_files, progress=not args.quiet, shard=shard, words=WORDS)
         for path in report.unknown_sidecar_paths:
             logger.warning("%s: no file with this path was added; its metadata is not used", path)
         print(report.summary(), file=sys.stderr)
-        if shard is None and len(library) > library.ann_threshold:  # (each shard's process would build it again)
+        if isinstance(library, Library) and shard is None and len(library) > library.ann_threshold:  # (each shard's process would build it again)
             print(f"building the search index of {len(library):,} items", file=sys.stderr)
             library.ann_index()
         return report.exit_status
@@ -121,7 +125,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     if args.action == "tag":
         return _tag(args)
     index = args.index or default_index(unpack=False)
-    library = Library.open(index, read_only=args.action != "prune")  # info, list and sets write nothing
+    library = open_library(index, read_only=args.action != "prune")  # info, list and sets write nothing
     if args.action == "info":
         print(json.dumps(library.info(), indent=2, ensure_ascii=False))
     elif args.action == "sets":
@@ -139,11 +143,14 @@ def _tag(args: argparse.Namespace) -> int:
     """``index tag``: items into a named set of the library, or out of it (Library.tag, untag)."""
     from clamp3.assets import is_demo_library
     from clamp3.errors import Clamp3Error
-    from clamp3.library import Library
+    from clamp3.library import Library, is_milvus_target
     from clamp3.library.spaces import change_metadata
 
     if is_demo_library(args.index):
         raise Clamp3Error("the demo library that ships in assets/ is never changed: tag the items of a library of your own")
+    if is_milvus_target(args.index):
+        raise Clamp3Error(f"{args.index}: named sets are kept by the SQLite store only (a library folder); "
+                          "filter a Milvus library by a metadata field with --where KEY=VALUE")
     library = Library.open(args.index)
     ids = parse_ids(args.ids) if args.ids is not None else None
     if args.where:

@@ -159,7 +159,7 @@ def where_of(args: argparse.Namespace, library) -> dict[str, str]:
         key = set_field(args.set_name)
         sets = library.sets()
         if key[len(SET_PREFIX):] not in sets:
-            raise Clamp3Error(f"{library.directory} has no set named '{args.set_name}'; its sets: "
+            raise Clamp3Error(f"{library.location} has no set named '{args.set_name}'; its sets: "
                               f"{', '.join(sets) or 'none (clamp3 index tag makes one)'}")
         where[key] = SET_VALUE
     return where

@@ -31,7 +31,8 @@ def register(commands) -> None:
     search.add_argument("query", metavar="QUERY", nargs="?", default=None,
                         help="a text in any language, or a file of any modality (may be left out with --like)")
     search.add_argument("reference", nargs="?", metavar="REF_DIR", help="a folder of files to rank (official form)")
-    search.add_argument("--index", default=None, help="library folder (default: the demo library, with --weights default)")
+    search.add_argument("--index", default=None, help="library: a folder, milvus://HOST:PORT/COLLECTION or a milvus-lite FILE.db "
+                        "(default: the demo library, with --weights default)")
     search.add_argument("--top-k", type=int, default=10)
     search.add_argument("--modality", choices=(*MODALITIES, "all"),
                         help="only items of this modality; 'all': every modality, fairly (each ranked on its own, "
@@ -82,9 +83,9 @@ def register(commands) -> None:
 
 
 def _is_library(path: str) -> bool:
-    from clamp3.library import DB_NAME
+    from clamp3.library import DB_NAME, is_milvus_target
 
-    return (Path(path) / DB_NAME).exists()
+    return is_milvus_target(path) or (Path(path) / DB_NAME).exists()
 
 
 def _check_query(query: str) -> None:
@@ -118,7 +119,7 @@ def _steered(args: argparse.Namespace, embedder, library):
     found = {item.id for item in library.items_by_id(args.like)} if args.like else set()
     missing = [str(i) for i in args.like if i not in found]
     if missing:
-        raise Clamp3Error(f"{library.directory}: no item with the id {', '.join(missing)} ('clamp3 index list' shows the ids)")
+        raise Clamp3Error(f"{library.location}: no item with the id {', '.join(missing)} ('clamp3 index list' shows the ids)")
     parts = [(encode_query(embedder, args.query), 1.0)] if args.query is not None else []
     parts += [(vector, 1.0) for vector in (library.vectors_of(args.like) if args.like else [])]
     parts += [(encode_query(embedder, text), 1.0) for text in args.plus]
@@ -132,6 +133,7 @@ def _steered(args: argparse.Namespace, embedder, library):
 
 def cmd_search(args: argparse.Namespace) -> int:
     from clamp3.folders import embed_folder, encode_query
+    from clamp3.library import is_milvus_target
 
     steered = bool(args.like or args.plus or args.minus or args.part_weights)
     if args.query is None and not args.like:
@@ -142,7 +144,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         _check_query(part)
     if steered and args.reference and not _is_library(args.reference):
         raise Clamp3Error("--like, --plus, --minus and --part-weights search a library (--index), not a folder")
-    require_paths([args.reference, args.index])
+    require_paths([path for path in (args.reference, args.index) if path is None or not is_milvus_target(path)])
     options = ModelOptions.from_args(args)
     embedder = options.embedder()
     if args.reference and not _is_library(args.reference):
@@ -187,18 +189,20 @@ def _library_for(index: str | Path, embedder, build: bool, progress: bool):
     build it, without). Returns it, what every hit says of it (the model, and for a space its
     fingerprint) and, for a space that lacks some of the library's items, a line saying how many it searched."""
     from clamp3.assets import is_demo_library
-    from clamp3.library import Library, model_identity
+    from clamp3.library import MilvusLibrary, model_identity, open_library
     from clamp3.library.spaces import coverage, fill, holds_model, open_space
 
     # the demo library that ships in assets/ stays as released: no vector file, no table of fields written there
-    base = Library.open(index, read_only=is_demo_library(index) or not build)
+    base = open_library(index, read_only=is_demo_library(index) or not build)
     identity = model_identity(embedder.model)
     if holds_model(base, identity):
         if base.read_only and not is_demo_library(index):  # opened to read only for the check: as before, writable
             base.close()
-            base = Library.open(index)
+            base = open_library(index)
         base.use_model(embedder.model)
         return base, {"model": identity["model"]}, ""
+    if isinstance(base, MilvusLibrary):
+        base.use_model(embedder.model)  # its error: another model's vectors, and no spaces on Milvus
     if not build:
         meta = base.meta()
         try:

@@ -48,6 +48,7 @@ import numpy as np
 from clamp3.assets import is_demo_library
 from clamp3.errors import Clamp3Error
 from clamp3.io import atomic_write, cache_home
+from clamp3.library.milvus import is_milvus_target, open_library
 from clamp3.library.rows import LibraryItem
 from clamp3.library.shipped_map import read_shipped_map
 from clamp3.library.store import Library
@@ -581,7 +582,8 @@ class BackgroundMaps:
 
         with tempfile.TemporaryDirectory(prefix="clamp3-map-") as scratch:
             out = Path(scratch) / "map.npz"
-            command = [sys.executable, "-m", "clamp3.library.maps", str(self.library.directory.resolve()), str(out)]
+            target = self.library.location if is_milvus_target(self.library.location) else str(self.library.directory.resolve())
+            command = [sys.executable, "-m", "clamp3.library.maps", target, str(out)]
             command += ["--center"] if center else []
             with self._changed:
                 if self._closed:
@@ -616,7 +618,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--center", action="store_true")
     parser.add_argument("--modality", default=None)
     args = parser.parse_args(argv)
-    library = Library(args.library, read_only=True)
+    library = open_library(args.library, read_only=True)
     try:
         write_points(Path(args.out), compute_map(library, args.modality, args.center))
     except Clamp3Error as exc:

@@ -198,7 +198,7 @@ class _AddJob(BatchJob):
     ):
         self.library, self.embedder, self.identity, self.sidecar, self.workers = library, embedder, identity, sidecar, workers
         self.item_ids = item_ids or {}  # (stored path, name) -> the id an item must have (a space: its library's)
-        self.known = dict(library.db.execute("SELECT DISTINCT path, content_hash FROM items"))
+        self.known = library._known()
         self.digests: dict[Path, str] = {}
         self.used_sidecar: set[str] = set()
         self.rows: list[tuple] = []
@@ -226,7 +226,7 @@ class _AddJob(BatchJob):
         later, self.later = self.later, []
         if later:
             self.library._wait_for_claims({self.library._key(path) for path in later}, self.owner)
-            self.known = dict(self.library.db.execute("SELECT DISTINCT path, content_hash FROM items"))
+            self.known = self.library._known()
         return later
 
     def run(self, paths: list[Path]) -> Iterator[Outcome]:
@@ -264,6 +264,98 @@ class _AddJob(BatchJob):
         self.rows = []
 
 
+class BaseLibrary:
+    """What every store of a library shares: the model check, adding files (the same batch job,
+    the same report, resumed the same way) and the search of all modalities at once. A store
+    gives ``meta``, ``version``, ``modalities``, ``search``, ``_samples`` (by version and
+    modality), ``_known``, ``_key``, ``_claim``, ``_wait_for_claims``, ``_commit_chunk``,
+    ``_release``, ``_check_writable`` and ``location`` (what names it in messages)."""
+
+    _model = None  # the model last checked by use_model, and its identity
+    _identity: dict[str, str] = {}
+
+    @property
+    def location(self) -> str:
+        raise NotImplementedError
+
+    def check_model(self, identity: dict[str, str]) -> None:
+        """Refuse vectors of another model, naming both."""
+        meta = self.meta()
+        if "fingerprint" not in meta:
+            return
+        if meta["fingerprint"] != identity["fingerprint"] or meta["dim"] != identity["dim"]:
+            raise LibraryError(
+                f"{self.location} holds vectors of model '{meta['model']}' ({meta['dim']}-d, {meta['fingerprint']}); "
+                f"the model in use is '{identity['model']}' ({identity['dim']}-d, {identity['fingerprint']}): "
+                f"search with the library's model, or in this model's space in it (clamp3 index fill-space)"
+            )
+
+    def use_model(self, model) -> dict[str, str]:
+        """Check that ``model``'s vectors belong in this library and return its identity. The
+        identity (a hash of the projections) is computed once per model object and remembered; the
+        check against the library runs every time, since another process may fill an empty library."""
+        if self._model is not model:
+            self._model, self._identity = model, model_identity(model)
+        self.check_model(self._identity)
+        return self._identity
+
+    def add(
+        self,
+        sources: Sequence[str | Path],
+        embedder,
+        sidecar: dict[str, dict[str, str]] | None = None,
+        workers: int = 0,
+        chunk_files: int = 32,
+        progress: bool = True,
+        shard: Shard | None = None,
+        words: dict[str, str] | None = None,
+        item_ids: dict[tuple[str, str], int] | None = None,
+    ) -> AddReport:
+        """Embed new and changed files under ``sources``; unchanged files are skipped by hash.
+        With ``shard``, only that part of the files (several processes can fill one library).
+        ``words``: the caller's names for the settings that hints of bad files name. ``item_ids``:
+        (stored path, item name) -> the id the item gets (a space keeps its library's ids)."""
+        self._check_writable()
+        identity = self.use_model(embedder.model)
+        sidecar = dict(sidecar or {})
+        job = _AddJob(self, embedder, identity, sidecar, workers, item_ids)
+        try:
+            report = run_batch(job, sources, AddReport(words=words), shard, progress=progress, chunk_files=chunk_files)
+        except BaseException:
+            self._release(job.owner)
+            raise
+        report.unknown_sidecar_paths = sorted(set(sidecar) - job.used_sidecar)
+        return report
+
+    @staticmethod
+    def _keyword(keyword: str | None) -> str:
+        keyword = " ".join((keyword or "").split())
+        if len(keyword) > KEYWORD_CHARACTERS:
+            raise InputError("<keyword>", f"{len(keyword)} characters; a keyword may have at most {KEYWORD_CHARACTERS}")
+        return keyword
+
+    def search_mixed(
+        self, queries: np.ndarray, k: int = 10, where: dict[str, str] | None = None, exact: bool | None = None,
+        keyword: str | None = None,
+    ) -> list[list[Hit]]:
+        """Top-``k`` items of all modalities for each query vector (Q, D), fair across modalities:
+        each modality searched on its own (its order kept), the lists merged by calibrated score
+        (:func:`mix_modalities`); each hit's ``calibrated`` holds its calibrated score."""
+        queries = normalize(np.atleast_2d(np.asarray(queries, dtype=np.float32)))
+        modalities = self.modalities()
+        if not modalities:
+            return self.search(queries, k, None, where, exact, keyword)  # the empty library's error
+        per_modality = [self.search(queries, k, m, where, exact, keyword) for m in modalities]
+        means = [self.mean_scores(queries, m) for m in modalities]  # each (Q,)
+        return [mix_modalities([hits[q] for hits in per_modality], [float(mean[q]) for mean in means], k)
+                for q in range(len(queries))]
+
+    def mean_scores(self, queries: np.ndarray, modality: str) -> np.ndarray:
+        """The mean cosine (Q,) of unit queries (Q, D) to the items of ``modality`` (a seeded sample
+        of CALIBRATION_SAMPLE of them)."""
+        return score_means(queries, self._samples(self.version, modality))
+
+
 def _writable(directory: Path) -> bool:
     """Whether this process may change the library in ``directory``: the folder (SQLite makes its
     -wal and -shm files there) and the database files that are there."""
@@ -281,7 +373,7 @@ def _alive(pid: int) -> bool:
     return True
 
 
-class Library:
+class Library(BaseLibrary):
     """A library folder. :meth:`open` it with the model whose vectors it holds: the model is
     checked once and remembered for :meth:`add`. ``Library(directory)`` opens it without a model
     (to list, prune or search with vectors from elsewhere).
@@ -321,8 +413,6 @@ class Library:
         self._ann_lock = threading.Lock()  # guards _ann and _ann_builder
         self._ann_building = threading.Lock()  # one build at a time
         self._ann_builder: threading.Thread | None = None
-        self._model = None  # the model last checked by use_model, and its identity
-        self._identity: dict[str, str] = {}
 
     @classmethod
     def open(
@@ -423,6 +513,10 @@ class Library:
             raise
         return connection
 
+    @property
+    def location(self) -> str:
+        return str(self.directory)
+
     # --- metadata of the library -------------------------------------------------------------
     def meta(self) -> dict[str, str]:
         return dict(self.db.execute("SELECT key, value FROM meta"))
@@ -447,27 +541,6 @@ class Library:
         version = meta.get("version", "0")
         first, _, last = meta.get("same_vectors", "").partition(":")
         return int(first) if first and last == version else int(version)
-
-    def check_model(self, identity: dict[str, str]) -> None:
-        """Refuse vectors of another model, naming both."""
-        meta = self.meta()
-        if "fingerprint" not in meta:
-            return
-        if meta["fingerprint"] != identity["fingerprint"] or meta["dim"] != identity["dim"]:
-            raise LibraryError(
-                f"{self.directory} holds vectors of model '{meta['model']}' ({meta['dim']}-d, {meta['fingerprint']}); "
-                f"the model in use is '{identity['model']}' ({identity['dim']}-d, {identity['fingerprint']}): "
-                f"search with the library's model, or in this model's space in it (clamp3 index fill-space)"
-            )
-
-    def use_model(self, model) -> dict[str, str]:
-        """Check that ``model``'s vectors belong in this library and return its identity. The
-        identity (a hash of the projections) is computed once per model object and remembered; the
-        check against the library runs every time, since another process may fill an empty library."""
-        if self._model is not model:
-            self._model, self._identity = model, model_identity(model)
-        self.check_model(self._identity)
-        return self._identity
 
     def __len__(self) -> int:
         return self.db.execute("SELECT COUNT(*) FROM items").fetchone()[0]
@@ -553,6 +626,10 @@ class Library:
                 cursor.execute("DELETE FROM claims WHERE owner = ?", (owner,))
         return written, len(replaced)
 
+    def _known(self) -> dict[str, str]:
+        """Stored path -> content hash of every file in the library."""
+        return dict(self.db.execute("SELECT DISTINCT path, content_hash FROM items"))
+
     def _claim(self, digests: dict[str, str], owner: str) -> set[str]:
         """Claim files (stored path -> content hash) for ``owner``, one add, in one transaction: those
         that are not in the library with that content (another add wrote them) and that no other add
@@ -590,34 +667,6 @@ class Library:
                 cursor.execute("DELETE FROM claims WHERE owner = ?", (owner,))
         except (LibraryError, sqlite3.Error) as exc:
             logger.warning("%s: claims of a stopped add left to time out (%s)", self.directory, exc)
-
-    def add(
-        self,
-        sources: Sequence[str | Path],
-        embedder,
-        sidecar: dict[str, dict[str, str]] | None = None,
-        workers: int = 0,
-        chunk_files: int = 32,
-        progress: bool = True,
-        shard: Shard | None = None,
-        words: dict[str, str] | None = None,
-        item_ids: dict[tuple[str, str], int] | None = None,
-    ) -> AddReport:
-        """Embed new and changed files under ``sources``; unchanged files are skipped by hash.
-        With ``shard``, only that part of the files (several processes can fill one library).
-        ``words``: the caller's names for the settings that hints of bad files name. ``item_ids``:
-        (stored path, item name) -> the id the item gets (a space keeps its library's ids)."""
-        self._check_writable()
-        identity = self.use_model(embedder.model)
-        sidecar = dict(sidecar or {})
-        job = _AddJob(self, embedder, identity, sidecar, workers, item_ids)
-        try:
-            report = run_batch(job, sources, AddReport(words=words), shard, progress=progress, chunk_files=chunk_files)
-        except BaseException:
-            self._release(job.owner)
-            raise
-        report.unknown_sidecar_paths = sorted(set(sidecar) - job.used_sidecar)
-        return report
 
     def rebuild(self, embedder, target: str | Path, progress: bool = True) -> Library:
         """A new library at ``target`` with this library's files and metadata (titles included),
@@ -1012,34 +1061,6 @@ class Library:
             scores, best = exact_top_k(matrix, queries, k, rows)
             results = [[(s, ids[b]) for s, b in zip(qs, qb)] for qs, qb in zip(scores, best)]
         return [self._hits(pairs) for pairs in results]
-
-    @staticmethod
-    def _keyword(keyword: str | None) -> str:
-        keyword = " ".join((keyword or "").split())
-        if len(keyword) > KEYWORD_CHARACTERS:
-            raise InputError("<keyword>", f"{len(keyword)} characters; a keyword may have at most {KEYWORD_CHARACTERS}")
-        return keyword
-
-    def search_mixed(
-        self, queries: np.ndarray, k: int = 10, where: dict[str, str] | None = None, exact: bool | None = None,
-        keyword: str | None = None,
-    ) -> list[list[Hit]]:
-        """Top-``k`` items of all modalities for each query vector (Q, D), fair across modalities:
-        each modality searched on its own (its order kept), the lists merged by calibrated score
-        (:func:`mix_modalities`); each hit's ``calibrated`` holds its calibrated score."""
-        queries = normalize(np.atleast_2d(np.asarray(queries, dtype=np.float32)))
-        modalities = self.modalities()
-        if not modalities:
-            return self.search(queries, k, None, where, exact, keyword)  # the empty library's error
-        per_modality = [self.search(queries, k, m, where, exact, keyword) for m in modalities]
-        means = [self.mean_scores(queries, m) for m in modalities]  # each (Q,)
-        return [mix_modalities([hits[q] for hits in per_modality], [float(mean[q]) for mean in means], k)
-                for q in range(len(queries))]
-
-    def mean_scores(self, queries: np.ndarray, modality: str) -> np.ndarray:
-        """The mean cosine (Q,) of unit queries (Q, D) to the items of ``modality`` (a seeded sample
-        of CALIBRATION_SAMPLE of them)."""
-        return score_means(queries, self._samples(self.version, modality))
 
     def _modality_sample(self, version: int, modality: str) -> np.ndarray:
         """Unit vectors of a seeded sample of at most CALIBRATION_SAMPLE items of ``modality`` (the
