@@ -19,7 +19,10 @@ import time
 from collections import Counter
 from pathlib import Path
 
+# pymilvus and milvus-lite are in requirements.txt: a missing one fails here, it is not skipped
+import milvus_lite  # noqa: F401
 import numpy as np
+import pymilvus  # noqa: F401
 import pytest
 from conftest import DATA, GOLDEN
 from support import serve_milvus_lite
@@ -29,9 +32,6 @@ from clamp3.errors import InputError
 from clamp3.library import Library, LibraryError, MilvusLibrary, open_library
 from clamp3.library.milvus import literal
 from clamp3.models import load_model
-
-pytest.importorskip("pymilvus")
-pytest.importorskip("milvus_lite")
 
 CONVERT = GOLDEN / "convert"
 IDENTITY = {"model": "random", "fingerprint": "f", "dim": "32"}
