@@ -347,3 +347,50 @@ def test_a_library_without_windows_builds_none(tmp_path, tiny_model_dir):
     library.add([music], Embedder(model), progress=False)
     assert build_passages(library, Embedder(model), progress=False) == 0
     assert library.db.execute("SELECT last FROM passages").fetchall() == [(0,)]  # not tried again
+
+
+def test_a_passage_search_in_the_browser_shows_the_bars_it_found_and_engraves_them(tmp_path, tiny_model_dir):
+    """Issue 20 in Debian's Chromium, on a library built here: a score uploaded as the query with
+    "find passages" ticked finds the piece it was planted in at bars 17-24, and playing that result
+    engraves those bars in its row."""
+    import os
+
+    from playwright.sync_api import sync_playwright
+    from support import serve_app
+    from test_browser import chromium
+
+    from clamp3 import Embedder, Library, load_model
+    from clamp3.passages import build_passages
+
+    music = tmp_path / "music"
+    music.mkdir()
+    (music / "planted.abc").write_text(tune(OTHER[:16] + KNOWN + OTHER[16:]), encoding="utf-8")  # the tune at bars 17-24
+    (music / "other.abc").write_text(tune(OTHER), encoding="utf-8")
+    model = load_model(tiny_model_dir)
+    library = Library.open(tmp_path / "lib", model=model, create=True)
+    library.add([music], Embedder(model), progress=False)
+    build_passages(library, Embedder(model), progress=False)
+    library.close()
+    query = tmp_path / "query.abc"
+    query.write_text(tune(KNOWN), encoding="utf-8")
+    options = ["--weights", str(tiny_model_dir), "--index", str(tmp_path / "lib"), "--home", str(tmp_path / "home")]
+    env = {**os.environ, "CLAMP3_CACHE": str(tmp_path / "cache")}
+    with serve_app(options, log=tmp_path / "app.log", env=env) as (url, _), sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium(), args=["--no-sandbox", "--disable-gpu"])
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.set_default_timeout(90_000)
+            page.goto(url)
+            page.get_by_text("CLaMP 3 explorer").first.wait_for()
+            page.locator("#search-passages input").check()
+            page.locator("input[type=file]").first.set_input_files(str(query))
+            page.get_by_role("button", name="Search", exact=True).click()
+            first = page.locator("#search-results table tr").nth(1)
+            first.filter(has_text="(bars 17-24)").wait_for()
+            assert "planted" in first.inner_text()
+            page.get_by_role("button", name="play 1", exact=True).click()
+            opened = page.locator("#search-results tr.clamp3-opened")
+            opened.locator("svg").first.wait_for()
+            assert "bars 17-24" in page.locator("#search-results").inner_text()
+        finally:
+            browser.close()
