@@ -321,7 +321,7 @@ def test_a_link_restores_a_search_and_the_list_downloads(browser, server):
     served = page.request.get(link.get_attribute("href"))
     assert served.ok
     lines = served.text().splitlines()
-    assert lines[0] == "rank,score,id,title,bars,modality,library,file,metadata" and len(lines) == 13
+    assert lines[0] == "rank,score,id,title,passage,modality,library,file,metadata" and len(lines) == 13
     assert str(ROOT) not in served.text()  # file names only (the scores are under tests/data), no server folder
     page.close()
 
