@@ -7,8 +7,8 @@
    ``demo/model_card.md`` with the figures of this model, its data and its training runs);
 3. the demo library: every work's score (interleaved ABC) and, for the rendered subset, its audio
    features, embedded by the model into a SQLite library with the work's metadata; UMAP map
-   coordinates (``map.csv``); the converted music (ABC, MTF for playback, features) compressed
-   as ``music.tar.xz``.
+   coordinates (``map.csv``); its passages (``clamp3.passages``, the default windows); the
+   converted music (ABC, MTF for playback, features) compressed as ``music.tar.xz``.
 """
 
 from __future__ import annotations
@@ -164,6 +164,10 @@ def main(argv: list[str] | None = None) -> int:
     library, tmp, music = build_library(data, assets / LIBRARY_DIR, args.workers)
     print(relabel(library), file=sys.stderr)  # what demo.relabel gives the shipped library, repeats removed
     write_map(library, tmp)
+    from clamp3.passages import build_passages  # passage search on the embedded default (clamp3 search --passages)
+
+    windows = build_passages(library, Embedder(load_model("default"), batch_size=32))
+    print(f"{windows:,} passage windows", file=sys.stderr)
     library.close()
     compact(tmp)
     with tarfile.open(tmp / MUSIC_ARCHIVE, "w:xz", preset=9) as tar:
