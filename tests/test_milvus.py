@@ -112,6 +112,11 @@ def test_add_is_incremental_by_content_and_prunes(target, music, embedder):
     np.testing.assert_array_equal(library.vectors_of([second.id]), vector)
     assert library.remove([first.id, 12345]) == 1 and len(library) == 8
     assert library.meta()["fingerprint"] == library.use_model(embedder.model)["fingerprint"]
+    assert library.vectors_version <= library.version  # what the maps are keyed on, on both stores
+    if isinstance(library, MilvusLibrary):  # named sets are the SQLite store's: refused in a line
+        assert library.sets() == {}
+        with pytest.raises(LibraryError, match="SQLite store only"):
+            library.tag([second.id], "mine")
 
 
 def test_filters_take_any_field_name_and_value(target, music, embedder):

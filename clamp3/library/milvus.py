@@ -181,6 +181,16 @@ class MilvusLibrary(BaseLibrary):
         """Named sets (``Library.tag``) are the SQLite store's: none here."""
         return {}
 
+    def tag(self, item_ids, name: str, replace: bool = False) -> int:
+        raise LibraryError(f"{self.target}: named sets are kept by the SQLite store only (a library folder); "
+                           "filter a Milvus library by a metadata field instead")
+
+    @property
+    def vectors_version(self) -> int:
+        """The version a map of the library is of: every version here (no span of changes of
+        metadata only is kept, as the SQLite store keeps one)."""
+        return self.version
+
     # --- collections ------------------------------------------------------------------------
     def _create_meta(self) -> None:
         """The side collection of the library's own keys (Milvus wants a vector field in every collection)."""
