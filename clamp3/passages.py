@@ -256,6 +256,9 @@ BATCH = 4096  # rows read from SQLite at a time
 
 
 def has_passages(library) -> bool:
+    """Whether ``library`` holds windows; a library of another store (Milvus) keeps none: refused in a line."""
+    if not hasattr(library, "db"):
+        raise LibraryError(f"{library.location}: passages are kept by the SQLite store only (a library folder)")
     return library.db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'passages'").fetchone() is not None
 
 

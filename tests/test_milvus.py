@@ -117,6 +117,10 @@ def test_add_is_incremental_by_content_and_prunes(target, music, embedder):
         assert library.sets() == {}
         with pytest.raises(LibraryError, match="SQLite store only"):
             library.tag([second.id], "mine")
+        from clamp3.passages import search_passages
+
+        with pytest.raises(LibraryError, match="SQLite store only"):
+            search_passages(library, vector)
 
 
 def test_filters_take_any_field_name_and_value(target, music, embedder):
