@@ -45,3 +45,24 @@ def pytest_addoption(parser):
         default=None,
         help="random inputs per reader in tests/test_fuzz.py (default: a short fixed set)",
     )
+
+
+@pytest.fixture
+def embedder(tiny_model):
+    from clamp3.embedding import Embedder
+
+    return Embedder(tiny_model)
+
+
+@pytest.fixture
+def music(tmp_path):
+    """A folder of the library tests: three scores (a book of 3 tunes among them) and 6 MIDI files."""
+    import shutil
+
+    folder = tmp_path / "music"
+    (folder / "midi").mkdir(parents=True)
+    for name in ("bwv10.7.mxl", "bwv277.krn", "essen_book.abc"):
+        shutil.copy(DATA / "scores" / name, folder / name)
+    for midi in sorted((GOLDEN / "convert" / "midi").glob("*.mid"))[:6]:
+        shutil.copy(midi, folder / "midi" / midi.name)
+    return folder

@@ -187,12 +187,7 @@ def serve_app(
             _wait_for_port(port, process, log, time.monotonic() + timeout)
         yield f"http://127.0.0.1:{port}/", process
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        _stop(process)
 
 
 @contextlib.contextmanager
@@ -211,12 +206,17 @@ def serve_milvus_lite(data: Path, timeout: float = 120.0) -> Iterator[str]:
         _wait_for_port(port, process, log, time.monotonic() + timeout)
         yield f"milvus://127.0.0.1:{port}"
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        _stop(process)
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """Terminate a served process, killed where it does not end within 30 s."""
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def log_tail(log: str | Path | None, size: int = 3000) -> str:

@@ -28,22 +28,6 @@ from clamp3.retrieval import normalize
 CONVERT = GOLDEN / "convert"
 
 
-@pytest.fixture
-def embedder(tiny_model):
-    return Embedder(tiny_model)
-
-
-@pytest.fixture
-def music(tmp_path):
-    folder = tmp_path / "music"
-    (folder / "midi").mkdir(parents=True)
-    for name in ("bwv10.7.mxl", "bwv277.krn", "essen_book.abc"):
-        shutil.copy(DATA / "scores" / name, folder / name)
-    for midi in sorted((CONVERT / "midi").glob("*.mid"))[:6]:
-        shutil.copy(midi, folder / "midi" / midi.name)
-    return folder
-
-
 def test_add_is_incremental_by_content(tmp_path, music, embedder):
     library = Library(tmp_path / "lib", create=True)
     report = library.add([music], embedder, progress=False)

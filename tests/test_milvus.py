@@ -38,22 +38,6 @@ IDENTITY = {"model": "random", "fingerprint": "f", "dim": "32"}
 HOSTILE = ['a"b', "it's", "x.y[0]", "$", 'v" or modality != "', "back\\slash", "100%", "a_b", "new\nline", "ünï"]
 
 
-@pytest.fixture
-def embedder(tiny_model):
-    return Embedder(tiny_model)
-
-
-@pytest.fixture
-def music(tmp_path):
-    folder = tmp_path / "music"
-    (folder / "midi").mkdir(parents=True)
-    for name in ("bwv10.7.mxl", "bwv277.krn", "essen_book.abc"):
-        shutil.copy(DATA / "scores" / name, folder / name)
-    for midi in sorted((CONVERT / "midi").glob("*.mid"))[:6]:
-        shutil.copy(midi, folder / "midi" / midi.name)
-    return folder
-
-
 @pytest.fixture(params=["sqlite", "milvus"])
 def target(request, tmp_path):
     """Where a new library goes: a folder, or a milvus-lite file."""
