@@ -4,7 +4,9 @@ and a library of real scores. Screenshots are kept in ``tests/artifacts/``."""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,6 +22,23 @@ def chromium() -> str:
         if found:
             return found
     raise RuntimeError("no Chromium on this machine: 'apt-get install chromium' (.ci/run does it)")
+
+
+@contextlib.contextmanager
+def app_page(url: str) -> Iterator:
+    """A page of Debian's Chromium on the app at ``url``, loaded (its title shown), 90 s a wait."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium(), args=["--no-sandbox", "--disable-gpu"])
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.set_default_timeout(90_000)
+            page.goto(url)
+            page.get_by_text("CLaMP 3 explorer").first.wait_for()
+            yield page
+        finally:
+            browser.close()
 
 
 @pytest.fixture(scope="module")

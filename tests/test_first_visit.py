@@ -38,17 +38,10 @@ def server(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def page(server):
-    from playwright.sync_api import sync_playwright
-    from test_browser import chromium
+    from test_browser import app_page
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium(), args=["--no-sandbox", "--disable-gpu"])
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.set_default_timeout(90_000)
-        page.goto(server)
-        page.get_by_text("CLaMP 3 explorer").first.wait_for()
+    with app_page(server) as page:
         yield page
-        browser.close()
 
 
 def shot(page, name: str) -> None:

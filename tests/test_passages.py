@@ -355,9 +355,8 @@ def test_a_passage_search_in_the_browser_shows_the_bars_it_found_and_engraves_th
     engraves those bars in its row."""
     import os
 
-    from playwright.sync_api import sync_playwright
     from support import serve_app
-    from test_browser import chromium
+    from test_browser import app_page
 
     from clamp3 import Embedder, Library, load_model
     from clamp3.passages import build_passages
@@ -375,22 +374,14 @@ def test_a_passage_search_in_the_browser_shows_the_bars_it_found_and_engraves_th
     query.write_text(tune(KNOWN), encoding="utf-8")
     options = ["--weights", str(tiny_model_dir), "--index", str(tmp_path / "lib"), "--home", str(tmp_path / "home")]
     env = {**os.environ, "CLAMP3_CACHE": str(tmp_path / "cache")}
-    with serve_app(options, log=tmp_path / "app.log", env=env) as (url, _), sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium(), args=["--no-sandbox", "--disable-gpu"])
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.set_default_timeout(90_000)
-            page.goto(url)
-            page.get_by_text("CLaMP 3 explorer").first.wait_for()
-            page.locator("#search-passages input").check()
-            page.locator("input[type=file]").first.set_input_files(str(query))
-            page.get_by_role("button", name="Search", exact=True).click()
-            first = page.locator("#search-results table tr").nth(1)
-            first.filter(has_text="(bars 17-24)").wait_for()
-            assert "planted" in first.inner_text()
-            page.get_by_role("button", name="play 1", exact=True).click()
-            opened = page.locator("#search-results tr.clamp3-opened")
-            opened.locator("svg").first.wait_for()
-            assert "bars 17-24" in page.locator("#search-results").inner_text()
-        finally:
-            browser.close()
+    with serve_app(options, log=tmp_path / "app.log", env=env) as (url, _), app_page(url) as page:
+        page.locator("#search-passages input").check()
+        page.locator("input[type=file]").first.set_input_files(str(query))
+        page.get_by_role("button", name="Search", exact=True).click()
+        first = page.locator("#search-results table tr").nth(1)
+        first.filter(has_text="(bars 17-24)").wait_for()
+        assert "planted" in first.inner_text()
+        page.get_by_role("button", name="play 1", exact=True).click()
+        opened = page.locator("#search-results tr.clamp3-opened")
+        opened.locator("svg").first.wait_for()
+        assert "bars 17-24" in page.locator("#search-results").inner_text()

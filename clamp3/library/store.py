@@ -921,11 +921,15 @@ class Library(BaseLibrary):
                 self._ann = (version, index)
                 return index
             if not wait:
-                if self._ann_builder is None or not self._ann_builder.is_alive():
-                    self._ann_builder = threading.Thread(target=self._build_ann_quietly, args=(version,), daemon=True, name="clamp3-ann")
-                    self._ann_builder.start()
+                self._build_in_background(version)
                 return None
         return self._build_ann(version)
+
+    def _build_in_background(self, version: int) -> None:
+        """Start building the index of ``version`` in a thread, unless a build runs (under _ann_lock)."""
+        if self._ann_builder is None or not self._ann_builder.is_alive():
+            self._ann_builder = threading.Thread(target=self._build_ann_quietly, args=(version,), daemon=True, name="clamp3-ann")
+            self._ann_builder.start()
 
     def _disk_index(self, wait: bool) -> DiskIndex | None:
         """The on-disk index, synced with the current version (``wait``), or as it is while a
@@ -939,9 +943,7 @@ class Library(BaseLibrary):
             if self.read_only or (index is not None and index.needs(index.view(version, edits=edits, ids=ids, matrix=matrix)) is None):
                 return index
             if not wait:
-                if self._ann_builder is None or not self._ann_builder.is_alive():
-                    self._ann_builder = threading.Thread(target=self._build_ann_quietly, args=(version,), daemon=True, name="clamp3-ann")
-                    self._ann_builder.start()
+                self._build_in_background(version)
                 return index
         return self._build_ann(version)
 
