@@ -10,11 +10,19 @@ modality filter and with a metadata filter (``region=China``: 10 queries, second
 as ``_commit_chunk`` writes records (the hash check of an add left out: every row is new).
 
     python benchmarks/milvus.py [--sizes 100000] [--million] [--queries 50] [--scratch DIR]
+                                [--server milvus://127.0.0.1:19530] [--no-lite]
+
+``--server`` adds a Milvus server beside them (its collection ``grown_SIZE`` is written once and
+kept). A real Milvus server runs on one machine without Docker from the ``milvus`` wheel on PyPI
+(Milvus 2.3.5 standalone with its own etcd): ``pip install milvus==2.3.5`` in a virtual
+environment, then ``milvus-server --data DIR --proxy-port 19530``. ``--no-lite`` leaves milvus-lite
+out (its 10^6 build and queries take hours).
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import shutil
 import sys
@@ -35,7 +43,7 @@ from clamp3.retrieval import exact_top_k  # noqa: E402
 FILTER = {"region": "China"}
 
 
-def build_milvus(target: Path, vectors: np.ndarray, described: list[tuple[str, str, str]]) -> float:
+def build_milvus(target: Path | str, vectors: np.ndarray, described: list[tuple[str, str, str]]) -> float:
     """A milvus-lite library of ``vectors``, in records as the store writes them; seconds taken."""
     from clamp3.library import MilvusLibrary
 
@@ -52,21 +60,35 @@ def build_milvus(target: Path, vectors: np.ndarray, described: list[tuple[str, s
     return time.perf_counter() - started
 
 
-def bench(size: int, scratch: Path, vectors: np.ndarray, described, queries: np.ndarray) -> list[str]:
+def bench(size: int, scratch: Path, vectors: np.ndarray, described, queries: np.ndarray,
+          server: str | None = None, lite: bool = True) -> list[str]:
     from clamp3.library import Library, MilvusLibrary
 
     matrix = vectors[:size]
     keep = {"audio": np.array([d[0] == "audio" for d in described[:size]]),
             "China": np.array([json.loads(d[2]).get("region") == "China" for d in described[:size]])}
-    folder, lite = scratch / f"sqlite-{size}", scratch / f"milvus-{size}.db"
+    folder, lite_file = scratch / f"sqlite-{size}", scratch / f"milvus-{size}.db"
     if not (folder / "library.sqlite3").exists():
         print(f"  SQLite store of {size:,}: {build_store(folder, matrix, described[:size]):.0f} s", flush=True)
-    if not lite.exists():
-        print(f"  milvus-lite collection of {size:,}: {build_milvus(lite, matrix, described[:size]):.0f} s", flush=True)
-    sqlite, milvus = Library(folder), MilvusLibrary(lite)
+    stores = {}
+    if lite:
+        if not lite_file.exists():
+            print(f"  milvus-lite collection of {size:,}: {build_milvus(lite_file, matrix, described[:size]):.0f} s", flush=True)
+        stores["milvus-lite HNSW"] = MilvusLibrary(lite_file)
+    if server:
+        target = f"{server.rstrip('/')}/grown_{size}"  # milvus://HOST:PORT
+        probe = MilvusLibrary(target, create=True)
+        written = len(probe)
+        probe.close()
+        if written != size:
+            if written:
+                raise SystemExit(f"{target} holds {written:,} items, not {size:,}: drop the collection first")
+            print(f"  Milvus server collection of {size:,}: {build_milvus(target, matrix, described[:size]):.0f} s", flush=True)
+        stores[f"Milvus server {_server_version(target)} HNSW"] = MilvusLibrary(target)
+    sqlite = Library(folder)
     ids = sqlite.matrix()[0]  # row i of the grown matrix is the SQLite item ids[i] and the Milvus item of /grown/i
-    by_key = {item.id: int(item.name[1:]) for item in milvus.items_by_id([h.id for h in milvus.search(queries[:1], 10)[0]])}
-    assert by_key, "the Milvus collection answers nothing"
+    for milvus in stores.values():
+        assert milvus.search(queries[:1], 10)[0], "the Milvus collection answers nothing"
     if size > sqlite.ann_threshold:
         started = time.perf_counter()
         sqlite.ann_index()
@@ -82,17 +104,29 @@ def bench(size: int, scratch: Path, vectors: np.ndarray, described, queries: np.
         def sqlite_rows(q, filters=filters):
             return [int(np.searchsorted(ids, h.id)) for h in sqlite.search(q, 10, **filters)[0]]
 
-        def milvus_rows(q, filters=filters):
+        def milvus_rows(q, filters=filters, milvus=None):
             return [int(h.name[1:]) for h in milvus.search(q, 10, **filters)[0]]
 
-        for store, search in (("SQLite store", sqlite_rows), ("milvus-lite HNSW", milvus_rows)):
+        searches = [("SQLite store", sqlite_rows)] + [(name, functools.partial(milvus_rows, milvus=milvus)) for name, milvus in stores.items()]
+        for store, search in searches:
             search(queries[:1])  # warm: the matrix, the filter's ids, the collection loaded
             p50, p99, recall, _ = time_queries(search, asked, [list(t) for t in truth])
             lines.append(f"| {size:,} | {store} | {label} | {p50:,.1f} | {p99:,.1f} | {recall:.3f} |")
             print(lines[-1], flush=True)
     sqlite.close()
-    milvus.close()
+    for milvus in stores.values():
+        milvus.close()
     return lines
+
+
+def _server_version(target: str) -> str:
+    from clamp3.library import MilvusLibrary
+
+    library = MilvusLibrary(target)
+    try:
+        return str(library.client.get_server_version())
+    finally:
+        library.close()
 
 
 def main() -> None:
@@ -100,6 +134,8 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000])
     parser.add_argument("--million", action="store_true", help="1,000,000 items too")
     parser.add_argument("--queries", type=int, default=50)
+    parser.add_argument("--server", help="a Milvus server to measure too: milvus://HOST:PORT")
+    parser.add_argument("--no-lite", action="store_true", help="leave milvus-lite out")
     parser.add_argument("--scratch", help="where the stores are built (kept, and reused by the next run); a temporary folder otherwise")
     args = parser.parse_args()
     import milvus_lite
@@ -113,7 +149,7 @@ def main() -> None:
     rows = []
     try:
         for size in sizes:
-            rows += bench(size, scratch, vectors, described, queries)
+            rows += bench(size, scratch, vectors, described, queries, args.server, not args.no_lite)
     finally:
         if not args.scratch:
             shutil.rmtree(scratch, ignore_errors=True)

@@ -218,9 +218,16 @@ class MilvusLibrary(BaseLibrary):
         schema.add_field("vector", DataType.FLOAT_VECTOR, dim=dim)
         index = self.client.prepare_index_params()
         index.add_index("vector", **INDEX)
-        for scalar in ("path", "modality"):  # what each chunk of an add and the modality filter look up
-            index.add_index(scalar, index_type="INVERTED")
+        if self._has_inverted_index():
+            for scalar in ("path", "modality"):  # what each chunk of an add and the modality filter look up
+                index.add_index(scalar, index_type="INVERTED")
         self._create(self.collection, schema, index)
+
+    def _has_inverted_index(self) -> bool:
+        """Whether the server builds INVERTED scalar indexes (Milvus 2.4 on, milvus-lite 3); an older
+        server (the Milvus 2.3 of the ``milvus`` wheel) refuses them and filters those fields by a scan."""
+        found = re.search(r"(\d+)\.(\d+)", str(self.client.get_server_version()))
+        return found is None or (int(found[1]), int(found[2])) >= (2, 4)
 
     def _create_partitions(self) -> None:
         """A partition (its own HNSW graphs) per modality: a search of one modality walks its own
