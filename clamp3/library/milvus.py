@@ -59,6 +59,11 @@ EF_SEARCH = 256
 # ef 512, 0.93 at 2048, all of it at 8192; ef = EF_FILTERED / (the share kept), at most EF_MAX.
 EF_FILTERED = 1024
 EF_MAX = 16_384
+# A search reads at session consistency: this client's own writes, and other writers' within
+# Milvus's staleness bound (seconds). A strong read waits for the next time tick of the server: 200 ms
+# of every search on a Milvus 2.3 server at 100,000 items, against 7 ms for the search itself. Adds,
+# counts and listings stay strong (an add's check of what is written must see every writer's rows).
+SEARCH_CONSISTENCY = "Session"
 BATCH = 2000  # rows an upsert or a read moves at once (a gRPC message stays well under its 64 MB limit)
 TOP_K_LIMIT = 16_384  # Milvus answers at most this many hits a query
 MAX_TEXT = 65_535  # Milvus's longest VARCHAR
@@ -154,7 +159,8 @@ class MilvusLibrary(BaseLibrary):
         self._loaded = self._partitioned = False
         self._samples = functools.lru_cache(maxsize=4)(self._modality_sample)  # by (version, modality)
         self._listing = functools.lru_cache(maxsize=2)(self._read_metadata)  # by version: fields and their values
-        self._counted = functools.lru_cache(maxsize=64)(lambda version, expression: self._count(expression))  # items a filter keeps
+        # items a filter keeps, by (version, expression): read for a search, so at the search's consistency
+        self._counted = functools.lru_cache(maxsize=64)(lambda version, expression: self._count(expression, SEARCH_CONSISTENCY))
 
     @classmethod
     def open(cls, target: str | Path, model=None, create: bool = False, read_only: bool = False, space: bool = False,
@@ -260,8 +266,10 @@ class MilvusLibrary(BaseLibrary):
         return True
 
     # --- the library's own keys -------------------------------------------------------------
-    def meta(self) -> dict[str, str]:
-        rows = self.client.query(self.meta_collection, filter='key != ""', output_fields=["key", "value"])
+    def meta(self, consistency: str = "Strong") -> dict[str, str]:
+        """The library's keys; ``consistency="Session"`` reads this client's own writes and others'
+        within Milvus's staleness bound, without the wait of a strong read (a fifth of a second)."""
+        rows = self.client.query(self.meta_collection, filter='key != ""', output_fields=["key", "value"], consistency_level=consistency)
         return {row["key"]: row["value"] for row in rows}
 
     def _set(self, values: dict[str, str]) -> None:
@@ -295,10 +303,11 @@ class MilvusLibrary(BaseLibrary):
         return {"items": len(self), "files": files, "by_modality": by_modality, "bytes": size, "uri": self.uri,
                 "collection": self.collection, **self.meta()}
 
-    def _count(self, expression: str) -> int:
+    def _count(self, expression: str, consistency: str = "Strong") -> int:
         if not self._items_ready():
             return 0
-        return int(self.client.query(self.collection, filter=expression, output_fields=["count(*)"])[0]["count(*)"])
+        found = self.client.query(self.collection, filter=expression, output_fields=["count(*)"], consistency_level=consistency)
+        return int(found[0]["count(*)"])
 
     def _rows(self, expression: str, fields: list[str]) -> Iterator[dict]:
         """Every row that ``expression`` allows, ``fields`` of each, read in batches."""
@@ -525,10 +534,10 @@ class MilvusLibrary(BaseLibrary):
         ``within``), searched by Milvus under the filter. ``exact`` is not offered: Milvus searches
         its index (at the ef it is given, exact on the few items of a small library)."""
         keyword = self._keyword(keyword)
-        if not len(self):
+        if not self._count("", SEARCH_CONSISTENCY):
             raise LibraryError(f"{self.target}: the library is empty", hint=Hint("add music to it first", "index"))
         queries = np.atleast_2d(np.asarray(queries, dtype=np.float32))
-        meta = self.meta()
+        meta = self.meta(SEARCH_CONSISTENCY)
         if queries.shape[1] != int(meta["dim"]):
             raise LibraryError(
                 f"query vectors have {queries.shape[1]} dimensions; {self.target} holds {meta['dim']}-d vectors "
@@ -539,7 +548,7 @@ class MilvusLibrary(BaseLibrary):
         if within is not None and not len(within):
             return [[] for _ in queries]
         k = min(int(k), TOP_K_LIMIT)
-        expression, version = self._expression(modality, where, keyword, within), self.version
+        expression, version = self._expression(modality, where, keyword, within), int(meta.get("version", 0))
         ef = max(EF_SEARCH, k)
         if expression:
             kept = self._counted(version, expression)
@@ -550,6 +559,7 @@ class MilvusLibrary(BaseLibrary):
         found = self.client.search(
             self.collection, data=normalize(queries).tolist(), limit=k, filter=expression, output_fields=ITEM_FIELDS[1:6],
             partition_names=[modality] if modality else None, search_params={"metric_type": "IP", "params": {"ef": ef}},
+            consistency_level=SEARCH_CONSISTENCY,
         )
         return [[Hit(rank=rank, score=float(hit["distance"]), **self._item({"id": hit["id"], **hit["entity"]}))
                  for rank, hit in enumerate(hits, 1)] for hits in found]
