@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import random
 
-from demo.languages import LANGUAGES, TRAIN_LANGUAGES
-
-__all__ = ["LANGUAGES", "TRAIN_LANGUAGES", "bars_phrase", "core", "describe", "descriptions", "details",
-           "key_name", "task_prompts"]
+from demo.languages import LANGUAGES as LANGUAGES  # re-exported: the languages every table speaks
+from demo.languages import TRAIN_LANGUAGES
 
 # language -> region -> "from <place>" (the preposition or case agrees with the place; some
 # languages take an adjective: "Alman halk şarkısı", "német népdal")
