@@ -6,7 +6,8 @@ Each work becomes interleaved ABC (metadata fields removed: the model sees music
 (through music21's MIDI export; for fiddle tunes, and where that export fails, the flattened
 notes without repeats); a seeded subset
 is rendered to audio with the General MIDI SoundFont (the first 20 s) and turned into
-spectral-v1 features. Texts in eight languages come from each work's metadata. Output:
+spectral-v1 features. Texts in the 20 training languages of ``demo.languages`` come from each
+work's metadata. Output:
 
     music/{train,val,heldout}/<id>.abc|.mtf|.npy
     works.jsonl                      metadata, split, files and texts of every work

@@ -15,7 +15,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from clamp3.metadata import clean_title, clean_value, from_dos
-from demo.texts import FUNCTIONS
+from demo.texts import FUNCTION_KEYWORDS, REGION_CLASSES
 
 COUNTRIES = {  # German country names of the Essen O: field
     "Deutschland": "Germany", "Luxemburg": "Luxembourg", "Lothringen": "Lorraine", "Polen": "Poland", "China": "China",
@@ -23,7 +23,6 @@ COUNTRIES = {  # German country names of the Essen O: field
     "Ungarn": "Hungary", "Russland": "Russia", "UdSSR": "Russia", "Rumaenien": "Romania", "Tschechoslowakei": "Czechoslovakia",
     "Irland": "Ireland", "Schweden": "Sweden", "Elsass": "Alsace", "Tirol": "Austria", "Steiermark": "Austria",
 }
-REGION_CLASSES = ("Germany", "China", "Lorraine", "Luxembourg", "Poland")
 TUNE_TYPES = {"reel": "reel", "jig": "jig", "double jig": "jig", "hornpipe": "hornpipe", "slip jig": "slip jig",
               "slipjig": "slip jig", "strathspey": "strathspey", "air": "air"}
 # Chinese direction words before a province in O: (``nan Jiangsu``: southern Jiangsu), and the
@@ -97,7 +96,7 @@ def essen_origin(origin: str) -> tuple[str | None, str | None, str | None]:
 
 def song_function(value: str | None) -> str | None:
     value = (value or "").lower()
-    for name, (keyword, _) in FUNCTIONS.items():
+    for name, keyword in FUNCTION_KEYWORDS.items():
         if keyword in value:
             return name
     return None

@@ -1,16 +1,22 @@
-"""The demo data build: labels read from the corpus, texts in eight languages, a held-out split
-that training never sees, and the converted music the model reads (music only, no metadata)."""
+"""The demo data build: labels read from the corpus, texts in 30 languages (20 of them in training),
+a held-out split that training never sees, and the converted music the model reads (music only, no
+metadata)."""
 
 from __future__ import annotations
 
 import json
 import random
+from pathlib import Path
 
 import pytest
 
+from demo import texts
 from demo.build import build, music_labels, music_only
 from demo.corpus import essen_origin, song_function, tunes_of
-from demo.texts import LANGUAGES, bars_phrase, describe, descriptions, key_name, task_prompts
+from demo.languages import HELDOUT_LANGUAGES, TRAIN_LANGUAGES
+from demo.texts import LANGUAGES, bars_phrase, core, describe, descriptions, details, key_name, task_prompts
+
+GOLDEN = Path(__file__).parent / "data" / "golden" / "first_edition_texts.json"
 
 
 def test_essen_origins_give_region_country_and_province():
@@ -28,13 +34,34 @@ def test_keys_are_named_in_each_language():
     names = {lang: key_name("F#min", lang) for lang in LANGUAGES}
     assert names["en"] == "in F-sharp minor" and names["de"] == "in fis-Moll" and names["fr"] == "en fa dièse mineur"
     assert names["zh"] == "升F小调" and names["ja"] == "嬰ヘ短調" and names["ru"] == "фа-диез минор"
+    assert names["pt"] == "em fá sustenido menor" and names["nl"] == "in fis klein" and names["pl"] == "fis-moll"
+    assert names["uk"] == "фа-дієз мінор" and names["el"] == "σε φα δίεση ελάσσονα" and names["tr"] == "fa diyez minör"
+    assert names["ar"] == "فا دييز الصغير" and names["ko"] == "F♯단조" and names["vi"] == "giọng Fa thăng thứ"
+    assert names["hu"] == "fisz-moll" and names["sv"] == "i fiss-moll" and names["he"] == "בסולם פה דיאז מינור"
+    assert key_name("Dm", "cs") == "d moll" and key_name("Bb", "cs") == "B dur" and key_name("Bb", "nl") == "in Bes groot"
+    assert key_name("Eb", "id") == "tangga nada Es mayor" and key_name("Ador", "pl") == "A dorycka"
     assert key_name("Bb", "de") == "in B-Dur" and key_name("Eb", "de") == "in Es-Dur" and key_name("Ador", "en") == "in A dorian"
     assert key_name("none", "en") is None and key_name("Hp", "en") is None
 
 
 def test_bar_counts_take_each_language_plural():
-    assert [bars_phrase(n, "ru") for n in (1, 3, 5, 11, 21, 24)] == ["1 такт", "3 такта", "5 тактов", "11 тактов", "21 такт", "24 такта"]
+    counts = (1, 2, 3, 5, 11, 12, 21, 22, 25, 104, 111)
+    assert [bars_phrase(n, "ru") for n in counts] == ["1 такт", "2 такта", "3 такта", "5 тактов", "11 тактов", "12 тактов",
+                                                     "21 такт", "22 такта", "25 тактов", "104 такта", "111 тактов"]
+    assert [bars_phrase(n, "uk") for n in counts] == ["1 такт", "2 такти", "3 такти", "5 тактів", "11 тактів", "12 тактів",
+                                                     "21 такт", "22 такти", "25 тактів", "104 такти", "111 тактів"]
+    assert [bars_phrase(n, "pl") for n in counts] == ["1 takt", "2 takty", "3 takty", "5 taktów", "11 taktów", "12 taktów",
+                                                     "21 taktów", "22 takty", "25 taktów", "104 takty", "111 taktów"]
+    assert [bars_phrase(n, "cs") for n in counts] == ["1 takt", "2 takty", "3 takty", "5 taktů", "11 taktů", "12 taktů",
+                                                     "21 taktů", "22 taktů", "25 taktů", "104 taktů", "111 taktů"]
+    assert [bars_phrase(n, "ar") for n in (1, 2, 3, 10, 11, 100)] == [
+        "مازورة واحدة", "مازورتان", "3 مازورات", "10 مازورات", "11 مازورة", "100 مازورة"]
+    assert [bars_phrase(n, "ro") for n in (1, 19, 20, 101)] == ["1 măsură", "19 măsuri", "20 de măsuri", "101 măsuri"]
     assert bars_phrase(1, "en") == "1 bar" and bars_phrase(16, "de") == "16 Takte" and bars_phrase(8, "ja") == "8小節"
+    assert bars_phrase(8, "tr") == "8 ölçü" and bars_phrase(8, "fi") == "8 tahtia" and bars_phrase(8, "ko") == "8마디"
+    four = {lang: describe({"kind": "folk", "country": "Poland", "voices": 4}, lang) for lang in ("pl", "cs", "uk", "ro")}
+    assert four == {"pl": "pieśń ludowa z Polski, na 4 głosy", "cs": "lidová píseň z Polska, pro 4 hlasy",
+                    "uk": "народна пісня з Польщі, для 4 голосів", "ro": "un cântec popular din Polonia, pentru 4 voci"}
 
 
 def test_music_labels_read_metre_key_voices_and_bars():
@@ -45,11 +72,12 @@ def test_music_labels_read_metre_key_voices_and_bars():
 def test_descriptions_cover_every_language_and_vary():
     work = {"kind": "folk", "region": "China", "country": "China", "province": "Shanxi", "title": "Zou xikou",
             "function": "mountain", "metre": "2/4", "key": "G", "voices": 1, "bars": 22}
-    texts = descriptions(work, random.Random(0))
-    assert set(texts) == set(LANGUAGES)
-    assert texts["zh"][1] == "中国山西民歌" and texts["de"][1] == "ein Volkslied aus Shanxi, China"
-    assert "Zou xikou" not in texts["en"][0] and "2/4" in texts["ja"][0] and "22" in texts["de"][0]
-    assert all(len(set(v)) == len(v) >= 2 for v in texts.values())
+    described = descriptions(work, random.Random(0))
+    assert list(described) == TRAIN_LANGUAGES  # held-out languages never reach training
+    assert described["zh"][1] == "中国山西民歌" and described["de"][1] == "ein Volkslied aus Shanxi, China"
+    assert described["ko"][1] == "중국 산시성 민요" and described["vi"][1] == "một bài dân ca Sơn Tây, Trung Quốc"
+    assert "Zou xikou" not in described["en"][0] and "2/4" in described["ja"][0] and "22" in described["de"][0]
+    assert all(len(set(v)) == len(v) >= 2 for v in described.values())
     fiddle = describe({"kind": "fiddle", "tune_type": "slip jig", "metre": "9/8"}, "fr")
     assert fiddle.startswith("un slip jig") and "9/8" in fiddle
     assert describe({"kind": "folk", "country": None}, "en") is None  # no class: no text
@@ -59,6 +87,12 @@ def test_class_prompts_name_every_class():
     assert set(task_prompts("tune_type")) == {"jig", "reel", "hornpipe", "slip jig", "strathspey", "air"}
     assert set(task_prompts("region", "de")) == {"Germany", "China", "Lorraine", "Luxembourg", "Poland", "other"}
     assert task_prompts("composer", "ja")["Bach"][0] == "バッハの作品"
+    for lang in LANGUAGES:  # held-out languages classify too
+        for task in ("tune_type", "region", "composer"):
+            prompts = task_prompts(task, lang)
+            assert set(prompts) == set(task_prompts(task, "en")) and all(p and "{" not in p for v in prompts.values() for p in v)
+    assert task_prompts("composer", "pl")["Bach"] == ["utwór Jana Sebastiana Bacha", "muzyka Jana Sebastiana Bacha"]
+    assert task_prompts("region", "tr")["Germany"] == ["Alman halk şarkısı"]
     with pytest.raises(ValueError):
         task_prompts("mood")
 
@@ -83,7 +117,7 @@ def test_build_writes_music_texts_and_a_disjoint_held_out_split(tmp_path):
         assert "[V:" in abc and not any(line[:2] in ("T:", "O:", "R:", "C:", "X:") for line in abc.split("\n"))
         assert (tmp_path / work["files"]["mtf"]).read_text(encoding="utf-8").startswith("ticks_per_beat")
         assert work["files"]["abc"].startswith(f"music/{work['split']}/")
-        assert set(work["texts"]) == set(LANGUAGES)
+        assert set(work["texts"]) == set(TRAIN_LANGUAGES)
     assert any("audio" in w["files"] for w in works)
     heldout = {w["id"] for w in works if w["split"] == "heldout"}
     for name in ("pairs_symbolic_train.jsonl", "pairs_symbolic_val.jsonl", "pairs_audio_train.jsonl"):
@@ -93,3 +127,54 @@ def test_build_writes_music_texts_and_a_disjoint_held_out_split(tmp_path):
     before = (tmp_path / "works.jsonl").read_text(encoding="utf-8")
     build(tmp_path, seed=3, workers=1, audio_fraction=0.5, limit=12)
     assert (tmp_path / "works.jsonl").read_text(encoding="utf-8") == before
+
+
+def test_every_phrase_table_has_every_language_and_the_same_entries():
+    tables = {"PLACES": texts.PLACES, "PROVINCES": texts.PROVINCES, "TUNE_TYPES": texts.TUNE_TYPES,
+              "FUNCTIONS": texts.FUNCTIONS, "COMPOSERS": texts.COMPOSERS, "ERAS": texts.ERAS, "FRAMES": texts.FRAMES,
+              "MODES": texts.MODES, "KEYS": texts.KEYS, "BARS": texts.BARS, "VOICES": texts.VOICES,
+              "PLURAL_RULES": texts.PLURAL_RULES}
+    assert LANGUAGES == TRAIN_LANGUAGES + HELDOUT_LANGUAGES and len(set(LANGUAGES)) == 30
+    for name, table in tables.items():
+        assert list(table) == LANGUAGES, name
+    for name in ("PLACES", "PROVINCES", "TUNE_TYPES", "FUNCTIONS", "COMPOSERS", "ERAS", "FRAMES", "MODES"):
+        for lang in LANGUAGES:
+            assert list(tables[name][lang]) == list(tables[name]["en"]), (name, lang)
+    assert all("other" in texts.BARS[lang] and "other" in texts.VOICES[lang] for lang in LANGUAGES)
+    assert all(len(texts.KEYS[lang]["notes"].split()) == 7 for lang in LANGUAGES)
+
+
+def _golden() -> dict:
+    return json.loads(GOLDEN.read_text(encoding="utf-8"))
+
+
+def test_first_edition_languages_give_the_strings_the_shipped_model_was_trained_on():
+    golden = _golden()
+    for i, entry in enumerate(golden["works"]):
+        work = entry["work"]
+        for lang, expected in entry["languages"].items():
+            assert core(work, lang) == expected["core"], (i, lang)
+            assert details(work, lang) == expected["details"], (i, lang)
+            assert details(work, lang, title=False) == expected["details_untitled"], (i, lang)
+            assert describe(work, lang) == expected["describe"], (i, lang)
+            assert describe(work, lang, random.Random(f"{i}:{lang}")) == expected["describe_random"], (i, lang)
+        described = descriptions(work, random.Random(i), per_language=2)
+        assert {lang: described[lang] for lang in entry["descriptions"]} == entry["descriptions"], i
+    for lang, names in golden["key_name"].items():
+        assert {key: key_name(key, lang) for key in names} == names, lang
+    counts = [*range(1, 31), 101, 102, 104, 105, 111, 112, 121, 122, 125]
+    for lang, phrases in golden["bars_phrase"].items():
+        assert [bars_phrase(n, lang) for n in counts] == phrases, lang
+    for lang, tasks in golden["task_prompts"].items():
+        assert {task: task_prompts(task, lang) for task in tasks} == tasks, lang
+
+
+def test_every_language_describes_every_field_without_placeholders():
+    works = [entry["work"] for entry in _golden()["works"]]
+    for lang in LANGUAGES:
+        for work in works:
+            text = describe(work, lang)
+            assert (text is None) == (describe(work, "en") is None), (lang, work)
+            if text is not None:
+                assert text.strip() and not any(c in text for c in "{}"), (lang, text)
+                assert len(details(work, lang)) == len(details(work, "en")), (lang, work)
