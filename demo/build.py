@@ -85,25 +85,29 @@ def _midi_bytes(score, flat: bool = False) -> bytes:
         return midi.translate.streamToMidiFile(flat).writestr()
 
 
-def convert(task: tuple[dict, str, bool]) -> dict:
-    """One work -> its ABC, MTF, optional audio features, the labels read from the music and the
-    features of the music (``demo.musicwords``), from the one score music21 parses."""
+def read_work(work: dict, root: str) -> tuple[str, object]:
+    """A work's interleaved ABC and its music21 score (a tune of an ABC book, or a whole file)."""
     from music21 import converter
 
     from clamp3.formats import read_items
     from clamp3.formats.abc import abc_to_interleaved
+
+    source = Path(root) / work["source"]
+    if work["number"] is not None:
+        tune = next(text for number, text in _tunes(source) if number == work["number"])
+        return abc_to_interleaved(tune, Path(f"{source}#{work['number']}")), converter.parse(tune, format="abc")
+    return read_items(source)[0].data, converter.parse(source)
+
+
+def convert(task: tuple[dict, str, bool]) -> dict:
+    """One work -> its ABC, MTF, optional audio features, the labels read from the music and the
+    features of the music (``demo.musicwords``), from the one score music21 parses."""
     from clamp3.formats.midi import midi_to_mtf
 
     work, root, with_audio = task
     source = Path(root) / work["source"]
     try:
-        if work["number"] is not None:
-            tune = next(text for number, text in _tunes(source) if number == work["number"])
-            abc = abc_to_interleaved(tune, Path(f"{source}#{work['number']}"))
-            score = converter.parse(tune, format="abc")
-        else:
-            abc = read_items(source)[0].data
-            score = converter.parse(source)
+        abc, score = read_work(work, root)
         music = analyse(score)
         midi = _midi_bytes(score, flat=work["kind"] == "fiddle")
         mtf = midi_to_mtf(midi, source)
