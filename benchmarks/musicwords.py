@@ -48,18 +48,19 @@ def run(works: list[dict]) -> list[dict]:
             continue
         parsed = time.perf_counter()
         features = analyse(score)  # once: music21 caches the flattened parts a second call would reuse
-        rows.append({"group": group_of(work), "kind": work["kind"], "parse_ms": (parsed - start) * 1e3,
+        rows.append({"id": work["id"], "group": group_of(work), "kind": work["kind"], "parse_ms": (parsed - start) * 1e3,
                      "ms": (time.perf_counter() - parsed) * 1e3, "music": features})
     return rows
 
 
 def report(rows: list[dict]) -> str:
-    lines = ["| kind | works | analyse ms (median / max) | parse ms (median) |", "|---|---|---|---|"]
+    lines = ["| kind | works | analyse ms (median / max) | slowest | parse ms (median) |", "|---|---|---|---|---|"]
     for kind in ("folk", "fiddle", "composer"):
         kind_rows = [r for r in rows if r["kind"] == kind]
         if kind_rows:
             ms = [r["ms"] for r in kind_rows]
-            lines.append(f"| {kind} | {len(kind_rows)} | {statistics.median(ms):.1f} / {max(ms):.0f} | "
+            slowest = max(kind_rows, key=lambda r: r["ms"])["id"]
+            lines.append(f"| {kind} | {len(kind_rows)} | {statistics.median(ms):.1f} / {max(ms):.0f} | {slowest} | "
                          f"{statistics.median(r['parse_ms'] for r in kind_rows):.0f} |")
     for feature in FEATURES:
         values = sorted({str(r["music"].get(feature)) for r in rows})

@@ -129,7 +129,7 @@ def analyse(score) -> dict:
     computed is left out, so an odd score gives a smaller dict rather than an error.
 
     Keys: ``mode`` (major, minor, dorian, mixolydian, phrygian), ``pentatonic``, ``tonic_end``
-    (the final, the lowest note of the last sound, is the tonic of the mode), ``range`` (narrow, medium, wide; with
+    (the final, the lowest note of the last sound, is the tonic of the mode found), ``range`` (narrow, medium, wide; with
     ``ambitus`` in semitones), ``motion`` (stepwise, mixed, leaping; ``steps``: share of steps),
     ``density`` (sparse, moderate, dense; ``notes_per_quarter``), ``rhythm`` (dotted, even or
     None), ``voices``, ``texture`` (monophonic, chordal, homophonic, polyphonic), ``upbeat``."""
@@ -177,11 +177,13 @@ def _pitch_features(parts_notes) -> dict:
     reference = tonic if off_tonic and (len(parts_notes) > 1 or histogram[tonic] >= histogram[final]) else final
     pentatonic = _pentatonic(histogram)
     out: dict = {"pentatonic": pentatonic}
-    if not pentatonic:  # a pentatonic tune's final is its mode's tonic; a key found for it says nothing more
-        out["tonic_end"] = final == reference
     mode = _mode(np.roll(histogram, -reference))
     if mode is not None:
         out["mode"] = mode
+        # without a mode there is no tonic to speak of; a pentatonic tune's final is its mode's
+        # tonic by definition, whatever major or minor key the profiles find for it
+        if not pentatonic:
+            out["tonic_end"] = final == reference
     return out
 
 
