@@ -278,7 +278,7 @@ PHRASES: dict[str, tuple[str, ...]] = {
     "es": ("en modo mayor", "en modo menor", "en modo dórico", "en modo mixolidio", "en modo frigio", "sobre una escala pentatónica",
            "con un ámbito estrecho", "con un ámbito medio", "con un ámbito amplio",
            "una melodía por grados conjuntos", "una melodía de grados conjuntos y saltos", "una melodía a saltos",
-           "en valores largos", "en valores breves y rápidos", "con ritmos con puntillo", "con un ritmo regular",
+           "en valores largos", "en valores breves y rápidos", "con ritmos punteados", "con un ritmo regular",
            "una sola línea sin acompañamiento", "una melodía con acordes", "en acordes en bloque", "en contrapunto",
            "con anacrusa", "termina en la tónica", "no termina en la tónica"),
     "it": ("in modo maggiore", "in modo minore", "in modo dorico", "in modo misolidio", "in modo frigio", "su una scala pentatonica",
