@@ -7,10 +7,12 @@ Each work becomes interleaved ABC (metadata fields removed: the model sees music
 notes without repeats); a seeded subset
 is rendered to audio with the General MIDI SoundFont (the first 20 s) and turned into
 spectral-v1 features. Texts in the 20 training languages of ``demo.languages`` come from each
-work's metadata. Output:
+work's metadata; what the music itself shows (mode, range, melodic motion, texture, ...:
+``demo.musicwords``) is read from the score parsed for the conversion. Output:
 
     music/{train,val,heldout}/<id>.abc|.mtf|.npy
-    works.jsonl                      metadata, split, files and texts of every work
+    music/{train,val,heldout}/<id>.music.json   the work's music features (kept for reruns)
+    works.jsonl                      metadata, split, files, music features and texts of every work
     pairs_{symbolic,audio}_{train,val}.jsonl   training pairs for ``clamp3 train``
     failed.txt                       works that could not be converted, with the reason
 """
@@ -33,6 +35,7 @@ from tqdm.auto import tqdm
 from clamp3.formats.abc import is_interleaved
 from clamp3.io import atomic_save_npy, atomic_write_text
 from demo.corpus import corpus_root, select
+from demo.musicwords import analyse
 from demo.texts import descriptions
 
 logger = logging.getLogger("demo.build")
@@ -82,24 +85,30 @@ def _midi_bytes(score, flat: bool = False) -> bytes:
         return midi.translate.streamToMidiFile(flat).writestr()
 
 
-def convert(task: tuple[dict, str, bool]) -> dict:
-    """One work -> its ABC, MTF, optional audio features and the labels read from the music."""
+def read_work(work: dict, root: str) -> tuple[str, object]:
+    """A work's interleaved ABC and its music21 score (a tune of an ABC book, or a whole file)."""
     from music21 import converter
 
     from clamp3.formats import read_items
     from clamp3.formats.abc import abc_to_interleaved
+
+    source = Path(root) / work["source"]
+    if work["number"] is not None:
+        tune = next(text for number, text in _tunes(source) if number == work["number"])
+        return abc_to_interleaved(tune, Path(f"{source}#{work['number']}")), converter.parse(tune, format="abc")
+    return read_items(source)[0].data, converter.parse(source)
+
+
+def convert(task: tuple[dict, str, bool]) -> dict:
+    """One work -> its ABC, MTF, optional audio features, the labels read from the music and the
+    features of the music (``demo.musicwords``), from the one score music21 parses."""
     from clamp3.formats.midi import midi_to_mtf
 
     work, root, with_audio = task
     source = Path(root) / work["source"]
     try:
-        if work["number"] is not None:
-            tune = next(text for number, text in _tunes(source) if number == work["number"])
-            abc = abc_to_interleaved(tune, Path(f"{source}#{work['number']}"))
-            score = converter.parse(tune, format="abc")
-        else:
-            abc = read_items(source)[0].data
-            score = converter.parse(source)
+        abc, score = read_work(work, root)
+        music = analyse(score)
         midi = _midi_bytes(score, flat=work["kind"] == "fiddle")
         mtf = midi_to_mtf(midi, source)
         features = None
@@ -112,7 +121,7 @@ def convert(task: tuple[dict, str, bool]) -> dict:
     except Exception as exc:  # any reader or music21 failure: this work is reported and left out
         return {"id": work["id"], "error": f"{type(exc).__name__}: {str(exc)[:200]}"}
     abc = music_only(abc)
-    return {"id": work["id"], "abc": abc, "mtf": mtf, "features": features, **music_labels(abc)}
+    return {"id": work["id"], "abc": abc, "mtf": mtf, "features": features, "music": music, **music_labels(abc)}
 
 
 def _files(out: Path, work: dict) -> dict[str, Path]:
@@ -121,8 +130,13 @@ def _files(out: Path, work: dict) -> dict[str, Path]:
     return {kind: folder / name for kind, name in names.items()}
 
 
+def _music_file(out: Path, work: dict) -> Path:
+    """The work's ``analyse`` features: a rerun reads them rather than parse the score again."""
+    return out / "music" / work["split"] / f"{work['id']}.music.json"
+
+
 def _converted(out: Path, work: dict) -> bool:
-    return all(path.exists() for path in _files(out, work).values())
+    return all(path.exists() for path in [*_files(out, work).values(), _music_file(out, work)])
 
 
 def _load(out: Path, work: dict) -> dict:
@@ -130,7 +144,8 @@ def _load(out: Path, work: dict) -> dict:
     files = _files(out, work)
     abc = files["abc"].read_text(encoding="utf-8")
     features = np.load(files["audio"]) if "audio" in files else None
-    return {"id": work["id"], "loaded": True, "abc": abc, "features": features, **music_labels(abc)}
+    music = json.loads(_music_file(out, work).read_text(encoding="utf-8"))
+    return {"id": work["id"], "loaded": True, "abc": abc, "features": features, "music": music, **music_labels(abc)}
 
 
 def _chain(*iterables):
@@ -189,11 +204,12 @@ def build(out: Path, seed: int = 0, workers: int = 2, audio_fraction: float = 0.
             if not result.get("loaded"):
                 atomic_write_text(files["abc"], result["abc"])
                 atomic_write_text(files["mtf"], result["mtf"])
+                atomic_write_text(_music_file(out, work), json.dumps(result["music"]) + "\n")
             if result["features"] is not None:
                 files["audio"] = folder / f"{work['id']}.npy"
                 if not result.get("loaded"):
                     atomic_save_npy(files["audio"], result["features"].astype(np.float32))
-            work.update({k: result[k] for k in ("metre", "key", "voices", "bars")})
+            work.update({k: result[k] for k in ("metre", "key", "voices", "bars", "music")})
             work["files"] = {k: str(v.relative_to(out)) for k, v in files.items()}
             work["texts"] = descriptions(work, random.Random(f"{seed}:{work['id']}"))
             if not work["texts"]:
@@ -201,7 +217,7 @@ def build(out: Path, seed: int = 0, workers: int = 2, audio_fraction: float = 0.
                 continue
             records.append(work)
     records.sort(key=lambda w: w["id"])
-    referenced = {out / f for w in records for f in w["files"].values()}
+    referenced = {out / f for w in records for f in w["files"].values()} | {_music_file(out, w) for w in records}
     for stale in (out / "music").rglob("*"):  # left by an earlier run with another selection or split
         if stale.is_file() and stale not in referenced:
             stale.unlink()

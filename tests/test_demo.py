@@ -118,6 +118,7 @@ def test_build_writes_music_texts_and_a_disjoint_held_out_split(tmp_path):
         assert (tmp_path / work["files"]["mtf"]).read_text(encoding="utf-8").startswith("ticks_per_beat")
         assert work["files"]["abc"].startswith(f"music/{work['split']}/")
         assert set(work["texts"]) == set(TRAIN_LANGUAGES)
+        assert work["music"]["ambitus"] >= 0 and work["music"]["texture"]  # demo.musicwords, from the parsed score
     assert any("audio" in w["files"] for w in works)
     heldout = {w["id"] for w in works if w["split"] == "heldout"}
     for name in ("pairs_symbolic_train.jsonl", "pairs_symbolic_val.jsonl", "pairs_audio_train.jsonl"):
