@@ -157,6 +157,7 @@ class MilvusLibrary(BaseLibrary):
             self._create_meta()
         self.client.load_collection(self.meta_collection)  # (a collection reopened from its files is not loaded)
         self._loaded = self._partitioned = False
+        self._search_keys: dict[str, str] | None = None  # the keys a search reads (see _search_meta)
         self._samples = functools.lru_cache(maxsize=4)(self._modality_sample)  # by (version, modality)
         self._listing = functools.lru_cache(maxsize=2)(self._read_metadata)  # by version: fields and their values
         # items a filter keeps, by (version, expression): read for a search, so at the search's consistency
@@ -534,10 +535,11 @@ class MilvusLibrary(BaseLibrary):
         ``within``), searched by Milvus under the filter. ``exact`` is not offered: Milvus searches
         its index (at the ef it is given, exact on the few items of a small library)."""
         keyword = self._keyword(keyword)
-        if not self._count("", SEARCH_CONSISTENCY):
-            raise LibraryError(f"{self.target}: the library is empty", hint=Hint("add music to it first", "index"))
+        empty = LibraryError(f"{self.target}: the library is empty", hint=Hint("add music to it first", "index"))
+        if not self._items_ready():
+            raise empty
         queries = np.atleast_2d(np.asarray(queries, dtype=np.float32))
-        meta = self.meta(SEARCH_CONSISTENCY)
+        meta = self._search_meta()
         if queries.shape[1] != int(meta["dim"]):
             raise LibraryError(
                 f"query vectors have {queries.shape[1]} dimensions; {self.target} holds {meta['dim']}-d vectors "
@@ -548,11 +550,14 @@ class MilvusLibrary(BaseLibrary):
         if within is not None and not len(within):
             return [[] for _ in queries]
         k = min(int(k), TOP_K_LIMIT)
-        expression, version = self._expression(modality, where, keyword, within), int(meta.get("version", 0))
+        expression = self._expression(modality, where, keyword, within)
         ef = max(EF_SEARCH, k)
         if expression:
+            version = int(self.meta(SEARCH_CONSISTENCY).get("version", 0))
             kept = self._counted(version, expression)
             if not kept:
+                if not self._count("", SEARCH_CONSISTENCY):
+                    raise empty
                 return [[] for _ in queries]
             share = kept / self._counted(version, self._expression(modality, None))  # of the partition searched
             ef = max(k, EF_SEARCH if share >= 1 else int(min(EF_MAX, EF_FILTERED / share)))
@@ -561,8 +566,20 @@ class MilvusLibrary(BaseLibrary):
             partition_names=[modality] if modality else None, search_params={"metric_type": "IP", "params": {"ef": ef}},
             consistency_level=SEARCH_CONSISTENCY,
         )
+        if not expression and not any(found) and not self._count("", SEARCH_CONSISTENCY):
+            raise empty
         return [[Hit(rank=rank, score=float(hit["distance"]), **self._item({"id": hit["id"], **hit["entity"]}))
                  for rank, hit in enumerate(hits, 1)] for hits in found]
+
+    def _search_meta(self) -> dict[str, str]:
+        """The library's keys as a search needs them (the model and dimension, fixed once the first
+        add made the items' collection), read once: a search without a filter is one request."""
+        if self._search_keys is None:
+            meta = self.meta(SEARCH_CONSISTENCY)
+            if "dim" not in meta:
+                return meta
+            self._search_keys = meta
+        return self._search_keys
 
     def _modality_sample(self, version: int, modality: str) -> np.ndarray:
         """Unit vectors of at most CALIBRATION_SAMPLE items of ``modality`` (the keys are hashes,
