@@ -5,11 +5,12 @@
 Each work becomes interleaved ABC (metadata fields removed: the model sees music only) and MTF
 (through music21's MIDI export; for fiddle tunes, and where that export fails, the flattened
 notes without repeats); a seeded subset
-is rendered to audio with the General MIDI SoundFont (the first 20 s) and turned into
-spectral-v1 features. Texts in eight languages come from each work's metadata. Output:
+is rendered to audio with the General MIDI SoundFont (the first 20 s), each work on its own
+instrument, tempo and dynamics (``demo.renderings``), and turned into spectral-v1 features. Texts
+come from each work's metadata; the audio pairs' texts also say how the excerpt sounds. Output:
 
-    music/{train,val,heldout}/<id>.abc|.mtf|.npy
-    works.jsonl                      metadata, split, files and texts of every work
+    music/{train,val,heldout}/<id>.abc|.mtf, <id>.<instrument>-<bpm>-<dynamics>.npy
+    works.jsonl                      metadata, split, files, texts and rendering of every work
     pairs_{symbolic,audio}_{train,val}.jsonl   training pairs for ``clamp3 train``
     failed.txt                       works that could not be converted, with the reason
 """
@@ -32,12 +33,17 @@ from tqdm.auto import tqdm
 from clamp3.formats.abc import is_interleaved
 from clamp3.io import atomic_save_npy, atomic_write_text
 from demo.corpus import corpus_root, select
+from demo.languages import TRAIN_LANGUAGES
+from demo.renderings import apply_rendering, audio_captions, draw_rendering, rendering_key
 from demo.texts import descriptions
 
 logger = logging.getLogger("demo.build")
 
 MUSIC_FIELDS = set("LMKQVIU")  # header fields that describe the music itself
 AUDIO_SECONDS = 20.0
+# An excerpt costs about 0.5 CPU s beyond the conversion (render, resample, features; measured by
+# benchmarks/renderings.py): half the corpus is about 5,600 excerpts, about 22 min on 2 workers
+AUDIO_FRACTION = 0.5
 
 
 def music_only(abc: str) -> str:
@@ -82,7 +88,8 @@ def _midi_bytes(score, flat: bool = False) -> bytes:
 
 
 def convert(task: tuple[dict, str, bool]) -> dict:
-    """One work -> its ABC, MTF, optional audio features and the labels read from the music."""
+    """One work -> its ABC, MTF, optional audio features (of its ``rendering``) and the labels
+    read from the music."""
     from music21 import converter
 
     from clamp3.formats import read_items
@@ -106,7 +113,7 @@ def convert(task: tuple[dict, str, bool]) -> dict:
             from clamp3.features import load_extractor
             from clamp3.features.render import render_midi
 
-            waveform = render_midi(midi, source, max_seconds=AUDIO_SECONDS)
+            waveform = render_midi(apply_rendering(midi, work["rendering"]), source, max_seconds=AUDIO_SECONDS)
             features = load_extractor("spectral-v1").extract(waveform) if np.abs(waveform).max() > 0 else None
     except Exception as exc:  # any reader or music21 failure: this work is reported and left out
         return {"id": work["id"], "error": f"{type(exc).__name__}: {str(exc)[:200]}"}
@@ -115,8 +122,12 @@ def convert(task: tuple[dict, str, bool]) -> dict:
 
 
 def _files(out: Path, work: dict) -> dict[str, Path]:
+    """The files of a work; the audio's name says its rendering, so that features of another
+    rendering (or of the single-piano ones before renderings) are never taken for it."""
     folder = out / "music" / work["split"]
-    names = {"abc": f"{work['id']}.abc", "mtf": f"{work['id']}.mtf"} | ({"audio": f"{work['id']}.npy"} if work["audio"] else {})
+    names = {"abc": f"{work['id']}.abc", "mtf": f"{work['id']}.mtf"}
+    if work["audio"]:
+        names["audio"] = f"{work['id']}.{rendering_key(work['rendering'])}.npy"
     return {kind: folder / name for kind, name in names.items()}
 
 
@@ -153,7 +164,17 @@ def safe_id(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "_", text)
 
 
-def build(out: Path, seed: int = 0, workers: int = 2, audio_fraction: float = 0.2, limit: int | None = None, val: float = 0.05) -> dict:
+def audio_texts(work: dict, rng: random.Random) -> list[str]:
+    """The texts of a rendered work's audio: its descriptions with the rendering said, in the
+    languages they are written in, and captions of the rendering alone in every training
+    language. Scores get none of this: they have no instrument."""
+    texts = []
+    for lang in TRAIN_LANGUAGES:
+        texts += audio_captions(work["rendering"], lang, work["texts"].get(lang, []), rng)
+    return texts
+
+
+def build(out: Path, seed: int = 0, workers: int = 2, audio_fraction: float = AUDIO_FRACTION, limit: int | None = None, val: float = 0.05) -> dict:
     works = select(seed)
     if limit:
         works = random.Random(seed).sample(works, limit)
@@ -166,6 +187,8 @@ def build(out: Path, seed: int = 0, workers: int = 2, audio_fraction: float = 0.
         if work["split"] == "train" and draw.random() < val:
             work["split"] = "val"
         work["audio"] = draw.random() < audio_fraction
+        if work["audio"]:
+            work["rendering"] = draw_rendering(work["id"], work)
     root = str(corpus_root())
     done = [w for w in works if _converted(out, w)]  # a rerun converts only what is missing
     tasks = [(w, root, w["audio"]) for w in works if not _converted(out, w)]
@@ -189,9 +212,11 @@ def build(out: Path, seed: int = 0, workers: int = 2, audio_fraction: float = 0.
                 atomic_write_text(files["abc"], result["abc"])
                 atomic_write_text(files["mtf"], result["mtf"])
             if result["features"] is not None:
-                files["audio"] = folder / f"{work['id']}.npy"
+                files["audio"] = _files(out, work)["audio"]
                 if not result.get("loaded"):
                     atomic_save_npy(files["audio"], result["features"].astype(np.float32))
+            else:
+                work.pop("rendering", None)  # silent or not rendered: no audio, nothing said of it
             work.update({k: result[k] for k in ("metre", "key", "voices", "bars")})
             work["files"] = {k: str(v.relative_to(out)) for k, v in files.items()}
             work["texts"] = descriptions(work, random.Random(f"{seed}:{work['id']}"))
@@ -209,7 +234,8 @@ def build(out: Path, seed: int = 0, workers: int = 2, audio_fraction: float = 0.
         for stage, kinds in (("symbolic", ("abc", "mtf")), ("audio", ("audio",))):
             rows = [
                 {"id": w["id"], "filepaths": [w["files"][k] for k in kinds if k in w["files"]],
-                 "texts": [t for texts in w["texts"].values() for t in texts]}
+                 "texts": audio_texts(w, random.Random(f"{seed}:{w['id']}:audio")) if stage == "audio"
+                 else [t for texts in w["texts"].values() for t in texts]}
                 for w in records if w["split"] == split and any(k in w["files"] for k in kinds)
             ]
             _write_jsonl(out / f"pairs_{stage}_{split}.jsonl", rows)
@@ -244,7 +270,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="data/demo")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--audio-fraction", type=float, default=0.2, help="works rendered to audio (default: 0.2)")
+    parser.add_argument("--audio-fraction", type=float, default=AUDIO_FRACTION,
+                        help=f"works rendered to audio (default: {AUDIO_FRACTION}; see demo/README.md for the cost)")
     parser.add_argument("--limit", type=int, default=None, help="a random sample of this many works (for tests)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
