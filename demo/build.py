@@ -165,12 +165,14 @@ def safe_id(text: str) -> str:
 
 
 def audio_texts(work: dict, rng: random.Random) -> list[str]:
-    """The texts of a rendered work's audio: its descriptions with the rendering said, in the
-    languages they are written in, and captions of the rendering alone in every training
-    language. Scores get none of this: they have no instrument."""
+    """The texts of a rendered work's audio: one of its descriptions with the rendering said, in
+    each language they are written in, and captions of the rendering alone in every training
+    language. Scores get none of this: they have no instrument. One description, not all: each is
+    a new text for the text tower to encode (the rendering-only captions repeat across works)."""
     texts = []
     for lang in TRAIN_LANGUAGES:
-        texts += audio_captions(work["rendering"], lang, work["texts"].get(lang, []), rng)
+        described = work["texts"].get(lang, [])
+        texts += audio_captions(work["rendering"], lang, rng.sample(described, min(1, len(described))), rng)
     return texts
 
 
