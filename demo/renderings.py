@@ -364,7 +364,8 @@ PHRASES = {
 
 def bpm_phrase(bpm: int, lang: str) -> str:
     """Beats per minute with the noun each language takes after the number: Slavic languages
-    decline it (one, few, many); Romanian puts "de" before a noun after 20-99 (in the last two digits)."""
+    decline it (one, few, many; Czech's few is for 2-4 alone); Romanian puts "de" between the
+    number and the noun when the number's last two digits are 00 or 20-99."""
     unit = PHRASES[lang]["bpm"]
     if isinstance(unit, tuple):
         one, few, many, tail = unit
@@ -401,11 +402,10 @@ def audio_captions(rendering: dict, lang: str, descriptions: list[str], rng: ran
     dynamics joined, in a random choice of their phrases, and two captions of the rendering alone."""
     (played, music), tempo, dynamics = _parts(rendering, lang)
     sep = PHRASES[lang]["sep"]
-    texts = []
-    for text in [*descriptions, None]:
-        parts = [rng.choice((played, music)) if text else played, rng.choice(tempo)]
-        if dynamics:
-            parts.append(rng.choice(dynamics))
-        texts.append(sep.join([text, *parts] if text else parts))
-    texts.append(sep.join([music, tempo[0], *(dynamics[:1] if dynamics else ())]))
+
+    def said(instrument: str) -> list[str]:
+        return [instrument, rng.choice(tempo), *([rng.choice(dynamics)] if dynamics else [])]
+
+    texts = [sep.join([text, *said(rng.choice((played, music)))]) for text in descriptions]
+    texts += [sep.join(said(played)), sep.join([music, tempo[0], *(dynamics[:1] if dynamics else ())])]
     return list(dict.fromkeys(texts))
