@@ -224,12 +224,12 @@ PHRASES = {
         bpm=("удар", "удари", "ударів", " на хвилину"), dynamics={"soft": ("тихо", "тихе виконання"), "loud": ("гучно", "гучне виконання")}, sep=", "),
     "el": dict(
         instruments={"piano": ("παιγμένο στο πιάνο", "μουσική για πιάνο"), "strings": ("από σύνολο εγχόρδων", "μουσική για έγχορδα"),
-                     "flute": ("παιγμένο στο φλάουτο", "μουσική για φλάουτο"), "organ": ("παιγμένο στο εκκλησιαστικό όργανο", "μουσική για όργανο"),
+                     "flute": ("παιγμένο στο φλάουτο", "μουσική για φλάουτο"), "organ": ("παιγμένο στο εκκλησιαστικό όργανο", "μουσική για εκκλησιαστικό όργανο"),
                      "guitar": ("παιγμένο στην κλασική κιθάρα", "μουσική για κιθάρα"), "harp": ("παιγμένο στην άρπα", "μουσική για άρπα"),
                      "choir": ("τραγουδισμένο από χορωδία", "χορωδιακή μουσική"), "brass": ("από σύνολο χάλκινων πνευστών", "μουσική για χάλκινα πνευστά"),
                      "accordion": ("παιγμένο στο ακορντεόν", "μουσική για ακορντεόν"), "violin": ("παιγμένο στο βιολί", "μουσική για βιολί")},
         tempo={"slow": ("αργό", "αργό τέμπο"), "moderate": ("μέτριο", "μέτριο τέμπο"), "fast": ("γρήγορο", "γρήγορο τέμπο")},
-        bpm="{bpm} χτύποι το λεπτό", dynamics={"soft": ("σιγανό", "παιγμένο σιγανά"), "loud": ("δυνατό", "παιγμένο δυνατά")}, sep=", "),
+        bpm="{bpm} χτύποι ανά λεπτό", dynamics={"soft": ("σιγανό", "παιγμένο σιγανά"), "loud": ("δυνατό", "παιγμένο δυνατά")}, sep=", "),
     "tr": dict(
         instruments={"piano": ("piyanoda çalınmış", "piyano müziği"), "strings": ("yaylı çalgılar topluluğu tarafından çalınmış", "yaylı çalgılar müziği"),
                      "flute": ("flütle çalınmış", "flüt müziği"), "organ": ("kilise orgunda çalınmış", "org müziği"),
@@ -245,7 +245,7 @@ PHRASES = {
                      "choir": ("غناء جوقة", "موسيقى كورالية"), "brass": ("أداء فرقة آلات نحاسية", "موسيقى الآلات النحاسية"),
                      "accordion": ("عزف على الأكورديون", "موسيقى الأكورديون"), "violin": ("عزف على الكمان", "موسيقى الكمان")},
         tempo={"slow": ("بطيء", "إيقاع بطيء"), "moderate": ("معتدل", "إيقاع معتدل"), "fast": ("سريع", "إيقاع سريع")},
-        bpm="{bpm} نبضة في الدقيقة", dynamics={"soft": ("هادئ", "عزف هادئ"), "loud": ("صاخب", "عزف بصوت عالٍ")}, sep="، "),
+        bpm="{bpm} نبضة في الدقيقة", dynamics={"soft": ("هادئ", "عزف هادئ"), "loud": ("قوي", "عزف بصوت عالٍ")}, sep="، "),
     "hi": dict(
         instruments={"piano": ("पियानो पर बजाया गया", "पियानो संगीत"), "strings": ("स्ट्रिंग समूह द्वारा बजाया गया", "तार वाद्यों का संगीत"),
                      "flute": ("बांसुरी पर बजाया गया", "बांसुरी संगीत"), "organ": ("चर्च ऑर्गन पर बजाया गया", "ऑर्गन संगीत"),
@@ -263,14 +263,14 @@ PHRASES = {
         bpm="분당 {bpm}비트", dynamics={"soft": ("여리게", "작은 소리로 연주"), "loud": ("세게", "큰 소리로 연주")}, sep=", "),
     "vi": dict(
         instruments={"piano": ("chơi trên đàn piano", "nhạc piano"), "strings": ("do dàn dây biểu diễn", "nhạc dàn dây"),
-                     "flute": ("chơi bằng sáo flute", "nhạc sáo"), "organ": ("chơi trên đàn organ nhà thờ", "nhạc organ"),
+                     "flute": ("thổi sáo flute", "nhạc sáo"), "organ": ("chơi trên đàn organ nhà thờ", "nhạc organ"),
                      "guitar": ("chơi trên đàn guitar cổ điển", "nhạc guitar"), "harp": ("chơi trên đàn hạc", "nhạc đàn hạc"),
                      "choir": ("do dàn hợp xướng hát", "nhạc hợp xướng"), "brass": ("do dàn kèn đồng biểu diễn", "nhạc kèn đồng"),
                      "accordion": ("chơi trên đàn accordion", "nhạc accordion"), "violin": ("chơi trên đàn violin", "nhạc violin")},
         tempo={"slow": ("chậm", "nhịp độ chậm"), "moderate": ("vừa phải", "nhịp độ vừa phải"), "fast": ("nhanh", "nhịp độ nhanh")},
         bpm="{bpm} nhịp mỗi phút", dynamics={"soft": ("nhẹ nhàng", "chơi nhẹ nhàng"), "loud": ("mạnh", "chơi to và mạnh")}, sep=", "),
     "id": dict(
-        instruments={"piano": ("dimainkan dengan piano", "musik piano"), "strings": ("dimainkan oleh ansambel gesek", "musik gesek"),
+        instruments={"piano": ("dimainkan dengan piano", "musik piano"), "strings": ("dimainkan oleh ansambel alat gesek", "musik alat gesek"),
                      "flute": ("dimainkan dengan flute", "musik seruling"), "organ": ("dimainkan dengan organ gereja", "musik organ"),
                      "guitar": ("dimainkan dengan gitar klasik", "musik gitar"), "harp": ("dimainkan dengan harpa", "musik harpa"),
                      "choir": ("dinyanyikan oleh paduan suara", "musik paduan suara"), "brass": ("dimainkan oleh ansambel tiup logam", "musik tiup logam"),
