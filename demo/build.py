@@ -41,8 +41,8 @@ logger = logging.getLogger("demo.build")
 
 MUSIC_FIELDS = set("LMKQVIU")  # header fields that describe the music itself
 AUDIO_SECONDS = 20.0
-# An excerpt costs about 0.5 CPU s beyond the conversion (render, resample, features; measured by
-# benchmarks/renderings.py): half the corpus is about 5,600 excerpts, about 22 min on 2 workers
+# An excerpt costs 0.35-0.5 CPU s beyond the conversion (render, resample, features; measured by
+# benchmarks/renderings.py): half the corpus is about 5,600 excerpts, 16-22 min on 2 workers
 AUDIO_FRACTION = 0.5
 
 
