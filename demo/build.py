@@ -5,14 +5,15 @@
 Each work becomes interleaved ABC (metadata fields removed: the model sees music only) and MTF
 (through music21's MIDI export; for fiddle tunes, and where that export fails, the flattened
 notes without repeats); a seeded subset
-is rendered to audio with the General MIDI SoundFont (the first 20 s) and turned into
-spectral-v1 features. Texts in the 20 training languages of ``demo.languages`` come from each
-work's metadata; what the music itself shows (mode, range, melodic motion, texture, ...:
-``demo.musicwords``) is read from the score parsed for the conversion. Output:
+is rendered to audio with the General MIDI SoundFont (the first 20 s), each work on its own
+instrument, tempo and dynamics (``demo.renderings``), and turned into spectral-v1 features. Texts
+in the 20 training languages of ``demo.languages`` come from each work's metadata; what the music
+itself shows (mode, range, melodic motion, texture, ...: ``demo.musicwords``) is read from the
+score parsed for the conversion; the audio pairs' texts also say how the excerpt sounds. Output:
 
-    music/{train,val,heldout}/<id>.abc|.mtf|.npy
+    music/{train,val,heldout}/<id>.abc|.mtf, <id>.<instrument>-<bpm>-<dynamics>.npy
     music/{train,val,heldout}/<id>.music.json   the work's music features (kept for reruns)
-    works.jsonl                      metadata, split, files, music features and texts of every work
+    works.jsonl                      metadata, split, files, music features, texts and rendering of every work
     pairs_{symbolic,audio}_{train,val}.jsonl   training pairs for ``clamp3 train``
     failed.txt                       works that could not be converted, with the reason
 """
@@ -35,13 +36,18 @@ from tqdm.auto import tqdm
 from clamp3.formats.abc import is_interleaved
 from clamp3.io import atomic_save_npy, atomic_write_text
 from demo.corpus import corpus_root, select
+from demo.languages import TRAIN_LANGUAGES
 from demo.musicwords import analyse
+from demo.renderings import apply_rendering, audio_captions, draw_rendering, rendering_key
 from demo.texts import descriptions
 
 logger = logging.getLogger("demo.build")
 
 MUSIC_FIELDS = set("LMKQVIU")  # header fields that describe the music itself
 AUDIO_SECONDS = 20.0
+# An excerpt costs 0.35-0.5 CPU s beyond the conversion (render, resample, features; measured by
+# benchmarks/renderings.py): half the corpus is about 5,600 excerpts, 16-22 min on 2 workers
+AUDIO_FRACTION = 0.5
 
 
 def music_only(abc: str) -> str:
@@ -100,8 +106,9 @@ def read_work(work: dict, root: str) -> tuple[str, object]:
 
 
 def convert(task: tuple[dict, str, bool]) -> dict:
-    """One work -> its ABC, MTF, optional audio features, the labels read from the music and the
-    features of the music (``demo.musicwords``), from the one score music21 parses."""
+    """One work -> its ABC, MTF, optional audio features (of its ``rendering``), the labels read
+    from the music and the features of the music (``demo.musicwords``), from the one score music21
+    parses."""
     from clamp3.formats.midi import midi_to_mtf
 
     work, root, with_audio = task
@@ -116,7 +123,7 @@ def convert(task: tuple[dict, str, bool]) -> dict:
             from clamp3.features import load_extractor
             from clamp3.features.render import render_midi
 
-            waveform = render_midi(midi, source, max_seconds=AUDIO_SECONDS)
+            waveform = render_midi(apply_rendering(midi, work["rendering"]), source, max_seconds=AUDIO_SECONDS)
             features = load_extractor("spectral-v1").extract(waveform) if np.abs(waveform).max() > 0 else None
     except Exception as exc:  # any reader or music21 failure: this work is reported and left out
         return {"id": work["id"], "error": f"{type(exc).__name__}: {str(exc)[:200]}"}
@@ -125,8 +132,12 @@ def convert(task: tuple[dict, str, bool]) -> dict:
 
 
 def _files(out: Path, work: dict) -> dict[str, Path]:
+    """The files of a work; the audio's name says its rendering, so that features of another
+    rendering (or of the single-piano ones before renderings) are never taken for it."""
     folder = out / "music" / work["split"]
-    names = {"abc": f"{work['id']}.abc", "mtf": f"{work['id']}.mtf"} | ({"audio": f"{work['id']}.npy"} if work["audio"] else {})
+    names = {"abc": f"{work['id']}.abc", "mtf": f"{work['id']}.mtf"}
+    if work["audio"]:
+        names["audio"] = f"{work['id']}.{rendering_key(work['rendering'])}.npy"
     return {kind: folder / name for kind, name in names.items()}
 
 
@@ -169,7 +180,19 @@ def safe_id(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "_", text)
 
 
-def build(out: Path, seed: int = 0, workers: int = 2, audio_fraction: float = 0.2, limit: int | None = None, val: float = 0.05) -> dict:
+def audio_texts(work: dict, rng: random.Random) -> list[str]:
+    """The texts of a rendered work's audio: one of its descriptions with the rendering said, in
+    each language they are written in, and captions of the rendering alone in every training
+    language. Scores get none of this: they have no instrument. One description, not all: each is
+    a new text for the text tower to encode (the rendering-only captions repeat across works)."""
+    texts = []
+    for lang in TRAIN_LANGUAGES:
+        described = work["texts"].get(lang, [])
+        texts += audio_captions(work["rendering"], lang, rng.sample(described, min(1, len(described))), rng)
+    return texts
+
+
+def build(out: Path, seed: int = 0, workers: int = 2, audio_fraction: float = AUDIO_FRACTION, limit: int | None = None, val: float = 0.05) -> dict:
     works = select(seed)
     if limit:
         works = random.Random(seed).sample(works, limit)
@@ -182,6 +205,8 @@ def build(out: Path, seed: int = 0, workers: int = 2, audio_fraction: float = 0.
         if work["split"] == "train" and draw.random() < val:
             work["split"] = "val"
         work["audio"] = draw.random() < audio_fraction
+        if work["audio"]:
+            work["rendering"] = draw_rendering(work["id"], work)
     root = str(corpus_root())
     done = [w for w in works if _converted(out, w)]  # a rerun converts only what is missing
     tasks = [(w, root, w["audio"]) for w in works if not _converted(out, w)]
@@ -206,9 +231,11 @@ def build(out: Path, seed: int = 0, workers: int = 2, audio_fraction: float = 0.
                 atomic_write_text(files["mtf"], result["mtf"])
                 atomic_write_text(_music_file(out, work), json.dumps(result["music"]) + "\n")
             if result["features"] is not None:
-                files["audio"] = folder / f"{work['id']}.npy"
+                files["audio"] = _files(out, work)["audio"]
                 if not result.get("loaded"):
                     atomic_save_npy(files["audio"], result["features"].astype(np.float32))
+            else:
+                work.pop("rendering", None)  # silent or not rendered: no audio, nothing said of it
             work.update({k: result[k] for k in ("metre", "key", "voices", "bars", "music")})
             work["files"] = {k: str(v.relative_to(out)) for k, v in files.items()}
             work["texts"] = descriptions(work, random.Random(f"{seed}:{work['id']}"))
@@ -226,7 +253,8 @@ def build(out: Path, seed: int = 0, workers: int = 2, audio_fraction: float = 0.
         for stage, kinds in (("symbolic", ("abc", "mtf")), ("audio", ("audio",))):
             rows = [
                 {"id": w["id"], "filepaths": [w["files"][k] for k in kinds if k in w["files"]],
-                 "texts": [t for texts in w["texts"].values() for t in texts]}
+                 "texts": audio_texts(w, random.Random(f"{seed}:{w['id']}:audio")) if stage == "audio"
+                 else [t for texts in w["texts"].values() for t in texts]}
                 for w in records if w["split"] == split and any(k in w["files"] for k in kinds)
             ]
             _write_jsonl(out / f"pairs_{stage}_{split}.jsonl", rows)
@@ -261,7 +289,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="data/demo")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--audio-fraction", type=float, default=0.2, help="works rendered to audio (default: 0.2)")
+    parser.add_argument("--audio-fraction", type=float, default=AUDIO_FRACTION,
+                        help=f"works rendered to audio (default: {AUDIO_FRACTION}; see demo/README.md for the cost)")
     parser.add_argument("--limit", type=int, default=None, help="a random sample of this many works (for tests)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
