@@ -348,7 +348,7 @@ def classification_table(section: dict) -> list[str]:
 
 
 def retrieval_table(section: dict, trained: list[str] | None) -> list[str]:
-    summary = section.get("retrieval_summary", {})
+    summary = section.get("retrieval_summary") or retrieval_summary(section["retrieval"])  # (a report made before it had one)
     ratios = summary.get("hit@10_ratio", {})
     lines = ["| query language | in training | Hit@1 | Hit@10 | MRR | Hit@10 / English |", "|---|---|---|---|---|---|"]
     for lang, result in section["retrieval"].items():
