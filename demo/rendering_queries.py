@@ -1,0 +1,66 @@
+"""Text queries for how a work was rendered to audio (its ``rendering``: instrument and tempo), in
+ten languages, for the held-out text -> audio evaluation (``demo.evaluate``).
+
+Written per language (no machine translation), each a whole query: a frame with the instrument's
+name in the case the frame takes (Russian genitive after для, Finnish adessive, Hungarian
+superessive). Seven languages of the training texts and three (sv, fi, hu) that training never
+saw. Instruments are keyed by the General MIDI name the rendering gives, lower case.
+"""
+
+from __future__ import annotations
+
+QUERY_LANGUAGES = ["en", "de", "fr", "es", "zh", "ja", "ru", "sv", "fi", "hu"]
+
+FRAMES = {
+    "en": "music played on the {}", "de": "Musik für {}", "fr": "musique pour {}", "es": "música para {}",
+    "zh": "{}演奏的音乐", "ja": "{}の演奏", "ru": "музыка для {}", "sv": "musik för {}",
+    "fi": "{} soitettua musiikkia", "hu": "{} játszott zene",
+}
+# instrument -> its name in each of QUERY_LANGUAGES, in the case its frame takes
+INSTRUMENTS = {
+    "piano": ["piano", "Klavier", "piano", "piano", "钢琴", "ピアノ", "фортепиано", "piano", "pianolla", "zongorán"],
+    "harpsichord": ["harpsichord", "Cembalo", "clavecin", "clave", "大键琴", "チェンバロ", "клавесина", "cembalo", "cembalolla", "csembalón"],
+    "organ": ["organ", "Orgel", "orgue", "órgano", "管风琴", "オルガン", "органа", "orgel", "uruilla", "orgonán"],
+    "accordion": ["accordion", "Akkordeon", "accordéon", "acordeón", "手风琴", "アコーディオン", "аккордеона", "dragspel", "harmonikalla", "harmonikán"],
+    "guitar": ["guitar", "Gitarre", "guitare", "guitarra", "吉他", "ギター", "гитары", "gitarr", "kitaralla", "gitáron"],
+    "harp": ["harp", "Harfe", "harpe", "arpa", "竖琴", "ハープ", "арфы", "harpa", "harpulla", "hárfán"],
+    "violin": ["violin", "Violine", "violon", "violín", "小提琴", "ヴァイオリン", "скрипки", "fiol", "viululla", "hegedűn"],
+    "viola": ["viola", "Bratsche", "alto", "viola", "中提琴", "ヴィオラ", "альта", "altfiol", "alttoviululla", "brácsán"],
+    "cello": ["cello", "Violoncello", "violoncelle", "violonchelo", "大提琴", "チェロ", "виолончели", "cello", "sellolla", "csellón"],
+    "flute": ["flute", "Flöte", "flûte", "flauta", "长笛", "フルート", "флейты", "flöjt", "huilulla", "fuvolán"],
+    "recorder": ["recorder", "Blockflöte", "flûte à bec", "flauta dulce", "竖笛", "リコーダー", "блокфлейты", "blockflöjt", "nokkahuilulla", "furulyán"],
+    "clarinet": ["clarinet", "Klarinette", "clarinette", "clarinete", "单簧管", "クラリネット", "кларнета", "klarinett", "klarinetilla", "klarinéton"],
+    "oboe": ["oboe", "Oboe", "hautbois", "oboe", "双簧管", "オーボエ", "гобоя", "oboe", "oboella", "oboán"],
+    "bassoon": ["bassoon", "Fagott", "basson", "fagot", "大管", "ファゴット", "фагота", "fagott", "fagotilla", "fagotton"],
+    "trumpet": ["trumpet", "Trompete", "trompette", "trompeta", "小号", "トランペット", "трубы", "trumpet", "trumpetilla", "trombitán"],
+    "french horn": ["French horn", "Horn", "cor", "trompa", "圆号", "ホルン", "валторны", "valthorn", "käyrätorvella", "kürtön"],
+    "trombone": ["trombone", "Posaune", "trombone", "trombón", "长号", "トロンボーン", "тромбона", "trombon", "pasuunalla", "harsonán"],
+    "saxophone": ["saxophone", "Saxophon", "saxophone", "saxofón", "萨克斯管", "サクソフォン", "саксофона", "saxofon", "saksofonilla", "szaxofonon"],
+    "bagpipe": ["bagpipes", "Dudelsack", "cornemuse", "gaita", "风笛", "バグパイプ", "волынки", "säckpipa", "säkkipillillä", "dudán"],
+    "marimba": ["marimba", "Marimba", "marimba", "marimba", "马林巴", "マリンバ", "маримбы", "marimba", "marimballa", "marimbán"],
+    "vibraphone": ["vibraphone", "Vibraphon", "vibraphone", "vibráfono", "颤音琴", "ヴィブラフォン", "вибрафона", "vibrafon", "vibrafonilla", "vibrafonon"],
+    "xylophone": ["xylophone", "Xylophon", "xylophone", "xilófono", "木琴", "シロフォン", "ксилофона", "xylofon", "ksylofonilla", "xilofonon"],
+}
+INSTRUMENTS["fiddle"] = INSTRUMENTS["violin"]  # General MIDI's program 110: the same instrument to a listener
+# tempo -> the whole query in each of QUERY_LANGUAGES
+TEMPI = {
+    "slow": ["slow music", "langsame Musik", "musique lente", "música lenta", "慢速的音乐", "ゆっくりとした音楽",
+             "медленная музыка", "långsam musik", "hidasta musiikkia", "lassú zene"],
+    "fast": ["fast music", "schnelle Musik", "musique rapide", "música rápida", "快速的音乐", "速いテンポの音楽",
+             "быстрая музыка", "snabb musik", "nopeaa musiikkia", "gyors zene"],
+}
+
+
+def instrument_queries(instrument: str) -> dict[str, str] | None:
+    """Language -> the query for music played on ``instrument``; None for an instrument not listed."""
+    names = INSTRUMENTS.get(instrument.lower())
+    if names is None:
+        return None
+    return {lang: FRAMES[lang].format(name) for lang, name in zip(QUERY_LANGUAGES, names)}
+
+
+def tempo_queries(tempo: str) -> dict[str, str]:
+    """Language -> the query for music at ``tempo`` ('slow' or 'fast')."""
+    if tempo not in TEMPI:
+        raise ValueError(f"no queries for the tempo '{tempo}'; expected one of {', '.join(TEMPI)}")
+    return dict(zip(QUERY_LANGUAGES, TEMPI[tempo]))

@@ -1,0 +1,194 @@
+"""demo.evaluate: neighbour agreement, precision@k, the language table, and the --library mode
+on a small library embedded by the default model."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import numpy as np
+import pytest
+
+import demo.texts
+from demo.evaluate import (
+    library_work,
+    main,
+    nearest,
+    neighbour_agreement,
+    precision_at_k,
+    rendering_section,
+    retrieval_summary,
+    retrieval_table,
+    table,
+)
+from demo.rendering_queries import FRAMES, INSTRUMENTS, QUERY_LANGUAGES, TEMPI, instrument_queries
+
+
+def naive_agreement(points, labels, k, euclidean=False):
+    """One item at a time: sort every other item by distance, count the first k with the label."""
+    shares = []
+    for i, point in enumerate(points):
+        if labels[i] is None:
+            continue
+        others = [j for j in range(len(points)) if j != i]
+        if euclidean:
+            others.sort(key=lambda j: float(np.sum((points[j] - point) ** 2)))
+        else:
+            cos = [float(points[j] @ point / np.linalg.norm(points[j]) / np.linalg.norm(point)) for j in others]
+            others = [j for _, j in sorted(zip(cos, others), key=lambda p: -p[0])]
+        shares.append(np.mean([labels[j] == labels[i] for j in others[:k]]))
+    return float(np.mean(shares))
+
+
+def two_clusters(n=60, dim=8, seed=0):
+    rng = np.random.default_rng(seed)
+    region = np.array(["north", "south"])[np.arange(n) % 2]
+    centres = {"north": np.eye(dim)[0] * 5, "south": np.eye(dim)[1] * 5}
+    points = np.stack([centres[r] for r in region]) + rng.standard_normal((n, dim))
+    keys = list(rng.choice(["C", "G", "D", "F"], n))
+    return points, list(region), keys
+
+
+def test_two_clusters_by_region_agree_fully_and_random_keys_sit_at_chance():
+    points, region, keys = two_clusters()
+    result = neighbour_agreement(points, {"region": region, "key": keys}, k=10)
+    assert result["region"]["agreement"] == 1.0
+    assert result["region"]["chance"] == pytest.approx(29 / 59)  # 30 of a region, less itself, over 59 others
+    assert abs(result["key"]["agreement"] - result["key"]["chance"]) < 0.12
+    on_map = neighbour_agreement(points[:, :2], {"region": region}, k=10, metric="euclidean")
+    assert on_map["region"]["agreement"] == 1.0
+
+
+def test_agreement_equals_a_one_at_a_time_reference_and_skips_items_without_a_value():
+    rng = np.random.default_rng(1)
+    points = rng.standard_normal((40, 5))
+    labels = [random.Random(i).choice(["a", "b", "c", None]) for i in range(40)]
+    for metric, euclidean in (("cosine", False), ("euclidean", True)):
+        result = neighbour_agreement(points, {"x": labels}, k=7, metric=metric)
+        assert result["x"]["n"] == sum(v is not None for v in labels)
+        assert result["x"]["agreement"] == pytest.approx(naive_agreement(points, labels, 7, euclidean))
+    assert nearest(points, 3, block=7).tolist() == nearest(points, 3).tolist()  # blocks change nothing
+    assert (nearest(points, 3) != np.arange(40)[:, None]).all()  # never itself
+
+
+def test_precision_at_ten_counts_the_relevant_items_among_the_ten_best():
+    rng = np.random.default_rng(2)
+    pool = rng.standard_normal((30, 16)) * 0.1
+    pool[:, 0] -= 1.0  # every item points away from the first axis ...
+    pool[:4, 0] = 2.0  # ... but four
+    relevant = np.zeros(30, bool)
+    relevant[:4] = True
+    query = np.eye(16)[:1]
+    assert precision_at_k(query, pool, relevant, k=10).tolist() == [0.4]
+    relevant[:12] = True  # the ten best are now all relevant, whatever order the other eight take
+    pool[:12, 0] = 2.0
+    assert precision_at_k(np.vstack([query, -query]), pool, relevant, k=10).tolist() == [1.0, 0.0]
+    assert precision_at_k(query, pool[:5], relevant[:5], k=10).tolist() == [1.0]  # a pool under k: all of it
+
+
+def test_rendering_queries_cover_every_query_language_and_the_section_skips_unrendered_audio():
+    assert len(QUERY_LANGUAGES) == 10 and set(FRAMES) == set(QUERY_LANGUAGES)
+    assert all(len(names) == 10 for names in INSTRUMENTS.values()) and all(len(q) == 10 for q in TEMPI.values())
+    assert instrument_queries("Flute")["ru"] == "музыка для флейты" and instrument_queries("kazoo") is None
+    assert sum(lang in ("sv", "fi", "hu", "da", "ro", "ca", "he", "th", "fa", "bn") for lang in QUERY_LANGUAGES) >= 3
+    skipped = rendering_section(None, np.zeros((3, 4)), [{"id": "a"}, {"id": "b"}, {"id": "c"}])
+    assert list(skipped) == ["skipped"]
+
+
+def test_rendering_section_scores_each_instrument_and_tempo(tiny_model):
+    from clamp3 import Embedder
+
+    works = [{"rendering": {"instrument": i, "tempo": t}} for i, t in [("flute", "slow"), ("piano", "fast"), ("kazoo", "fast")] * 4]
+    embedder = Embedder(tiny_model)
+    dim = embedder.encode_texts(["x"]).shape[1]
+    vectors = np.random.default_rng(3).standard_normal((12, dim)).astype(np.float32)
+    section = rendering_section(embedder, vectors, works)
+    assert set(section["instrument"]) == {"flute", "piano"} and section["unlisted_instruments"] == ["kazoo"]
+    assert set(section["tempo"]) == {"slow", "fast"} and section["tempo"]["fast"]["chance"] == pytest.approx(8 / 12)
+    assert set(section["instrument"]["flute"]["precision@10"]) == set(QUERY_LANGUAGES)
+
+
+def test_the_language_table_gives_hit_at_ten_as_a_ratio_of_english():
+    results = {lang: {"hit@1": h / 2, "hit@10": h, "mrr": h / 2} for lang, h in (("en", 0.5), ("de", 0.4), ("sv", 0.45))}
+    summary = retrieval_summary(results)
+    assert summary["hit@10_ratio"] == pytest.approx({"en": 1.0, "de": 0.8, "sv": 0.9})
+    assert summary["min_ratio_all"]["language"] == "de" and summary["min_ratio_heldout"] == {"language": "sv", "ratio": pytest.approx(0.9), "languages": 1}
+    lines = retrieval_table({"retrieval": results, "retrieval_summary": summary}, trained=["en", "de"])
+    assert lines[0] == "| query language | in training | Hit@1 | Hit@10 | MRR | Hit@10 / English |"
+    assert lines[2:5] == ["| en | yes | 0.250 | 0.500 | 0.250 | 1.00 |", "| de | yes | 0.200 | 0.400 | 0.200 | 0.80 |",
+                          "| sv | no | 0.225 | 0.450 | 0.225 | 0.90 |"]
+    assert lines[-1] == ("Lowest Hit@10 as a ratio of English's: 0.80 (de) over 3 languages; "
+                         "0.90 (sv) over 1 held-out languages (target: 0.80 or more).")
+    assert retrieval_summary({"de": results["de"]}) == {}  # no English: no ratio
+
+
+def test_a_report_of_the_first_edition_still_renders():
+    report = {"weights": "default", "kinds": {"abc": {"title": "score (ABC)", "pool": 3, "classification": {},
+              "retrieval": {"en": {"hit@1": 0.1, "hit@10": 0.2, "mrr": 0.15}}}}}
+    assert "| en | ? | 0.100 | 0.200 | 0.150 | 1.00 |" in table(report)
+
+
+# --- the --library mode -------------------------------------------------------------------------
+def tune(seed: int, metre: str, key: str) -> str:
+    rng = random.Random(seed)
+    notes = "CDEFGAB" if key == "G" else "DEGAB"
+    bars = " | ".join("".join(rng.choice(notes) + rng.choice(["", "2"]) for _ in range(4)) for _ in range(8))
+    return f"X:1\nM:{metre}\nL:1/8\nK:{key}\n{bars} |]\n"
+
+
+@pytest.fixture
+def small_library(tmp_path, monkeypatch):
+    """Eighteen tunes embedded by the default model, with demo metadata, a split and a map."""
+    from clamp3 import Embedder
+    from clamp3.library import Library, write_shipped_map
+    from clamp3.models import load_model
+
+    monkeypatch.setenv("CLAMP3_CACHE", str(tmp_path / "cache"))
+    music, sidecar = tmp_path / "music", {}
+    music.mkdir()
+    for i in range(18):
+        kind = "fiddle" if i >= 12 else "folk"
+        region, metre, key = ("Germany", "3/4", "G") if i % 2 else ("China", "2/4", "D")
+        meta = {"kind": kind, "split": "heldout" if i % 3 == 0 else "train", "metre": metre, "key": key, "voices": "1", "bars": "8"}
+        meta |= {"tune_type": "reel" if i % 2 else "jig"} if kind == "fiddle" else {"region": region, "country": region}
+        (music / f"t{i:02d}.abc").write_text(tune(i, metre, key), encoding="utf-8")
+        sidecar[f"t{i:02d}.abc"] = meta
+    library = Library(tmp_path / "lib", create=True)
+    report = library.add([music], Embedder(load_model("default")), sidecar=sidecar, progress=False)
+    assert not report.failures
+    ids = [item.id for item in library.items()]
+    write_shipped_map(library.directory, ids, np.random.default_rng(0).uniform(-1, 1, (len(ids), 2)))
+    library.close()
+    return tmp_path / "lib"
+
+
+def test_a_built_library_is_evaluated_read_only_from_its_metadata(small_library, tmp_path, capsys):
+    before = {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in small_library.iterdir()}  # the database and map.csv
+    out = tmp_path / "report.json"
+    assert main(["--weights", "default", "--library", str(small_library), "--kinds", "abc", "--languages", "en,de,sv",
+                 "--out", str(out)]) == 0
+    report = json.loads(out.read_text(encoding="utf-8"))
+    written = [lang for lang in ("en", "de", "sv") if lang in demo.texts.LANGUAGES]
+    assert report["languages"] == written and report["map"] is True
+    section = report["kinds"]["abc"]
+    assert section["pool"] == 6 and list(section["retrieval"]) == written
+    assert all(r["queries"] == 6 for r in section["retrieval"].values())
+    assert section["retrieval_summary"]["hit@10_ratio"]["en"] == 1.0
+    folk = section["neighbours"]["folk"]
+    assert folk["pool"] == 4 and set(folk["embedding"]) == {"region", "key", "metre"} and folk["map_pool"] == 4
+    assert folk["embedding"]["region"]["chance"] == pytest.approx(1 / 3)
+    assert set(section["neighbours"]["fiddle"]["embedding"]) == {"tune_type"}
+    printed = capsys.readouterr().out
+    assert "Hit@10 / English" in printed and "| Essen folk songs | 4 | region |" in printed
+    # read, never written (a reader of a WAL database may leave its -shm and -wal files, which git ignores)
+    assert {name: ((small_library / name).stat().st_mtime_ns, (small_library / name).read_bytes()) for name in before} == before
+
+
+def test_library_items_become_works_that_demo_texts_describes():
+    from clamp3.library import LibraryItem
+
+    item = LibraryItem(7, "/x/a.abc", "a", "symbolic", "Title", {"kind": "folk", "region": "Germany", "country": "Germany",
+                                                                  "voices": "1", "bars": "12", "work": "essen-a-1"})
+    work = library_work(item)
+    assert work["id"] == "essen-a-1" and work["item_id"] == 7 and work["voices"] == 1 and work["bars"] == 12
+    assert demo.texts.describe(work, "en", title=False) == "a folk song from Germany, a single melody line, 12 bars"
