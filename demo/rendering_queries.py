@@ -42,6 +42,18 @@ INSTRUMENTS = {
     "xylophone": ["xylophone", "Xylophon", "xylophone", "xilófono", "木琴", "シロフォン", "ксилофона", "xylofon", "ksylofonilla", "xilofonon"],
 }
 INSTRUMENTS["fiddle"] = INSTRUMENTS["violin"]  # General MIDI's program 110: the same instrument to a listener
+# ensembles (demo.renderings' strings, choir and brass) -> the whole query in each of QUERY_LANGUAGES:
+# no frame above takes them ("played on the choir")
+ENSEMBLES = {
+    "strings": ["music played by a string ensemble", "Musik für Streicher", "musique pour cordes", "música para cuerdas",
+                "弦乐合奏的音乐", "弦楽合奏の演奏", "музыка для струнного оркестра", "musik för stråkar",
+                "jousiyhtyeen soittamaa musiikkia", "vonósok által játszott zene"],
+    "choir": ["music sung by a choir", "Musik für Chor", "musique pour chœur", "música para coro", "合唱团演唱的音乐",
+              "合唱の演奏", "музыка для хора", "musik för kör", "kuoron laulamaa musiikkia", "kórus által énekelt zene"],
+    "brass": ["music played by brass instruments", "Musik für Blechbläser", "musique pour cuivres", "música para metales",
+              "铜管乐器演奏的音乐", "金管楽器の演奏", "музыка для медных духовых", "musik för mässingsblåsare",
+              "vaskipuhaltimien soittamaa musiikkia", "rézfúvósok által játszott zene"],
+}
 # tempo -> the whole query in each of QUERY_LANGUAGES
 TEMPI = {
     "slow": ["slow music", "langsame Musik", "musique lente", "música lenta", "慢速的音乐", "ゆっくりとした音楽",
@@ -53,6 +65,8 @@ TEMPI = {
 
 def instrument_queries(instrument: str) -> dict[str, str] | None:
     """Language -> the query for music played on ``instrument``; None for an instrument not listed."""
+    if instrument.lower() in ENSEMBLES:
+        return dict(zip(QUERY_LANGUAGES, ENSEMBLES[instrument.lower()]))
     names = INSTRUMENTS.get(instrument.lower())
     if names is None:
         return None

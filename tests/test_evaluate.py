@@ -192,3 +192,13 @@ def test_library_items_become_works_that_demo_texts_describes():
     work = library_work(item)
     assert work["id"] == "essen-a-1" and work["item_id"] == 7 and work["voices"] == 1 and work["bars"] == 12
     assert demo.texts.describe(work, "en", title=False) == "a folk song from Germany, a single melody line, 12 bars"
+
+
+def test_every_instrument_the_build_renders_has_queries_in_every_query_language():
+    from demo.rendering_queries import QUERY_LANGUAGES, instrument_queries
+    from demo.renderings import INSTRUMENTS
+
+    for instrument in INSTRUMENTS:
+        queries = instrument_queries(instrument)
+        assert queries is not None, instrument
+        assert set(queries) == set(QUERY_LANGUAGES) and all(q.strip() and "{" not in q for q in queries.values())
