@@ -14,6 +14,7 @@ from demo import texts
 from demo.build import build, music_labels, music_only
 from demo.corpus import essen_origin, song_function, tunes_of
 from demo.languages import HELDOUT_LANGUAGES, TRAIN_LANGUAGES
+from demo.musicwords import music_phrases
 from demo.texts import LANGUAGES, bars_phrase, core, describe, descriptions, details, key_name, task_prompts
 
 GOLDEN = Path(__file__).parent / "data" / "golden" / "first_edition_texts.json"
@@ -76,11 +77,27 @@ def test_descriptions_cover_every_language_and_vary():
     assert list(described) == TRAIN_LANGUAGES  # held-out languages never reach training
     assert described["zh"][1] == "中国山西民歌" and described["de"][1] == "ein Volkslied aus Shanxi, China"
     assert described["ko"][1] == "중국 산시성 민요" and described["vi"][1] == "một bài dân ca Sơn Tây, Trung Quốc"
-    assert "Zou xikou" not in described["en"][0] and "2/4" in described["ja"][0] and "22" in described["de"][0]
+    assert "Zou xikou" not in described["en"][0] and "mountain song" in described["en"][0]
     assert all(len(set(v)) == len(v) >= 2 for v in described.values())
     fiddle = describe({"kind": "fiddle", "tune_type": "slip jig", "metre": "9/8"}, "fr")
     assert fiddle.startswith("un slip jig") and "9/8" in fiddle
     assert describe({"kind": "folk", "country": None}, "en") is None  # no class: no text
+
+
+def test_training_texts_name_the_music_itself_and_seldom_what_the_abc_spells_out():
+    music = {"mode": "minor", "motion": "stepwise", "motion_steps": 0.8, "ambitus": 7, "range": "narrow", "texture": "monophonic", "upbeat": True}
+    work = {"kind": "folk", "region": "Germany", "country": "Germany", "function": "lullaby", "metre": "3/4",
+            "key": "Dmin", "voices": 1, "bars": 16, "music": music}
+    portrait = descriptions(work, random.Random(0))["en"][0]  # every fact but what the ABC spells out
+    assert all(phrase in portrait for phrase in music_phrases(music, "en")) and "lullaby" in portrait
+    assert "3/4" not in portrait and "D minor" not in portrait and "16 bars" not in portrait
+    texts = [text for seed in range(300) for text in descriptions(work, random.Random(seed))["en"]]
+    share = {name: sum(word in text for text in texts) / len(texts) for name, word in
+             (("key", "D minor"), ("metre", "3/4"), ("bars", "16 bars"), ("music", music_phrases(music, "en")[0]))}
+    assert 0.01 < share["key"] < 0.15 and 0.01 < share["metre"] < 0.15 and 0.01 < share["bars"] < 0.15, share
+    assert share["music"] > 0.45, share
+    for lang in TRAIN_LANGUAGES:  # and in every training language, without placeholders
+        assert all("{" not in text for text in descriptions(work, random.Random(1))[lang])
 
 
 def test_class_prompts_name_every_class():
@@ -159,8 +176,7 @@ def test_first_edition_languages_give_the_strings_the_shipped_model_was_trained_
             assert details(work, lang, title=False) == expected["details_untitled"], (i, lang)
             assert describe(work, lang) == expected["describe"], (i, lang)
             assert describe(work, lang, random.Random(f"{i}:{lang}")) == expected["describe_random"], (i, lang)
-        described = descriptions(work, random.Random(i), per_language=2)
-        assert {lang: described[lang] for lang in entry["descriptions"]} == entry["descriptions"], i
+        # (the training texts, ``descriptions``, are made anew in the second edition: see the test below)
     for lang, names in golden["key_name"].items():
         assert {key: key_name(key, lang) for key in names} == names, lang
     counts = [*range(1, 31), 101, 102, 104, 105, 111, 112, 121, 122, 125]
