@@ -49,6 +49,13 @@ def read_works(data: Path) -> list[dict]:
     return [json.loads(line) for line in (data / "works.jsonl").read_text(encoding="utf-8").splitlines()]
 
 
+def rendering_fields(rendering: dict | None) -> dict[str, str]:
+    """How a recording was rendered, as fields of its library item (filtered on and shown in the
+    app, read back by ``demo.evaluate --library``): instrument, tempo (slow / moderate / fast), bpm
+    and dynamics."""
+    return {key: str(rendering[key]) for key in ("instrument", "tempo", "bpm", "dynamics") if (rendering or {}).get(key)}
+
+
 def build_library(data: Path, target: Path, workers: int) -> tuple[Library, Path, Path]:
     tmp = target.with_name(target.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -64,7 +71,7 @@ def build_library(data: Path, target: Path, workers: int) -> tuple[Library, Path
             destination.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(data / work["files"][kind], destination)
             if kind != "mtf":  # the library holds the score and the audio; MTF ships for playback
-                sidecar[work["files"][kind]] = meta
+                sidecar[work["files"][kind]] = meta | (rendering_fields(work.get("rendering")) if kind == "audio" else {})
                 files.append(destination)
     model = load_model("default")
     library = Library(tmp, create=True)

@@ -202,3 +202,17 @@ def test_every_instrument_the_build_renders_has_queries_in_every_query_language(
         queries = instrument_queries(instrument)
         assert queries is not None, instrument
         assert set(queries) == set(QUERY_LANGUAGES) and all(q.strip() and "{" not in q for q in queries.values())
+
+
+def test_a_rendering_goes_into_the_library_and_comes_back_for_the_evaluation():
+    from types import SimpleNamespace
+
+    from demo.evaluate import library_work
+    from demo.release import rendering_fields
+
+    rendering = {"instrument": "organ", "program": 19, "bpm": 60, "tempo": "slow", "dynamics": "soft"}
+    fields = rendering_fields(rendering)
+    assert fields == {"instrument": "organ", "tempo": "slow", "bpm": "60", "dynamics": "soft"}
+    assert rendering_fields(None) == {}
+    item = SimpleNamespace(metadata={"kind": "folk", "work": "w1", **fields}, title="T", name="w1", id=7)
+    assert library_work(item)["rendering"] == {"instrument": "organ", "tempo": "slow"}
