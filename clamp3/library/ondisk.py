@@ -204,7 +204,12 @@ class RowFile:
     a memory map. A memory map would serve every read, but the kernel maps 64 KB around each page it
     faults in: 400 queries' 500 candidates each counted the whole float16 file of a million rows (751
     MiB) in the process's resident memory, where reads leave them in the page cache (shared, dropped
-    under pressure); 500 reads took 7 ms against 4 ms through the map at a load of 6 on 2 cores."""
+    under pressure); 500 reads took 7 ms against 4 ms through the map at a load of 6 on 2 cores.
+
+    Before the reads every row is announced to the kernel (``POSIX_FADV_WILLNEED``), so rows not in the
+    page cache are fetched from the disk together rather than one read after another: 500 rows of a
+    million (384-d) read cold took 95-125 ms one by one and 32-46 ms announced first, warm 1.1 against
+    1.7 ms (load 11 on 2 cores)."""
 
     READ_AT_MOST = 4096  # rows read one by one; more through the map
 
@@ -220,7 +225,11 @@ class RowFile:
         rows = np.asarray(rows, dtype=np.int64)
         if len(rows) > self.READ_AT_MOST:
             return np.asarray(self.mapped[rows], dtype=np.float32)
-        data = b"".join([os.pread(self.fd, self.width, int(row) * self.width) for row in rows])
+        offsets = (rows * self.width).tolist()
+        if hasattr(os, "posix_fadvise"):
+            for offset in offsets:
+                os.posix_fadvise(self.fd, offset, self.width, os.POSIX_FADV_WILLNEED)
+        data = b"".join([os.pread(self.fd, self.width, offset) for offset in offsets])
         return np.frombuffer(data, np.float16).reshape(len(rows), self.shape[1]).astype(np.float32)  # (rows, D)
 
     def __del__(self):
