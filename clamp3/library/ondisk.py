@@ -71,7 +71,7 @@ class Layout:
     dims_per_code: int = 2
     probe_fraction: float = 1 / 20
     min_probes: int = 32
-    candidates: int = 500
+    candidates: int = 1000
 
     def __post_init__(self):
         if self.codes not in CODES:
