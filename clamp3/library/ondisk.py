@@ -1,16 +1,17 @@
 """The approximate index of a large library, kept on disk: an inverted file of product-quantised
-codes (FAISS ``IndexIVFPQ``) whose lists are memory-mapped, its candidates re-ranked exactly from a
+codes (FAISS ``IndexIVFPQFastScan``: 4-bit codes scanned with SIMD; or, in the layout before it,
+``IndexIVFPQ`` with memory-mapped lists: :class:`Layout`), its candidates re-ranked exactly from a
 float16 copy of the vectors on disk (:class:`RowFile`), grown by appending rather than rebuilt.
 
 Files, in the folder ``ann-disk`` beside the database (derived data, like the vector file):
 
 - ``trained-<generation>.faiss``: the trained, empty index (coarse centroids and PQ codebooks);
-- ``main-<name>.faiss``: the codes of rows [0, main), read with ``faiss.IO_FLAG_MMAP``: the lists
-  stay on disk and are paged in as queries scan them;
+- ``main-<name>.faiss``: the codes of rows [0, main), read with ``faiss.IO_FLAG_MMAP``: FAISS maps
+  plain lists (the ``PQ8`` layout), and reads fast-scan lists, laid out in blocks, into memory;
 - ``delta-<name>.faiss``: the codes of rows [main, rows), read into memory (at most 1/DELTA_SHARE of
   the rows);
 - ``rows-<generation>.f16`` / ``.ids``: each row's unit vector (float16) and item id (int64);
-- ``stamp.json``: what they hold, written last and atomically.
+- ``stamp.json``: what they hold and in which :class:`Layout`, written last and atomically.
 
 A row's label in the index is its position in the row files, so the re-rank reads its vector by
 position. Items added to the library are appended: their codes are computed with the trained
