@@ -50,6 +50,16 @@ timed appending 1,000 items.
 
     python benchmarks/search.py --indexes [--index-sizes 100000 1000000] [--random-sizes 100000]
         [--index-queries 100] [--kinds exact ivf-sq8 ivf-pq-disk] [--scratch DIR]
+
+``--layouts`` measures the indexes themselves, without the SQLite library (whose writing took 34
+minutes at 3x10^6 here): the same grown vectors in a float32 file, the in-memory IVF-SQ8
+(``build_ivf`` / ``ivf_search``) beside the on-disk index in its layout before fast scan
+(``ondisk.PQ8``) and now (``ondisk.DEFAULT_LAYOUT``), each built in a fresh process (seconds, peak
+memory, disk; the on-disk ones then timed appending 1,000 rows) and served from another (text and
+music queries apart, with and without ``region=China`` as the allowed ids, recall@10 against exact
+search, p50 / p99, resident memory after the queries).
+
+    python benchmarks/search.py --layouts [--layout-sizes 1000000 3000000] [--index-queries 100] [--scratch DIR]
 """
 
 from __future__ import annotations
@@ -578,10 +588,10 @@ def index_child(mode: str, kind: str, folder: str, queries: str) -> None:
                       "file_mib": kib("RssFile:") / 1024, "hwm_mib": kib("VmHWM:") / 1024}))
 
 
-def run_child(*args: str) -> dict:
+def run_child(*args: str, flag: str = "--index-child") -> dict:
     # OpenMP threads that wait by sleeping: spinning ones took 4x the time to build on 2 cores shared with other work
     env = {"OMP_WAIT_POLICY": "PASSIVE", **os.environ, "PYTHONPATH": str(ROOT)}
-    done = subprocess.run([sys.executable, __file__, "--index-child", *args], capture_output=True, text=True, env=env)
+    done = subprocess.run([sys.executable, __file__, flag, *args], capture_output=True, text=True, env=env)
     if done.returncode:
         raise RuntimeError(done.stderr[-3000:])
     return json.loads(done.stdout.splitlines()[-1])
@@ -679,11 +689,149 @@ def main_indexes(args: argparse.Namespace) -> None:
     print("\n" + machine_load(), "after")
 
 
+# --- the index layouts side by side, on the grown matrix without the SQLite library ------------------
+LAYOUT_KINDS = ("ivf-sq8", "ivf-pq-disk-pq8", "ivf-pq-disk")
+
+
+def layout_child(mode: str, kind: str, folder: str, size: str, queries: str) -> None:
+    """In this fresh process, on the first ``size`` rows of ``folder``/grown.npy: ``build`` the kind's index,
+    ``append`` 1,000 rows to a built on-disk index (a copy of its first rows, removed again), or ``serve``
+    the queries of ``queries`` (.npz) one at a time, all rows and the rows of ``folder``/allowed.npy."""
+    import faiss
+
+    from clamp3.library import ondisk
+    from clamp3.retrieval import build_ivf, ivf_search
+
+    status = Path("/proc/self/status")
+
+    def kib(field: str) -> int:
+        return int(next(line for line in status.read_text().splitlines() if line.startswith(field)).split()[1])
+
+    root, n = Path(folder), int(size)
+    where = root / f"{kind}-{n}"
+    matrix = np.load(root / "grown.npy", mmap_mode="r")[:n]  # (n, D) float32, mapped
+    ids = np.arange(1, n + 1, dtype=np.int64)
+    layout = ondisk.PQ8 if kind == "ivf-pq-disk-pq8" else ondisk.DEFAULT_LAYOUT
+    before = kib("VmRSS:")
+    Path("/proc/self/clear_refs").write_text("5")
+    if mode == "build":
+        shutil.rmtree(where, ignore_errors=True)
+        where.mkdir(parents=True)
+        started = time.perf_counter()
+        if kind == "ivf-sq8":
+            faiss.write_index(build_ivf(matrix), str(where / "ann.faiss"))
+        else:
+            ondisk.DiskIndex.build(where, "bench", ids, matrix, 0, layout=layout)
+        print(json.dumps({"seconds": time.perf_counter() - started, "peak_mib": (kib("VmHWM:") - before) / 1024,
+                          "disk_mib": sum(f.stat().st_size for f in where.rglob("*") if f.is_file()) / 2**20}))
+        return
+    if mode == "append":  # the first 1,000 rows again under new ids, then the index as it was built
+        index = ondisk.DiskIndex.open(where, "bench", matrix.shape[1])
+        grown = np.concatenate([ids, np.arange(n + 1, n + 1001)])
+        rows = np.concatenate([np.arange(n), np.arange(1000)])
+        class Rows:  # the matrix followed by its first 1,000 rows, read as the index reads a library's
+            shape = (n + 1000, matrix.shape[1])
+
+            def __getitem__(self, at):
+                return matrix[rows[at]]
+        started = time.perf_counter()
+        appended = index.append(index.view(1, grown, Rows(), 0), grown, Rows(), 0)
+        seconds = time.perf_counter() - started
+        assert appended is not None and appended.rows == n + 1000
+        print(json.dumps({"seconds": seconds, "retrained": appended.stamp.generation != index.stamp.generation}))
+        return
+    allowed = np.load(root / "allowed.npy")
+    allowed = allowed[allowed < n]  # rows
+    if kind == "ivf-sq8":
+        index = faiss.read_index(str(where / "ann.faiss"))
+
+        def search(query, filtered):
+            return [row for _, row in ivf_search(index, matrix, query, 10, allowed if filtered else None)[0]]
+    else:
+        index = ondisk.DiskIndex.open(where, "bench", matrix.shape[1])
+        view = index.view(0, ids, matrix, 0)
+        allowed_ids = ids[allowed]
+
+        def search(query, filtered):
+            hits = index.search(view, ids, matrix, query, 10, allowed_ids if filtered else None, exact_below=50_000)[0]
+            return [item - 1 for _, item in hits]
+    results = {}
+    for name, vectors in np.load(queries).items():
+        for filtered in (False, True):
+            for query in vectors[:2]:  # warm-up
+                search(query[None], filtered)
+            times, found = [], []
+            for query in vectors:
+                started = time.perf_counter()
+                found.append([int(row) for row in search(query[None], filtered)])
+                times.append(time.perf_counter() - started)
+            results[f"{name} {'filtered' if filtered else 'all'}"] = {"times": times, "rows": found}
+    print(json.dumps({"results": results, "rss_mib": kib("VmRSS:") / 1024, "anon_mib": kib("RssAnon:") / 1024,
+                      "file_mib": kib("RssFile:") / 1024}))
+
+
+def main_layouts(args: argparse.Namespace) -> None:
+    import faiss
+
+    print(machine_load(), f"before; numpy {np.__version__}, faiss {faiss.__version__}", flush=True)
+    scratch = Path(args.scratch) if args.scratch else Path(tempfile.mkdtemp(prefix="clamp3-layouts-"))
+    scratch.mkdir(parents=True, exist_ok=True)
+    largest = max(args.layout_sizes)
+    rows, notes = [], []
+    try:
+        path = scratch / "grown.npy"
+        vectors, described, real = grow(largest)
+        if not path.exists() or np.load(path, mmap_mode="r").shape[0] < largest:
+            np.save(path, vectors)
+        china = np.array([json.loads(d[2]).get("region") == FILTER["region"] for d in described])
+        np.save(scratch / "allowed.npy", np.flatnonzero(china))
+        del vectors, described
+        queries = realistic_queries(real, args.index_queries)
+        np.savez(scratch / "queries.npz", **queries)
+        matrix = np.load(path, mmap_mode="r")
+        for size in args.layout_sizes:
+            allowed = np.flatnonzero(china[:size])
+            truth = {}
+            for name, q in queries.items():
+                truth[f"{name} all"] = exact_top_k(matrix[:size], q, 10)[0][:, -1]
+                truth[f"{name} filtered"] = exact_top_k(matrix[:size], q, 10, allowed)[0][:, -1]
+            for kind in args.layout_kinds:
+                child = (kind, str(scratch), str(size), str(scratch / "queries.npz"))
+                built = run_child("build", *child, flag="--layout-child")
+                print(f"  {kind} at {size:,}: built in {built['seconds']:.0f} s; {machine_load()}", flush=True)
+                served = run_child("serve", *child, flag="--layout-child")
+                if kind != "ivf-sq8":
+                    appended = run_child("append", *child, flag="--layout-child")
+                    notes.append(f"{size:,} {kind}: 1,000 rows appended in {appended['seconds']:.1f} s "
+                                 f"({'retrained' if appended['retrained'] else 'not retrained'}; the whole build {built['seconds']:.0f} s)")
+                    print("  " + notes[-1], flush=True)
+                for key, result in served["results"].items():
+                    name, scope = key.split()
+                    recall = np.mean([np.sum(matrix[np.asarray(found, dtype=np.int64)] @ query >= bar - 1e-6) / 10
+                                      for found, query, bar in zip(result["rows"], queries[name], truth[key])])
+                    p50, p99 = np.percentile(np.array(result["times"]) * 1000, [50, 99])
+                    where = f"region=China ({len(allowed):,})" if scope == "filtered" else "-"
+                    rows.append(f"| {size:,} | {kind} | {name} | {where} | {recall:.3f} | {p50:.1f} | {p99:.1f} | "
+                                f"{built['seconds']:.0f} s | {built['peak_mib']:,.0f} | {served['rss_mib']:,.0f} "
+                                f"({served['anon_mib']:,.0f} + {served['file_mib']:,.0f} mapped) | {built['disk_mib']:,.0f} |")
+                    print(rows[-1], flush=True)
+    finally:
+        if not args.scratch:
+            shutil.rmtree(scratch, ignore_errors=True)
+    print("\n| items | index | queries | filter | recall@10 | p50 ms | p99 ms | build | build peak MiB | "
+          "serving RSS MiB | index disk MiB |\n|---:|---|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("\n".join(rows))
+    print("\n" + "\n".join(notes))
+    print("\n" + machine_load(), "after")
+
+
 def main() -> None:
     if len(sys.argv) == 4 and sys.argv[1] == "--load-child":
         return load_child(sys.argv[2], sys.argv[3])
     if len(sys.argv) == 6 and sys.argv[1] == "--index-child":
         return index_child(*sys.argv[2:])
+    if len(sys.argv) == 7 and sys.argv[1] == "--layout-child":
+        return layout_child(*sys.argv[2:])
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--queries", type=int, default=200)
@@ -703,6 +851,9 @@ def main() -> None:
     parser.add_argument("--random-sizes", type=int, nargs="*", default=[100_000])
     parser.add_argument("--index-queries", type=int, default=100, help="text and music queries each")
     parser.add_argument("--kinds", nargs="+", default=list(INDEX_KINDS), choices=INDEX_KINDS)
+    parser.add_argument("--layouts", action="store_true", help="the index layouts side by side, without SQLite (see above)")
+    parser.add_argument("--layout-sizes", type=int, nargs="+", default=[1_000_000, 3_000_000])
+    parser.add_argument("--layout-kinds", nargs="+", default=list(LAYOUT_KINDS), choices=LAYOUT_KINDS)
     args = parser.parse_args()
     if args.passages:
         return main_passages(args)
@@ -710,6 +861,8 @@ def main() -> None:
         return main_store(args)
     if args.indexes:
         return main_indexes(args)
+    if args.layouts:
+        return main_layouts(args)
     rng = np.random.default_rng(0)
 
     import torch

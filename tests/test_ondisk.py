@@ -4,6 +4,7 @@ a crash in the middle of an append."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -193,3 +194,41 @@ def test_an_index_of_another_kind_or_library_is_built_anew(library):
         assert isinstance(reopened.ann_index(), DiskIndex)
         assert _stamp(library.directory)["generation"] != stamp["generation"]
         reopened.close()
+
+
+def test_the_stamp_keeps_the_layout_an_index_was_built_with(library):
+    stamp = _stamp(library.directory)
+    assert stamp["layout"] == dataclasses.asdict(ondisk.DEFAULT_LAYOUT)
+    index = library.ann_index()
+    assert type(index.main).__name__ == "IndexIVFPQFastScan" and index.main.pq.nbits == 4
+    # an index of the layout before fast scan stays as it is (searched with its own probes and candidates), and appends in kind
+    ids, matrix = library.matrix()
+    old = DiskIndex.build(library.directory, library.meta()["library"], ids, matrix, library._loaded()[1], layout=ondisk.PQ8)
+    assert type(old.main).__name__ == "IndexIVFPQ" and old.layout == ondisk.PQ8
+    reopened = Library(library.directory, ann_threshold=100, disk_threshold=1000)
+    assert reopened.ann_index().stamp == old.stamp
+    rng = np.random.default_rng(7)
+    recall, _ = _recall(reopened, _clustered(rng, 30, library.centers))
+    assert recall >= 0.95
+    _fill(reopened, np.full((5, DIM), 5.0) + rng.standard_normal((5, DIM)), offset=3000)
+    appended = reopened.ann_index()
+    assert appended.stamp.generation == old.stamp.generation and type(appended.delta).__name__ == "IndexIVFPQ"
+    reopened.close()
+
+
+def test_fast_scan_codes_merged_from_the_delta_are_found(library):
+    rng = np.random.default_rng(8)
+    far = np.full((300, DIM), -5.0) + rng.standard_normal((300, DIM))  # past 1/16 of the rows: merged into the main file
+    _fill(library, far, offset=3000)
+    index = library.ann_index()
+    assert index.delta is None and index.main.ntotal == 3300
+    queries = far[::10] + 0.05 * rng.standard_normal((30, DIM))
+    recall, found = _recall(library, queries)
+    assert recall >= 0.95
+    assert [hits[0].path for hits in found] == [f"/v/{3000 + i}" for i in range(0, 300, 10)]
+
+
+@pytest.mark.parametrize("change", [{"codes": "sq4"}, {"candidates": 0}, {"probe_fraction": 1.5}])
+def test_a_bad_layout_is_refused_in_a_line(change):
+    with pytest.raises(ValueError, match="codes|candidates|probe_fraction"):
+        ondisk.Layout(**change)

@@ -1,16 +1,17 @@
 """The approximate index of a large library, kept on disk: an inverted file of product-quantised
-codes (FAISS ``IndexIVFPQ``) whose lists are memory-mapped, its candidates re-ranked exactly from a
+codes (FAISS ``IndexIVFPQFastScan``: 4-bit codes scanned with SIMD; or, in the layout before it,
+``IndexIVFPQ`` with memory-mapped lists: :class:`Layout`), its candidates re-ranked exactly from a
 float16 copy of the vectors on disk (:class:`RowFile`), grown by appending rather than rebuilt.
 
 Files, in the folder ``ann-disk`` beside the database (derived data, like the vector file):
 
 - ``trained-<generation>.faiss``: the trained, empty index (coarse centroids and PQ codebooks);
-- ``main-<name>.faiss``: the codes of rows [0, main), read with ``faiss.IO_FLAG_MMAP``: the lists
-  stay on disk and are paged in as queries scan them;
+- ``main-<name>.faiss``: the codes of rows [0, main), read with ``faiss.IO_FLAG_MMAP``: FAISS maps
+  plain lists (the ``PQ8`` layout), and reads fast-scan lists, laid out in blocks, into memory;
 - ``delta-<name>.faiss``: the codes of rows [main, rows), read into memory (at most 1/DELTA_SHARE of
   the rows);
 - ``rows-<generation>.f16`` / ``.ids``: each row's unit vector (float16) and item id (int64);
-- ``stamp.json``: what they hold, written last and atomically.
+- ``stamp.json``: what they hold and in which :class:`Layout`, written last and atomically.
 
 A row's label in the index is its position in the row files, so the re-rank reads its vector by
 position. Items added to the library are appended: their codes are computed with the trained
@@ -48,34 +49,70 @@ from clamp3.retrieval import exact_top_k, ivf_candidates, ivf_lists, rerank, row
 logger = logging.getLogger(__name__)
 
 FOLDER = "ann-disk"
-KIND = "ivf-pq-disk-1"
+KIND = "ivf-pq-disk-2"
 BLOCK = 65_536  # rows encoded and written at a time
 DELTA_SHARE = 16  # the delta is merged into the main file once it holds more than 1/16 of the rows
 GROWTH_TO_RETRAIN = 4
 DEAD_TO_REBUILD = 0.25
 TRAIN_PER_LIST = 40  # k-means samples per list, as for the in-memory index
-# Chosen on the demo library's 384-d vectors grown to 10^6 (1,000 lists; 120 text and 120 music queries,
-# recall@10 against exact search, at a load of 7 on 2 cores): one byte for 8 dimensions (PQ48) ranks too
-# coarsely to re-rank from (text 0.83, music 0.92 with 400 candidates of 50 lists); one byte for 4
-# (PQ96) gives text 0.959 and music 0.973 with 500 candidates of 50 lists (0.966 / 0.975 with 1,000;
-# 100 lists add 0.01 at twice the time); 4-bit scalar codes (SQ4), twice the bytes, did no better
-# (0.958 / 0.934 with 200 candidates).
-PQ_DIMS_PER_CODE = 4  # PQ96 at 384-d, PQ192 at 768-d: 96 / 192 bytes a vector
-PROBE_FRACTION = 1 / 20
-MIN_PROBES = 32
-CANDIDATES = 500  # re-ranked exactly per query (at least 8k)
 
 
-def probes(lists: int) -> int:
-    return int(min(lists, max(MIN_PROBES, round(lists * PROBE_FRACTION))))
+@dataclass(frozen=True)
+class Layout:
+    """How the index codes its rows and how a query searches them; kept in the stamp, so an index is
+    searched as it was built.
+
+    ``codes``: ``"pq8"``, FAISS ``IndexIVFPQ`` (one byte a code, its lists memory-mapped from the main
+    file), or ``"pq4-fastscan"``, ``IndexIVFPQFastScan`` (4-bit codes scanned 32 at a time with SIMD;
+    FAISS reads its block-laid lists into memory, it cannot map them). ``dims_per_code``: dimensions a
+    PQ code stands for. A query scans ``probe_fraction`` of the lists (at least ``min_probes``) and
+    re-ranks its best ``candidates`` exactly from the float16 rows."""
+
+    codes: str = "pq4-fastscan"
+    dims_per_code: int = 2
+    probe_fraction: float = 1 / 20
+    min_probes: int = 32
+    candidates: int = 1000
+
+    def __post_init__(self):
+        if self.codes not in CODES:
+            raise ValueError(f"Unknown codes {self.codes!r}; expected one of {', '.join(CODES)}")
+        if self.dims_per_code < 1 or not 0 < self.probe_fraction <= 1 or self.min_probes < 1 or self.candidates < 1:
+            raise ValueError(f"Invalid layout {self}: dims_per_code, min_probes and candidates must be >= 1, "
+                             "probe_fraction in (0, 1]")
+
+    def probes(self, lists: int) -> int:
+        return int(min(lists, max(self.min_probes, round(lists * self.probe_fraction))))
+
+    def subquantizers(self, dim: int) -> int:
+        """PQ sub-vectors of a ``dim``-d vector: a divisor of ``dim`` (even for 4-bit codes, two to a byte)."""
+        m = max(1, dim // self.dims_per_code)
+        while dim % m or (self.codes == "pq4-fastscan" and m % 2):
+            m -= 1
+        return m
+
+    def factory(self, dim: int, lists: int, sample: int) -> str:
+        """FAISS's index_factory string for ``lists`` lists trained on ``sample`` vectors."""
+        if self.codes == "pq4-fastscan":
+            return f"IVF{lists},PQ{self.subquantizers(dim)}x4fs"
+        # one byte a code; fewer bits where the sample is too small to train 256 centroids (FAISS asks for 39 a centroid)
+        bits = int(np.clip(np.floor(np.log2(max(sample, 1) / 39)), 4, 8))
+        return f"IVF{lists},PQ{self.subquantizers(dim)}x{bits}"
 
 
-def subquantizers(dim: int) -> int:
-    """PQ sub-vectors of a ``dim``-d vector: one byte each, a divisor of ``dim``."""
-    m = max(1, dim // PQ_DIMS_PER_CODE)
-    while dim % m:
-        m -= 1
-    return m
+CODES = ("pq8", "pq4-fastscan")
+# The layout before fast scan, chosen on the demo library's 384-d vectors grown to 10^6 (1,000 lists; 120
+# text and 120 music queries, recall@10 against exact search, at a load of 7 on 2 cores): one byte for 8
+# dimensions (PQ48) ranks too coarsely to re-rank from (text 0.83, music 0.92 with 400 candidates of 50
+# lists); one byte for 4 (PQ96) gives text 0.959 and music 0.973 with 500 candidates of 50 lists (0.966 /
+# 0.975 with 1,000; 100 lists add 0.01 at twice the time); 4-bit scalar codes (SQ4), twice the bytes, did
+# no better (0.958 / 0.934 with 200 candidates). It scans N/20 codes a query: 55-70 ms at 3x10^6.
+PQ8 = Layout(codes="pq8", dims_per_code=4, probe_fraction=1 / 20, min_probes=32, candidates=500)
+# The layout now, chosen on the same grown vectors at 10^6 (100 text and 100 music queries, one FAISS
+# thread, load 12): 4-bit codes of the residuals, one for 2 dimensions, 50 of 1,000 lists and 1,000
+# candidates gave text 0.974 and music 0.982, the scan 0.7 ms against PQ8's 10-17 ms; 4-bit codes of the
+# vectors themselves ranked text at 0.92, one 4-bit code for 4 dimensions at 0.89 (docs/scaling.md, section 4).
+DEFAULT_LAYOUT = Layout()
 
 
 @dataclass(frozen=True)
@@ -94,6 +131,7 @@ class Stamp:
     delta_file: str  # "" when every row is in the main file
     last_id: int
     edits: int  # the library's count of removed or changed items when the rows were last synced
+    layout: dict  # the Layout's fields
 
 
 @dataclass(frozen=True)
@@ -171,7 +209,12 @@ class RowFile:
     a memory map. A memory map would serve every read, but the kernel maps 64 KB around each page it
     faults in: 400 queries' 500 candidates each counted the whole float16 file of a million rows (751
     MiB) in the process's resident memory, where reads leave them in the page cache (shared, dropped
-    under pressure); 500 reads took 7 ms against 4 ms through the map at a load of 6 on 2 cores."""
+    under pressure); 500 reads took 7 ms against 4 ms through the map at a load of 6 on 2 cores.
+
+    Before the reads every row is announced to the kernel (``POSIX_FADV_WILLNEED``), so rows not in the
+    page cache are fetched from the disk together rather than one read after another: 500 rows of a
+    million (384-d) read cold took 95-125 ms one by one and 32-46 ms announced first, warm 1.1 against
+    1.7 ms (load 11 on 2 cores)."""
 
     READ_AT_MOST = 4096  # rows read one by one; more through the map
 
@@ -187,7 +230,11 @@ class RowFile:
         rows = np.asarray(rows, dtype=np.int64)
         if len(rows) > self.READ_AT_MOST:
             return np.asarray(self.mapped[rows], dtype=np.float32)
-        data = b"".join([os.pread(self.fd, self.width, int(row) * self.width) for row in rows])
+        offsets = (rows * self.width).tolist()
+        if hasattr(os, "posix_fadvise"):
+            for offset in offsets:
+                os.posix_fadvise(self.fd, offset, self.width, os.POSIX_FADV_WILLNEED)
+        data = b"".join([os.pread(self.fd, self.width, offset) for offset in offsets])
         return np.frombuffer(data, np.float16).reshape(len(rows), self.shape[1]).astype(np.float32)  # (rows, D)
 
     def __del__(self):
@@ -202,6 +249,7 @@ class DiskIndex:
 
     def __init__(self, folder: Path, stamp: Stamp, main, delta, vectors: RowFile, ids: np.ndarray):
         self.folder, self.stamp, self.main, self.delta = folder, stamp, main, delta
+        self.layout = Layout(**stamp.layout)
         self.vectors = vectors  # (rows, D) float16 on disk, read as float32
         self.ids = ids  # (rows,) int64, ascending
         self._view: tuple[int, View] | None = None
@@ -223,35 +271,40 @@ class DiskIndex:
         if stamp is None or stamp.library != library or stamp.dim != dim:
             return None
         try:
+            Layout(**stamp.layout)
+            # mapped where FAISS can (the lists of "pq8"); fast-scan lists, laid out in blocks, are read into memory
             main = faiss.read_index(str(folder / stamp.main_file), faiss.IO_FLAG_MMAP)
             delta = faiss.read_index(str(folder / stamp.delta_file)) if stamp.delta_file else None
             vectors = RowFile(folder / f"rows-{stamp.generation}.f16", stamp.rows, dim)
             ids = np.fromfile(folder / f"rows-{stamp.generation}.ids", np.int64, count=stamp.rows)
-        except (OSError, RuntimeError, ValueError):
+        except (OSError, RuntimeError, ValueError, TypeError):
             return None
         if main.ntotal != stamp.main or (delta.ntotal if delta is not None else 0) != stamp.rows - stamp.main or len(ids) != stamp.rows:
             return None
         return cls(folder, stamp, main, delta, vectors, ids)
 
     @classmethod
-    def build(cls, directory: Path, library: str, ids: np.ndarray, matrix: np.ndarray, edits: int, seed: int = 0) -> DiskIndex:
-        """Train an index on a seeded sample of ``matrix`` (unit rows (N, D) of ``ids``, which may be
-        memory-mapped: it is read block by block), add every row, and write it; returns it opened."""
+    def build(cls, directory: Path, library: str, ids: np.ndarray, matrix: np.ndarray, edits: int, seed: int = 0,
+              layout: Layout = DEFAULT_LAYOUT) -> DiskIndex:
+        """Train an index of ``layout`` on a seeded sample of ``matrix`` (unit rows (N, D) of ``ids``, which
+        may be memory-mapped: it is read block by block), add every row, and write it; returns it opened."""
         import faiss
 
         folder = directory / FOLDER
         n, dim = matrix.shape
         lists = ivf_lists(n)
         sample = np.sort(np.random.default_rng(seed).choice(n, min(n, TRAIN_PER_LIST * lists), replace=False))
-        # one byte a code; fewer bits where the sample is too small to train 256 centroids (FAISS asks for 39 a centroid)
-        bits = int(np.clip(np.floor(np.log2(len(sample) / 39)), 4, 8))
-        index = faiss.IndexIVFPQ(faiss.IndexFlatIP(dim), dim, lists, subquantizers(dim), bits, faiss.METRIC_INNER_PRODUCT)
+        factory = layout.factory(dim, lists, len(sample))
+        index = faiss.index_factory(dim, factory, faiss.METRIC_INNER_PRODUCT)
         index.cp.seed = seed
-        logger.info("training the on-disk index: %d lists on %d of %d vectors", lists, len(sample), n)
+        # codes of the residual to the list's centroid: without, 4-bit codes of the unit vectors ranked too coarsely
+        # (recall@10 of text queries 0.92 against 0.97 with, at 10^6 with 1,000 candidates)
+        index.by_residual = True
+        logger.info("training the on-disk index (%s) on %d of %d vectors", factory, len(sample), n)
         index.train(np.ascontiguousarray(matrix[sample], dtype=np.float32))
         generation = uuid.uuid4().hex
         stamp = Stamp(KIND, library, generation, dim, lists, n, n, n, f"main-{uuid.uuid4().hex}.faiss", "",
-                      int(ids[-1]) if n else 0, edits)
+                      int(ids[-1]) if n else 0, edits, asdict(layout))
         with _locked(folder):
             _write_index(index, folder / f"trained-{generation}.faiss")
             for start in range(0, n, BLOCK):
@@ -368,7 +421,8 @@ class DiskIndex:
                 bitmap = row_bitmap(mine, self.rows)
             lists = self.stamp.lists
             candidates = ivf_candidates([self.main, self.delta] if self.delta is not None else [self.main], queries,
-                                        max(CANDIDATES, 8 * k), scaled_probes(probes(lists), lists, self.rows, count), bitmap)
+                                        max(self.layout.candidates, 8 * k), scaled_probes(self.layout.probes(lists), lists, self.rows, count),
+                                        bitmap)
             found = [[(score, int(self.ids[row])) for score, row in hits] for hits in rerank(self.vectors, queries, candidates, k)]
         if len(tail):
             scores, best = exact_top_k(matrix, queries, k, tail)
