@@ -232,3 +232,10 @@ def test_index_tag_makes_a_named_set_that_search_and_list_filter_by(tmp_path, ti
         assert main(bad) == 2, bad
         err = capsys.readouterr().err
         assert message in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_the_plain_listing_leaves_a_named_sets_field_out():
+    from clamp3.cli.search import _metadata_summary
+
+    assert _metadata_summary({"region": "China", "set:my reels": "yes", "metre": "2/4", "split": "train"}) == "  [China, 2/4]"
+    assert _metadata_summary({"set:a": "yes"}) == ""

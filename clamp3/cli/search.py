@@ -222,10 +222,13 @@ def _library_for(index: str | Path, embedder, build: bool, progress: bool):
 
 
 def _metadata_summary(metadata: dict | None, fields: int = 4) -> str:
-    """A few metadata values of a hit, for the plain listing: `` [China, Shanxi, 2/4]``."""
+    """A few metadata values of a hit, for the plain listing: `` [China, Shanxi, 2/4]`` (a named set's
+    field, ``set:NAME`` = yes, says nothing without its name: left out)."""
+    from clamp3.library.store import SET_PREFIX
     from clamp3.metadata import shown_metadata
 
-    values = [str(v) for k, v in shown_metadata(metadata or {}).items() if k != "title" and v not in (None, "")][:fields]
+    values = [str(v) for k, v in shown_metadata(metadata or {}).items()
+              if k != "title" and not k.startswith(SET_PREFIX) and v not in (None, "")][:fields]
     return f"  [{', '.join(values)}]" if values else ""
 
 
