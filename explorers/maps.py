@@ -234,17 +234,23 @@ def export_csv(context: Context, rows: list[LibraryItem], points: np.ndarray, ke
     out = folder / f"map-selection-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(8)}-{len(keep)}.csv"
     tmp = out.with_name(out.name + ".part")
     with open(tmp, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        # every shown field of the selected items, the colour field first (the file name only: no server folder)
-        fields = sorted({key for i in keep for key in shown_metadata(rows[i].metadata)} - {field})
-        fields = ([field] if field != "modality" else []) + fields
-        writer.writerow(["id", "x", "y", "title", "modality", *fields, "file"])
-        for i in keep:
-            metadata = shown_metadata(rows[i].metadata)
-            writer.writerow([rows[i].id, f"{points[i, 0]:.4f}", f"{points[i, 1]:.4f}", rows[i].title, rows[i].modality,
-                             *(metadata.get(key, "") for key in fields), Path(rows[i].path).name])
+        csv.writer(handle).writerows(selection_table([rows[i] for i in keep], points[keep], first=field))
     tmp.replace(out)
     return out
+
+
+def selection_table(items: list[LibraryItem], points: np.ndarray | None = None, first: str | None = None) -> list[list]:
+    """A selection as the rows of its CSV: id, the map's x and y (with ``points``, (items, 2)), title,
+    modality, every shown field of the items (``first``, the colour field, leading), the file's name
+    (never a server folder)."""
+    fields = sorted({key for item in items for key in shown_metadata(item.metadata)} - {first})
+    fields = ([first] if first and first != "modality" else []) + fields
+    table = [["id", *(["x", "y"] if points is not None else []), "title", "modality", *fields, "file"]]
+    for n, item in enumerate(items):
+        metadata = shown_metadata(item.metadata)
+        where = [f"{points[n, 0]:.4f}", f"{points[n, 1]:.4f}"] if points is not None else []
+        table.append([item.id, *where, item.title, item.modality, *(metadata.get(key, "") for key in fields), Path(item.path).name])
+    return table
 
 
 _clustered: dict[tuple, Clusters] = {}  # (library, version, ids digest, k, vocabulary) -> clusters; the last few kept
@@ -347,12 +353,7 @@ def export_zip(context: Context, rows: list[LibraryItem], session: str) -> Path:
             listed.append((" ".join(row.title.split()), name))  # (a title's line breaks would add playlist lines)
         archive.writestr("playlist.m3u", "#EXTM3U\n" + "".join(f"#EXTINF:-1,{title}\n{name}\n" for title, name in listed))
         lines = io.StringIO()
-        writer = csv.writer(lines)
-        fields = sorted({key for r in rows for key in shown_metadata(r.metadata)})
-        writer.writerow(["id", "title", "modality", *fields, "file"])
-        for r in rows:
-            metadata = shown_metadata(r.metadata)
-            writer.writerow([r.id, r.title, r.modality, *(metadata.get(key, "") for key in fields), Path(r.path).name])
+        csv.writer(lines).writerows(selection_table(rows))
         archive.writestr("selection.csv", lines.getvalue())
     tmp.replace(out)
     return out
