@@ -195,6 +195,8 @@ def retrieval(embedder, vectors, works, lang) -> dict:
     ``lang`` as the query for that work among all of them."""
     texts = [demo.texts.describe(w, lang, title=False) for w in works]
     rows = [i for i, text in enumerate(texts) if text]
+    if not rows:  # no work of the pool can be described in this language
+        return {"pool": len(works), "queries": 0}
     queries = normalize(embedder.encode_texts([texts[i] for i in rows]))
     return {"pool": len(works), **retrieval_metrics(retrieval_ranks(queries, vectors, np.array(rows)))}
 
@@ -205,7 +207,7 @@ def retrieval_summary(results: dict[str, dict], heldout_languages: list[str] = H
     english = results.get("en", {}).get("hit@10")
     if not english:
         return {}
-    ratios = {lang: r["hit@10"] / english for lang, r in results.items()}
+    ratios = {lang: r["hit@10"] / english for lang, r in results.items() if "hit@10" in r}
     summary: dict = {"hit@10_ratio": ratios}
     for name, langs in (("all", list(ratios)), ("heldout", [lang for lang in ratios if lang in heldout_languages])):
         if langs:
@@ -256,9 +258,11 @@ def rendering_section(embedder, vectors: np.ndarray, works: list[dict], k: int =
 
 def evaluate_kind(embedder, kind: str, heldout: list[dict], heldout_x: np.ndarray, train: list[dict], train_x: np.ndarray,
                   languages: list[str], map_points: dict[int, tuple[float, float]] | None = None,
-                  neighbour_pool: str = "heldout") -> dict:
+                  neighbour_pool: str = "heldout", trained_languages: list[str] | None = None) -> dict:
     """Every task on one file kind: held-out works and their unit vectors (N, D), labelled training
-    works and theirs (for the probe, and for neighbours with ``neighbour_pool`` 'all')."""
+    works and theirs (for the probe, and for neighbours with ``neighbour_pool`` 'all'). The
+    languages of ``languages`` not in ``trained_languages`` (by default ``HELDOUT_LANGUAGES``) are
+    the held-out ones of the summary."""
     section: dict = {"title": KINDS[kind], "pool": len(heldout), "classification": {}, "retrieval": {}}
     for task, title in TASKS.items():
         test_rows = [i for i, w in enumerate(heldout) if task_label(w, task)]
@@ -270,7 +274,8 @@ def evaluate_kind(embedder, kind: str, heldout: list[dict], heldout_x: np.ndarra
             train_x[train_rows], [task_label(train[i], task) for i in train_rows], task, languages,
         )}
     section["retrieval"] = {lang: retrieval(embedder, heldout_x, heldout, lang) for lang in languages}
-    section["retrieval_summary"] = retrieval_summary(section["retrieval"])
+    untrained = HELDOUT_LANGUAGES if trained_languages is None else [lang for lang in languages if lang not in trained_languages]
+    section["retrieval_summary"] = retrieval_summary(section["retrieval"], untrained)
     if neighbour_pool == "all":
         section["neighbours"] = neighbours_section(heldout + train, np.concatenate([heldout_x, train_x]), map_points)
     else:
@@ -325,7 +330,8 @@ def evaluate(weights: str, data: Path | None, languages: list[str] = LANGUAGES, 
                 heldout_x, train_x = embed_works(embedder, data, heldout, kind), embed_works(embedder, data, train, kind)
         if not heldout:
             continue
-        report["kinds"][kind] = evaluate_kind(embedder, kind, heldout, heldout_x, train, train_x, languages, map_points, neighbour_pool)
+        report["kinds"][kind] = evaluate_kind(embedder, kind, heldout, heldout_x, train, train_x, languages, map_points,
+                                              neighbour_pool, report["trained_languages"])
     return report
 
 
@@ -355,6 +361,9 @@ def retrieval_table(section: dict, trained: list[str] | None) -> list[str]:
     lines = ["| query language | in training | Hit@1 | Hit@10 | MRR | Hit@10 / English |", "|---|---|---|---|---|---|"]
     for lang, result in section["retrieval"].items():
         in_training = "?" if trained is None else "yes" if lang in trained else "no"
+        if "hit@10" not in result:
+            lines.append(f"| {lang} | {in_training} | no work described in it | | | |")
+            continue
         lines.append(f"| {lang} | {in_training} | {result['hit@1']:.3f} | {result['hit@10']:.3f} | {result['mrr']:.3f} "
                      f"| {_f(ratios.get(lang), 2)} |")
     parts = [f"{summary[key]['ratio']:.2f} ({summary[key]['language']}) over {summary[key]['languages']} {what}"
@@ -381,7 +390,7 @@ def neighbours_table(section: dict) -> list[str]:
     return lines
 
 
-def rendering_table(section: dict) -> list[str]:
+def rendering_table(section: dict, trained: list[str] | None = None) -> list[str]:
     rendering = section.get("rendering")
     if not rendering:
         return []
@@ -389,7 +398,7 @@ def rendering_table(section: dict) -> list[str]:
         return [f"Text -> audio by instrument and tempo: skipped ({rendering['skipped']})."]
     k, langs = rendering["k"], rendering["languages"]
     lines = [f"Text -> audio by instrument and tempo: precision@{k} over the {rendering['pool']} held-out audio works, "
-             f"one query per language (held-out languages: {', '.join(lang for lang in langs if lang in HELDOUT_LANGUAGES)}).", "",
+             f"one query per language (not in training: {', '.join(lang for lang in langs if lang not in (trained or TRAIN_LANGUAGES))}).", "",
              f"| query | n | chance | mean | {' | '.join(langs)} |", "|---" * (4 + len(langs)) + "|"]
     for field in ("instrument", "tempo"):
         for value, result in rendering.get(field, {}).items():
@@ -409,7 +418,7 @@ def table(report: dict) -> str:
     for section in report["kinds"].values():
         lines += [f"### {section['title']}: {section['pool']} held-out works", ""]
         for part in (classification_table(section) if section["classification"] else [], retrieval_table(section, trained),
-                     neighbours_table(section), rendering_table(section)):
+                     neighbours_table(section), rendering_table(section, trained)):
             if part:
                 lines += part + [""]
     return "\n".join(lines)

@@ -862,9 +862,9 @@ def _place(work: dict, lang: str) -> str | None:
 def core(work: dict, lang: str) -> str | None:
     """The short description: what kind of music, with its class (region, tune type, composer)."""
     frames = FRAMES[lang]
-    if work["kind"] == "folk":
+    if work.get("kind") == "folk":
         return _place(work, lang)
-    if work["kind"] == "fiddle" and work.get("tune_type") in TUNE_TYPES[lang]:
+    if work.get("kind") == "fiddle" and work.get("tune_type") in TUNE_TYPES[lang]:
         return frames["fiddle"].format(type=TUNE_TYPES[lang][work["tune_type"]])
     if work.get("composer") in COMPOSERS[lang]:
         return frames["by"].format(c=COMPOSERS[lang][work["composer"]])

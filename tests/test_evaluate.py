@@ -216,3 +216,17 @@ def test_a_rendering_goes_into_the_library_and_comes_back_for_the_evaluation():
     assert rendering_fields(None) == {}
     item = SimpleNamespace(metadata={"kind": "folk", "work": "w1", **fields}, title="T", name="w1", id=7)
     assert library_work(item)["rendering"] == {"instrument": "organ", "tempo": "slow"}
+
+
+def test_a_language_with_no_query_is_said_and_left_out_of_the_ratios():
+    from demo.evaluate import retrieval, retrieval_summary, retrieval_table
+
+    works = [{"id": "w", "title": "t"}]  # no kind: no description in any language
+    assert retrieval(None, np.ones((1, 4), np.float32), works, "sv") == {"pool": 1, "queries": 0}
+    results = {"en": {"hit@1": 0.2, "hit@10": 0.5, "mrr": 0.3}, "pt": {"hit@1": 0.1, "hit@10": 0.25, "mrr": 0.2},
+               "sv": {"pool": 1, "queries": 0}}
+    summary = retrieval_summary(results, ["pt", "sv"])  # pt untrained here, as for the first edition
+    assert summary["hit@10_ratio"] == {"en": 1.0, "pt": 0.5}
+    assert summary["min_ratio_heldout"] == {"language": "pt", "ratio": 0.5, "languages": 1}
+    lines = retrieval_table({"retrieval": results, "retrieval_summary": summary}, ["en"])
+    assert any(line.startswith("| sv | no | no work described in it") for line in lines)

@@ -107,6 +107,19 @@ def test_add_is_incremental_by_content_and_prunes(target, music, embedder):
             search_passages(library, vector)
 
 
+def test_a_library_emptied_says_so_with_and_without_a_filter(target, music, embedder):
+    library = open_library(target, create=True)
+    library.add([music / "bwv277.krn"], embedder, progress=False)
+    query = library.vectors_of([library.items()[0].id])
+    assert library.search(query, 3)[0] and library.search(query, 3, where={"region": "Atlantis"}) == [[]]
+    library.remove([item.id for item in library.items()])
+    for filters in ({}, {"where": {"region": "Atlantis"}}, {"modality": "audio"}, {"within": []}):
+        with pytest.raises(LibraryError, match="the library is empty"):
+            library.search(query, 3, **filters)
+    with pytest.raises(LibraryError, match="the library is empty|dimensions"):  # (which is said first differs by store)
+        library.search(np.ones((1, 7), np.float32), 3)
+
+
 def test_filters_take_any_field_name_and_value(target, music, embedder):
     """Names and values that end a quoted literal, hold LIKE's wildcards or a newline: each finds
     its own item and nothing else (a value written into the expression would match everything)."""

@@ -232,3 +232,16 @@ def test_fast_scan_codes_merged_from_the_delta_are_found(library):
 def test_a_bad_layout_is_refused_in_a_line(change):
     with pytest.raises(ValueError, match="codes|candidates|probe_fraction"):
         ondisk.Layout(**change)
+
+
+def test_an_odd_dimension_falls_back_to_eight_bit_codes(tmp_path):
+    from clamp3.library.ondisk import DEFAULT_LAYOUT, PQ8, DiskIndex
+
+    assert DEFAULT_LAYOUT.for_dimension(384) is DEFAULT_LAYOUT and DEFAULT_LAYOUT.for_dimension(7) is PQ8
+    with pytest.raises(ValueError, match="7-d"):
+        DEFAULT_LAYOUT.subquantizers(7)
+    rng = np.random.default_rng(0)
+    matrix = rng.standard_normal((3000, 7)).astype(np.float32)
+    matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
+    index = DiskIndex.build(tmp_path, "lib", np.arange(3000, dtype=np.int64), matrix, edits=0)
+    assert index.layout == PQ8

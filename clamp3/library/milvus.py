@@ -59,10 +59,12 @@ EF_SEARCH = 256
 # ef 512, 0.93 at 2048, all of it at 8192; ef = EF_FILTERED / (the share kept), at most EF_MAX.
 EF_FILTERED = 1024
 EF_MAX = 16_384
-# A search reads at session consistency: this client's own writes, and other writers' within
-# Milvus's staleness bound (seconds). A strong read waits for the next time tick of the server: 200 ms
-# of every search on a Milvus 2.3 server at 100,000 items, against 7 ms for the search itself. Adds,
-# counts and listings stay strong (an add's check of what is written must see every writer's rows).
+# A search reads at session consistency: this client's own writes at once, other processes' writes
+# eventually (without a bound: pymilvus asks a client that has written nothing for no timestamp;
+# in practice within a time tick or two). A strong read waits for the next time tick of the server:
+# 200 ms of every search on a Milvus 2.3 server at 100,000 items, against 7 ms for the search
+# itself. Adds, counts (cached by library and version, so read once a filter) and listings stay
+# strong: an add's check of what is written, and a filter's share of the items, see every writer's rows.
 SEARCH_CONSISTENCY = "Session"
 BATCH = 2000  # rows an upsert or a read moves at once (a gRPC message stays well under its 64 MB limit)
 TOP_K_LIMIT = 16_384  # Milvus answers at most this many hits a query
@@ -160,8 +162,8 @@ class MilvusLibrary(BaseLibrary):
         self._search_keys: dict[str, str] | None = None  # the keys a search reads (see _search_meta)
         self._samples = functools.lru_cache(maxsize=4)(self._modality_sample)  # by (version, modality)
         self._listing = functools.lru_cache(maxsize=2)(self._read_metadata)  # by version: fields and their values
-        # items a filter keeps, by (version, expression): read for a search, so at the search's consistency
-        self._counted = functools.lru_cache(maxsize=64)(lambda version, expression: self._count(expression, SEARCH_CONSISTENCY))
+        # items a filter keeps, by (model fingerprint, version, expression): read strong, once for each
+        self._counted = functools.lru_cache(maxsize=64)(lambda model, version, expression: self._count(expression))
 
     @classmethod
     def open(cls, target: str | Path, model=None, create: bool = False, read_only: bool = False, space: bool = False,
@@ -541,6 +543,9 @@ class MilvusLibrary(BaseLibrary):
         queries = np.atleast_2d(np.asarray(queries, dtype=np.float32))
         meta = self._search_meta()
         if queries.shape[1] != int(meta["dim"]):
+            self._search_keys = None  # (the collection may have been made anew for another model meanwhile)
+            meta = self._search_meta()
+        if queries.shape[1] != int(meta["dim"]):
             raise LibraryError(
                 f"query vectors have {queries.shape[1]} dimensions; {self.target} holds {meta['dim']}-d vectors "
                 f"of model '{meta.get('model')}'"
@@ -548,25 +553,32 @@ class MilvusLibrary(BaseLibrary):
         if not np.isfinite(queries).all():
             raise InputError("<query>", "the query vector contains NaN or infinite values")
         if within is not None and not len(within):
+            if not self._count(""):
+                raise empty
             return [[] for _ in queries]
         k = min(int(k), TOP_K_LIMIT)
         expression = self._expression(modality, where, keyword, within)
         ef = max(EF_SEARCH, k)
         if expression:
-            version = int(self.meta(SEARCH_CONSISTENCY).get("version", 0))
-            kept = self._counted(version, expression)
+            current = self.meta(SEARCH_CONSISTENCY)
+            version = (current.get("fingerprint"), int(current.get("version", 0)))  # (of the model whose vectors these are)
+            kept = self._counted(*version, expression)
             if not kept:
-                if not self._count("", SEARCH_CONSISTENCY):
+                if not self._count(""):
                     raise empty
                 return [[] for _ in queries]
-            share = kept / self._counted(version, self._expression(modality, None))  # of the partition searched
+            share = kept / self._counted(*version, self._expression(modality, None))  # of the partition searched
             ef = max(k, EF_SEARCH if share >= 1 else int(min(EF_MAX, EF_FILTERED / share)))
-        found = self.client.search(
-            self.collection, data=normalize(queries).tolist(), limit=k, filter=expression, output_fields=ITEM_FIELDS[1:6],
-            partition_names=[modality] if modality else None, search_params={"metric_type": "IP", "params": {"ef": ef}},
-            consistency_level=SEARCH_CONSISTENCY,
-        )
-        if not expression and not any(found) and not self._count("", SEARCH_CONSISTENCY):
+        try:
+            found = self.client.search(
+                self.collection, data=normalize(queries).tolist(), limit=k, filter=expression, output_fields=ITEM_FIELDS[1:6],
+                partition_names=[modality] if modality else None, search_params={"metric_type": "IP", "params": {"ef": ef}},
+                consistency_level=SEARCH_CONSISTENCY,
+            )
+        except _milvus().MilvusException as exc:  # (a collection dropped or made anew under this client)
+            self._search_keys, self._loaded = None, False
+            raise LibraryError(f"{self.target}: the search failed in Milvus ({exc})") from exc
+        if not expression and not any(found) and not self._count(""):
             raise empty
         return [[Hit(rank=rank, score=float(hit["distance"]), **self._item({"id": hit["id"], **hit["entity"]}))
                  for rank, hit in enumerate(hits, 1)] for hits in found]
@@ -576,8 +588,8 @@ class MilvusLibrary(BaseLibrary):
         add made the items' collection), read once: a search without a filter is one request."""
         if self._search_keys is None:
             meta = self.meta(SEARCH_CONSISTENCY)
-            if "dim" not in meta:
-                return meta
+            if "dim" not in meta:  # (another process's first add, not yet seen here)
+                raise LibraryError(f"{self.target}: the library is empty", hint=Hint("add music to it first", "index"))
             self._search_keys = meta
         return self._search_keys
 

@@ -87,9 +87,15 @@ class Layout:
     def subquantizers(self, dim: int) -> int:
         """PQ sub-vectors of a ``dim``-d vector: a divisor of ``dim`` (even for 4-bit codes, two to a byte)."""
         m = max(1, dim // self.dims_per_code)
-        while dim % m or (self.codes == "pq4-fastscan" and m % 2):
+        while m and (dim % m or (self.codes == "pq4-fastscan" and m % 2)):
             m -= 1
+        if not m:
+            raise ValueError(f"{dim}-d vectors cannot be cut into an even number of sub-vectors for 4-bit fast-scan codes")
         return m
+
+    def for_dimension(self, dim: int) -> Layout:
+        """This layout, or the 8-bit one (``PQ8``) where ``dim`` has no even divisor for fast-scan codes (an odd ``dim``)."""
+        return self if self.codes != "pq4-fastscan" or dim % 2 == 0 else PQ8
 
     def factory(self, dim: int, lists: int, sample: int) -> str:
         """FAISS's index_factory string for ``lists`` lists trained on ``sample`` vectors."""
@@ -292,6 +298,7 @@ class DiskIndex:
 
         folder = directory / FOLDER
         n, dim = matrix.shape
+        layout = layout.for_dimension(dim)
         lists = ivf_lists(n)
         sample = np.sort(np.random.default_rng(seed).choice(n, min(n, TRAIN_PER_LIST * lists), replace=False))
         factory = layout.factory(dim, lists, len(sample))
