@@ -226,6 +226,18 @@ def test_fast_scan_codes_merged_from_the_delta_are_found(library):
     recall, found = _recall(library, queries)
     assert recall >= 0.95
     assert [hits[0].path for hits in found] == [f"/v/{3000 + i}" for i in range(0, 300, 10)]
+    # the merged codes are those the trained index gives the same rows: every list scanned, the same answers
+    import faiss
+
+    reference = faiss.read_index(str(library.directory / FOLDER / f"trained-{index.stamp.generation}.faiss"))
+    ids, matrix = library.matrix()
+    reference.add_with_ids(np.ascontiguousarray(matrix, dtype=np.float32), np.arange(len(ids), dtype=np.int64))
+    probe = np.ascontiguousarray(matrix[::97], dtype=np.float32)
+    for searched in (index.main, reference):
+        searched.nprobe = searched.nlist
+    merged, expected = index.main.search(probe, 20), reference.search(probe, 20)
+    np.testing.assert_array_equal(merged[1], expected[1])
+    np.testing.assert_allclose(merged[0], expected[0], rtol=1e-5)
 
 
 @pytest.mark.parametrize("change", [{"codes": "sq4"}, {"candidates": 0}, {"probe_fraction": 1.5}])
