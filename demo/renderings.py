@@ -15,6 +15,8 @@ from __future__ import annotations
 import io
 import random
 
+from demo.texts import counted
+
 # name -> General MIDI program (0-based, as MIDI files store it). Each sounds in TimGM6mb, and apart:
 # between two instruments on one piece, the RMS distance of standardised spectral-v1 features is
 # 0.58 (strings, flute) to 1.56 (strings, guitar), against 1.55 between a folk song and a chorale
@@ -126,7 +128,7 @@ PHRASES = {
                      "choir": ("sung by a choir", "choral music"), "brass": ("played by a brass ensemble", "brass music"),
                      "accordion": ("played on the accordion", "accordion music"), "violin": ("played on the violin", "violin music")},
         tempo={"slow": ("slow", "a slow tempo"), "moderate": ("moderate", "a moderate tempo"), "fast": ("fast", "a fast tempo")},
-        bpm="{bpm} beats per minute", dynamics={"soft": ("soft", "played softly"), "loud": ("loud", "played loudly")}, sep=", "),
+        bpm="{n} beats per minute", dynamics={"soft": ("soft", "played softly"), "loud": ("loud", "played loudly")}, sep=", "),
     "de": dict(
         instruments={"piano": ("auf dem Klavier gespielt", "Klaviermusik"), "strings": ("von einem Streichensemble gespielt", "Streichermusik"),
                      "flute": ("auf der Flöte gespielt", "Flötenmusik"), "organ": ("auf der Kirchenorgel gespielt", "Orgelmusik"),
@@ -134,7 +136,7 @@ PHRASES = {
                      "choir": ("von einem Chor gesungen", "Chormusik"), "brass": ("von einem Blechbläserensemble gespielt", "Blechbläsermusik"),
                      "accordion": ("auf dem Akkordeon gespielt", "Akkordeonmusik"), "violin": ("auf der Geige gespielt", "Geigenmusik")},
         tempo={"slow": ("langsam", "ein langsames Tempo"), "moderate": ("gemäßigt", "ein mäßiges Tempo"), "fast": ("schnell", "ein schnelles Tempo")},
-        bpm="{bpm} Schläge pro Minute", dynamics={"soft": ("leise", "leise gespielt"), "loud": ("laut", "laut gespielt")}, sep=", "),
+        bpm="{n} Schläge pro Minute", dynamics={"soft": ("leise", "leise gespielt"), "loud": ("laut", "laut gespielt")}, sep=", "),
     "fr": dict(
         instruments={"piano": ("joué au piano", "musique pour piano"), "strings": ("joué par un ensemble à cordes", "musique pour cordes"),
                      "flute": ("joué à la flûte", "musique pour flûte"), "organ": ("joué à l'orgue d'église", "musique d'orgue"),
@@ -142,7 +144,7 @@ PHRASES = {
                      "choir": ("chanté par un chœur", "musique chorale"), "brass": ("joué par un ensemble de cuivres", "musique pour cuivres"),
                      "accordion": ("joué à l'accordéon", "musique d'accordéon"), "violin": ("joué au violon", "musique pour violon")},
         tempo={"slow": ("lent", "un tempo lent"), "moderate": ("modéré", "un tempo modéré"), "fast": ("rapide", "un tempo rapide")},
-        bpm="{bpm} battements par minute", dynamics={"soft": ("doux", "joué doucement"), "loud": ("fort", "joué fort")}, sep=", "),
+        bpm="{n} battements par minute", dynamics={"soft": ("doux", "joué doucement"), "loud": ("fort", "joué fort")}, sep=", "),
     "es": dict(
         instruments={"piano": ("tocado al piano", "música para piano"), "strings": ("interpretado por un conjunto de cuerdas", "música para cuerdas"),
                      "flute": ("tocado con flauta", "música para flauta"), "organ": ("tocado al órgano de iglesia", "música de órgano"),
@@ -150,7 +152,7 @@ PHRASES = {
                      "choir": ("cantado por un coro", "música coral"), "brass": ("interpretado por un conjunto de metales", "música para metales"),
                      "accordion": ("tocado con acordeón", "música de acordeón"), "violin": ("tocado con violín", "música para violín")},
         tempo={"slow": ("lento", "un tempo lento"), "moderate": ("moderado", "un tempo moderado"), "fast": ("rápido", "un tempo rápido")},
-        bpm="{bpm} pulsaciones por minuto", dynamics={"soft": ("suave", "tocado suavemente"), "loud": ("fuerte", "tocado con fuerza")}, sep=", "),
+        bpm="{n} pulsaciones por minuto", dynamics={"soft": ("suave", "tocado suavemente"), "loud": ("fuerte", "tocado con fuerza")}, sep=", "),
     "it": dict(
         instruments={"piano": ("suonato al pianoforte", "musica per pianoforte"), "strings": ("eseguito da un'orchestra d'archi", "musica per archi"),
                      "flute": ("suonato al flauto", "musica per flauto"), "organ": ("suonato all'organo di chiesa", "musica per organo"),
@@ -159,21 +161,21 @@ PHRASES = {
                      "accordion": ("suonato alla fisarmonica", "musica per fisarmonica"), "violin": ("suonato al violino", "musica per violino")},
         tempo={"slow": ("lento", "un tempo lento"), "moderate": ("moderato", "un tempo moderato"), "fast": ("veloce", "un tempo veloce")},
         # "piano" is also the instrument: the soft word is "sommesso"
-        bpm="{bpm} battiti al minuto", dynamics={"soft": ("sommesso", "a volume basso"), "loud": ("forte", "a volume alto")}, sep=", "),
+        bpm="{n} battiti al minuto", dynamics={"soft": ("sommesso", "a volume basso"), "loud": ("forte", "a volume alto")}, sep=", "),
     "zh": dict(
         instruments={"piano": ("钢琴演奏", "钢琴曲"), "strings": ("弦乐合奏", "弦乐"), "flute": ("长笛演奏", "长笛曲"),
                      "organ": ("教堂管风琴演奏", "管风琴曲"), "guitar": ("古典吉他演奏", "吉他曲"), "harp": ("竖琴演奏", "竖琴曲"),
                      "choir": ("合唱团演唱", "合唱曲"), "brass": ("铜管乐合奏", "铜管乐"), "accordion": ("手风琴演奏", "手风琴曲"),
                      "violin": ("小提琴演奏", "小提琴曲")},
         tempo={"slow": ("慢速", "慢节奏"), "moderate": ("中速", "中等速度"), "fast": ("快速", "快节奏")},
-        bpm="每分钟{bpm}拍", dynamics={"soft": ("轻柔", "轻声演奏"), "loud": ("响亮", "大声演奏")}, sep="，"),
+        bpm="每分钟{n}拍", dynamics={"soft": ("轻柔", "轻声演奏"), "loud": ("响亮", "大声演奏")}, sep="，"),
     "ja": dict(
         instruments={"piano": ("ピアノ演奏", "ピアノ曲"), "strings": ("弦楽合奏", "弦楽曲"), "flute": ("フルート演奏", "フルート曲"),
                      "organ": ("教会のパイプオルガン演奏", "オルガン曲"), "guitar": ("クラシックギター演奏", "ギター曲"),
                      "harp": ("ハープ演奏", "ハープ曲"), "choir": ("合唱団による歌唱", "合唱曲"), "brass": ("金管アンサンブル演奏", "金管楽曲"),
                      "accordion": ("アコーディオン演奏", "アコーディオン曲"), "violin": ("ヴァイオリン演奏", "ヴァイオリン曲")},
         tempo={"slow": ("ゆっくり", "遅いテンポ"), "moderate": ("中くらいの速さ", "中庸なテンポ"), "fast": ("速い", "速いテンポ")},
-        bpm="1分間に{bpm}拍", dynamics={"soft": ("静か", "弱く静かな演奏"), "loud": ("大きな音", "力強い大きな音の演奏")}, sep="、"),
+        bpm="1分間に{n}拍", dynamics={"soft": ("静か", "弱く静かな演奏"), "loud": ("大きな音", "力強い大きな音の演奏")}, sep="、"),
     "ru": dict(
         instruments={"piano": ("исполнено на фортепиано", "фортепианная музыка"), "strings": ("в исполнении струнного ансамбля", "музыка для струнных"),
                      "flute": ("исполнено на флейте", "музыка для флейты"), "organ": ("исполнено на церковном органе", "органная музыка"),
@@ -181,7 +183,7 @@ PHRASES = {
                      "choir": ("в исполнении хора", "хоровая музыка"), "brass": ("в исполнении ансамбля медных духовых", "музыка для медных духовых"),
                      "accordion": ("исполнено на аккордеоне", "музыка для аккордеона"), "violin": ("исполнено на скрипке", "скрипичная музыка")},
         tempo={"slow": ("медленно", "медленный темп"), "moderate": ("умеренно", "умеренный темп"), "fast": ("быстро", "быстрый темп")},
-        bpm=("удар", "удара", "ударов", " в минуту"), dynamics={"soft": ("тихо", "тихое исполнение"), "loud": ("громко", "громкое исполнение")}, sep=", "),
+        bpm={"one": "{n} удар в минуту", "few": "{n} удара в минуту", "other": "{n} ударов в минуту"}, dynamics={"soft": ("тихо", "тихое исполнение"), "loud": ("громко", "громкое исполнение")}, sep=", "),
     "pt": dict(
         instruments={"piano": ("tocado ao piano", "música para piano"), "strings": ("tocado por um conjunto de cordas", "música para cordas"),
                      "flute": ("tocado na flauta", "música para flauta"), "organ": ("tocado no órgão de igreja", "música de órgão"),
@@ -189,7 +191,7 @@ PHRASES = {
                      "choir": ("cantado por um coro", "música coral"), "brass": ("tocado por um conjunto de metais", "música para metais"),
                      "accordion": ("tocado no acordeão", "música de acordeão"), "violin": ("tocado no violino", "música para violino")},
         tempo={"slow": ("lento", "um andamento lento"), "moderate": ("moderado", "um andamento moderado"), "fast": ("rápido", "um andamento rápido")},
-        bpm="{bpm} batidas por minuto", dynamics={"soft": ("suave", "tocado suavemente"), "loud": ("forte", "tocado com força")}, sep=", "),
+        bpm="{n} batidas por minuto", dynamics={"soft": ("suave", "tocado suavemente"), "loud": ("forte", "tocado com força")}, sep=", "),
     "nl": dict(
         instruments={"piano": ("gespeeld op de piano", "pianomuziek"), "strings": ("gespeeld door een strijkensemble", "strijkmuziek"),
                      "flute": ("gespeeld op de fluit", "fluitmuziek"), "organ": ("gespeeld op het kerkorgel", "orgelmuziek"),
@@ -197,7 +199,7 @@ PHRASES = {
                      "choir": ("gezongen door een koor", "koormuziek"), "brass": ("gespeeld door een koperensemble", "muziek voor koperblazers"),
                      "accordion": ("gespeeld op de accordeon", "accordeonmuziek"), "violin": ("gespeeld op de viool", "vioolmuziek")},
         tempo={"slow": ("langzaam", "een langzaam tempo"), "moderate": ("gematigd", "een gematigd tempo"), "fast": ("snel", "een snel tempo")},
-        bpm="{bpm} slagen per minuut", dynamics={"soft": ("zacht", "zacht gespeeld"), "loud": ("luid", "luid gespeeld")}, sep=", "),
+        bpm="{n} slagen per minuut", dynamics={"soft": ("zacht", "zacht gespeeld"), "loud": ("luid", "luid gespeeld")}, sep=", "),
     "pl": dict(
         instruments={"piano": ("grane na fortepianie", "muzyka fortepianowa"), "strings": ("grane przez zespół smyczkowy", "muzyka na smyczki"),
                      "flute": ("grane na flecie", "muzyka na flet"), "organ": ("grane na organach kościelnych", "muzyka organowa"),
@@ -205,7 +207,7 @@ PHRASES = {
                      "choir": ("śpiewane przez chór", "muzyka chóralna"), "brass": ("grane przez zespół dęty blaszany", "muzyka na instrumenty dęte blaszane"),
                      "accordion": ("grane na akordeonie", "muzyka akordeonowa"), "violin": ("grane na skrzypcach", "muzyka skrzypcowa")},
         tempo={"slow": ("wolno", "wolne tempo"), "moderate": ("umiarkowanie", "umiarkowane tempo"), "fast": ("szybko", "szybkie tempo")},
-        bpm=("uderzenie", "uderzenia", "uderzeń", " na minutę"), dynamics={"soft": ("cicho", "grane cicho"), "loud": ("głośno", "grane głośno")}, sep=", "),
+        bpm={"one": "{n} uderzenie na minutę", "few": "{n} uderzenia na minutę", "other": "{n} uderzeń na minutę"}, dynamics={"soft": ("cicho", "grane cicho"), "loud": ("głośno", "grane głośno")}, sep=", "),
     "cs": dict(
         instruments={"piano": ("hráno na klavír", "klavírní hudba"), "strings": ("hráno smyčcovým souborem", "hudba pro smyčce"),
                      "flute": ("hráno na flétnu", "flétnová hudba"), "organ": ("hráno na chrámové varhany", "varhanní hudba"),
@@ -213,7 +215,7 @@ PHRASES = {
                      "choir": ("zpíváno sborem", "sborová hudba"), "brass": ("hráno žesťovým souborem", "hudba pro žestě"),
                      "accordion": ("hráno na akordeon", "akordeonová hudba"), "violin": ("hráno na housle", "houslová hudba")},
         tempo={"slow": ("pomalu", "pomalé tempo"), "moderate": ("středně rychle", "střední tempo"), "fast": ("rychle", "rychlé tempo")},
-        bpm=("úder", "údery", "úderů", " za minutu"), dynamics={"soft": ("potichu", "hráno potichu"), "loud": ("hlasitě", "hráno hlasitě")}, sep=", "),
+        bpm={"one": "{n} úder za minutu", "few": "{n} údery za minutu", "other": "{n} úderů za minutu"}, dynamics={"soft": ("potichu", "hráno potichu"), "loud": ("hlasitě", "hráno hlasitě")}, sep=", "),
     "uk": dict(
         instruments={"piano": ("зіграно на фортепіано", "фортепіанна музика"), "strings": ("у виконанні струнного ансамблю", "музика для струнних"),
                      "flute": ("зіграно на флейті", "музика для флейти"), "organ": ("зіграно на церковному органі", "органна музика"),
@@ -221,7 +223,7 @@ PHRASES = {
                      "choir": ("у виконанні хору", "хорова музика"), "brass": ("у виконанні ансамблю мідних духових", "музика для мідних духових"),
                      "accordion": ("зіграно на акордеоні", "акордеонна музика"), "violin": ("зіграно на скрипці", "скрипкова музика")},
         tempo={"slow": ("повільно", "повільний темп"), "moderate": ("помірно", "помірний темп"), "fast": ("швидко", "швидкий темп")},
-        bpm=("удар", "удари", "ударів", " на хвилину"), dynamics={"soft": ("тихо", "тихе виконання"), "loud": ("гучно", "гучне виконання")}, sep=", "),
+        bpm={"one": "{n} удар на хвилину", "few": "{n} удари на хвилину", "other": "{n} ударів на хвилину"}, dynamics={"soft": ("тихо", "тихе виконання"), "loud": ("гучно", "гучне виконання")}, sep=", "),
     "el": dict(
         instruments={"piano": ("παιγμένο στο πιάνο", "μουσική για πιάνο"), "strings": ("από σύνολο εγχόρδων", "μουσική για έγχορδα"),
                      "flute": ("παιγμένο στο φλάουτο", "μουσική για φλάουτο"), "organ": ("παιγμένο στο εκκλησιαστικό όργανο", "μουσική για εκκλησιαστικό όργανο"),
@@ -229,7 +231,7 @@ PHRASES = {
                      "choir": ("τραγουδισμένο από χορωδία", "χορωδιακή μουσική"), "brass": ("από σύνολο χάλκινων πνευστών", "μουσική για χάλκινα πνευστά"),
                      "accordion": ("παιγμένο στο ακορντεόν", "μουσική για ακορντεόν"), "violin": ("παιγμένο στο βιολί", "μουσική για βιολί")},
         tempo={"slow": ("αργό", "αργό τέμπο"), "moderate": ("μέτριο", "μέτριο τέμπο"), "fast": ("γρήγορο", "γρήγορο τέμπο")},
-        bpm="{bpm} χτύποι ανά λεπτό", dynamics={"soft": ("σιγανό", "παιγμένο σιγανά"), "loud": ("δυνατό", "παιγμένο δυνατά")}, sep=", "),
+        bpm="{n} χτύποι ανά λεπτό", dynamics={"soft": ("σιγανό", "παιγμένο σιγανά"), "loud": ("δυνατό", "παιγμένο δυνατά")}, sep=", "),
     "tr": dict(
         instruments={"piano": ("piyanoda çalınmış", "piyano müziği"), "strings": ("yaylı çalgılar topluluğu tarafından çalınmış", "yaylı çalgılar müziği"),
                      "flute": ("flütle çalınmış", "flüt müziği"), "organ": ("kilise orgunda çalınmış", "org müziği"),
@@ -237,7 +239,7 @@ PHRASES = {
                      "choir": ("koro tarafından söylenmiş", "koro müziği"), "brass": ("bakır üflemeliler topluluğu tarafından çalınmış", "bakır üflemeli çalgılar müziği"),
                      "accordion": ("akordeonla çalınmış", "akordeon müziği"), "violin": ("kemanla çalınmış", "keman müziği")},
         tempo={"slow": ("yavaş", "yavaş tempo"), "moderate": ("orta hızda", "orta tempo"), "fast": ("hızlı", "hızlı tempo")},
-        bpm="dakikada {bpm} vuruş", dynamics={"soft": ("yumuşak", "alçak sesle çalınmış"), "loud": ("yüksek sesli", "yüksek sesle çalınmış")}, sep=", "),
+        bpm="dakikada {n} vuruş", dynamics={"soft": ("yumuşak", "alçak sesle çalınmış"), "loud": ("yüksek sesli", "yüksek sesle çalınmış")}, sep=", "),
     "ar": dict(
         instruments={"piano": ("عزف على البيانو", "موسيقى البيانو"), "strings": ("أداء فرقة وتريات", "موسيقى الوتريات"),
                      "flute": ("عزف على الفلوت", "موسيقى الفلوت"), "organ": ("عزف على أرغن الكنيسة", "موسيقى الأرغن"),
@@ -245,7 +247,7 @@ PHRASES = {
                      "choir": ("غناء جوقة", "موسيقى كورالية"), "brass": ("أداء فرقة آلات نحاسية", "موسيقى الآلات النحاسية"),
                      "accordion": ("عزف على الأكورديون", "موسيقى الأكورديون"), "violin": ("عزف على الكمان", "موسيقى الكمان")},
         tempo={"slow": ("بطيء", "إيقاع بطيء"), "moderate": ("معتدل", "إيقاع معتدل"), "fast": ("سريع", "إيقاع سريع")},
-        bpm="{bpm} نبضة في الدقيقة", dynamics={"soft": ("هادئ", "عزف هادئ"), "loud": ("قوي", "عزف بصوت عالٍ")}, sep="، "),
+        bpm="{n} نبضة في الدقيقة", dynamics={"soft": ("هادئ", "عزف هادئ"), "loud": ("قوي", "عزف بصوت عالٍ")}, sep="، "),
     "hi": dict(
         instruments={"piano": ("पियानो पर बजाया गया", "पियानो संगीत"), "strings": ("स्ट्रिंग समूह द्वारा बजाया गया", "तार वाद्यों का संगीत"),
                      "flute": ("बांसुरी पर बजाया गया", "बांसुरी संगीत"), "organ": ("चर्च ऑर्गन पर बजाया गया", "ऑर्गन संगीत"),
@@ -253,14 +255,14 @@ PHRASES = {
                      "choir": ("गायक मंडली द्वारा गाया गया", "कोरल संगीत"), "brass": ("पीतल वाद्य समूह द्वारा बजाया गया", "ब्रास संगीत"),
                      "accordion": ("अकॉर्डियन पर बजाया गया", "अकॉर्डियन संगीत"), "violin": ("वायलिन पर बजाया गया", "वायलिन संगीत")},
         tempo={"slow": ("धीमा", "धीमी लय"), "moderate": ("मध्यम", "मध्यम लय"), "fast": ("तेज़", "तेज़ लय")},
-        bpm="{bpm} बीट प्रति मिनट", dynamics={"soft": ("हल्की आवाज़", "हल्की आवाज़ में बजाया गया"), "loud": ("ऊँची आवाज़", "ऊँची आवाज़ में बजाया गया")}, sep=", "),
+        bpm="{n} बीट प्रति मिनट", dynamics={"soft": ("हल्की आवाज़", "हल्की आवाज़ में बजाया गया"), "loud": ("ऊँची आवाज़", "ऊँची आवाज़ में बजाया गया")}, sep=", "),
     "ko": dict(
         instruments={"piano": ("피아노로 연주", "피아노 음악"), "strings": ("현악 합주로 연주", "현악 음악"), "flute": ("플루트로 연주", "플루트 음악"),
                      "organ": ("교회 오르간으로 연주", "오르간 음악"), "guitar": ("클래식 기타로 연주", "기타 음악"),
                      "harp": ("하프로 연주", "하프 음악"), "choir": ("합창단의 노래", "합창 음악"), "brass": ("금관 합주로 연주", "금관악 음악"),
                      "accordion": ("아코디언으로 연주", "아코디언 음악"), "violin": ("바이올린으로 연주", "바이올린 음악")},
         tempo={"slow": ("느리게", "느린 템포"), "moderate": ("보통 빠르기로", "보통 템포"), "fast": ("빠르게", "빠른 템포")},
-        bpm="분당 {bpm}비트", dynamics={"soft": ("여리게", "작은 소리로 연주"), "loud": ("세게", "큰 소리로 연주")}, sep=", "),
+        bpm="분당 {n}비트", dynamics={"soft": ("여리게", "작은 소리로 연주"), "loud": ("세게", "큰 소리로 연주")}, sep=", "),
     "vi": dict(
         instruments={"piano": ("chơi trên đàn piano", "nhạc piano"), "strings": ("do dàn dây biểu diễn", "nhạc dàn dây"),
                      "flute": ("thổi sáo flute", "nhạc sáo"), "organ": ("chơi trên đàn organ nhà thờ", "nhạc organ"),
@@ -268,7 +270,7 @@ PHRASES = {
                      "choir": ("do dàn hợp xướng hát", "nhạc hợp xướng"), "brass": ("do dàn kèn đồng biểu diễn", "nhạc kèn đồng"),
                      "accordion": ("chơi trên đàn accordion", "nhạc accordion"), "violin": ("chơi trên đàn violin", "nhạc violin")},
         tempo={"slow": ("chậm", "nhịp độ chậm"), "moderate": ("vừa phải", "nhịp độ vừa phải"), "fast": ("nhanh", "nhịp độ nhanh")},
-        bpm="{bpm} nhịp mỗi phút", dynamics={"soft": ("nhẹ nhàng", "chơi nhẹ nhàng"), "loud": ("mạnh", "chơi to và mạnh")}, sep=", "),
+        bpm="{n} nhịp mỗi phút", dynamics={"soft": ("nhẹ nhàng", "chơi nhẹ nhàng"), "loud": ("mạnh", "chơi to và mạnh")}, sep=", "),
     "id": dict(
         instruments={"piano": ("dimainkan dengan piano", "musik piano"), "strings": ("dimainkan oleh ansambel alat gesek", "musik alat gesek"),
                      "flute": ("dimainkan dengan flute", "musik seruling"), "organ": ("dimainkan dengan organ gereja", "musik organ"),
@@ -276,7 +278,7 @@ PHRASES = {
                      "choir": ("dinyanyikan oleh paduan suara", "musik paduan suara"), "brass": ("dimainkan oleh ansambel tiup logam", "musik tiup logam"),
                      "accordion": ("dimainkan dengan akordeon", "musik akordeon"), "violin": ("dimainkan dengan biola", "musik biola")},
         tempo={"slow": ("lambat", "tempo lambat"), "moderate": ("sedang", "tempo sedang"), "fast": ("cepat", "tempo cepat")},
-        bpm="{bpm} ketukan per menit", dynamics={"soft": ("lembut", "dimainkan dengan lembut"), "loud": ("keras", "dimainkan dengan keras")}, sep=", "),
+        bpm="{n} ketukan per menit", dynamics={"soft": ("lembut", "dimainkan dengan lembut"), "loud": ("keras", "dimainkan dengan keras")}, sep=", "),
     "sv": dict(
         instruments={"piano": ("spelat på piano", "pianomusik"), "strings": ("spelat av en stråkensemble", "stråkmusik"),
                      "flute": ("spelat på flöjt", "flöjtmusik"), "organ": ("spelat på kyrkorgel", "orgelmusik"),
@@ -284,7 +286,7 @@ PHRASES = {
                      "choir": ("sjunget av en kör", "körmusik"), "brass": ("spelat av en brassensemble", "brassmusik"),
                      "accordion": ("spelat på dragspel", "dragspelsmusik"), "violin": ("spelat på fiol", "fiolmusik")},
         tempo={"slow": ("långsamt", "ett långsamt tempo"), "moderate": ("måttligt", "ett måttligt tempo"), "fast": ("snabbt", "ett snabbt tempo")},
-        bpm="{bpm} slag per minut", dynamics={"soft": ("svagt", "spelat mjukt och tyst"), "loud": ("starkt", "spelat högt")}, sep=", "),
+        bpm="{n} slag per minut", dynamics={"soft": ("svagt", "spelat mjukt och tyst"), "loud": ("starkt", "spelat högt")}, sep=", "),
     "fi": dict(
         instruments={"piano": ("soitettu pianolla", "pianomusiikkia"), "strings": ("jousiyhtyeen soittama", "jousimusiikkia"),
                      "flute": ("soitettu huilulla", "huilumusiikkia"), "organ": ("soitettu kirkkouruilla", "urkumusiikkia"),
@@ -292,7 +294,7 @@ PHRASES = {
                      "choir": ("kuoron laulama", "kuoromusiikkia"), "brass": ("vaskiyhtyeen soittama", "vaskimusiikkia"),
                      "accordion": ("soitettu harmonikalla", "harmonikkamusiikkia"), "violin": ("soitettu viululla", "viulumusiikkia")},
         tempo={"slow": ("hidas", "hidas tempo"), "moderate": ("kohtalainen", "kohtalainen tempo"), "fast": ("nopea", "nopea tempo")},
-        bpm="{bpm} iskua minuutissa", dynamics={"soft": ("hiljainen", "soitettu hiljaa"), "loud": ("voimakas", "soitettu voimakkaasti")}, sep=", "),
+        bpm="{n} iskua minuutissa", dynamics={"soft": ("hiljainen", "soitettu hiljaa"), "loud": ("voimakas", "soitettu voimakkaasti")}, sep=", "),
     "da": dict(
         instruments={"piano": ("spillet på klaver", "klavermusik"), "strings": ("spillet af et strygeensemble", "strygermusik"),
                      "flute": ("spillet på fløjte", "fløjtemusik"), "organ": ("spillet på kirkeorgel", "orgelmusik"),
@@ -300,7 +302,7 @@ PHRASES = {
                      "choir": ("sunget af et kor", "kormusik"), "brass": ("spillet af et messingensemble", "messingmusik"),
                      "accordion": ("spillet på harmonika", "harmonikamusik"), "violin": ("spillet på violin", "violinmusik")},
         tempo={"slow": ("langsomt", "et langsomt tempo"), "moderate": ("moderat", "et moderat tempo"), "fast": ("hurtigt", "et hurtigt tempo")},
-        bpm="{bpm} slag i minuttet", dynamics={"soft": ("stille", "spillet blødt"), "loud": ("højt", "spillet kraftigt")}, sep=", "),
+        bpm="{n} slag i minuttet", dynamics={"soft": ("stille", "spillet blødt"), "loud": ("højt", "spillet kraftigt")}, sep=", "),
     "hu": dict(
         instruments={"piano": ("zongorán játszva", "zongorazene"), "strings": ("vonósegyüttes előadásában", "vonószene"),
                      "flute": ("fuvolán játszva", "fuvolazene"), "organ": ("templomi orgonán játszva", "orgonazene"),
@@ -308,7 +310,7 @@ PHRASES = {
                      "choir": ("kórus előadásában", "kóruszene"), "brass": ("rézfúvós együttes előadásában", "rézfúvós zene"),
                      "accordion": ("harmonikán játszva", "harmonikazene"), "violin": ("hegedűn játszva", "hegedűzene")},
         tempo={"slow": ("lassú", "lassú tempó"), "moderate": ("mérsékelt", "mérsékelt tempó"), "fast": ("gyors", "gyors tempó")},
-        bpm="percenként {bpm} ütés", dynamics={"soft": ("halk", "halkan játszva"), "loud": ("hangos", "hangosan játszva")}, sep=", "),
+        bpm="percenként {n} ütés", dynamics={"soft": ("halk", "halkan játszva"), "loud": ("hangos", "hangosan játszva")}, sep=", "),
     "ro": dict(
         instruments={"piano": ("cântat la pian", "muzică de pian"), "strings": ("interpretat de un ansamblu de coarde", "muzică pentru coarde"),
                      "flute": ("cântat la flaut", "muzică pentru flaut"), "organ": ("cântat la orga bisericii", "muzică de orgă"),
@@ -317,7 +319,7 @@ PHRASES = {
                      "accordion": ("cântat la acordeon", "muzică de acordeon"), "violin": ("cântat la vioară", "muzică de vioară")},
         tempo={"slow": ("lent", "un tempo lent"), "moderate": ("moderat", "un tempo moderat"), "fast": ("rapid", "un tempo rapid")},
         # "încet" is both slowly and quietly: soft is "în surdină"
-        bpm="{bpm} bătăi pe minut", dynamics={"soft": ("în surdină", "cântat în surdină"), "loud": ("tare", "cântat tare")}, sep=", "),
+        bpm={"one": "{n} bătaie pe minut", "few": "{n} bătăi pe minut", "other": "{n} de bătăi pe minut"}, dynamics={"soft": ("în surdină", "cântat în surdină"), "loud": ("tare", "cântat tare")}, sep=", "),
     "ca": dict(
         instruments={"piano": ("tocat al piano", "música per a piano"), "strings": ("interpretat per un conjunt de corda", "música per a corda"),
                      "flute": ("tocat amb flauta", "música per a flauta"), "organ": ("tocat a l'orgue d'església", "música d'orgue"),
@@ -325,7 +327,7 @@ PHRASES = {
                      "choir": ("cantat per un cor", "música coral"), "brass": ("interpretat per un conjunt de metalls", "música per a metalls"),
                      "accordion": ("tocat amb acordió", "música d'acordió"), "violin": ("tocat amb violí", "música per a violí")},
         tempo={"slow": ("lent", "un tempo lent"), "moderate": ("moderat", "un tempo moderat"), "fast": ("ràpid", "un tempo ràpid")},
-        bpm="{bpm} pulsacions per minut", dynamics={"soft": ("suau", "tocat suaument"), "loud": ("fort", "tocat fort")}, sep=", "),
+        bpm="{n} pulsacions per minut", dynamics={"soft": ("suau", "tocat suaument"), "loud": ("fort", "tocat fort")}, sep=", "),
     "he": dict(
         instruments={"piano": ("מנוגן בפסנתר", "מוזיקה לפסנתר"), "strings": ("בביצוע הרכב כלי קשת", "מוזיקה לכלי קשת"),
                      "flute": ("מנוגן בחליל", "מוזיקה לחליל"), "organ": ("מנוגן בעוגב כנסייה", "מוזיקת עוגב"),
@@ -333,7 +335,7 @@ PHRASES = {
                      "choir": ("בביצוע מקהלה", "מוזיקה מקהלתית"), "brass": ("בביצוע הרכב כלי נשיפה ממתכת", "מוזיקה לכלי נשיפה ממתכת"),
                      "accordion": ("מנוגן באקורדיון", "מוזיקת אקורדיון"), "violin": ("מנוגן בכינור", "מוזיקה לכינור")},
         tempo={"slow": ("איטי", "קצב איטי"), "moderate": ("מתון", "קצב מתון"), "fast": ("מהיר", "קצב מהיר")},
-        bpm="{bpm} פעימות לדקה", dynamics={"soft": ("שקט", "נגינה שקטה"), "loud": ("חזק", "נגינה חזקה")}, sep=", "),
+        bpm="{n} פעימות לדקה", dynamics={"soft": ("שקט", "נגינה שקטה"), "loud": ("חזק", "נגינה חזקה")}, sep=", "),
     "th": dict(
         instruments={"piano": ("บรรเลงด้วยเปียโน", "เพลงเปียโน"), "strings": ("บรรเลงโดยวงเครื่องสาย", "เพลงเครื่องสาย"),
                      "flute": ("บรรเลงด้วยฟลุต", "เพลงฟลุต"), "organ": ("บรรเลงด้วยออร์แกนโบสถ์", "เพลงออร์แกน"),
@@ -341,7 +343,7 @@ PHRASES = {
                      "choir": ("ขับร้องโดยคณะนักร้องประสานเสียง", "เพลงประสานเสียง"), "brass": ("บรรเลงโดยวงเครื่องทองเหลือง", "เพลงเครื่องทองเหลือง"),
                      "accordion": ("บรรเลงด้วยแอคคอร์เดียน", "เพลงแอคคอร์เดียน"), "violin": ("บรรเลงด้วยไวโอลิน", "เพลงไวโอลิน")},
         tempo={"slow": ("ช้า", "จังหวะช้า"), "moderate": ("ปานกลาง", "จังหวะปานกลาง"), "fast": ("เร็ว", "จังหวะเร็ว")},
-        bpm="{bpm} จังหวะต่อนาที", dynamics={"soft": ("เบา", "บรรเลงเบา ๆ"), "loud": ("ดัง", "บรรเลงเสียงดัง")}, sep=" "),
+        bpm="{n} จังหวะต่อนาที", dynamics={"soft": ("เบา", "บรรเลงเบา ๆ"), "loud": ("ดัง", "บรรเลงเสียงดัง")}, sep=" "),
     "fa": dict(
         instruments={"piano": ("نواخته‌شده با پیانو", "موسیقی پیانو"), "strings": ("اجرای گروه زهی", "موسیقی زهی"),
                      "flute": ("نواخته‌شده با فلوت", "موسیقی فلوت"), "organ": ("نواخته‌شده با ارگ کلیسا", "موسیقی ارگ"),
@@ -350,7 +352,7 @@ PHRASES = {
                      "accordion": ("نواخته‌شده با آکاردئون", "موسیقی آکاردئون"), "violin": ("نواخته‌شده با ویولن", "موسیقی ویولن")},
         # "آرام" is both calm and slow: soft is "کم‌صدا"
         tempo={"slow": ("آهسته", "تمپوی آهسته"), "moderate": ("متوسط", "تمپوی متوسط"), "fast": ("تند", "تمپوی تند")},
-        bpm="{bpm} ضرب در دقیقه", dynamics={"soft": ("کم‌صدا", "اجرای کم‌صدا"), "loud": ("پرصدا", "اجرای پرصدا")}, sep="، "),
+        bpm="{n} ضرب در دقیقه", dynamics={"soft": ("کم‌صدا", "اجرای کم‌صدا"), "loud": ("پرصدا", "اجرای پرصدا")}, sep="، "),
     "bn": dict(
         instruments={"piano": ("পিয়ানোয় বাজানো", "পিয়ানো সংগীত"), "strings": ("তারযন্ত্রের দলের পরিবেশনা", "তারযন্ত্রের সংগীত"),
                      "flute": ("বাঁশিতে বাজানো", "বাঁশির সংগীত"), "organ": ("গির্জার অর্গানে বাজানো", "অর্গান সংগীত"),
@@ -358,27 +360,15 @@ PHRASES = {
                      "choir": ("গায়কদলের গাওয়া", "কোরাস সংগীত"), "brass": ("ব্রাস ব্যান্ডের পরিবেশনা", "ব্রাস সংগীত"),
                      "accordion": ("অ্যাকর্ডিয়নে বাজানো", "অ্যাকর্ডিয়ন সংগীত"), "violin": ("বেহালায় বাজানো", "বেহালার সংগীত")},
         tempo={"slow": ("ধীর", "ধীর লয়"), "moderate": ("মাঝারি", "মাঝারি লয়"), "fast": ("দ্রুত", "দ্রুত লয়")},
-        bpm="মিনিটে {bpm} বিট", dynamics={"soft": ("মৃদু", "মৃদু স্বরে বাজানো"), "loud": ("জোরালো", "জোরে বাজানো")}, sep=", "),
+        bpm="মিনিটে {n} বিট", dynamics={"soft": ("মৃদু", "মৃদু স্বরে বাজানো"), "loud": ("জোরালো", "জোরে বাজানো")}, sep=", "),
 }
 
 
 def bpm_phrase(bpm: int, lang: str) -> str:
-    """Beats per minute with the noun each language takes after the number: Slavic languages
-    decline it (one, few, many; Czech's few is for 2-4 alone); Romanian puts "de" between the
-    number and the noun when the number's last two digits are 00 or 20-99."""
+    """Beats per minute with the form of the noun each language takes after the number (Slavic
+    languages decline it, Romanian puts "de" before it from 20: ``demo.texts.PLURAL_RULES``)."""
     unit = PHRASES[lang]["bpm"]
-    if isinstance(unit, tuple):
-        one, few, many, tail = unit
-        if lang in ("ru", "uk") and bpm % 10 == 1 and bpm % 100 != 11:
-            noun = one
-        elif bpm % 10 in (2, 3, 4) and bpm % 100 not in (12, 13, 14) and (lang != "cs" or bpm < 5):
-            noun = few
-        else:
-            noun = many
-        return f"{bpm} {noun}{tail}"
-    if lang == "ro" and (bpm % 100 == 0 or bpm % 100 >= 20):
-        return f"{bpm} de bătăi pe minut"
-    return unit.format(bpm=bpm)
+    return counted(unit if isinstance(unit, dict) else {"other": unit}, bpm, lang)
 
 
 def _parts(rendering: dict, lang: str) -> tuple[tuple[str, str], tuple[str, str], tuple[str, str] | None]:

@@ -833,19 +833,20 @@ VOICES = {
 }
 
 
-def _counted(table: dict[str, dict[str, str]], n: int, lang: str) -> str:
-    forms = table[lang]
+def counted(forms: dict[str, str], n: int, lang: str) -> str:
+    """``n`` with the form of a phrase its plural category takes in ``lang`` (``forms``: category ->
+    phrase with ``{n}``; "other" serves every category left out)."""
     return forms.get(PLURAL_RULES[lang](n), forms["other"]).format(n=n)
 
 
 def bars_phrase(n: int, lang: str) -> str:
     """The length of a piece in bars, with the plural each language takes after a number."""
-    return _counted(BARS, n, lang)
+    return counted(BARS[lang], n, lang)
 
 
 def voices_phrase(n: int, lang: str) -> str:
     """"For n voices" (n >= 2), with the plural each language takes after a number."""
-    return _counted(VOICES, n, lang)
+    return counted(VOICES[lang], n, lang)
 
 
 def _place(work: dict, lang: str) -> str | None:
