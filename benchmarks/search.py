@@ -682,8 +682,15 @@ def main_indexes(args: argparse.Namespace) -> None:
     finally:
         if not args.scratch:
             shutil.rmtree(scratch, ignore_errors=True)
-    print("\n| items | vectors | index | queries | filter | recall@10 | p50 ms | p99 ms | build | build peak MiB | "
-          "serving RSS MiB | index disk MiB |\n|---:|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    print_table(["items", "vectors", "index", "queries", "filter", "recall@10", "p50 ms", "p99 ms", "build", "build peak MiB",
+                 "serving RSS MiB", "index disk MiB"], rows, notes)
+
+
+def print_table(columns: list[str], rows: list[str], notes: list[str]) -> None:
+    """The run's rows under their header (the columns of words left-aligned, of figures right), its
+    notes and the machine's load after it."""
+    words = {"vectors", "index", "queries", "filter"}
+    print("\n| " + " | ".join(columns) + " |\n|" + "|".join("---" if c in words else "---:" for c in columns) + "|")
     print("\n".join(rows))
     print("\n" + "\n".join(notes))
     print("\n" + machine_load(), "after")
@@ -818,11 +825,8 @@ def main_layouts(args: argparse.Namespace) -> None:
     finally:
         if not args.scratch:
             shutil.rmtree(scratch, ignore_errors=True)
-    print("\n| items | index | queries | filter | recall@10 | p50 ms | p99 ms | build | build peak MiB | "
-          "serving RSS MiB | index disk MiB |\n|---:|---|---|---|---:|---:|---:|---:|---:|---:|---:|")
-    print("\n".join(rows))
-    print("\n" + "\n".join(notes))
-    print("\n" + machine_load(), "after")
+    print_table(["items", "index", "queries", "filter", "recall@10", "p50 ms", "p99 ms", "build", "build peak MiB",
+                 "serving RSS MiB", "index disk MiB"], rows, notes)
 
 
 def main() -> None:
