@@ -48,6 +48,11 @@ AUDIO_SECONDS = 20.0
 # An excerpt costs 0.35-0.5 CPU s beyond the conversion (render, resample, features; measured by
 # benchmarks/renderings.py): half the corpus is about 5,600 excerpts, 16-22 min on 2 workers
 AUDIO_FRACTION = 0.5
+# Each work's texts are written in this many of the 20 training languages, drawn per work (every
+# language gets about a fifth of the works). Training draws one text per work and epoch, so a
+# work's ~60 texts in all 20 would mostly go unseen, yet each new text costs the frozen text tower
+# a forward pass (about 10 ms on 2 CPU cores): 4 of 20 cut the text cache to about a fifth.
+TEXT_LANGUAGES = 4
 
 
 def music_only(abc: str) -> str:
@@ -182,17 +187,17 @@ def safe_id(text: str) -> str:
 
 def audio_texts(work: dict, rng: random.Random) -> list[str]:
     """The texts of a rendered work's audio: one of its descriptions with the rendering said, in
-    each language they are written in, and captions of the rendering alone in every training
-    language. Scores get none of this: they have no instrument. One description, not all: each is
+    each language the work's texts are written in, and captions of the rendering alone in those
+    languages. Scores get none of this: they have no instrument. One description, not all: each is
     a new text for the text tower to encode (the rendering-only captions repeat across works)."""
     texts = []
-    for lang in TRAIN_LANGUAGES:
-        described = work["texts"].get(lang, [])
+    for lang, described in work["texts"].items():
         texts += audio_captions(work["rendering"], lang, rng.sample(described, min(1, len(described))), rng)
     return texts
 
 
-def build(out: Path, seed: int = 0, workers: int = 2, audio_fraction: float = AUDIO_FRACTION, limit: int | None = None, val: float = 0.05) -> dict:
+def build(out: Path, seed: int = 0, workers: int = 2, audio_fraction: float = AUDIO_FRACTION, limit: int | None = None, val: float = 0.05,
+          text_languages: int = TEXT_LANGUAGES) -> dict:
     works = select(seed)
     if limit:
         works = random.Random(seed).sample(works, limit)
@@ -238,7 +243,7 @@ def build(out: Path, seed: int = 0, workers: int = 2, audio_fraction: float = AU
                 work.pop("rendering", None)  # silent or not rendered: no audio, nothing said of it
             work.update({k: result[k] for k in ("metre", "key", "voices", "bars", "music")})
             work["files"] = {k: str(v.relative_to(out)) for k, v in files.items()}
-            work["texts"] = descriptions(work, random.Random(f"{seed}:{work['id']}"))
+            work["texts"] = descriptions(work, random.Random(f"{seed}:{work['id']}"), languages=_text_languages(work, seed, text_languages))
             if not work["texts"]:
                 failed.append(f"{work['source']}#{work['number']}: no description (no class label)")
                 continue
@@ -263,6 +268,13 @@ def build(out: Path, seed: int = 0, workers: int = 2, audio_fraction: float = AU
                **{s: sum(w["split"] == s for w in records) for s in ("train", "val", "heldout")}}
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=2) + "\n")
     return summary
+
+
+def _text_languages(work: dict, seed: int, count: int) -> list[str]:
+    """The training languages a work's texts are written in: a draw of its own (its id and the
+    seed), in the order of ``TRAIN_LANGUAGES``."""
+    drawn = set(random.Random(f"{seed}:{work['id']}:languages").sample(TRAIN_LANGUAGES, min(count, len(TRAIN_LANGUAGES))))
+    return [lang for lang in TRAIN_LANGUAGES if lang in drawn]
 
 
 def _write_jsonl(path: Path, rows: list[dict]) -> None:
@@ -291,12 +303,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--audio-fraction", type=float, default=AUDIO_FRACTION,
                         help=f"works rendered to audio (default: {AUDIO_FRACTION}; see demo/README.md for the cost)")
+    parser.add_argument("--text-languages", type=int, default=TEXT_LANGUAGES,
+                        help=f"training languages each work's texts are written in, drawn per work (default: {TEXT_LANGUAGES} of {len(TRAIN_LANGUAGES)})")
     parser.add_argument("--limit", type=int, default=None, help="a random sample of this many works (for tests)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    summary = build(out, args.seed, args.workers, args.audio_fraction, args.limit)
+    summary = build(out, args.seed, args.workers, args.audio_fraction, args.limit, text_languages=args.text_languages)
     print(json.dumps(summary))
     return 0
 

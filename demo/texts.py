@@ -943,13 +943,14 @@ def sampled(work: dict, lang: str, rng: random.Random) -> str | None:
     return FRAMES[lang]["sep"].join([head, *parts])
 
 
-def descriptions(work: dict, rng: random.Random, per_language: int = 1) -> dict[str, list[str]]:
-    """The training texts of a work, per training language (``TRAIN_LANGUAGES``; the held-out ones
-    never reach training): its portrait (``portrait``), the short description (its class), and
-    ``per_language`` random subsets of everything (``sampled``), without repeats. (The held-out
-    retrieval query is ``describe(work, lang, title=False)``, in every language.)"""
+def descriptions(work: dict, rng: random.Random, per_language: int = 1, languages: list[str] | None = None) -> dict[str, list[str]]:
+    """The training texts of a work, per training language (``languages``, by default all of
+    ``TRAIN_LANGUAGES``; the held-out ones never reach training): its portrait (``portrait``), the
+    short description (its class), and ``per_language`` random subsets of everything (``sampled``),
+    without repeats. (The held-out retrieval query is ``describe(work, lang, title=False)``, in
+    every language.)"""
     out = {}
-    for lang in TRAIN_LANGUAGES:
+    for lang in languages or TRAIN_LANGUAGES:
         head = core(work, lang)
         if head is None:
             continue

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from demo import texts
-from demo.build import build, music_labels, music_only
+from demo.build import TEXT_LANGUAGES, _text_languages, build, music_labels, music_only
 from demo.corpus import essen_origin, song_function, tunes_of
 from demo.languages import HELDOUT_LANGUAGES, TRAIN_LANGUAGES
 from demo.musicwords import music_phrases
@@ -100,6 +100,18 @@ def test_training_texts_name_the_music_itself_and_seldom_what_the_abc_spells_out
         assert all("{" not in text for text in descriptions(work, random.Random(1))[lang])
 
 
+def test_each_work_is_described_in_its_own_draw_of_the_training_languages():
+    works = [{"id": f"work{i}"} for i in range(2000)]
+    drawn = [_text_languages(work, 0, 4) for work in works]
+    assert drawn[0] == _text_languages({"id": "work0"}, 0, 4) != _text_languages({"id": "work0"}, 1, 4)
+    assert all(len(langs) == 4 and langs == [lang for lang in TRAIN_LANGUAGES if lang in langs] for langs in drawn)
+    share = {lang: sum(lang in langs for langs in drawn) / len(works) for lang in TRAIN_LANGUAGES}
+    assert all(0.15 < value < 0.25 for value in share.values()), share  # every language about a fifth
+    assert _text_languages(works[0], 0, 50) == TRAIN_LANGUAGES
+    work = {"kind": "folk", "region": "China", "country": "China", "metre": "2/4", "key": "G", "voices": 1, "bars": 8}
+    assert list(descriptions(work, random.Random(0), languages=["de", "ko"])) == ["de", "ko"]
+
+
 def test_class_prompts_name_every_class():
     assert set(task_prompts("tune_type")) == {"jig", "reel", "hornpipe", "slip jig", "strathspey", "air"}
     assert set(task_prompts("region", "de")) == {"Germany", "China", "Lorraine", "Luxembourg", "Poland", "other"}
@@ -134,7 +146,7 @@ def test_build_writes_music_texts_and_a_disjoint_held_out_split(tmp_path):
         assert "[V:" in abc and not any(line[:2] in ("T:", "O:", "R:", "C:", "X:") for line in abc.split("\n"))
         assert (tmp_path / work["files"]["mtf"]).read_text(encoding="utf-8").startswith("ticks_per_beat")
         assert work["files"]["abc"].startswith(f"music/{work['split']}/")
-        assert set(work["texts"]) == set(TRAIN_LANGUAGES)
+        assert len(work["texts"]) == TEXT_LANGUAGES and set(work["texts"]) <= set(TRAIN_LANGUAGES)
         assert work["music"]["ambitus"] >= 0 and work["music"]["texture"]  # demo.musicwords, from the parsed score
     assert any("audio" in w["files"] for w in works)
     heldout = {w["id"] for w in works if w["split"] == "heldout"}
