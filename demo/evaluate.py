@@ -82,6 +82,20 @@ def embed_works(embedder: Embedder, data: Path, works: list[dict], kind: str) ->
     return normalize(np.stack([vectors[p] for p in paths]))
 
 
+class RememberedTexts:
+    """``encode_texts`` of an embedder, each text encoded once: the queries of every language are
+    the same strings for each file kind of the same works."""
+
+    def __init__(self, embedder: Embedder):
+        self.embedder, self.vectors = embedder, {}
+
+    def encode_texts(self, texts: list[str]) -> np.ndarray:
+        todo = [text for text in dict.fromkeys(texts) if text not in self.vectors]
+        if todo:
+            self.vectors.update(zip(todo, self.embedder.encode_texts(todo)))
+        return np.stack([self.vectors[text] for text in texts])
+
+
 def item_kind(item) -> str:
     """The file kind of a library item: audio features, MTF or (every other score) ABC."""
     if item.modality == "audio":
@@ -289,11 +303,13 @@ def evaluate_kind(embedder, kind: str, heldout: list[dict], heldout_x: np.ndarra
 def evaluate(weights: str, data: Path | None, languages: list[str] = LANGUAGES, kinds: tuple[str, ...] = ("abc", "mtf", "audio"),
              library: Path | None = None, neighbour_pool: str = "heldout", trained_languages: list[str] | None = None) -> dict:
     """The report of every task on each of ``kinds``, from a built corpus (``data``) or, with
-    ``library``, from a built library of ``weights``' vectors (opened read-only). The languages
+    ``library``, from a built library of ``weights``' vectors (opened read-only; the kinds it does
+    not hold, such as MTF, from ``data`` where that corpus is built). The languages
     the model was trained in are ``trained_languages``, else those of the corpus's training texts
     (with ``library``: ``TRAIN_LANGUAGES``)."""
     model = load_model(weights)
     embedder = Embedder(model, batch_size=32)
+    texts = RememberedTexts(embedder)
     languages, unwritten = text_languages(languages)
     report: dict = {"weights": weights, "languages": languages, "languages_without_texts": unwritten, "kinds": {}}
     if library is not None:
@@ -316,21 +332,26 @@ def evaluate(weights: str, data: Path | None, languages: list[str] = LANGUAGES, 
         trained = {lang for w in works if w["split"] != "heldout" for lang in w.get("texts", {})}
         report |= {"heldout_works": sum(w["split"] == "heldout" for w in works),
                    "trained_languages": trained_languages or [lang for lang in LANGUAGES if lang in trained]}
+    corpus = None
+    if library is not None and data is not None and (data / "works.jsonl").exists():
+        corpus = [json.loads(line) for line in (data / "works.jsonl").read_text(encoding="utf-8").splitlines()]
     for kind in kinds:
-        if library is not None:
+        from_library = library is not None and (corpus is None or any(item_kind(item) == kind for item in items))
+        if from_library:
             rows = [i for i, w in enumerate(works) if item_kind(items[i]) == kind]
             heldout_rows = [i for i in rows if works[i].get("split") == "heldout"]
             train_rows = [i for i in rows if works[i].get("split") != "heldout" and labelled(works[i])]
             heldout, train = [works[i] for i in heldout_rows], [works[i] for i in train_rows]
             heldout_x, train_x = vectors[heldout_rows], vectors[train_rows]
         else:
-            heldout = [w for w in works if w["split"] == "heldout" and kind in w["files"]]
-            train = [w for w in works if w["split"] != "heldout" and kind in w["files"] and labelled(w)]
+            pool = works if library is None else corpus
+            heldout = [w for w in pool if w["split"] == "heldout" and kind in w["files"]]
+            train = [w for w in pool if w["split"] != "heldout" and kind in w["files"] and labelled(w)]
             if heldout:
                 heldout_x, train_x = embed_works(embedder, data, heldout, kind), embed_works(embedder, data, train, kind)
         if not heldout:
             continue
-        report["kinds"][kind] = evaluate_kind(embedder, kind, heldout, heldout_x, train, train_x, languages, map_points,
+        report["kinds"][kind] = evaluate_kind(texts, kind, heldout, heldout_x, train, train_x, languages, map_points if from_library else None,
                                               neighbour_pool, report["trained_languages"])
     return report
 

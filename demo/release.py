@@ -3,12 +3,13 @@
     python -m demo.release --model runs/demo/audio/final --data data/demo --runs runs/demo/symbolic,runs/demo/audio
 
 1. the model (config + safetensors; the text tower is not copied, it comes from PyPI packages);
-2. its held-out evaluation (``metrics.json``) and its model card (``README.md``, rendered from
-   ``demo/model_card.md`` with the figures of this model, its data and its training runs);
-3. the demo library: every work's score (interleaved ABC) and, for the rendered subset, its audio
+2. the demo library: every work's score (interleaved ABC) and, for the rendered subset, its audio
    features, embedded by the model into a SQLite library with the work's metadata; UMAP map
    coordinates (``map.csv``); its passages (``clamp3.passages``, the default windows); the
-   converted music (ABC, MTF for playback, features) compressed as ``music.tar.xz``.
+   converted music (ABC, MTF for playback, features) compressed as ``music.tar.xz``;
+3. its held-out evaluation (``metrics.json``: scores and audio read from the library just built,
+   with neighbours on its map; MTF embedded from the corpus) and its model card (``README.md``,
+   rendered from ``demo/model_card.md`` with the figures of this model, its data and its training runs).
 """
 
 from __future__ import annotations
@@ -159,15 +160,6 @@ def main(argv: list[str] | None = None) -> int:
     data, assets = Path(args.data), assets_dir()
     target = assets / MODEL_DIR
     copy_model(Path(args.model), target)
-    report = None
-    if not args.skip_eval:
-        from demo.evaluate import evaluate, table
-
-        report = evaluate("default", data)  # every language demo.texts writes, training and held-out
-        (target / "metrics.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        print(table(report))
-    runs = [Path(r) for r in args.runs.split(",") if r]
-    (target / "README.md").write_text(render_card(target, data, report, runs), encoding="utf-8")
     library, tmp, music = build_library(data, assets / LIBRARY_DIR, args.workers)
     print(relabel(library), file=sys.stderr)  # what demo.relabel gives the shipped library, repeats removed
     write_map(library, tmp)
@@ -176,6 +168,17 @@ def main(argv: list[str] | None = None) -> int:
     windows = build_passages(library, Embedder(load_model("default"), batch_size=32))
     print(f"{windows:,} passage windows", file=sys.stderr)
     library.close()
+    report = None
+    if not args.skip_eval:
+        from demo.evaluate import evaluate, table
+
+        # scores and audio from the library just built (its vectors, and its map for the
+        # neighbours), MTF from the corpus; every language demo.texts writes, training and held-out
+        report = evaluate("default", data, library=tmp)
+        (target / "metrics.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        print(table(report))
+    runs = [Path(r) for r in args.runs.split(",") if r]
+    (target / "README.md").write_text(render_card(target, data, report, runs), encoding="utf-8")
     compact(tmp)
     with tarfile.open(tmp / MUSIC_ARCHIVE, "w:xz", preset=9) as tar:
         tar.add(music, arcname="music")

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,6 +24,8 @@ from demo.evaluate import (
     table,
 )
 from demo.rendering_queries import FRAMES, INSTRUMENTS, QUERY_LANGUAGES, TEMPI, instrument_queries
+
+DATA = Path(__file__).parent / "data"
 
 
 def naive_agreement(points, labels, k, euclidean=False):
@@ -230,3 +234,39 @@ def test_a_language_with_no_query_is_said_and_left_out_of_the_ratios():
     assert summary["min_ratio_heldout"] == {"language": "pt", "ratio": 0.5, "languages": 1}
     lines = retrieval_table({"retrieval": results, "retrieval_summary": summary}, ["en"])
     assert any(line.startswith("| sv | no | no work described in it") for line in lines)
+
+
+def test_kinds_the_library_does_not_hold_come_from_the_corpus(small_library, tmp_path):
+    """demo.release evaluates scores and audio from the library it built (with its map) and MTF,
+    which the library does not hold, from the corpus."""
+    from demo.evaluate import evaluate
+
+    corpus = tmp_path / "corpus"
+    (corpus / "music").mkdir(parents=True)
+    works = []
+    for i, source in enumerate(sorted((DATA / "golden" / "convert" / "mtf_official").glob("*.mtf"))[:6]):
+        shutil.copy(source, corpus / "music" / source.name)
+        country = "Germany" if i % 2 else "China"
+        works.append({"id": source.stem, "kind": "folk", "region": country, "country": country, "metre": "4/4", "key": "G",
+                      "split": "heldout" if i < 3 else "train", "files": {"mtf": f"music/{source.name}"}, "texts": {"en": ["x"]}})
+    (corpus / "works.jsonl").write_text("".join(json.dumps(w) + "\n" for w in works), encoding="utf-8")
+    report = evaluate("default", corpus, ["en", "de"], ("abc", "mtf"), library=small_library)
+    abc, mtf = report["kinds"]["abc"], report["kinds"]["mtf"]
+    assert abc["pool"] == 6 and abc["neighbours"]["folk"]["map_pool"] == 4  # the library's items, on its map
+    assert mtf["pool"] == 3 and all(r["queries"] == 3 for r in mtf["retrieval"].values())
+    assert "map_pool" not in mtf["neighbours"]["folk"]  # the corpus's MTF has no place on the library's map
+    assert set(report["kinds"]) == set(evaluate("default", corpus, ["en"], ("abc", "mtf", "audio"), library=small_library)["kinds"])
+    assert set(evaluate("default", None, ["en"], ("abc", "mtf"), library=small_library)["kinds"]) == {"abc"}  # no corpus: no MTF
+
+
+def test_remembered_texts_encode_each_text_once():
+    from clamp3 import Embedder
+    from clamp3.models import load_model
+    from demo.evaluate import RememberedTexts
+
+    embedder = Embedder(load_model("default"))
+    texts = RememberedTexts(embedder)
+    first = texts.encode_texts(["a jig", "ein Volkslied", "a jig"])
+    assert first.shape[0] == 3 and np.array_equal(first[0], first[2]) and len(texts.vectors) == 2
+    assert np.allclose(first[:2], embedder.encode_texts(["a jig", "ein Volkslied"]), atol=1e-5)
+    assert np.array_equal(texts.encode_texts(["ein Volkslied"])[0], first[1]) and len(texts.vectors) == 2
