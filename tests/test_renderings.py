@@ -176,7 +176,8 @@ def test_the_build_renders_each_work_its_own_way_and_only_its_audio_says_so(tmp_
             for line in (tmp_path / f"pairs_{stage}_{split}.jsonl").read_text(encoding="utf-8").splitlines():
                 row = json.loads(line)
                 rows[stage, row["id"]] = row["texts"]
-    said = {i: set(rendering_phrases(w["rendering"], "en")[:2]) for i, w in rendered.items()}
+    # the instrument as said in each language the work's texts are written in
+    said = {i: {p for lang in w["texts"] for p in rendering_phrases(w["rendering"], lang)[:2]} for i, w in rendered.items()}
     for (stage, work_id), texts in rows.items():
         mentions = sum(any(p in t for p in said.get(work_id, ())) for t in texts)
         assert mentions >= (2 if stage == "audio" else 0) and (stage == "audio" or mentions == 0), (stage, work_id)
