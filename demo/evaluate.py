@@ -449,7 +449,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--weights", default="default")
     parser.add_argument("--data", default="data/demo", help="a corpus built by demo.build")
-    parser.add_argument("--library", default=None, help="evaluate this built library (read-only) instead of --data")
+    parser.add_argument("--library", default=None, help="evaluate this built library (read-only); the kinds it does not hold (MTF) come from --data where that corpus is built")
     parser.add_argument("--languages", default=",".join(LANGUAGES),
                         help="query and prompt languages (default: all of demo.languages; those demo.texts does not write are skipped)")
     parser.add_argument("--kinds", default="abc,mtf,audio", help="file kinds to evaluate (default: abc,mtf,audio)")
