@@ -1,7 +1,8 @@
 """Held-out evaluation of a model on the demo corpus: zero-shot classification through text
 prompts only, beside the majority class and a linear probe on the same vectors; text -> music
-retrieval per language with a generated description as the query, in every language that
-``demo.texts`` writes (the languages of ``demo.languages``, training and held-out); how often an
+retrieval per language with generated descriptions as the queries (every fact; and the portrait of
+the music, without what its ABC spells out), in every language that ``demo.texts`` writes (the
+languages of ``demo.languages``, training and held-out); how often an
 item's nearest neighbours share its region, key and metre (Essen songs), tune type (fiddle tunes)
 or composer, in the embedding and on the 2-d map; and, for rendered audio, text -> audio by
 instrument and tempo in ten languages.
@@ -204,10 +205,19 @@ def classification(embedder, vectors, labels, train_x, train_y, task, languages)
     }
 
 
-def retrieval(embedder, vectors, works, lang) -> dict:
-    """Each held-out work's description of everything the music shows (all but its title) in
-    ``lang`` as the query for that work among all of them."""
-    texts = [demo.texts.describe(w, lang, title=False) for w in works]
+# the held-out text -> music queries: section key -> (what the table calls it, the query of a work in a language)
+QUERIES = {
+    # every fact (all but the title), key, metre and length in bars included: what the first edition was trained on
+    "retrieval": ("description with key, metre and bars", lambda w, lang: demo.texts.describe(w, lang, title=False)),
+    # the class and what the notes do, none of what the ABC spells out: what the second edition is trained on
+    "retrieval_portrait": ("portrait of the music", demo.texts.portrait),
+}
+
+
+def retrieval(embedder, vectors, works, lang, query: str = "retrieval") -> dict:
+    """Each held-out work's query of ``QUERIES[query]`` in ``lang`` (by default its description of
+    everything but the title) as the query for that work among all of them."""
+    texts = [QUERIES[query][1](w, lang) for w in works]
     rows = [i for i, text in enumerate(texts) if text]
     if not rows:  # no work of the pool can be described in this language
         return {"pool": len(works), "queries": 0}
@@ -287,9 +297,10 @@ def evaluate_kind(embedder, kind: str, heldout: list[dict], heldout_x: np.ndarra
             embedder, heldout_x[test_rows], [task_label(heldout[i], task) for i in test_rows],
             train_x[train_rows], [task_label(train[i], task) for i in train_rows], task, languages,
         )}
-    section["retrieval"] = {lang: retrieval(embedder, heldout_x, heldout, lang) for lang in languages}
     untrained = HELDOUT_LANGUAGES if trained_languages is None else [lang for lang in languages if lang not in trained_languages]
-    section["retrieval_summary"] = retrieval_summary(section["retrieval"], untrained)
+    for query in QUERIES:
+        section[query] = {lang: retrieval(embedder, heldout_x, heldout, lang, query) for lang in languages}
+        section[f"{query}_summary"] = retrieval_summary(section[query], untrained)
     if neighbour_pool == "all":
         section["neighbours"] = neighbours_section(heldout + train, np.concatenate([heldout_x, train_x]), map_points)
     else:
@@ -376,11 +387,16 @@ def classification_table(section: dict) -> list[str]:
     return lines
 
 
-def retrieval_table(section: dict, trained: list[str] | None) -> list[str]:
-    summary = section.get("retrieval_summary") or retrieval_summary(section["retrieval"])  # (a report made before it had one)
+def retrieval_table(section: dict, trained: list[str] | None, query: str = "retrieval") -> list[str]:
+    """Text -> music by ``QUERIES[query]``, per query language; empty for a report without it."""
+    if query not in section:  # (a report made before that query was evaluated)
+        return []
+    results = section[query]
+    summary = section.get(f"{query}_summary") or retrieval_summary(results)  # (a report made before it had one)
     ratios = summary.get("hit@10_ratio", {})
-    lines = ["| query language | in training | Hit@1 | Hit@10 | MRR | Hit@10 / English |", "|---|---|---|---|---|---|"]
-    for lang, result in section["retrieval"].items():
+    lines = [f"Text -> music, each held-out work found by its {QUERIES[query][0]} among all of them:", "",
+             "| query language | in training | Hit@1 | Hit@10 | MRR | Hit@10 / English |", "|---|---|---|---|---|---|"]
+    for lang, result in results.items():
         in_training = "?" if trained is None else "yes" if lang in trained else "no"
         if "hit@10" not in result:
             lines.append(f"| {lang} | {in_training} | no work described in it | | | |")
@@ -438,7 +454,8 @@ def table(report: dict) -> str:
     trained = report.get("trained_languages")
     for section in report["kinds"].values():
         lines += [f"### {section['title']}: {section['pool']} held-out works", ""]
-        for part in (classification_table(section) if section["classification"] else [], retrieval_table(section, trained),
+        for part in (classification_table(section) if section["classification"] else [],
+                     *(retrieval_table(section, trained, query) for query in QUERIES),
                      neighbours_table(section), rendering_table(section, trained)):
             if part:
                 lines += part + [""]

@@ -118,8 +118,9 @@ def test_the_language_table_gives_hit_at_ten_as_a_ratio_of_english():
     assert summary["hit@10_ratio"] == pytest.approx({"en": 1.0, "de": 0.8, "sv": 0.9})
     assert summary["min_ratio_all"]["language"] == "de" and summary["min_ratio_heldout"] == {"language": "sv", "ratio": pytest.approx(0.9), "languages": 1}
     lines = retrieval_table({"retrieval": results, "retrieval_summary": summary}, trained=["en", "de"])
-    assert lines[0] == "| query language | in training | Hit@1 | Hit@10 | MRR | Hit@10 / English |"
-    assert lines[2:5] == ["| en | yes | 0.250 | 0.500 | 0.250 | 1.00 |", "| de | yes | 0.200 | 0.400 | 0.200 | 0.80 |",
+    assert lines[0] == "Text -> music, each held-out work found by its description with key, metre and bars among all of them:"
+    assert lines[2] == "| query language | in training | Hit@1 | Hit@10 | MRR | Hit@10 / English |"
+    assert lines[4:7] == ["| en | yes | 0.250 | 0.500 | 0.250 | 1.00 |", "| de | yes | 0.200 | 0.400 | 0.200 | 0.80 |",
                           "| sv | no | 0.225 | 0.450 | 0.225 | 0.90 |"]
     assert lines[-1] == ("Lowest Hit@10 as a ratio of English's: 0.80 (de) over 3 languages; "
                          "0.90 (sv) over 1 held-out languages (target: 0.80 or more).")
@@ -178,11 +179,15 @@ def test_a_built_library_is_evaluated_read_only_from_its_metadata(small_library,
     assert section["pool"] == 6 and list(section["retrieval"]) == written
     assert all(r["queries"] == 6 for r in section["retrieval"].values())
     assert section["retrieval_summary"]["hit@10_ratio"]["en"] == 1.0
+    # the portrait (the music's own features, no key, metre or bars) is a second query per language
+    assert list(section["retrieval_portrait"]) == written and all(r["queries"] == 6 for r in section["retrieval_portrait"].values())
+    assert section["retrieval_portrait_summary"]["hit@10_ratio"]["en"] == 1.0
     folk = section["neighbours"]["folk"]
     assert folk["pool"] == 4 and set(folk["embedding"]) == {"region", "key", "metre"} and folk["map_pool"] == 4
     assert folk["embedding"]["region"]["chance"] == pytest.approx(1 / 3)
     assert set(section["neighbours"]["fiddle"]["embedding"]) == {"tune_type"}
     printed = capsys.readouterr().out
+    assert "found by its portrait of the music" in printed and "found by its description with key" in printed
     assert "Hit@10 / English" in printed and "| Essen folk songs | 4 | region |" in printed
     # read, never written (a reader of a WAL database may leave its -shm and -wal files, which git ignores)
     assert {name: ((small_library / name).stat().st_mtime_ns, (small_library / name).read_bytes()) for name in before} == before
