@@ -49,10 +49,10 @@ def checked_prompts(prompts: Mapping[str, Sequence[str]], max_prompts: int | Non
 
 
 # A file whose best class is below this cosine is far from every class, whatever the softmax says (its
-# probabilities still reach 0.9+). Measured for the embedded default on the demo library's 11,098 scores
-# (`benchmarks`-free: the figures are in the README): with the tune-type classes, scores of those
-# types have a median best cosine of 0.50 and none is under 0.25, other scores 0.13 (97 % under 0.25);
-# with the region classes 0.52 (none under) against 0.19 (72 % under). Other models have their own scale.
+# probabilities still reach 0.9+). Measured for the embedded default (second edition) on the demo
+# library's 11,099 scores by benchmarks/fit_cosine.py: with the tune-type classes, scores of those
+# types have a median best cosine of 0.61 and none is under 0.25, other scores 0.15 (92 % under 0.25);
+# with the region classes 0.55 (none under) against 0.20 (70 % under). Other models have their own scale.
 FIT_COSINE = {"default": 0.25}  # by weights name: the embedded default (clamp3.assets.EMBEDDED)
 
 

@@ -38,6 +38,19 @@ def tiny_model_dir(tiny_model, tmp_path_factory):
     return save_pretrained(tiny_model, tmp_path_factory.mktemp("tiny") / "model")
 
 
+@pytest.fixture(scope="session")
+def demo_items() -> str:
+    """How many items the shipped demo library holds, as the app and the CLI write it ("12,762")."""
+    from clamp3.assets import library_dir
+    from clamp3.library import Library
+
+    library = Library(library_dir(unpack=False), read_only=True)
+    try:
+        return f"{library.info()['items']:,}"
+    finally:
+        library.close()
+
+
 def pytest_addoption(parser):
     parser.addoption(
         "--fuzz-examples",

@@ -230,7 +230,7 @@ def test_bad_training_settings_are_one_line_and_exit_2(tmp_path, capsys, setting
 
 
 # --- issue 6: the embedded default ------------------------------------------------------------
-def test_other_weights_without_an_index_are_told_how_to_build_their_space(tiny_model_dir, capsys, tmp_path, monkeypatch):
+def test_other_weights_without_an_index_are_told_how_to_build_their_space(tiny_model_dir, capsys, tmp_path, monkeypatch, demo_items):
     """Issue 19: the demo library under other weights: one line saying how to build their space
     (it was: "no library given"); nothing is written."""
     from clamp3.io import cache_home
@@ -239,7 +239,7 @@ def test_other_weights_without_an_index_are_told_how_to_build_their_space(tiny_m
     assert main(["search", "a chorale", "--weights", str(tiny_model_dir)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "demo-library holds vectors of model 'default' (384-d, " in err
-    assert "which has no space in it yet: add --build-space to embed its 12,762 items" in err
+    assert f"which has no space in it yet: add --build-space to embed its {demo_items} items" in err
     assert not (cache_home() / "spaces").exists()
 
 

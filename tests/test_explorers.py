@@ -88,6 +88,11 @@ def test_preview_of_audio_features_uses_the_score_beside_them(tmp_path, scores):
     shutil.copy(scores[0], tmp_path / "work.abc")
     np.save(tmp_path / "work.npy", np.zeros((2, 3), dtype=np.float32))
     assert preview_source(tmp_path / "work.npy") == tmp_path / "work.abc"
+    # a rendering's features: <work>.<how it was rendered>.npy (the demo library's second edition)
+    np.save(tmp_path / "work.flute-96-soft.npy", np.zeros((2, 3), dtype=np.float32))
+    assert preview_source(tmp_path / "work.flute-96-soft.npy") == tmp_path / "work.abc"
+    shutil.copy(scores[0], tmp_path / "work.flute-96-soft.abc")  # a file of the full name comes first
+    assert preview_source(tmp_path / "work.flute-96-soft.npy") == tmp_path / "work.flute-96-soft.abc"
     np.save(tmp_path / "alone.npy", np.zeros((2, 3), dtype=np.float32))
     with pytest.raises(Clamp3Error, match="alone.npy: audio features only"):
         preview_source(tmp_path / "alone.npy")
