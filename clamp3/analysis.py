@@ -95,6 +95,13 @@ def load_probe(path: str | Path) -> dict:
         raise Clamp3Error(f"{path}: not a probe file ({exc})") from exc
 
 
+def plotly_text(text: str) -> str:
+    """``text`` for plotly's labels (legend names, hover text, titles, annotations): the few HTML
+    tags plotly renders there escaped (``<``, ``>``, ``&``); quotes kept as they are, since plotly
+    shows an escaped quote as the entity itself (a title "Ulrich" hovered as &quot;Ulrich&quot;)."""
+    return html.escape(text, quote=False)
+
+
 # plotly's Dark24, written out so that choosing colours needs no plotly: the colours of a map's
 # most common values, the same in `clamp3 map` and the app's map
 MAP_PALETTE = (
@@ -120,7 +127,7 @@ def map_colors(values: Sequence[str]) -> dict[str, str]:
 def name_places(figure, places: Sequence[tuple[float, float, str]]) -> None:
     """Names written on a map at (x, y) (clusters' names: ``clamp3.clusters.cluster_places``), escaped."""
     for x, y, text in places:
-        figure.add_annotation(x=x, y=y, text=html.escape(text), showarrow=False, font={"size": 12, "color": "#111"},
+        figure.add_annotation(x=x, y=y, text=plotly_text(text), showarrow=False, font={"size": 12, "color": "#111"},
                               bgcolor="rgba(255,255,255,0.75)", bordercolor="#888", borderwidth=1)
 
 
@@ -138,12 +145,12 @@ def map_figure(points: np.ndarray, rows: list[LibraryItem], color_by: str | None
         members = [i for i, v in enumerate(values) if v == value]
         figure.add_trace(
             go.Scattergl(
-                x=points[members, 0], y=points[members, 1], mode="markers", name=html.escape(value),
-                text=[html.escape(rows[i].title) for i in members], hovertemplate="%{text}<extra>" + html.escape(value) + "</extra>",
+                x=points[members, 0], y=points[members, 1], mode="markers", name=plotly_text(value),
+                text=[plotly_text(rows[i].title) for i in members], hovertemplate="%{text}<extra>" + plotly_text(value) + "</extra>",
                 marker={"size": 6, "opacity": 0.8, "color": colors.get(value, MAP_OTHER_COLOR)},
             )
         )
-    figure.update_layout(title=f"CLaMP 3 map, coloured by {html.escape(color_by or 'modality')}", template="plotly_white")
+    figure.update_layout(title=f"CLaMP 3 map, coloured by {plotly_text(color_by or 'modality')}", template="plotly_white")
     name_places(figure, places)
     return figure
 

@@ -25,7 +25,7 @@ import gradio as gr
 import numpy as np
 import plotly.graph_objects as go
 
-from clamp3.analysis import MAP_OTHER_COLOR, map_colors, name_places
+from clamp3.analysis import MAP_OTHER_COLOR, map_colors, name_places, plotly_text
 from clamp3.clusters import (
     DEFAULT_CLUSTERS,
     DEFAULT_VOCABULARY,
@@ -72,34 +72,34 @@ def figure(
     for value in sorted(counts, key=lambda v: -counts[v]):
         members = by_value.get(value, [])
         fig.add_trace(go.Scattergl(
-            x=points[members, 0], y=points[members, 1], mode="markers", name=f"{html.escape(value)} ({counts[value]})",
+            x=points[members, 0], y=points[members, 1], mode="markers", name=f"{plotly_text(value)} ({counts[value]})",
             # plotly renders a small set of HTML tags in legend names and hover text: values are escaped first.
-            text=[html.escape(rows[i].title) for i in members], customdata=[rows[i].id for i in members],
-            hovertemplate="%{text}<extra>" + html.escape(value) + "</extra>",
+            text=[plotly_text(rows[i].title) for i in members], customdata=[rows[i].id for i in members],
+            hovertemplate="%{text}<extra>" + plotly_text(value) + "</extra>",
             marker={"size": 5, "opacity": 0.75, "color": colors.get(value, MAP_OTHER_COLOR)},
         ))
     titles, placed = own
     if len(titles):
         fig.add_trace(go.Scatter(
-            x=placed[:, 0], y=placed[:, 1], mode="markers", name=f"yours ({len(titles)})", text=[html.escape(t) for t in titles],
+            x=placed[:, 0], y=placed[:, 1], mode="markers", name=f"yours ({len(titles)})", text=[plotly_text(t) for t in titles],
             hovertemplate="%{text}<extra>yours</extra>", marker={"symbol": "diamond", "size": 10, "color": "black"},
         ))
     for label, xy, nearest in pins:
         if len(nearest):  # the query's best matches, ringed (clickable as any point)
             fig.add_trace(go.Scattergl(
-                x=points[nearest, 0], y=points[nearest, 1], mode="markers", name=f"top {len(nearest)}: {html.escape(label[:40])}",
-                text=[html.escape(rows[i].title) for i in nearest], customdata=[rows[i].id for i in nearest],
+                x=points[nearest, 0], y=points[nearest, 1], mode="markers", name=f"top {len(nearest)}: {plotly_text(label[:40])}",
+                text=[plotly_text(rows[i].title) for i in nearest], customdata=[rows[i].id for i in nearest],
                 hovertemplate="%{text}<extra>top " + str(len(nearest)) + "</extra>",
                 marker={"symbol": "circle-open", "size": 14, "color": "black", "line": {"width": 2}},
             ))
         fig.add_trace(go.Scatter(
-            x=[float(xy[0])], y=[float(xy[1])], mode="markers+text", name=f"query: {html.escape(label[:40])}", text=[html.escape(label[:40])],
+            x=[float(xy[0])], y=[float(xy[1])], mode="markers+text", name=f"query: {plotly_text(label[:40])}", text=[plotly_text(label[:40])],
             textposition="top center", marker={"symbol": "star", "size": 22, "color": "black", "line": {"width": 1, "color": "gold"}},
         ))
     name_places(fig, places)
     sampled = f" ({len(drawn):,} drawn, a sample)" if len(drawn) < len(rows) else ""
     fig.update_layout(template="plotly_white", height=640, legend={"itemsizing": "constant"},
-                      title=f"{len(rows):,} items{sampled}, coloured by {html.escape(field)}", margin={"l": 10, "r": 10, "t": 40, "b": 10})
+                      title=f"{len(rows):,} items{sampled}, coloured by {plotly_text(field)}", margin={"l": 10, "r": 10, "t": 40, "b": 10})
     return fig
 
 

@@ -224,6 +224,10 @@ def test_map_legends_and_titles_are_escaped(context, tmp_path):
     rows = [replace(r, title=hostile, metadata={**r.metadata, "region": hostile}) for r in rows]
     names = [trace.name for trace in maps.figure(rows, points, "region").data]
     assert names and all("<" not in name for name in names)
+    # quotes stay quotes: plotly would show an escaped one as the entity ("Ulrich" hovered as &quot;Ulrich&quot;)
+    quoted = [replace(r, title='"Ulrich" <i>') for r in rows]
+    texts = {t for trace in maps.figure(quoted, points, "region").data for t in (trace.text or ())}
+    assert texts == {'"Ulrich" &lt;i&gt;'}
     write_map(points, rows, "region", tmp_path / "map.html")
     page = (tmp_path / "map.html").read_text(encoding="utf-8")
     assert hostile not in page and '\\u003ca href' not in page and "&lt;a href" in page
