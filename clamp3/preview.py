@@ -132,18 +132,17 @@ SOURCE_ORDER = (*MIDI_EXTENSIONS, ".abc", *MUSICXML_EXTENSIONS, *MUSIC21_EXTENSI
 def preview_source(path: str | Path) -> Path:
     """The file to play and engrave for a library item: itself, or for audio features (``.npy``)
     the score or MIDI of the same work beside them (first in :data:`SOURCE_ORDER`): of the same
-    name, else of the name less its dotted parts, last first (a rendering's features are named
-    ``<work>.<how it was rendered>.npy``, as the demo library's ``x.flute-96-soft.npy`` of ``x.abc``)."""
+    name, else of the name less its last dotted part (a rendering's features are named
+    ``<work>.<how it was rendered>.npy``, as the demo library's ``x.flute-96-soft.npy`` of ``x.abc``;
+    only that one part, so that ``Op. 27 No. 2.npy`` never plays an ``Op. 27 No.abc`` of another work)."""
     path = Path(path)
     if path.suffix.lower() != ".npy":
         return path
-    stem = path.stem
-    while stem:
+    for stem in dict.fromkeys([path.stem, path.stem.rpartition(".")[0]]):
         for suffix in SOURCE_ORDER:
             candidate = path.with_name(stem + suffix)
-            if candidate.is_file():
+            if stem and candidate.is_file():
                 return candidate
-        stem = stem.rpartition(".")[0]
     raise Clamp3Error(f"{path.name}: audio features only; no score or MIDI of this work to play")
 
 

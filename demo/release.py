@@ -175,6 +175,7 @@ def main(argv: list[str] | None = None) -> int:
         # scores and audio from the library just built (its vectors, and its map for the
         # neighbours), MTF from the corpus; every language demo.texts writes, training and held-out
         report = evaluate("default", data, library=tmp)
+        report["library"] = LIBRARY_DIR  # the folder it is renamed to under the assets folder, not this machine's path
         (target / "metrics.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         print(table(report))
     runs = [Path(r) for r in args.runs.split(",") if r]

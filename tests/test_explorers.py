@@ -93,6 +93,9 @@ def test_preview_of_audio_features_uses_the_score_beside_them(tmp_path, scores):
     assert preview_source(tmp_path / "work.flute-96-soft.npy") == tmp_path / "work.abc"
     shutil.copy(scores[0], tmp_path / "work.flute-96-soft.abc")  # a file of the full name comes first
     assert preview_source(tmp_path / "work.flute-96-soft.npy") == tmp_path / "work.flute-96-soft.abc"
+    np.save(tmp_path / "work.v2.flute-96-soft.npy", np.zeros((2, 3), dtype=np.float32))  # one dotted part only
+    with pytest.raises(Clamp3Error, match="audio features only"):
+        preview_source(tmp_path / "work.v2.flute-96-soft.npy")
     np.save(tmp_path / "alone.npy", np.zeros((2, 3), dtype=np.float32))
     with pytest.raises(Clamp3Error, match="alone.npy: audio features only"):
         preview_source(tmp_path / "alone.npy")
