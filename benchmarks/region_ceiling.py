@@ -32,8 +32,9 @@ SPELLED_OUT = re.compile(r"^[KML]:.*$|\[[KML]:[^\]]*\]", re.MULTILINE)  # the he
 
 
 def read_songs(data: Path) -> tuple[list[dict], list[dict]]:
-    works = [json.loads(line) for line in (data / "works.jsonl").read_text(encoding="utf-8").splitlines()]
-    songs = [w for w in works if w.get("kind") == "folk" and w.get("region") and "abc" in w["files"]]
+    from demo.evaluate import read_works
+
+    songs = [w for w in read_works(data) if w.get("kind") == "folk" and w.get("region") and "abc" in w["files"]]
     return [w for w in songs if w["split"] == "train"], [w for w in songs if w["split"] == "heldout"]
 
 

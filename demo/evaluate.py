@@ -72,6 +72,11 @@ def text_languages(languages: list[str]) -> tuple[list[str], list[str]]:
 
 
 # --- the works and their vectors: a built corpus, or a built library ---------------------------
+def read_works(data: Path) -> list[dict]:
+    """The works of a corpus built by ``demo.build`` (``works.jsonl``), in its order."""
+    return [json.loads(line) for line in (data / "works.jsonl").read_text(encoding="utf-8").splitlines()]
+
+
 def embed_works(embedder: Embedder, data: Path, works: list[dict], kind: str) -> np.ndarray:
     """(works, D) unit vectors of one file kind of each work."""
     paths = [data / w["files"][kind] for w in works]
@@ -337,7 +342,7 @@ def evaluate(weights: str, data: Path | None, languages: list[str] = LANGUAGES, 
         report |= {"library": str(library), "heldout_works": len({w["id"] for w in works if w.get("split") == "heldout"}),
                    "trained_languages": trained_languages or TRAIN_LANGUAGES, "map": map_points is not None}
     else:
-        works = [json.loads(line) for line in (data / "works.jsonl").read_text(encoding="utf-8").splitlines()]
+        works = read_works(data)
         map_points = None
         # the languages the training texts were written in: those of the training works' texts
         trained = {lang for w in works if w["split"] != "heldout" for lang in w.get("texts", {})}
@@ -345,7 +350,7 @@ def evaluate(weights: str, data: Path | None, languages: list[str] = LANGUAGES, 
                    "trained_languages": trained_languages or [lang for lang in LANGUAGES if lang in trained]}
     corpus = None
     if library is not None and data is not None and (data / "works.jsonl").exists():
-        corpus = [json.loads(line) for line in (data / "works.jsonl").read_text(encoding="utf-8").splitlines()]
+        corpus = read_works(data)
     for kind in kinds:
         from_library = library is not None and (corpus is None or any(item_kind(item) == kind for item in items))
         if from_library:

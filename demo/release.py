@@ -28,6 +28,7 @@ from clamp3 import Embedder
 from clamp3.assets import LIBRARY_DIR, MODEL_DIR, MUSIC_ARCHIVE, assets_dir
 from clamp3.library import Library, write_shipped_map
 from clamp3.models import load_model
+from demo.evaluate import evaluate, read_works, table
 from demo.relabel import compact, relabel
 
 METADATA_FIELDS = ("kind", "collection", "region", "country", "province", "tune_type", "function", "composer", "era",
@@ -44,10 +45,6 @@ def copy_model(source: Path, target: Path) -> None:
         shutil.copy2(source / name, tmp / name)
     shutil.rmtree(target, ignore_errors=True)
     tmp.rename(target)
-
-
-def read_works(data: Path) -> list[dict]:
-    return [json.loads(line) for line in (data / "works.jsonl").read_text(encoding="utf-8").splitlines()]
 
 
 def rendering_fields(rendering: dict | None) -> dict[str, str]:
@@ -119,8 +116,6 @@ def run_summary(run: Path) -> str:
 
 
 def render_card(model_folder: Path, data: Path, report: dict | None, runs: list[Path]) -> str:
-    from demo.evaluate import table
-
     model = load_model("default")
     config = model.config
     works = read_works(data)
@@ -170,8 +165,6 @@ def main(argv: list[str] | None = None) -> int:
     library.close()
     report = None
     if not args.skip_eval:
-        from demo.evaluate import evaluate, table
-
         # scores and audio from the library just built (its vectors, and its map for the
         # neighbours), MTF from the corpus; every language demo.texts writes, training and held-out
         report = evaluate("default", data, library=tmp)
