@@ -29,7 +29,8 @@ from explorers.context import Context, Found
 
 SEARCH_CONCURRENCY = 12
 MODALITIES = {"all": None, "scores and MIDI": "symbolic", "audio": "audio"}
-SHOWN_FIELDS = ("region", "province", "tune_type", "composer", "era", "function", "metre", "key")  # none of HIDDEN_FIELDS
+# none of HIDDEN_FIELDS; a recording's instrument and tempo: how the demo library's audio was rendered
+SHOWN_FIELDS = ("region", "province", "tune_type", "composer", "era", "function", "metre", "key", "instrument", "tempo")
 ANY = "(any)"
 PAGE_SIZE = 25
 MAX_RESULTS = 500

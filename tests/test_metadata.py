@@ -76,6 +76,14 @@ def test_hidden_fields_are_not_offered(tmp_path):
     from explorers.search import SHOWN_FIELDS
 
     assert not HIDDEN_FIELDS & set(SHOWN_FIELDS)
+    # the fields the demo library's items carry are shown in a result row, a recording's rendering too
+    from types import SimpleNamespace
+
+    from explorers.search import _details
+
+    recording = Library(assets_dir() / LIBRARY_DIR, read_only=True).items(modality="audio", limit=1)[0]
+    shown = _details(SimpleNamespace(metadata=recording.metadata))
+    assert f"instrument: {recording.metadata['instrument']}" in shown and f"tempo: {recording.metadata['tempo']}" in shown
     shutil.copy(assets_dir() / LIBRARY_DIR / "library.sqlite3", tmp_path / "library.sqlite3")
     for library in (Library(assets_dir() / LIBRARY_DIR, read_only=True), Library(tmp_path)):
         assert "split" not in library.fields() and "region" in library.fields()
