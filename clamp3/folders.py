@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from clamp3.errors import Clamp3Error
+from clamp3.errors import INPUT_ERRORS, Clamp3Error
 from clamp3.formats import SUPPORTED_EXTENSIONS
 from clamp3.io import collect_files
 
@@ -44,11 +44,21 @@ def embed_folder(embedder, folder: str | Path, embeddings: bool = False, workers
 
 
 def encode_query(embedder, query: str) -> np.ndarray:
-    """(1, D): the file ``query`` names, or else the text itself."""
+    """(1, D): the file ``query`` names (its first piece that reads, as the app takes an upload:
+    a tune book's other tunes are neither embedded nor able to fail the query), or else the text
+    itself."""
     path = Path(query)
-    if path.is_file():
-        results = list(embedder.encode_files([path], progress=False))
-        if results[0].error is not None:
-            raise results[0].error
-        return results[0].embedding.reshape(1, -1)
-    return embedder.encode_texts([query])
+    if not path.is_file():
+        return embedder.encode_texts([query])
+    ((_, items, errors),) = embedder.preprocess.read([path])
+    for item in items:
+        try:
+            prepared = embedder.prepare(item)
+        except INPUT_ERRORS as exc:
+            errors.append(exc)
+            continue
+        if len(items) > 1:
+            logger.warning("%s holds %d pieces: the query is the first that reads (%s)", path.name, len(items), item.name)
+        (vector,) = embedder.embed_prepared([prepared])
+        return vector.reshape(1, -1)
+    raise errors[0] if errors else Clamp3Error(f"{path.name}: no music found in the file")

@@ -373,3 +373,21 @@ def test_a_midi_file_over_the_message_budget_is_refused_before_it_is_patched(tmp
         read_items(mtf)
     monkeypatch.setenv("CLAMP3_MAX_MIDI_MESSAGES", str(max(count, lines)))
     assert read_items(midi)[0].kind == "mtf" and read_items(mtf)[0].kind == "mtf"
+
+
+def test_a_tune_book_as_a_query_is_its_first_tune_and_a_bad_later_tune_does_not_fail_it(embedder, tmp_path):
+    """`clamp3 search BOOK.abc` embedded every tune of the book (548 for music21's han1.abc) and
+    failed on the first tune that could not be read, whichever it was; the query is now the
+    book's first tune that reads, as the app takes an upload."""
+    from clamp3.errors import InputError
+    from clamp3.folders import encode_query
+
+    good, bad = "T:Eins\nM:4/4\nL:1/8\nK:G\nGABc dedB|AGFA G4|\n", "T:Zwei\nM:4/4\nK:C\nCDEF GABc\n"
+    (tmp_path / "book.abc").write_text(f"X:1\n{bad}\nX:2\n{good}\nX:3\n{bad}", encoding="utf-8")
+    (tmp_path / "one.abc").write_text(f"X:1\n{good}", encoding="utf-8")
+    (tmp_path / "none.abc").write_text(f"X:1\n{bad}\nX:2\n{bad}", encoding="utf-8")
+    query = encode_query(embedder, str(tmp_path / "book.abc"))
+    assert query.shape == (1, embedder.encode_texts(["x"]).shape[1])
+    np.testing.assert_allclose(query, encode_query(embedder, str(tmp_path / "one.abc")), atol=1e-5)
+    with pytest.raises(InputError, match="ABC has no bars"):
+        encode_query(embedder, str(tmp_path / "none.abc"))
