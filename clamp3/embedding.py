@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch.nn.attention import SDPBackend, sdpa_kernel
 from tqdm.auto import tqdm
 
 from clamp3.errors import INPUT_ERRORS, InputError
@@ -34,6 +35,12 @@ from clamp3.preprocess import (
 )
 
 logger = logging.getLogger(__name__)
+
+# Attention kernels for inference on a GPU. cuDNN's, which torch prefers for bfloat16 on Hopper,
+# builds a plan for each new shape, and batches here come in many shapes: on an H200 the first
+# bfloat16 pass over benchmarks/embed.py's large folder took 1.2-1.6 s with it and 0.55-0.61 s
+# without, warm passes alike (README, "GPU run"). Float32 never reaches cuDNN's kernel.
+SDPA_BACKENDS = [SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION, SDPBackend.MATH]
 
 
 @dataclass
@@ -125,7 +132,9 @@ class Embedder:
             inputs, mask = pad_batch([segments[i] for i in chunk], self.preprocess.pad_value(modality))
             inputs, mask = inputs.to(device), mask.to(device)
             # The lock is taken per batch: a short query waits for one batch of a long file, not all of them.
-            with self.lock:
+            # torch's kernel choice is process-wide: set and restored under the lock, batch by batch
+            kernels = sdpa_kernel(SDPA_BACKENDS) if device.type == "cuda" else contextlib.nullcontext()
+            with self.lock, kernels:
                 hidden = self.model.hidden(modality, inputs, mask)  # (batch, length, hidden)
                 if pooled:
                     vectors = self.model.project(modality, hidden, mask).float().cpu()
