@@ -40,3 +40,19 @@ def test_non_ascii_is_transliterated_and_long_units_are_cut():
     # BOS + 7 characters: the EOS and the rest of the bar do not fit
     assert np.array_equal(patches[0], [BOS_ID, *map(ord, '"Cafe"a')])
     assert Patchilizer.decode(patches) == '"Cafe"a'
+
+
+def test_encode_equals_unit_by_unit_patches_at_every_length():
+    """The vectorised encode against unit_to_patch, the one-unit definition, around the cut:
+    units shorter than, equal to and longer than patch_size - 2 (where EOS stops fitting)."""
+    size = 8
+    units = ["", "a", "ab|", "x" * (size - 3), "y" * (size - 2), "z" * (size - 1), "w" * size, "v" * 3 * size]
+    text = "".join(unit + "|\n" for unit in units) + "ticks"
+    patchilizer = Patchilizer(patch_size=size)
+    for special in (True, False):
+        expected = [patchilizer.unit_to_patch(u) for u in patchilizer.units(text)]
+        if special:
+            expected = [patchilizer.unit_to_patch(chr(BOS_ID) * size), *expected, patchilizer.unit_to_patch(chr(EOS_ID) * size)]
+        got = patchilizer.encode(text, add_special_patches=special)
+        assert got.dtype == np.int64 and got.tolist() == expected
+    assert patchilizer.encode("", add_special_patches=False).shape == (0, size)
