@@ -429,7 +429,7 @@ class DiskIndex:
             lists = self.stamp.lists
             candidates = ivf_candidates([self.main, self.delta] if self.delta is not None else [self.main], queries,
                                         max(self.layout.candidates, 8 * k), scaled_probes(self.layout.probes(lists), lists, self.rows, count),
-                                        bitmap)
+                                        bitmap, None if allowed is None else mine)
             found = [[(score, int(self.ids[row])) for score, row in hits] for hits in rerank(self.vectors, queries, candidates, k)]
         if len(tail):
             scores, best = exact_top_k(matrix, queries, k, tail)
