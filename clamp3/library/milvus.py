@@ -49,14 +49,20 @@ DEFAULT_COLLECTION = "clamp3"
 MODALITIES = ("text", "symbolic", "audio")
 ITEM_FIELDS = ["id", "path", "name", "modality", "title", "metadata", "added"]  # what a LibraryItem is made of
 # HNSW: what a Milvus server answers a million vectors with in milliseconds; ef at least k, and
-# high enough for recall@10 >= 0.95 on the grown demo vectors (benchmarks/milvus.py).
-INDEX = {"index_type": "HNSW", "metric_type": "IP", "params": {"M": 16, "efConstruction": 200}}
-# ef 128 found 0.914 of the audio top 10 for score queries (across the modality gap) at 300,000 grown
-# demo vectors; the HNSW walk is a small part of a search (benchmarks/milvus.py)
-EF_SEARCH = 256
+# high enough for recall@10 >= 0.95 on the grown demo vectors (benchmarks/milvus.py). Queries across
+# the modality gap (every text query) need the wider graph and walk: at 10^6 grown demo vectors
+# (Milvus 2.3.5 server, idle 2 cores) text queries found 0.867 / 0.932 / 0.995 of the true top 10 at
+# ef 256 / 1,024 / 4,096 with M 16 (p50 5.8 / 9.2 / 20.4 ms), and 0.865 / 0.955 / 0.997 with M 32
+# (5.2 / 9.6 / 19.2 ms); queries of the searched modality 0.98-1.00 (docs/scaling.md, section 5).
+INDEX = {"index_type": "HNSW", "metric_type": "IP", "params": {"M": 32, "efConstruction": 200}}
+EF_SEARCH = 1024
+# A search of one modality's partition is mostly across the gap (text, or a score asking for
+# recordings): score queries for recordings found 0.743 / 0.848 / 0.971 at ef 256 / 1,024 / 4,096 (M 16).
+EF_PARTITION = 4096
 # Under a filter HNSW collects only the items it keeps, so ef grows as the filter narrows: a filter
 # that kept 1 item in 9 (region=China, 100,000 grown demo vectors) found 0.63 of the true top 10 at
-# ef 512, 0.93 at 2048, all of it at 8192; ef = EF_FILTERED / (the share kept), at most EF_MAX.
+# ef 512, 0.93 at 2048, all of it at 8192; ef = EF_FILTERED / (the share kept), at least the ef of
+# the same search unfiltered, at most EF_MAX.
 EF_FILTERED = 1024
 EF_MAX = 16_384
 # A search reads at session consistency: this client's own writes at once, other processes' writes
@@ -558,7 +564,7 @@ class MilvusLibrary(BaseLibrary):
             return [[] for _ in queries]
         k = min(int(k), TOP_K_LIMIT)
         expression = self._expression(modality, where, keyword, within)
-        ef = max(EF_SEARCH, k)
+        ef = max(EF_PARTITION if modality else EF_SEARCH, k)
         if expression:
             current = self.meta(SEARCH_CONSISTENCY)
             version = (current.get("fingerprint"), int(current.get("version", 0)))  # (of the model whose vectors these are)
@@ -568,7 +574,7 @@ class MilvusLibrary(BaseLibrary):
                     raise empty
                 return [[] for _ in queries]
             share = kept / self._counted(*version, self._expression(modality, None))  # of the partition searched
-            ef = max(k, EF_SEARCH if share >= 1 else int(min(EF_MAX, EF_FILTERED / share)))
+            ef = ef if share >= 1 else int(min(EF_MAX, max(ef, EF_FILTERED / share)))
         try:
             found = self.client.search(
                 self.collection, data=normalize(queries).tolist(), limit=k, filter=expression, output_fields=ITEM_FIELDS[1:6],
