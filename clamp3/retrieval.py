@@ -254,19 +254,22 @@ def ivf_candidates(indexes, queries: np.ndarray, count: int, probes: int, bitmap
     if allowed_rows is None:
         found = [index.search(queries, count, params=params)[1] for index in indexes]  # each (Q, count)
     else:
-        assign, centroid_scores = _allowed_lists(indexes, queries, probes, np.asarray(allowed_rows))
-        params.nprobe = assign.shape[1]
-        found = []
-        for index in indexes:
-            distances, labels = np.empty((len(queries), count), np.float32), np.empty((len(queries), count), np.int64)
-            faiss.extract_index_ivf(index).search_preassigned_c(  # the Python wrapper takes no search parameters
-                len(queries), faiss.swig_ptr(queries), count, faiss.swig_ptr(assign), faiss.swig_ptr(centroid_scores),
-                faiss.swig_ptr(distances), faiss.swig_ptr(labels), False, params)
-            found.append(labels)
+        held = _allowed_per_list(indexes, np.asarray(allowed_rows))
+        found = [np.empty((len(queries), count), np.int64) for _ in indexes]
+        for start in range(0, len(queries), ALLOWED_LISTS_BLOCK):
+            block = queries[start : start + ALLOWED_LISTS_BLOCK]
+            assign, centroid_scores = _allowed_lists(indexes[0], block, probes, held)
+            params.nprobe = assign.shape[1]
+            for index, labels in zip(indexes, found):
+                part, distances = labels[start : start + len(block)], np.empty((len(block), count), np.float32)
+                faiss.extract_index_ivf(index).search_preassigned_c(  # the Python wrapper takes no search parameters
+                    len(block), faiss.swig_ptr(block), count, faiss.swig_ptr(assign), faiss.swig_ptr(centroid_scores),
+                    faiss.swig_ptr(distances), faiss.swig_ptr(part), False, params)
     labels = np.concatenate(found, axis=1)  # (Q, count x segments)
     return [np.sort(row[row >= 0]) for row in labels]
 
 
+ALLOWED_LISTS_BLOCK = 256  # queries whose lists are ranked at once (each ranks every list: Q x lists scores)
 _LIST_OF_LABEL: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # index -> (ntotal, first label, list of each label)
 
 
@@ -294,19 +297,25 @@ def _list_of_label(index) -> tuple[int, np.ndarray]:
     return first, owner
 
 
-def _allowed_lists(indexes, queries: np.ndarray, probes: int, allowed_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per query the ``probes`` nearest lists that hold a label of ``allowed_rows`` (padded with -1
-    where fewer hold one), and the query's scores against their centroids, as FAISS's
+def _allowed_per_list(indexes, allowed_rows: np.ndarray) -> np.ndarray:
+    """(lists,) how many of ``allowed_rows`` each inverted list of ``indexes`` (one quantizer) holds."""
+    import faiss
+
+    held = np.zeros(faiss.extract_index_ivf(indexes[0]).nlist, dtype=np.int64)
+    for index in indexes:
+        first, owner = _list_of_label(index)
+        lists = owner[allowed_rows[(allowed_rows >= first) & (allowed_rows < first + len(owner))] - first]
+        held += np.bincount(lists[lists >= 0], minlength=len(held))
+    return held
+
+
+def _allowed_lists(index, queries: np.ndarray, probes: int, held: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per query the ``probes`` nearest lists of ``index`` that hold an allowed label (``held`` > 0;
+    padded with -1 where fewer do), and the query's scores against their centroids, as FAISS's
     ``search_preassigned`` takes them."""
     import faiss
 
-    ivf = faiss.extract_index_ivf(indexes[0])
-    held = np.zeros(ivf.nlist, dtype=np.int64)
-    for index in indexes:
-        first, owner = _list_of_label(index)
-        rows = allowed_rows[(allowed_rows >= first) & (allowed_rows < first + len(owner))] - first
-        lists = owner[rows]
-        held += np.bincount(lists[lists >= 0], minlength=ivf.nlist)
+    ivf = faiss.extract_index_ivf(index)
     width = int(max(1, min(probes, np.count_nonzero(held))))
     scores, order = ivf.quantizer.search(queries, ivf.nlist)  # every list, nearest first
     assign = np.full((len(queries), width), -1, dtype=np.int64)

@@ -116,3 +116,17 @@ def test_calibrated_merge_keeps_each_modalitys_order_and_puts_each_best_first():
     assert (typical, threshold) == (pytest.approx(0.3), pytest.approx(0.2))
     with pytest.raises(ValueError):
         fit_threshold(np.zeros(0), 25)
+
+
+def test_filtered_ivf_search_of_many_queries_equals_one_at_a_time():
+    """Queries ranked in blocks (ALLOWED_LISTS_BLOCK) give what each query gives alone."""
+    from clamp3.retrieval import ALLOWED_LISTS_BLOCK, build_ivf, ivf_search, normalize
+
+    rng = np.random.default_rng(0)
+    matrix = normalize(rng.standard_normal((5000, 16)).astype(np.float32))
+    queries = normalize(rng.standard_normal((ALLOWED_LISTS_BLOCK + 44, 16)).astype(np.float32))
+    index = build_ivf(matrix, lists=100)
+    allowed = np.flatnonzero(rng.random(5000) < 0.3)
+    together = ivf_search(index, matrix, queries, 10, allowed)
+    assert [hits for q in queries for hits in ivf_search(index, matrix, q[None], 10, allowed)] == together
+    assert all(len(hits) == 10 and {row for _, row in hits} <= set(allowed.tolist()) for hits in together)
