@@ -254,6 +254,8 @@ def ivf_candidates(indexes, queries: np.ndarray, count: int, probes: int, bitmap
     if allowed_rows is None:
         found = [index.search(queries, count, params=params)[1] for index in indexes]  # each (Q, count)
     else:
+        if not all(isinstance(faiss.downcast_index(index), faiss.IndexIVF) for index in indexes):
+            raise TypeError("a filtered search ranks the lists itself: it takes plain inverted files (no transform in front)")
         held = _allowed_per_list(indexes, np.asarray(allowed_rows))
         found = [np.empty((len(queries), count), np.int64) for _ in indexes]
         for start in range(0, len(queries), ALLOWED_LISTS_BLOCK):
@@ -323,6 +325,8 @@ def _allowed_lists(index, queries: np.ndarray, probes: int, held: np.ndarray) ->
     for q, (row_scores, row_order) in enumerate(zip(scores, order)):
         chosen = np.flatnonzero(held[row_order] > 0)[:width]
         assign[q, : len(chosen)], centroid_scores[q, : len(chosen)] = row_order[chosen], row_scores[chosen]
+        if len(chosen):  # padding scored as the last list scanned: fast-scan codes scale by the scores' range
+            centroid_scores[q, len(chosen) :] = row_scores[chosen[-1]]
     return assign, centroid_scores
 
 

@@ -574,7 +574,7 @@ class MilvusLibrary(BaseLibrary):
                     raise empty
                 return [[] for _ in queries]
             share = kept / self._counted(*version, self._expression(modality, None))  # of the partition searched
-            ef = ef if share >= 1 else int(min(EF_MAX, max(ef, EF_FILTERED / share)))
+            ef = ef if share >= 1 else max(k, int(min(EF_MAX, max(ef, EF_FILTERED / share))))
         try:
             found = self.client.search(
                 self.collection, data=normalize(queries).tolist(), limit=k, filter=expression, output_fields=ITEM_FIELDS[1:6],
