@@ -78,14 +78,16 @@ def fit_calibration(context: Context, wait: bool = False) -> FitCalibration | No
         return None
 
     def make() -> FitCalibration | None:
+        calibration = None
         try:
             calibration = calibrate_fit(library, context.encode_texts)
         except Clamp3Error:  # an empty library: no calibration, no line
-            calibration = None
-        with _fits_lock:
-            if calibration is not None:
-                _fits[key] = calibration
-            _fits_running.discard(key)
+            pass
+        finally:  # whatever happened, a later query may try again
+            with _fits_lock:
+                if calibration is not None:
+                    _fits[key] = calibration
+                _fits_running.discard(key)
         return calibration
 
     if wait:  # (where another thread makes it too, made here as well rather than polled for)

@@ -742,6 +742,23 @@ def test_a_query_nothing_fits_is_told_so(context, monkeypatch):
     assert search.search(context, "a folk song", None, k=3).no_fit is None
 
 
+def test_an_empty_library_has_no_fit_calibration_and_says_why(context, tmp_path, monkeypatch):
+    """An empty library (a new space, before its first items) gives no descriptions: the fit thread
+    used to fail on encoding none (ValueError) and left its version marked as being calibrated."""
+    from clamp3.library import Library
+    from clamp3.library.fit import calibrate_fit
+
+    empty = Library(tmp_path / "empty", create=True)
+    try:
+        with pytest.raises(Clamp3Error, match="the library is empty"):
+            calibrate_fit(empty, context.encode_texts)
+        monkeypatch.setattr(context, "library", empty)
+        assert search.fit_calibration(context, wait=True) is None
+        assert not search._fits_running  # a later query may try again
+    finally:
+        empty.close()
+
+
 def test_keyword_paging_download_and_links(context, tmp_path):
     answer = search.search(context, "a folk song", None, k=50, keyword="bohemia")
     assert len(answer.hits) == 4 and all(h.metadata["region"] == "Bohemia" for h in answer.hits)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from clamp3.errors import Clamp3Error
 from clamp3.metadata import HIDDEN_FIELDS
 from clamp3.retrieval import fit_threshold
 
@@ -61,6 +62,8 @@ def calibrate_fit(
     """Encode ``count`` descriptions of the library's items (``encode_texts``: texts -> (N, D)) and
     take the best cosines they reach among the items (of ``modality``)."""
     texts = descriptions(library, count)
+    if not texts:  # (encoding no texts would fail first, with a ValueError)
+        raise Clamp3Error(f"{library.directory}: the library is empty: nothing to calibrate against")
     hits = library.search(encode_texts(texts), 1, modality)
     typical, threshold = fit_threshold(np.array([found[0].score for found in hits if found]), percentile)
     return FitCalibration(typical, threshold, len(texts))
