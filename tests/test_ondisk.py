@@ -284,3 +284,9 @@ def test_a_modality_filter_finds_neighbours_across_the_gap(tmp_path, disk_thresh
         assert {kinds[h.id] for hits in found for h in hits} == {"audio"}
     finally:
         library.close()
+
+
+def test_the_candidates_re_ranked_grow_with_the_index_above_a_million_rows():
+    layout = ondisk.DEFAULT_LAYOUT
+    assert layout.candidates_for(3000) == layout.candidates_for(1_000_000) == layout.candidates
+    assert layout.candidates < layout.candidates_for(3_000_000) < layout.candidates_for(10_000_000) == round(layout.candidates * 10**0.5)

@@ -84,6 +84,12 @@ class Layout:
     def probes(self, lists: int) -> int:
         return int(min(lists, max(self.min_probes, round(lists * self.probe_fraction))))
 
+    def candidates_for(self, rows: int) -> int:
+        """Candidates re-ranked in an index of ``rows``: ``candidates`` up to 10^6 rows, then growing
+        with sqrt(rows), as near-ties multiply (music queries' recall@10 at 10^7 grown demo vectors:
+        0.908 with 1,000 candidates, 0.954 with 2,000, 0.964 with 4,000; docs/scaling.md, section 4)."""
+        return int(round(self.candidates * max(1.0, np.sqrt(rows / 1e6))))
+
     def subquantizers(self, dim: int) -> int:
         """PQ sub-vectors of a ``dim``-d vector: a divisor of ``dim`` (even for 4-bit codes, two to a byte)."""
         m = max(1, dim // self.dims_per_code)
@@ -428,7 +434,7 @@ class DiskIndex:
                 bitmap = row_bitmap(mine, self.rows)
             lists = self.stamp.lists
             candidates = ivf_candidates([self.main, self.delta] if self.delta is not None else [self.main], queries,
-                                        max(self.layout.candidates, 8 * k), scaled_probes(self.layout.probes(lists), lists, self.rows, count),
+                                        max(self.layout.candidates_for(self.rows), 8 * k), scaled_probes(self.layout.probes(lists), lists, self.rows, count),
                                         bitmap, None if allowed is None else mine)
             found = [[(score, int(self.ids[row])) for score, row in hits] for hits in rerank(self.vectors, queries, candidates, k)]
         if len(tail):
