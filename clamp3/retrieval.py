@@ -8,7 +8,7 @@ Everything is vectorised over (queries, references) and computed in row blocks, 
 from __future__ import annotations
 
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -218,6 +218,34 @@ def rows_of(ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
         return np.zeros(0, np.int64)
     rows = np.searchsorted(ids, wanted)
     return rows[ids[np.minimum(rows, len(ids) - 1)] == wanted]
+
+
+class RowsCache:
+    """``rows_of(ids, allowed)`` kept for the last few ``allowed`` arrays of one ``ids``, compared by
+    identity: a library's filter cache hands the same arrays out again, and finding 330,000 ids
+    among a million takes 10 ms (50 ms at 10^6 allowed ids). ``keep`` (rows -> rows) narrows what is
+    kept, as the on-disk index keeps only its live rows."""
+
+    SIZE = 8
+
+    def __init__(self):
+        self._ids: np.ndarray | None = None
+        self._kept: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # id(allowed) -> (allowed, rows)
+
+    def get(self, ids: np.ndarray, allowed: np.ndarray, keep: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
+        if ids is not self._ids:
+            self._ids, self._kept = ids, {}
+        kept = self._kept
+        cached = kept.get(id(allowed))
+        if cached is not None and cached[0] is allowed:
+            return cached[1]
+        rows = rows_of(ids, allowed)
+        if keep is not None:
+            rows = keep(rows)
+        if len(kept) >= self.SIZE:
+            kept.clear()
+        kept[id(allowed)] = (allowed, rows)
+        return rows
 
 
 def row_bitmap(rows: np.ndarray, n: int) -> np.ndarray:

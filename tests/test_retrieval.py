@@ -130,3 +130,15 @@ def test_filtered_ivf_search_of_many_queries_equals_one_at_a_time():
     together = ivf_search(index, matrix, queries, 10, allowed)
     assert [hits for q in queries for hits in ivf_search(index, matrix, q[None], 10, allowed)] == together
     assert all(len(hits) == 10 and {row for _, row in hits} <= set(allowed.tolist()) for hits in together)
+
+
+def test_rows_cache_keeps_rows_by_the_identity_of_the_arrays():
+    from clamp3.retrieval import RowsCache
+
+    cache, ids = RowsCache(), np.array([2, 4, 6, 8])
+    allowed = np.array([4, 8, 9])
+    rows = cache.get(ids, allowed)
+    assert rows.tolist() == [1, 3] and cache.get(ids, allowed) is rows
+    assert cache.get(ids, allowed.copy()) is not rows  # an equal array of another filter is found anew
+    assert cache.get(ids.copy(), allowed) is not rows  # so are the rows of another version's ids
+    assert cache.get(ids, np.array([2, 6]), keep=lambda r: r[r > 0]).tolist() == [2]

@@ -44,7 +44,16 @@ from pathlib import Path
 import numpy as np
 
 from clamp3.io import atomic_write
-from clamp3.retrieval import exact_top_k, ivf_candidates, ivf_lists, rerank, row_bitmap, rows_of, scaled_probes
+from clamp3.retrieval import (
+    RowsCache,
+    exact_top_k,
+    ivf_candidates,
+    ivf_lists,
+    rerank,
+    row_bitmap,
+    rows_of,
+    scaled_probes,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -265,7 +274,7 @@ class DiskIndex:
         self.vectors = vectors  # (rows, D) float16 on disk, read as float32
         self.ids = ids  # (rows,) int64, ascending
         self._view: tuple[int, View] | None = None
-        self._positions: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # id(allowed ids) -> (them, their live rows)
+        self._positions = RowsCache()  # the live rows of the allowed ids of the current view
 
     @property
     def rows(self) -> int:
@@ -360,7 +369,7 @@ class DiskIndex:
             if live.all():
                 live = None
         view = View(live, None if live is None else np.packbits(live, bitorder="little"), tail, reused)
-        self._view, self._positions = (version, view), {}
+        self._view, self._positions = (version, view), RowsCache()
         return view
 
     def needs(self, view: View) -> str | None:
@@ -444,15 +453,5 @@ class DiskIndex:
         return found
 
     def _allowed_rows(self, view: View, allowed: np.ndarray) -> np.ndarray:
-        """The live rows of the index that hold the ascending ids ``allowed``: kept for the arrays the
-        library's filter cache hands out again (reading them costs 50 ms at 10^6 allowed ids)."""
-        cached = self._positions.get(id(allowed))
-        if cached is not None and cached[0] is allowed:
-            return cached[1]
-        rows = rows_of(self.ids, allowed)
-        if view.live is not None:
-            rows = rows[view.live[rows]]
-        if len(self._positions) >= 8:
-            self._positions.clear()
-        self._positions[id(allowed)] = (allowed, rows)
-        return rows
+        """The live rows of the index that hold the ascending ids ``allowed`` (kept: ``RowsCache``)."""
+        return self._positions.get(self.ids, allowed, None if view.live is None else lambda rows: rows[view.live[rows]])
