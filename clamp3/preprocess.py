@@ -13,10 +13,10 @@ into segments of the encoder's maximum length L, the last segment being the last
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -86,6 +86,7 @@ class Preprocess:
 
     ``max_lengths`` is the longest segment of each modality (``text``, ``symbolic``, ``audio``);
     ``max_text_tokens`` the longest text accepted at all (longer texts are refused, not cut).
+    ``tokenizer_loader`` stands in for ``tokenizer``: called when a text first needs one.
     ``audio_extractor`` replaces the one ``extractor_name`` names; ``mert`` a local copy of MERT.
     """
 
@@ -101,8 +102,10 @@ class Preprocess:
         feature_cache: FeatureCache | None = None,
         audio_extractor: AudioExtractor | None = None,
         device: str | torch.device = "cpu",
+        tokenizer_loader: Callable[[], Any] | None = None,
     ):
-        self.tokenizer = tokenizer
+        self._tokenizer = tokenizer
+        self._tokenizer_loader = tokenizer_loader
         self.patchilizer = Patchilizer(patch_size)
         self.max_lengths = dict(max_lengths)
         self.audio_dim = audio_dim
@@ -123,11 +126,11 @@ class Preprocess:
         audio_extractor: AudioExtractor | None = None,
     ) -> Preprocess:
         """The preprocessing ``model``'s config and tokenizer name; the extractor runs on its device."""
-        if model.tokenizer is None:
+        if not model.has_tokenizer:
             raise ValueError("model has no tokenizer; load it with clamp3.load_model")
         config = model.config
         return cls(
-            model.tokenizer,
+            None,
             config.patch_size,
             {"text": config.max_text_length, "symbolic": config.symbolic.max_length, "audio": config.audio.max_length},
             config.audio.hidden_size,
@@ -137,7 +140,14 @@ class Preprocess:
             feature_cache=feature_cache,
             audio_extractor=audio_extractor,
             device=model.device,
+            tokenizer_loader=lambda: model.tokenizer,
         )
+
+    @property
+    def tokenizer(self):
+        if self._tokenizer is None and self._tokenizer_loader is not None:
+            self._tokenizer = self._tokenizer_loader()
+        return self._tokenizer
 
     @property
     def audio_extractor(self) -> AudioExtractor:

@@ -271,6 +271,7 @@ class Context:
         text_model = text_model or os.environ.get("CLAMP3_TEXT_MODEL") or None
         mert = mert or os.environ.get("CLAMP3_MERT") or None
         model = load_model(weights, text_model=text_model)
+        model.tokenizer  # noqa: B018 (loaded now: visitors send texts, and a tokenizer that cannot load stops the start)
         # A read-only app opens its library read-only: it may lie on read-only storage, and is never
         # created; the demo library that ships in assets/ is never written (opening it to write would
         # bring its schema up to date in the file and write its vector file there).

@@ -186,3 +186,27 @@ def test_loading_builds_on_the_meta_device_and_equals_the_cpu_build(tiny_model_d
     double = load_model(tmp_path / "f64.pth", text_model=str(TINY_TEXT_MODEL))
     assert {p.dtype for p in double.parameters()} == {torch.float32}
     assert torch.equal(double.text_proj.weight, state["text_proj.weight"])
+
+
+def test_the_tokenizer_loads_when_the_first_text_needs_it(tiny_model_dir, tmp_path):
+    import shutil
+
+    from clamp3.embedding import Embedder
+
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, folder)
+    model = load_model(folder)
+    assert model.has_tokenizer and model._tokenizer is None
+    embedder = Embedder(model, batch_size=4)
+    [result] = list(embedder.encode_files([GOLDEN.parent / "scores" / "bwv277.krn"], progress=False))
+    assert result.error is None and model._tokenizer is None  # music alone never loads it
+    assert embedder.encode_texts(["a chorale"]).shape == (1, model.config.projection_size)
+    assert model._tokenizer is not None
+
+    # A tokenizer that cannot load fails the first text, with the common one-line error; music still embeds.
+    (folder / "tokenizer" / "tokenizer.json").write_text("{ not json")
+    broken = Embedder(load_model(folder), batch_size=4)
+    [result] = list(broken.encode_files([GOLDEN.parent / "scores" / "bwv277.krn"], progress=False))
+    assert result.error is None
+    with pytest.raises(CheckpointError, match="cannot load the tokenizer"):
+        broken.encode_texts(["a chorale"])

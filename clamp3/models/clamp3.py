@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import torch
 from torch import nn
 from transformers import AutoConfig
@@ -10,6 +12,9 @@ from clamp3.config import CLaMP3Config
 from clamp3.models.bert import BertEncoder, build_encoder
 from clamp3.models.m3 import M3PatchEncoder
 from clamp3.models.packaged import PREFIX as PACKAGED_PREFIX
+
+# One load of a deferred tokenizer at a time (the app encodes from many threads).
+_TOKENIZER_LOCK = threading.Lock()
 
 
 def masked_mean(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -48,7 +53,33 @@ class CLaMP3Model(nn.Module):
         self.audio_proj = nn.Linear(config.audio.hidden_size, config.projection_size)
         for proj in (self.text_proj, self.symbolic_proj, self.audio_proj):
             nn.init.normal_(proj.weight, std=0.02)
-        self.tokenizer = None  # set by load_model; not a submodule
+        self._tokenizer = None  # not a submodule
+        self._tokenizer_source: str | None = None
+
+    @property
+    def tokenizer(self):
+        """The text tokenizer. One that :meth:`defer_tokenizer` named is loaded here, on first use
+        (a second of CPU for XLM-R's: work on music alone never pays for it)."""
+        if self._tokenizer is None and self._tokenizer_source is not None:
+            from clamp3.models.tokenizer import load_tokenizer
+
+            with _TOKENIZER_LOCK:
+                if self._tokenizer is None:
+                    self._tokenizer = load_tokenizer(self._tokenizer_source)
+        return self._tokenizer
+
+    @tokenizer.setter
+    def tokenizer(self, tokenizer) -> None:
+        self._tokenizer, self._tokenizer_source = tokenizer, None
+
+    def defer_tokenizer(self, source: str) -> None:
+        """Load the tokenizer of ``source`` (a directory or a name for ``load_tokenizer``) when it is first used."""
+        self._tokenizer, self._tokenizer_source = None, source
+
+    @property
+    def has_tokenizer(self) -> bool:
+        """Whether the model has a tokenizer, loaded or to be loaded (without loading it)."""
+        return self._tokenizer is not None or self._tokenizer_source is not None
 
     @property
     def device(self) -> torch.device:

@@ -151,7 +151,7 @@ def load_official(path: str | Path, text_model: str = "FacebookAI/xlm-roberta-ba
     state = read_checkpoint(path)
     config = config_from_state(state, text_model, path)
     model = build_strict(lambda: CLaMP3Model(config), state, path)
-    model.tokenizer = load_tokenizer(text_model)
+    model.defer_tokenizer(text_model)
     return model
 
 
@@ -230,7 +230,7 @@ def load_pretrained(directory: str | Path) -> CLaMP3Model:
         state |= _packaged_text_state(config)
     model = build_strict(lambda: CLaMP3Model(config), state, weights)
     tokenizer_dir = directory / TOKENIZER_DIR
-    model.tokenizer = load_tokenizer(tokenizer_dir if tokenizer_dir.is_dir() else config.text_model)
+    model.defer_tokenizer(str(tokenizer_dir) if tokenizer_dir.is_dir() else config.text_model)
     return model
 
 
