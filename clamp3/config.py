@@ -39,21 +39,6 @@ class EncoderConfig:
         if self.hidden_size % self.num_heads:
             raise ConfigError(f"hidden_size={self.hidden_size} is not divisible by num_heads={self.num_heads}")
 
-    def to_bert(self):
-        from transformers import BertConfig
-
-        return BertConfig(
-            vocab_size=1,
-            hidden_size=self.hidden_size,
-            num_hidden_layers=self.num_layers,
-            num_attention_heads=self.num_heads,
-            intermediate_size=self.intermediate_size,
-            max_position_embeddings=self.max_length,
-            type_vocab_size=self.type_vocab_size,
-            layer_norm_eps=self.layer_norm_eps,
-            attn_implementation="sdpa",
-        )
-
 
 @dataclass
 class CLaMP3Config:

@@ -180,7 +180,7 @@ print(json.dumps(found))
 """, json.dumps(HEAVY_MODULES))
     assert found == {
         "listed": [], "heavy_before": [], "version": "0.1.0", "same": [True, True, True], "resolved": [],
-        "heavy_after": list(HEAVY_MODULES), "unknown": "module 'clamp3' has no attribute 'no_such_name'",
+        "heavy_after": ["torch"], "unknown": "module 'clamp3' has no attribute 'no_such_name'",
     }
 
 
@@ -202,6 +202,26 @@ vectors = clamp3.Embedder(model).encode_texts(["a lively Irish jig"])
 print(json.dumps({"shape": list(vectors.shape), "imported": [m for m in json.loads(sys.argv[1]) if m in sys.modules]}))
 """, json.dumps(MODEL_CODE))
     assert found["imported"] == [] and found["shape"][0] == 1
+
+
+def test_loading_the_default_and_encoding_music_or_a_text_imports_no_transformers():
+    """transformers' package costs about a second of CPU to import: the towers' configs are read
+    without it, the tokenizer (loaded when the first text comes) too. The first load after an
+    install, which writes the packaged text tower's files and the tokenizer's copy, does import it."""
+    code = """
+import json, sys
+import clamp3
+from clamp3.assets import EMBEDDED
+embedder = clamp3.Embedder(clamp3.load_model(EMBEDDED))
+[result] = embedder.encode_files([sys.argv[1]], progress=False)
+found = {"music": list(result.embedding.shape), "after music": "transformers" in sys.modules}
+found["text"] = list(embedder.encode_texts(["ein Wiegenlied"]).shape)
+print(json.dumps({**found, "after a text": "transformers" in sys.modules}))
+"""
+    score = str(ROOT / "tests" / "data" / "scores" / "bwv277.krn")
+    run_fresh(code, score)  # the first load after an install
+    found, _ = run_fresh(code, score)
+    assert found == {"music": [1, 384], "after music": False, "text": [1, 384], "after a text": False}
 
 
 def test_the_readers_forkserver_holds_no_torch():

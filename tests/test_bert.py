@@ -119,3 +119,33 @@ def test_unsupported_configs_are_built_by_transformers():
     assert type(build_encoder(config)) is BertModel
     with pytest.raises(ValueError, match="hidden_act='gelu_new'"):
         BertEncoder(config)
+
+
+@pytest.mark.parametrize("config_class", [BertConfig, XLMRobertaConfig], ids=["bert", "xlm-roberta"])
+def test_settings_read_from_a_saved_config_are_transformers_own(config_class):
+    """What :func:`encoder_config` reads without transformers equals transformers' config of the
+    same saved fields (and its defaults for fields left out), so the encoder built is the same."""
+    from dataclasses import fields
+
+    from clamp3.models.bert import BertSettings, encoder_config
+
+    saved = config_class(**SIZES).to_diff_dict()  # what a config.json holds: the fields that differ from the defaults
+    saved.pop("attn_implementation", None)
+    settings, reference = encoder_config(saved), config_class(**saved)
+    assert isinstance(settings, BertSettings)
+    for field in fields(BertSettings):  # (transformers 5 dropped position_embedding_type: absolute)
+        assert getattr(settings, field.name) == getattr(reference, field.name, field.default), field.name
+
+
+def test_a_config_the_encoder_does_not_cover_stays_transformers():
+    from transformers import PretrainedConfig
+
+    from clamp3.models.bert import encoder_config
+
+    base = {"model_type": "bert", **{k: v for k, v in SIZES.items() if k != "attn_implementation"}}
+    for extra in ({"position_embedding_type": "relative_key"}, {"is_decoder": True}, {"hidden_act": "gelu_new"}):
+        config = encoder_config({**base, **extra})
+        assert isinstance(config, PretrainedConfig) and not isinstance(build_encoder(config), BertEncoder)
+    # a key it does not know: transformers reads the config (and decides what it means)
+    assert isinstance(encoder_config({**base, "a_new_setting": 3}), PretrainedConfig)
+    assert isinstance(build_encoder(encoder_config(base)), BertEncoder)

@@ -4,9 +4,11 @@ as encoders, with the same parameter names and the same arithmetic as their SDPA
 Why not transformers' own: ``transformers.models.bert.modeling_bert`` imports its modeling utilities
 at module level, and they import ``torch._dynamo``, ``torch.distributed.tensor`` and
 ``scipy.optimize``: 2.5 s of CPU on 2 cores, more than the whole load of the embedded default.
-Configurations stay transformers' (``BertConfig``, ``XLMRobertaConfig``: cheap to import), and a
-config this module does not cover (a decoder, other activations, chunked feed-forward, another
-model type) is built by transformers, imported then (:func:`build_encoder`).
+Nor its configurations: importing transformers at all costs about a second of CPU (its package
+scans every model folder), so a config this module covers is read into :class:`BertSettings`
+(:func:`encoder_config`); one it does not cover (a decoder, other activations, chunked
+feed-forward, another model type, a key it does not know) is transformers' ``AutoConfig``, and its
+model is built by transformers, imported then (:func:`build_encoder`).
 
 The outputs equal transformers' (float32: to the bit on the CPU in the tests' shapes; see
 tests/test_bert.py): the same operations in the same order (embeddings summed word + token type
@@ -18,18 +20,86 @@ trainer can set ``module.p`` on each.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING, Any, Union
 
 import torch
 import torch.nn.functional as F
 from torch import nn
-from transformers import PretrainedConfig
+
+from clamp3.config import EncoderConfig
+
+if TYPE_CHECKING:
+    from transformers import PretrainedConfig
 
 ACTIVATIONS = {"gelu": F.gelu, "relu": F.relu}
 MODEL_TYPES = ("bert", "xlm-roberta")  # XLM-R: BERT with RoBERTa's position ids
+# Keys of a saved BERT or XLM-R config that change nothing the encoder computes.
+INERT_KEYS = frozenset({
+    "model_type", "architectures", "transformers_version", "_name_or_path", "dtype", "torch_dtype", "bos_token_id",
+    "eos_token_id", "classifier_dropout", "use_cache", "tie_word_embeddings", "gradient_checkpointing", "output_past",
+    "tokenizer_class", "id2label", "label2id", "problem_type", "return_dict", "output_hidden_states", "output_attentions",
+})  # fmt: skip
 
 
-def supports(config: PretrainedConfig) -> bool:
+@dataclass
+class BertSettings:
+    """What :class:`BertEncoder` reads of a config, with transformers' ``BertConfig`` defaults
+    (``XLMRobertaConfig``'s differ in ``pad_token_id`` only, 1)."""
+
+    model_type: str = "bert"
+    vocab_size: int = 30522
+    hidden_size: int = 768
+    num_hidden_layers: int = 12
+    num_attention_heads: int = 12
+    intermediate_size: int = 3072
+    hidden_act: str = "gelu"
+    hidden_dropout_prob: float = 0.1
+    attention_probs_dropout_prob: float = 0.1
+    max_position_embeddings: int = 512
+    type_vocab_size: int = 2
+    initializer_range: float = 0.02
+    layer_norm_eps: float = 1e-12
+    pad_token_id: int = 0
+    position_embedding_type: str = "absolute"
+    is_decoder: bool = False
+    add_cross_attention: bool = False
+    chunk_size_feed_forward: int = 0
+
+
+Config = Union[BertSettings, "PretrainedConfig"]
+
+
+def tower_settings(config: EncoderConfig) -> BertSettings:
+    """The BERT of a music tower (no vocabulary: it reads embeddings)."""
+    return BertSettings(
+        vocab_size=1,
+        hidden_size=config.hidden_size,
+        num_hidden_layers=config.num_layers,
+        num_attention_heads=config.num_heads,
+        intermediate_size=config.intermediate_size,
+        max_position_embeddings=config.max_length,
+        type_vocab_size=config.type_vocab_size,
+        layer_norm_eps=config.layer_norm_eps,
+    )
+
+
+def encoder_config(values: dict[str, Any]) -> Config:
+    """A text tower's config from its saved fields (``model_type`` among them): :class:`BertSettings`
+    where :class:`BertEncoder` computes what transformers would, else transformers' config."""
+    known = {f.name for f in fields(BertSettings)}
+    model_type = values.get("model_type")
+    if model_type in MODEL_TYPES and set(values) <= known | INERT_KEYS:
+        defaults = {"pad_token_id": 1} if model_type == "xlm-roberta" else {}
+        settings = BertSettings(**{**defaults, **{k: v for k, v in values.items() if k in known}})
+        if supports(settings):
+            return settings
+    from transformers import AutoConfig
+
+    return AutoConfig.for_model(model_type, **{k: v for k, v in values.items() if k != "model_type"})
+
+
+def supports(config: Config) -> bool:
     """Whether :class:`BertEncoder` computes what transformers' model for ``config`` computes."""
     return (
         config.model_type in MODEL_TYPES
@@ -42,7 +112,7 @@ def supports(config: PretrainedConfig) -> bool:
     )
 
 
-def build_encoder(config: PretrainedConfig, add_pooling_layer: bool = True) -> nn.Module:
+def build_encoder(config: Config, add_pooling_layer: bool = True) -> nn.Module:
     """:class:`BertEncoder` for ``config`` where it :func:`supports` it, else transformers' model."""
     if supports(config):
         return BertEncoder(config, add_pooling_layer=add_pooling_layer)
@@ -60,7 +130,7 @@ class EncoderOutput:
 
 
 class Embeddings(nn.Module):
-    def __init__(self, config: PretrainedConfig):
+    def __init__(self, config: Config):
         super().__init__()
         # XLM-R numbers positions from padding_idx + 1 and gives padding the padding position
         self.position_offset = config.pad_token_id if config.model_type == "xlm-roberta" else None
@@ -98,7 +168,7 @@ class Embeddings(nn.Module):
 
 
 class SelfAttention(nn.Module):
-    def __init__(self, config: PretrainedConfig):
+    def __init__(self, config: Config):
         super().__init__()
         self.head_size = config.hidden_size // config.num_attention_heads
         self.query = nn.Linear(config.hidden_size, config.hidden_size)
@@ -122,7 +192,7 @@ class SelfAttention(nn.Module):
 class ResidualNorm(nn.Module):
     """dense -> dropout -> LayerNorm(x + residual): BERT's ``attention.output`` and ``output``."""
 
-    def __init__(self, config: PretrainedConfig, in_features: int):
+    def __init__(self, config: Config, in_features: int):
         super().__init__()
         self.dense = nn.Linear(in_features, config.hidden_size)
         self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
@@ -133,7 +203,7 @@ class ResidualNorm(nn.Module):
 
 
 class Attention(nn.Module):
-    def __init__(self, config: PretrainedConfig):
+    def __init__(self, config: Config):
         super().__init__()
         self.self = SelfAttention(config)
         self.output = ResidualNorm(config, config.hidden_size)
@@ -143,7 +213,7 @@ class Attention(nn.Module):
 
 
 class Intermediate(nn.Module):
-    def __init__(self, config: PretrainedConfig):
+    def __init__(self, config: Config):
         super().__init__()
         self.dense = nn.Linear(config.hidden_size, config.intermediate_size)
         self.activation = ACTIVATIONS[config.hidden_act]
@@ -153,7 +223,7 @@ class Intermediate(nn.Module):
 
 
 class Layer(nn.Module):
-    def __init__(self, config: PretrainedConfig):
+    def __init__(self, config: Config):
         super().__init__()
         self.attention = Attention(config)
         self.intermediate = Intermediate(config)
@@ -165,7 +235,7 @@ class Layer(nn.Module):
 
 
 class Encoder(nn.Module):
-    def __init__(self, config: PretrainedConfig):
+    def __init__(self, config: Config):
         super().__init__()
         self.layer = nn.ModuleList(Layer(config) for _ in range(config.num_hidden_layers))
 
@@ -176,7 +246,7 @@ class Encoder(nn.Module):
 
 
 class Pooler(nn.Module):
-    def __init__(self, config: PretrainedConfig):
+    def __init__(self, config: Config):
         super().__init__()
         self.dense = nn.Linear(config.hidden_size, config.hidden_size)
 
@@ -188,7 +258,7 @@ class BertEncoder(nn.Module):
     """A BERT (or XLM-R) encoder whose state dict is that of transformers' ``BertModel`` (or
     ``XLMRobertaModel``) for the same config, less the non-persistent position and token-type buffers."""
 
-    def __init__(self, config: PretrainedConfig, add_pooling_layer: bool = True):
+    def __init__(self, config: Config, add_pooling_layer: bool = True):
         super().__init__()
         if not supports(config):
             raise ValueError(

@@ -6,10 +6,9 @@ import threading
 
 import torch
 from torch import nn
-from transformers import AutoConfig
 
 from clamp3.config import CLaMP3Config
-from clamp3.models.bert import BertEncoder, build_encoder
+from clamp3.models.bert import BertEncoder, build_encoder, encoder_config, tower_settings
 from clamp3.models.m3 import M3PatchEncoder
 from clamp3.models.packaged import PREFIX as PACKAGED_PREFIX
 
@@ -26,11 +25,8 @@ def masked_mean(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 def build_text_model(config: CLaMP3Config) -> nn.Module:
     if config.text_config is None:
         raise ValueError("CLaMP3Config.text_config must be resolved before building the model")
-    text_config = dict(config.text_config)
-    model_type = text_config.pop("model_type")
-    hf_config = AutoConfig.for_model(model_type, **text_config)
     # packaged towers carry no pooler (CLaMP 3 mean-pools)
-    return build_encoder(hf_config, add_pooling_layer=not config.text_model.startswith(PACKAGED_PREFIX))
+    return build_encoder(encoder_config(config.text_config), add_pooling_layer=not config.text_model.startswith(PACKAGED_PREFIX))
 
 
 class CLaMP3Model(nn.Module):
@@ -49,7 +45,7 @@ class CLaMP3Model(nn.Module):
         self.text_proj = nn.Linear(text_hidden, config.projection_size)
         self.symbolic_model = M3PatchEncoder(config.symbolic, config.patch_size)
         self.symbolic_proj = nn.Linear(config.symbolic.hidden_size, config.projection_size)
-        self.audio_model = BertEncoder(config.audio.to_bert(), add_pooling_layer=True)
+        self.audio_model = BertEncoder(tower_settings(config.audio), add_pooling_layer=True)
         self.audio_proj = nn.Linear(config.audio.hidden_size, config.projection_size)
         for proj in (self.text_proj, self.symbolic_proj, self.audio_proj):
             nn.init.normal_(proj.weight, std=0.02)

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from clamp3.config import EncoderConfig
-from clamp3.models.bert import BertEncoder
+from clamp3.models.bert import BertEncoder, tower_settings
 
 NUM_CHARS = 128  # patches hold 7-bit ASCII codes
 
@@ -25,7 +25,7 @@ class M3PatchEncoder(nn.Module):
         self.patch_size = patch_size
         self.patch_embedding = nn.Linear(patch_size * NUM_CHARS, config.hidden_size)
         nn.init.normal_(self.patch_embedding.weight, std=0.02)
-        self.base = BertEncoder(config.to_bert(), add_pooling_layer=True)
+        self.base = BertEncoder(tower_settings(config), add_pooling_layer=True)
         # Made on the CPU even where loading builds on the meta device: arange and products there run
         # Python reference kernels whose first use imports torch._dynamo and sympy (0.5-1 s of CPU)
         self.register_buffer("_char_offsets", torch.arange(0, patch_size * NUM_CHARS, NUM_CHARS, device="cpu"), persistent=False)

@@ -8,7 +8,9 @@ file's (it splits on whitespace before Metaspace and drops the file's space-coll
 normaliser, so ``a </s> b``, which ``Preprocess`` makes of two lines with a trailing space,
 and ``\\r\\n`` get other ids). So the tokenizer ``AutoTokenizer`` built is saved once, under a key
 of the source files' digests and the transformers and tokenizers versions, and later loads read
-that copy with ``PreTrainedTokenizerFast``, which takes a ``tokenizer.json`` as it is.
+that copy as it is: with ``tokenizers`` alone (:class:`TextTokenizer`, what clamp3 asks of a
+tokenizer: a text's ids, its separator and padding tokens, saving), so that a text search does not
+import transformers (about a second of CPU).
 """
 
 from __future__ import annotations
@@ -63,22 +65,66 @@ def _local_folder(name: str) -> Path | None:
 
 def copy_key(folder: Path) -> str:
     """Digest of the tokenizer files in ``folder`` and the versions that turn them into a tokenizer."""
-    import tokenizers
-    import transformers
+    from importlib.metadata import version
 
-    digest = hashlib.sha256(f"copy {_COPY_VERSION} transformers {transformers.__version__} tokenizers {tokenizers.__version__}".encode())
+    digest = hashlib.sha256(f"copy {_COPY_VERSION} transformers {version('transformers')} tokenizers {version('tokenizers')}".encode())
     for file in _SOURCE_FILES:
         path = folder / file
         digest.update(f"\n{file} {file_digest(path) if path.is_file() else '-'}".encode())
     return digest.hexdigest()[:32]
 
 
-def _load_copy(name: str, folder: Path):
-    from transformers import AutoTokenizer, PreTrainedTokenizerFast
+class TextTokenizer:
+    """A saved copy read by ``tokenizers``: the ids ``PreTrainedTokenizerFast`` gives for one text
+    (its backend's, with no truncation or padding: ``tests/test_tokenizer.py``), the separator and
+    padding tokens its config names, and ``save_pretrained`` as a copy of its files."""
 
+    def __init__(self, folder: Path, sep_token: str, pad_token: str):
+        from tokenizers import Tokenizer
+
+        self.name_or_path = str(folder)
+        self.backend = Tokenizer.from_file(str(folder / TOKENIZER_FILE))
+        self.backend.no_truncation()
+        self.backend.no_padding()
+        self.sep_token, self.pad_token = sep_token, pad_token
+        self.pad_token_id = self.backend.token_to_id(pad_token)
+
+    @classmethod
+    def from_copy(cls, folder: Path) -> TextTokenizer | None:
+        """The copy in ``folder``, or None where its config does not name both tokens in the vocabulary."""
+        config = json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8"))
+        sep, pad = (_token_text(config.get(key)) for key in ("sep_token", "pad_token"))
+        if sep is None or pad is None:
+            return None
+        tokenizer = cls(folder, sep, pad)
+        return tokenizer if None not in (tokenizer.pad_token_id, tokenizer.backend.token_to_id(sep)) else None
+
+    def __call__(self, text: str, add_special_tokens: bool = True, verbose: bool = True) -> dict[str, list[int]]:
+        return {"input_ids": self.backend.encode(text, add_special_tokens=add_special_tokens).ids}
+
+    def save_pretrained(self, directory: str | Path) -> None:
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        for file in Path(self.name_or_path).iterdir():
+            shutil.copyfile(file, directory / file.name)
+
+
+def _token_text(token) -> str | None:
+    """A special token as a config holds it: its text, or a dict of its settings."""
+    return token.get("content") if isinstance(token, dict) else token
+
+
+def _load_copy(name: str, folder: Path):
     copy = cache_home() / "tokenizers" / copy_key(folder)
     if (copy / TOKENIZER_FILE).is_file():
+        tokenizer = TextTokenizer.from_copy(copy)
+        if tokenizer is not None:
+            return tokenizer
+        from transformers import PreTrainedTokenizerFast
+
         return PreTrainedTokenizerFast.from_pretrained(copy)
+    from transformers import AutoTokenizer
+
     tokenizer = AutoTokenizer.from_pretrained(name)
     try:
         copy.parent.mkdir(parents=True, exist_ok=True)
