@@ -142,3 +142,25 @@ def test_rows_cache_keeps_rows_by_the_identity_of_the_arrays():
     assert cache.get(ids, allowed.copy()) is not rows  # an equal array of another filter is found anew
     assert cache.get(ids.copy(), allowed) is not rows  # so are the rows of another version's ids
     assert cache.get(ids, np.array([2, 6]), keep=lambda r: r[r > 0]).tolist() == [2]
+
+
+def test_the_allowed_rows_per_list_are_kept_while_the_index_holds_as_many_rows():
+    """A filtered search counts a filter's rows per inverted list once; rows added to the index
+    (an on-disk append) or another array of rows count anew, and the search still keeps to them."""
+    from clamp3 import retrieval
+    from clamp3.retrieval import build_ivf, ivf_search, normalize
+
+    rng = np.random.default_rng(1)
+    matrix = normalize(rng.standard_normal((6000, 16)).astype(np.float32))
+    index = build_ivf(matrix[:5000], lists=50)
+    allowed = np.flatnonzero(rng.random(6000) < 0.3)
+    first = retrieval._allowed_per_list([index], allowed)
+    assert first.sum() == np.count_nonzero(allowed < 5000)
+    assert retrieval._allowed_per_list([index], allowed) is first  # kept
+    assert retrieval._allowed_per_list([index], allowed.copy()) is not first  # another filter's array
+    index.add(matrix[5000:])
+    grown = retrieval._allowed_per_list([index], allowed)
+    assert grown is not first and grown.sum() == len(allowed)
+    hits = ivf_search(index, matrix, matrix[allowed[-3:]], 10, allowed)
+    assert all({row for _, row in found} <= set(allowed.tolist()) for found in hits)
+    assert [found[0][1] for found in hits] == allowed[-3:].tolist()  # the appended rows are found
