@@ -262,7 +262,7 @@ def scaled_probes(probes: int, lists: int, n: int, allowed: int) -> int:
 
 
 def ivf_candidates(indexes, queries: np.ndarray, count: int, probes: int, bitmap: np.ndarray | None = None,
-                   allowed_rows: np.ndarray | None = None) -> list[np.ndarray]:
+                   allowed_rows: np.ndarray | None = None, allowed_scan: int | None = None) -> list[np.ndarray]:
     """Per query, the ascending labels of the best ``count`` of each inverted file in ``indexes``
     (segments of one index, labels disjoint, one quantizer), scanning ``probes`` lists; only labels
     set in ``bitmap`` (``row_bitmap``) when given.
@@ -270,7 +270,11 @@ def ivf_candidates(indexes, queries: np.ndarray, count: int, probes: int, bitmap
     With ``allowed_rows`` (the labels ``bitmap`` sets) the lists scanned are the query's nearest
     among those holding an allowed label. The nearest lists overall can hold none: a score's
     neighbours among recordings lie across the modality gap, in lists of their own (a modality
-    filter at 10^6 grown demo vectors found 0.48 of the true top 10 that way; benchmarks/milvus.py)."""
+    filter at 10^6 grown demo vectors found 0.48 of the true top 10 that way; benchmarks/milvus.py).
+    ``probes`` of them, or with ``allowed_scan`` as many of them, nearest first, as hold that many
+    allowed labels between them (at least one list, at most ``probes``): a filter whose rows gather
+    in a few lists (a modality) then scans what an unfiltered search scans, one spread thin over
+    every list (a region) up to ``probes``."""
     import faiss
 
     selector = None if bitmap is None else faiss.IDSelectorBitmap(len(bitmap), faiss.swig_ptr(bitmap))
@@ -288,7 +292,7 @@ def ivf_candidates(indexes, queries: np.ndarray, count: int, probes: int, bitmap
         found = [np.empty((len(queries), count), np.int64) for _ in indexes]
         for start in range(0, len(queries), ALLOWED_LISTS_BLOCK):
             block = queries[start : start + ALLOWED_LISTS_BLOCK]
-            assign, centroid_scores = _allowed_lists(indexes[0], block, probes, held)
+            assign, centroid_scores = _allowed_lists(indexes[0], block, probes, held, allowed_scan)
             params.nprobe = assign.shape[1]
             for index, labels in zip(indexes, found):
                 part, distances = labels[start : start + len(block)], np.empty((len(block), count), np.float32)
@@ -352,19 +356,27 @@ def _allowed_per_list(indexes, allowed_rows: np.ndarray) -> np.ndarray:
     return held
 
 
-def _allowed_lists(index, queries: np.ndarray, probes: int, held: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per query the ``probes`` nearest lists of ``index`` that hold an allowed label (``held`` > 0;
-    padded with -1 where fewer do), and the query's scores against their centroids, as FAISS's
+def _allowed_lists(index, queries: np.ndarray, probes: int, held: np.ndarray,
+                   allowed_scan: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Per query the nearest lists of ``index`` that hold an allowed label (``held`` > 0): ``probes``
+    of them, or as many as hold ``allowed_scan`` allowed labels (at least one, at most ``probes``);
+    padded with -1 where fewer, and the query's scores against their centroids, as FAISS's
     ``search_preassigned`` takes them."""
     import faiss
 
     ivf = faiss.extract_index_ivf(index)
     width = int(max(1, min(probes, np.count_nonzero(held))))
     scores, order = ivf.quantizer.search(queries, ivf.nlist)  # every list, nearest first
+    picked = []
+    for row_scores, row_order in zip(scores, order):
+        chosen = np.flatnonzero(held[row_order] > 0)[:width]
+        if allowed_scan is not None and len(chosen):
+            chosen = chosen[: int(np.searchsorted(np.cumsum(held[row_order[chosen]]), allowed_scan)) + 1]
+        picked.append(chosen)
+    width = max(1, max(len(chosen) for chosen in picked))
     assign = np.full((len(queries), width), -1, dtype=np.int64)
     centroid_scores = np.zeros((len(queries), width), dtype=np.float32)
-    for q, (row_scores, row_order) in enumerate(zip(scores, order)):
-        chosen = np.flatnonzero(held[row_order] > 0)[:width]
+    for q, (chosen, row_scores, row_order) in enumerate(zip(picked, scores, order)):
         assign[q, : len(chosen)], centroid_scores[q, : len(chosen)] = row_order[chosen], row_scores[chosen]
         if len(chosen):  # padding scored as the last list scanned: fast-scan codes scale by the scores' range
             centroid_scores[q, len(chosen) :] = row_scores[chosen[-1]]

@@ -296,6 +296,7 @@ def test_train_tab_explains_checks_and_keeps_a_run_across_a_reload(page, server,
     expect(state).to_have_value(re.compile(r"^stopped:? run \S+; step (\d+) of \d+; its checkpoint at step \1: Resume continues"), **slow)
     page.locator("[role=tabpanel]:visible").get_by_role("button", name="Resume").click()
     expect(state).to_have_value(re.compile(r"^(resumed run|running for)"), **slow)
+    expect(state).to_have_value(re.compile(r"^running for"), **slow)  # the page's ticks follow the resumed run
     page.locator("[role=tabpanel]:visible").get_by_role("button", name="Stop").click()
     expect(state).to_have_value(re.compile(r"^stopped:? run"), **slow)
 
