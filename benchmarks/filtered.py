@@ -3,8 +3,9 @@
 The store's IVF index scans, for a filtered query, the query's nearest lists among those holding
 an allowed row (``clamp3.retrieval.ivf_candidates``). How many: "before" scans the unfiltered
 probe count scaled by the share filtered out (``scaled_probes``: 3x the lists for a filter keeping
-a third of the rows); "after" scans, nearest first, as many of those lists as hold the number of
-allowed rows an unfiltered search scans (``allowed_scan``), never more lists than before. A filter
+a third of the rows); "after" scans, nearest first, as many of those lists as hold FILTERED_SCAN
+times the rows an unfiltered search scans (``allowed_scan``), never more lists than before; 1x and
+2x beside it. A filter
 whose rows gather in lists of their own (a modality: recordings lie apart from scores) needs no
 more lists than no filter; one spread thin over every list (a region) needs the scaled count.
 
@@ -35,6 +36,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from search import grow, machine_load, realistic_queries  # noqa: E402
 
 from clamp3.retrieval import (  # noqa: E402
+    FILTERED_SCAN,
     IVF_CANDIDATES,
     build_ivf,
     ivf_candidates,
@@ -86,7 +88,8 @@ def main() -> None:
     }
     k = 10
     rows_scanned = ivf_probes(index.nlist) * len(vectors) // index.nlist
-    sides = {"before": None, "after": rows_scanned, "after, 2x rows": 2 * rows_scanned}
+    sides = {"before": None, "1x rows": rows_scanned, f"after ({FILTERED_SCAN:g}x rows)": int(FILTERED_SCAN * rows_scanned),
+             "2x rows": 2 * rows_scanned}
     print("\n| filter (share kept) | queries | " + " | ".join(f"{side}: p50 / p99 ms | {side}: recall@10" for side in sides) + " |")
     print("|---|---|" + "---:|---:|" * len(sides))
     for name, allowed in filters.items():

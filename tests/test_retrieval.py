@@ -164,3 +164,26 @@ def test_the_allowed_rows_per_list_are_kept_while_the_index_holds_as_many_rows()
     hits = ivf_search(index, matrix, matrix[allowed[-3:]], 10, allowed)
     assert all({row for _, row in found} <= set(allowed.tolist()) for found in hits)
     assert [found[0][1] for found in hits] == allowed[-3:].tolist()  # the appended rows are found
+
+
+def test_a_filtered_search_scans_lists_until_they_hold_the_rows_asked_for():
+    """``allowed_scan``: the nearest lists holding allowed rows, until they hold that many of them;
+    at least one list, never more than ``probes``."""
+    from clamp3.retrieval import _allowed_lists, build_ivf, normalize
+
+    rng = np.random.default_rng(2)
+    index = build_ivf(normalize(rng.standard_normal((4000, 8)).astype(np.float32)), lists=40)
+    query = normalize(rng.standard_normal((1, 8)).astype(np.float32))
+    _, order = index.quantizer.search(query, 40)
+    held = np.zeros(40, np.int64)
+    held[order[0][[1, 3, 5, 7, 9, 11]]] = [50, 50, 50, 50, 50, 50]  # six lists, the nearest left out
+
+    def scanned(probes, scan):
+        assign, _ = _allowed_lists(index, query, probes, held, scan)
+        return [int(list_) for list_ in assign[0] if list_ >= 0]
+
+    assert scanned(10, None) == order[0][[1, 3, 5, 7, 9, 11]].tolist()  # every list holding one, nearest first
+    assert scanned(10, 120) == order[0][[1, 3, 5]].tolist()  # 150 rows >= 120
+    assert scanned(10, 100) == order[0][[1, 3]].tolist()
+    assert scanned(10, 1) == order[0][[1]].tolist()  # at least one list
+    assert scanned(4, 10_000) == order[0][[1, 3, 5, 7]].tolist()  # at most probes

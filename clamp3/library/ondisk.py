@@ -47,6 +47,7 @@ from clamp3.io import atomic_write
 from clamp3.retrieval import (
     RowsCache,
     exact_top_k,
+    filtered_scan,
     ivf_candidates,
     ivf_lists,
     rerank,
@@ -441,10 +442,11 @@ class DiskIndex:
         else:
             if allowed is not None:
                 bitmap = row_bitmap(mine, self.rows)
-            lists = self.stamp.lists
+            lists, probes = self.stamp.lists, self.layout.probes(self.stamp.lists)
             candidates = ivf_candidates([self.main, self.delta] if self.delta is not None else [self.main], queries,
-                                        max(self.layout.candidates_for(self.rows), 8 * k), scaled_probes(self.layout.probes(lists), lists, self.rows, count),
-                                        bitmap, None if allowed is None else mine)
+                                        max(self.layout.candidates_for(self.rows), 8 * k), scaled_probes(probes, lists, self.rows, count),
+                                        bitmap, None if allowed is None else mine,
+                                        None if allowed is None else filtered_scan(probes, lists, self.rows))
             found = [[(score, int(self.ids[row])) for score, row in hits] for hits in rerank(self.vectors, queries, candidates, k)]
         if len(tail):
             scores, best = exact_top_k(matrix, queries, k, tail)
