@@ -149,6 +149,10 @@ class Preprocess:
             self._tokenizer = self._tokenizer_loader()
         return self._tokenizer
 
+    def __getstate__(self) -> dict:
+        # pickled (a DataLoader's spawned workers) with its tokenizer, not the function that loads it
+        return {**self.__dict__, "_tokenizer": self.tokenizer, "_tokenizer_loader": None}
+
     @property
     def audio_extractor(self) -> AudioExtractor:
         """The extractor the model's preprocessing names (loaded on first use)."""

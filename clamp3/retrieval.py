@@ -309,7 +309,8 @@ def ivf_candidates(indexes, queries: np.ndarray, count: int, probes: int, bitmap
         found = [np.empty((len(queries), count), np.int64) for _ in indexes]
         for start in range(0, len(queries), ALLOWED_LISTS_BLOCK):
             block = queries[start : start + ALLOWED_LISTS_BLOCK]
-            assign, centroid_scores = _allowed_lists(indexes[0], block, probes, held, allowed_scan)
+            assign, centroid_scores = _allowed_lists(indexes[0], block, probes, held,
+                                                     None if allowed_scan is None else max(allowed_scan, count))
             params.nprobe = assign.shape[1]
             for index, labels in zip(indexes, found):
                 part, distances = labels[start : start + len(block)], np.empty((len(block), count), np.float32)
@@ -348,18 +349,19 @@ def _list_of_label(index) -> tuple[int, np.ndarray]:
     return first, owner
 
 
-_HELD_PER_LIST: dict[int, tuple[np.ndarray, list, np.ndarray]] = {}  # id(rows) -> (rows, [(index ref, ntotal)], held)
+_HELD_PER_LIST: dict[int, tuple[weakref.ref, list, np.ndarray]] = {}  # id(rows) -> (rows ref, [(index ref, ntotal)], held)
 
 
 def _allowed_per_list(indexes, allowed_rows: np.ndarray) -> np.ndarray:
     """(lists,) how many of ``allowed_rows`` each inverted list of ``indexes`` (one quantizer) holds;
-    kept for the last few arrays of rows (compared by identity, as ``RowsCache`` hands them out)
-    while the indexes are the same and hold as many rows: 20 ms a search at 10^7 rows otherwise."""
+    kept for the last few arrays of rows while they live (compared by identity, as ``RowsCache``
+    hands them out: an array is not to be changed in place), while the indexes are the same and hold
+    as many rows: 20 ms a search at 10^7 rows otherwise."""
     import faiss
 
     state = [(weakref.ref(index), index.ntotal) for index in indexes]
     cached = _HELD_PER_LIST.get(id(allowed_rows))
-    if (cached is not None and cached[0] is allowed_rows and len(cached[1]) == len(state)
+    if (cached is not None and cached[0]() is allowed_rows and len(cached[1]) == len(state)
             and all(ref() is index and total == index.ntotal for (ref, total), index in zip(cached[1], indexes))):
         return cached[2]
     held = np.zeros(faiss.extract_index_ivf(indexes[0]).nlist, dtype=np.int64)
@@ -367,9 +369,12 @@ def _allowed_per_list(indexes, allowed_rows: np.ndarray) -> np.ndarray:
         first, owner = _list_of_label(index)
         lists = owner[allowed_rows[(allowed_rows >= first) & (allowed_rows < first + len(owner))] - first]
         held += np.bincount(lists[lists >= 0], minlength=len(held))
+    held.setflags(write=False)  # shared by the searches that find it here
+    for key in [key for key, (rows, _, _) in _HELD_PER_LIST.items() if rows() is None]:
+        _HELD_PER_LIST.pop(key, None)
     if len(_HELD_PER_LIST) >= RowsCache.SIZE:
         _HELD_PER_LIST.clear()
-    _HELD_PER_LIST[id(allowed_rows)] = (allowed_rows, state, held)
+    _HELD_PER_LIST[id(allowed_rows)] = (weakref.ref(allowed_rows), state, held)
     return held
 
 

@@ -470,6 +470,7 @@ class Context:
         ``filler`` fills) from now on. The visitors' own libraries hold the old model's vectors:
         their sessions are ended."""
         model = model if model is not None else load_model(weights)
+        model.tokenizer  # noqa: B018 (loaded before it serves: a tokenizer that cannot load changes nothing)
         library.use_model(model)
         with self.lock:
             self.weights, self.library = weights, library
@@ -492,6 +493,7 @@ class Context:
         the new one takes over; ``at_once``, the new one answers at once from the items embedded so
         far. Returns a line for the page."""
         model = load_model(weights)
+        model.tokenizer  # noqa: B018 (as at start: one that cannot load is refused before anything changes)
         name = model_name(weights)
         with self.lock:
             base = self.base or self.library

@@ -76,13 +76,32 @@ def test_saved_copy_gives_autotokenizers_ids(source):
 
 
 def test_the_copy_saves_what_transformers_reads(tmp_path):
+    import pickle
+    import shutil
+
     fast = load_tokenizer(TINY_TEXT_MODEL)
     fast = load_tokenizer(TINY_TEXT_MODEL)  # (the first load of a fresh cache saves the copy)
     assert isinstance(fast, TextTokenizer)
+    shutil.rmtree(fast.name_or_path)  # a cache cleaned meanwhile: saving writes from memory
     fast.save_pretrained(tmp_path / "saved")
     saved = AutoTokenizer.from_pretrained(tmp_path / "saved")
     for text in TEXTS[:12]:
         assert saved(text)["input_ids"] == fast(text)["input_ids"]
+    # a Preprocess whose tokenizer is loaded on first use pickles with it (spawned DataLoader workers)
+    lazy = Preprocess(None, 64, {"text": 512, "symbolic": 512, "audio": 128}, 768, "spectral-v1", tokenizer_loader=lambda: fast)
+    again = pickle.loads(pickle.dumps(lazy))
+    assert again.tokenizer("a jig")["input_ids"] == fast("a jig")["input_ids"]
+
+
+def test_a_copy_whose_special_tokens_split_as_text_is_read_by_transformers(tmp_path):
+    """transformers applies ``split_special_tokens`` from the config, which tokenizer.json does not hold."""
+    folder = tmp_path / "tokenizer"
+    AutoTokenizer.from_pretrained(TINY_TEXT_MODEL, split_special_tokens=True).save_pretrained(folder)
+    reference = AutoTokenizer.from_pretrained(folder)
+    load_tokenizer(folder)
+    loaded = load_tokenizer(folder)
+    assert not isinstance(loaded, TextTokenizer)
+    assert loaded("a </s> b")["input_ids"] == reference("a </s> b")["input_ids"]
 
 
 def test_a_changed_tokenizer_gets_a_new_copy(tmp_path):

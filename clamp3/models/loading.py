@@ -183,9 +183,10 @@ def save_pretrained(model: CLaMP3Model, directory: str | Path) -> Path:
     from safetensors.torch import save_file
 
     directory = Path(directory)
+    packaged = _packaged_text(model.config)
+    tokenizer = None if packaged else model.tokenizer  # a deferred one loads (or fails) before anything is written
     directory.mkdir(parents=True, exist_ok=True)
     model.config.save(directory / CONFIG_NAME)
-    packaged = _packaged_text(model.config)
     state = {
         k: v.detach().cpu().contiguous() for k, v in model.state_dict().items() if not (packaged and k.startswith("text_model."))
     }
@@ -197,8 +198,8 @@ def save_pretrained(model: CLaMP3Model, directory: str | Path) -> Path:
         os.replace(tmp, directory / WEIGHTS_NAME)
     finally:
         tmp.unlink(missing_ok=True)
-    if model.tokenizer is not None and not packaged:
-        model.tokenizer.save_pretrained(directory / TOKENIZER_DIR)
+    if tokenizer is not None:
+        tokenizer.save_pretrained(directory / TOKENIZER_DIR)
     return directory
 
 
@@ -230,7 +231,7 @@ def load_pretrained(directory: str | Path) -> CLaMP3Model:
         state |= _packaged_text_state(config)
     model = build_strict(lambda: CLaMP3Model(config), state, weights)
     tokenizer_dir = directory / TOKENIZER_DIR
-    model.defer_tokenizer(str(tokenizer_dir) if tokenizer_dir.is_dir() else config.text_model)
+    model.defer_tokenizer(str(tokenizer_dir.resolve()) if tokenizer_dir.is_dir() else config.text_model)
     return model
 
 

@@ -65,9 +65,7 @@ def _local_folder(name: str) -> Path | None:
 
 def copy_key(folder: Path) -> str:
     """Digest of the tokenizer files in ``folder`` and the versions that turn them into a tokenizer."""
-    from importlib.metadata import version
-
-    digest = hashlib.sha256(f"copy {_COPY_VERSION} transformers {version('transformers')} tokenizers {version('tokenizers')}".encode())
+    digest = hashlib.sha256(f"copy {_COPY_VERSION} transformers {_version('transformers')} tokenizers {_version('tokenizers')}".encode())
     for file in _SOURCE_FILES:
         path = folder / file
         digest.update(f"\n{file} {file_digest(path) if path.is_file() else '-'}".encode())
@@ -77,12 +75,14 @@ def copy_key(folder: Path) -> str:
 class TextTokenizer:
     """A saved copy read by ``tokenizers``: the ids ``PreTrainedTokenizerFast`` gives for one text
     (its backend's, with no truncation or padding: ``tests/test_tokenizer.py``), the separator and
-    padding tokens its config names, and ``save_pretrained`` as a copy of its files."""
+    padding tokens its config names, and ``save_pretrained`` (written from memory). That is all
+    clamp3 asks of a tokenizer; a first load, before the copy exists, gives transformers' own."""
 
-    def __init__(self, folder: Path, sep_token: str, pad_token: str):
+    def __init__(self, folder: Path, config: dict, sep_token: str, pad_token: str):
         from tokenizers import Tokenizer
 
         self.name_or_path = str(folder)
+        self.config = config
         self.backend = Tokenizer.from_file(str(folder / TOKENIZER_FILE))
         self.backend.no_truncation()
         self.backend.no_padding()
@@ -91,12 +91,13 @@ class TextTokenizer:
 
     @classmethod
     def from_copy(cls, folder: Path) -> TextTokenizer | None:
-        """The copy in ``folder``, or None where its config does not name both tokens in the vocabulary."""
+        """The copy in ``folder``, or None where transformers reads it otherwise than its backend
+        (special tokens split as text) or its config does not name both tokens in the vocabulary."""
         config = json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8"))
         sep, pad = (_token_text(config.get(key)) for key in ("sep_token", "pad_token"))
-        if sep is None or pad is None:
+        if sep is None or pad is None or config.get("split_special_tokens"):
             return None
-        tokenizer = cls(folder, sep, pad)
+        tokenizer = cls(folder, config, sep, pad)
         return tokenizer if None not in (tokenizer.pad_token_id, tokenizer.backend.token_to_id(sep)) else None
 
     def __call__(self, text: str, add_special_tokens: bool = True, verbose: bool = True) -> dict[str, list[int]]:
@@ -105,13 +106,23 @@ class TextTokenizer:
     def save_pretrained(self, directory: str | Path) -> None:
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        for file in Path(self.name_or_path).iterdir():
-            shutil.copyfile(file, directory / file.name)
+        self.backend.save(str(directory / TOKENIZER_FILE))
+        (directory / CONFIG_FILE).write_text(json.dumps(self.config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 def _token_text(token) -> str | None:
     """A special token as a config holds it: its text, or a dict of its settings."""
     return token.get("content") if isinstance(token, dict) else token
+
+
+def _version(package: str) -> str:
+    """The installed version of ``package``, without importing it (transformers: a second)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(package)
+    except PackageNotFoundError:  # not installed by pip: the module says
+        return __import__(package).__version__
 
 
 def _load_copy(name: str, folder: Path):
