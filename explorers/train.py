@@ -4,6 +4,7 @@ click serves the new model, the library embedded in its space in the background 
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -301,11 +302,15 @@ class Trainer:
             job = self.runs.get(session)
             if job is None or not job.running:
                 return "no run of yours is going on"
-            os.killpg(job.process.pid, signal.SIGTERM)
+            try:
+                os.killpg(job.process.pid, signal.SIGTERM)
+            except ProcessLookupError:  # it ended meanwhile (a tick's poll may have reaped it): stopped all the same
+                pass
             try:
                 job.process.wait(timeout=60)
             except subprocess.TimeoutExpired:
-                os.killpg(job.process.pid, signal.SIGKILL)
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(job.process.pid, signal.SIGKILL)
                 job.process.wait()
             job.stopped = True
         return f"stopped run {job.output_dir.name}; " + self.resumable(job)[1]
@@ -483,6 +488,7 @@ def build(context: Context, app: gr.Blocks) -> None:
         # stored token, and minting one here would overwrite it; ``token.change`` runs once it is read
         return shown(trainer.owner(token))
 
+    @shown_errors
     def run_stop(token):
         return trainer.stop(trainer.owner(token))
 
