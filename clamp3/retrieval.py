@@ -260,9 +260,9 @@ def row_bitmap(rows: np.ndarray, n: int) -> np.ndarray:
 # A filtered search scans the nearest lists holding allowed rows until they hold this many times
 # the rows an unfiltered search scans (``ivf_candidates``'s ``allowed_scan``). At 10^6 grown demo
 # vectors (benchmarks/filtered.py) 1.5 kept recall@10 within 0.006 of scanning the scaled probe
-# count (``scaled_probes``) for text and music queries under a modality or region filter, at
-# 1.3-1.9x less time (region=China: 11.1 -> 5.8 ms p50); 1.0 lost up to 0.024 (0.955), 2.0 gained
-# nothing more.
+# count (``scaled_probes``) for text and music queries under a modality or region filter, in up to
+# 1.9x less time (region=China: 10.9-11.1 -> 5.6-6.2 ms p50); 1.0 lost up to 0.024 (0.955), 2.0
+# gained nothing more.
 FILTERED_SCAN = 1.5
 
 
