@@ -207,8 +207,9 @@ def ivf_search(
     ``filtered_scan`` of them, at most proportionally more lists than unfiltered), re-ranked by the
     unit rows of ``matrix``."""
     bitmap = None if allowed_rows is None else row_bitmap(allowed_rows, len(matrix))
-    probes = scaled_probes(ivf_probes(index.nlist), index.nlist, len(matrix), len(matrix) if allowed_rows is None else len(allowed_rows))
-    scan = None if allowed_rows is None else filtered_scan(ivf_probes(index.nlist), index.nlist, len(matrix))
+    unfiltered = ivf_probes(index.nlist)
+    probes = scaled_probes(unfiltered, index.nlist, len(matrix), len(matrix) if allowed_rows is None else len(allowed_rows))
+    scan = None if allowed_rows is None else filtered_scan(unfiltered, index.nlist, len(matrix))
     candidates = ivf_candidates([index], queries, max(IVF_CANDIDATES, 4 * k), probes, bitmap, allowed_rows, scan)
     return rerank(matrix, queries, candidates, k)
 
@@ -222,32 +223,50 @@ def rows_of(ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
     return rows[ids[np.minimum(rows, len(ids) - 1)] == wanted]
 
 
+class IdentityCache:
+    """Values computed from objects (arrays, indexes), kept for the last ``size`` combinations of
+    them: compared by identity and held weakly (an array is not to be changed in place), beside
+    plain values (``extra``) that must also match."""
+
+    def __init__(self, size: int = 8):
+        self.size = size
+        self._kept: dict[tuple, tuple[list[weakref.ref], object]] = {}  # ids and extra -> (refs, value)
+
+    def get(self, objects: tuple, compute: Callable[[], object], extra: tuple = ()):
+        key = (*map(id, objects), *extra)
+        cached = self._kept.get(key)
+        if cached is not None and all(ref() is obj for ref, obj in zip(cached[0], objects)):
+            return cached[1]
+        value = compute()
+        for stale in [k for k, (refs, _) in self._kept.items() if any(ref() is None for ref in refs)]:
+            self._kept.pop(stale, None)
+        if len(self._kept) >= self.size:
+            self._kept.clear()
+        self._kept[key] = ([weakref.ref(obj) for obj in objects], value)
+        return value
+
+
 class RowsCache:
-    """``rows_of(ids, allowed)`` kept for the last few ``allowed`` arrays of one ``ids``, compared by
-    identity: a library's filter cache hands the same arrays out again, and finding 330,000 ids
-    among a million takes 10 ms (50 ms at 10^6 allowed ids). ``keep`` (rows -> rows) narrows what is
-    kept, as the on-disk index keeps only its live rows."""
+    """``rows_of(ids, allowed)`` kept for the last few ``allowed`` arrays of one ``ids``
+    (``IdentityCache``): a library's filter cache hands the same arrays out again, and finding
+    330,000 ids among a million takes 10 ms (50 ms at 10^6 allowed ids). ``keep`` (rows -> rows)
+    narrows what is kept, as the on-disk index keeps only its live rows."""
 
     SIZE = 8
 
     def __init__(self):
         self._ids: np.ndarray | None = None
-        self._kept: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # id(allowed) -> (allowed, rows)
+        self._kept = IdentityCache(self.SIZE)
 
     def get(self, ids: np.ndarray, allowed: np.ndarray, keep: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
         if ids is not self._ids:
-            self._ids, self._kept = ids, {}
-        kept = self._kept
-        cached = kept.get(id(allowed))
-        if cached is not None and cached[0] is allowed:
-            return cached[1]
-        rows = rows_of(ids, allowed)
-        if keep is not None:
-            rows = keep(rows)
-        if len(kept) >= self.SIZE:
-            kept.clear()
-        kept[id(allowed)] = (allowed, rows)
-        return rows
+            self._ids, self._kept = ids, IdentityCache(self.SIZE)
+
+        def rows() -> np.ndarray:
+            found = rows_of(ids, allowed)
+            return found if keep is None else keep(found)
+
+        return self._kept.get((allowed,), rows)
 
 
 def row_bitmap(rows: np.ndarray, n: int) -> np.ndarray:
@@ -349,33 +368,26 @@ def _list_of_label(index) -> tuple[int, np.ndarray]:
     return first, owner
 
 
-_HELD_PER_LIST: dict[int, tuple[weakref.ref, list, np.ndarray]] = {}  # id(rows) -> (rows ref, [(index ref, ntotal)], held)
+_HELD_PER_LIST = IdentityCache(RowsCache.SIZE)
 
 
 def _allowed_per_list(indexes, allowed_rows: np.ndarray) -> np.ndarray:
     """(lists,) how many of ``allowed_rows`` each inverted list of ``indexes`` (one quantizer) holds;
-    kept for the last few arrays of rows while they live (compared by identity, as ``RowsCache``
-    hands them out: an array is not to be changed in place), while the indexes are the same and hold
-    as many rows: 20 ms a search at 10^7 rows otherwise."""
+    kept for the last few arrays of rows while they live (``IdentityCache``: the arrays
+    ``RowsCache`` hands out again), while the indexes are the same and hold as many rows: 20 ms a
+    search at 10^7 rows otherwise."""
     import faiss
 
-    state = [(weakref.ref(index), index.ntotal) for index in indexes]
-    cached = _HELD_PER_LIST.get(id(allowed_rows))
-    if (cached is not None and cached[0]() is allowed_rows and len(cached[1]) == len(state)
-            and all(ref() is index and total == index.ntotal for (ref, total), index in zip(cached[1], indexes))):
-        return cached[2]
-    held = np.zeros(faiss.extract_index_ivf(indexes[0]).nlist, dtype=np.int64)
-    for index in indexes:
-        first, owner = _list_of_label(index)
-        lists = owner[allowed_rows[(allowed_rows >= first) & (allowed_rows < first + len(owner))] - first]
-        held += np.bincount(lists[lists >= 0], minlength=len(held))
-    held.setflags(write=False)  # shared by the searches that find it here
-    for key in [key for key, (rows, _, _) in _HELD_PER_LIST.items() if rows() is None]:
-        _HELD_PER_LIST.pop(key, None)
-    if len(_HELD_PER_LIST) >= RowsCache.SIZE:
-        _HELD_PER_LIST.clear()
-    _HELD_PER_LIST[id(allowed_rows)] = (weakref.ref(allowed_rows), state, held)
-    return held
+    def count() -> np.ndarray:
+        held = np.zeros(faiss.extract_index_ivf(indexes[0]).nlist, dtype=np.int64)
+        for index in indexes:
+            first, owner = _list_of_label(index)
+            lists = owner[allowed_rows[(allowed_rows >= first) & (allowed_rows < first + len(owner))] - first]
+            held += np.bincount(lists[lists >= 0], minlength=len(held))
+        held.setflags(write=False)  # shared by the searches that find it here
+        return held
+
+    return _HELD_PER_LIST.get((allowed_rows, *indexes), count, extra=tuple(index.ntotal for index in indexes))
 
 
 def _allowed_lists(index, queries: np.ndarray, probes: int, held: np.ndarray,
