@@ -197,6 +197,14 @@ def model_name(weights: str) -> str:
     return Path(str(weights)).name or str(weights)
 
 
+def serving_model(weights: str, text_model: str | None = None):
+    """The model of ``weights`` with its tokenizer loaded (the model defers it to the first text):
+    visitors send texts, and a tokenizer that cannot load is refused here, before it serves."""
+    model = load_model(weights, text_model=text_model)
+    model.tokenizer  # noqa: B018
+    return model
+
+
 def serve_space(base: Library, model, weights: str, text_model: str | None, mert: str | None, read_only: bool):
     """(base, space, filler) for weights whose vectors ``base`` does not hold: their space in it,
     created where missing, and the child process that fills it (None for a read-only app whose space
@@ -270,8 +278,7 @@ class Context:
         shared_writable = _flag("CLAMP3_SHARED_WRITABLE") if shared_writable is None else shared_writable
         text_model = text_model or os.environ.get("CLAMP3_TEXT_MODEL") or None
         mert = mert or os.environ.get("CLAMP3_MERT") or None
-        model = load_model(weights, text_model=text_model)
-        model.tokenizer  # noqa: B018 (loaded now: visitors send texts, and a tokenizer that cannot load stops the start)
+        model = serving_model(weights, text_model)
         # A read-only app opens its library read-only: it may lie on read-only storage, and is never
         # created; the demo library that ships in assets/ is never written (opening it to write would
         # bring its schema up to date in the file and write its vector file there).
@@ -469,8 +476,7 @@ class Context:
         """Serve other weights and their library (or their ``library`` space in ``base``, which
         ``filler`` fills) from now on. The visitors' own libraries hold the old model's vectors:
         their sessions are ended."""
-        model = model if model is not None else load_model(weights)
-        model.tokenizer  # noqa: B018 (loaded before it serves: a tokenizer that cannot load changes nothing)
+        model = model if model is not None else serving_model(weights)
         library.use_model(model)
         with self.lock:
             self.weights, self.library = weights, library
@@ -492,8 +498,7 @@ class Context:
         filled in the background: the model served now answers until the space is complete, then
         the new one takes over; ``at_once``, the new one answers at once from the items embedded so
         far. Returns a line for the page."""
-        model = load_model(weights)
-        model.tokenizer  # noqa: B018 (as at start: one that cannot load is refused before anything changes)
+        model = serving_model(weights)
         name = model_name(weights)
         with self.lock:
             base = self.base or self.library
