@@ -1,4 +1,5 @@
-"""Handing freed memory back to the system.
+"""Handing freed memory back to the system, and keeping what a process holds for good out of the
+garbage collector's way.
 
 glibc's malloc keeps what a program frees for its next allocations; freed memory between blocks
 still in use is given back only by ``malloc_trim``. After a heavy request (a 20 MB query file)
@@ -6,12 +7,19 @@ the app's resident memory stayed about twice as high as before it, though nothin
 was still referenced. Here 500 MB of 1 KB blocks, freed but for one in 64, stay resident at
 517 MiB until a trim brings them to 45 MiB (``tests/test_memory.py``); a trim of 1.5 GB takes about
 200 ms the first time and 15 ms when there is nothing to give back.
+
+Python's cyclic collector walks every object it tracks in each full pass, and reading a score
+(music21, abc2xml) allocates enough to start one every few hundred milliseconds: with torch and a
+model loaded, those passes took about a fifth of reading the 250 corpus works of
+``benchmarks/reading.py`` (16-18 CPU s against 13-14 once what was loaded is frozen).
+:func:`keep_loaded` is for a process that keeps what it holds to its end.
 """
 
 from __future__ import annotations
 
 import ctypes
 import functools
+import gc
 import sys
 import threading
 import time
@@ -45,3 +53,11 @@ def release_memory(at_most_every: float = 0.0) -> bool:
             return False
         _last = now
     return bool(trim(0))
+
+
+def keep_loaded() -> None:
+    """Move every object the process holds now out of the cyclic collector's passes (``gc.freeze``):
+    for a process that keeps them to its end (a CLI command once its model is loaded, a space's
+    fill, a reader's child), not for a server that drops requests' objects later. Objects created
+    afterwards are collected as before."""
+    gc.freeze()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 
 os.environ["HF_HUB_OFFLINE"] = "1"  # nothing in the suite may reach a hub
@@ -18,6 +19,15 @@ TINY_TEXT_MODEL = DATA / "tiny-xlmr"
 TINY_OFFICIAL = GOLDEN / "embed_tiny" / "tiny_official.pth"
 # The preprocessing the tiny official checkpoint was made with (not inferable from tensors).
 TINY_MAX_TEXT_LENGTH = 16
+
+
+@pytest.fixture(autouse=True)
+def _collector_as_found():
+    """A CLI command run in the test process freezes what the process holds (clamp3.memory.keep_loaded),
+    as its own process would; the next test gets the collector as a fresh process has it."""
+    yield
+    if gc.get_freeze_count():
+        gc.unfreeze()
 
 
 @pytest.fixture(scope="session")

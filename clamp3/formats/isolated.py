@@ -106,7 +106,9 @@ def _address_space() -> int:
 
 def _child(connection, path: Path, memory_bytes: int | None, environment: dict[str, str]) -> None:
     from clamp3.formats import try_read_items
+    from clamp3.memory import keep_loaded
 
+    keep_loaded()  # the readers the forkserver imported stay to the end of this one-file process
     for key in [k for k in os.environ if k.startswith(BUDGET_PREFIX)]:
         del os.environ[key]
     os.environ.update(environment)

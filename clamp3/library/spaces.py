@@ -299,8 +299,10 @@ def main(argv: list[str] | None = None) -> int:
         library_dir()  # its music unpacked
     base = Library(args.base, read_only=True)
     from clamp3.features import FeatureCache
+    from clamp3.memory import keep_loaded
 
     model = load_model(args.weights, text_model=args.text_model)
+    keep_loaded()  # this process keeps its model to its end
     space = open_space(base, model)
     started = time.perf_counter()
     try:
