@@ -24,10 +24,12 @@ TINY_MAX_TEXT_LENGTH = 16
 @pytest.fixture(autouse=True)
 def _collector_as_found():
     """A CLI command run in the test process freezes what the process holds (clamp3.memory.keep_loaded),
-    as its own process would; the next test gets the collector as a fresh process has it."""
+    as its own process would; the next test gets the collector as it was."""
+    thresholds = gc.get_threshold()
     yield
     if gc.get_freeze_count():
         gc.unfreeze()
+    gc.set_threshold(*thresholds)
 
 
 @pytest.fixture(scope="session")

@@ -93,7 +93,7 @@ class ModelOptions:
         from clamp3.models import load_model
 
         model = load_model(self.weights, text_model=self.text_model, device=resolve_device(self.device), dtype=getattr(torch, self.dtype))
-        keep_loaded()  # a command keeps its model (and torch) to its end; reading scores then takes 15-20% less CPU
+        keep_loaded()  # a command keeps its model (and torch) to its end: clamp3.memory says what that saves
         return model
 
     def embedder(self, **settings):

@@ -108,7 +108,7 @@ def _child(connection, path: Path, memory_bytes: int | None, environment: dict[s
     from clamp3.formats import try_read_items
     from clamp3.memory import keep_loaded
 
-    keep_loaded()  # the readers the forkserver imported stay to the end of this one-file process
+    keep_loaded(rare_full_passes=False)  # the readers stay to the end of this one-file process, whose memory is capped
     for key in [k for k in os.environ if k.startswith(BUDGET_PREFIX)]:
         del os.environ[key]
     os.environ.update(environment)
