@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from clamp3.memory import release_memory
+from clamp3.memory import FULL_PASS_EVERY, release_memory
 
 glibc = pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="malloc_trim is glibc's")
 
@@ -60,8 +60,8 @@ def test_release_memory_runs_at_most_as_often_as_asked(monkeypatch):
     assert release_memory() is True and trims == [0, 0]
 
 
-# A CLI command's model load, then a cycle made after it: (objects frozen, the cycle collected, the
-# command's vectors unchanged by the freeze).
+# A CLI command's model load, then a cycle made after it: the objects frozen before and after, those
+# the passes still walk, whether the cycle was collected, the full-pass threshold.
 KEEP_LOADED = r"""
 import gc, json, weakref
 from clamp3.cli.options import ModelOptions
@@ -95,7 +95,7 @@ def test_a_command_keeps_its_loaded_model_out_of_the_collectors_passes(tmp_path)
     assert state["frozen"] > 50_000, state  # torch, the model and the modules imported: out of every pass
     assert state["tracked"] < state["frozen"] / 4, state  # what the passes walk now
     assert state["collected"], state  # a cycle made after the freeze is collected as before
-    assert state["full_pass_every"] == 100, state
+    assert state["full_pass_every"] == FULL_PASS_EVERY, state
 
 
 # Graphs of cycles that live long enough to leave the young generations (as a score does while it
