@@ -100,7 +100,12 @@ def train(config: TrainConfig, on_event: Callable[[dict], None] | None = None, s
     call starts is shut down at its end, so that no rank leaves a live connection to exit with."""
     started_group = not dist.is_initialized()
     try:
-        return _train(config, on_event, stop)
+        final = _train(config, on_event, stop)
+        if started_group and dist.is_initialized():
+            # Ranks leave together: the others wait while rank 0 writes the final model, rather than
+            # closing their connections under it (a CI run saw a rank abort at the end of a 2-rank run).
+            dist.barrier()
+        return final
     finally:
         if started_group and dist.is_initialized():
             dist.destroy_process_group()
