@@ -60,8 +60,8 @@ def release_memory(at_most_every: float = 0.0) -> bool:
 
 # Young (generation 1) collections between two full passes in a process that keeps what it loaded;
 # Python's default is 10. `clamp3 embed` of the 250 works: 44 full passes -> 7, 17.1 -> 16.0 CPU s
-# (30: 16.5; medians of 3 alternating rounds); the 24 largest Humdrum files of music21's corpus (514 KB): 48.8 -> 45.6
-# CPU s, peak memory 73 -> 83 MB above the start. Garbage in cycles that outlived the young
+# (30: 16.5; medians of 3 alternating rounds); the 24 largest Humdrum files of music21's corpus
+# (514 KB): 48.8 -> 45.6 CPU s, peak memory 73 -> 83 MB above the start. Garbage in cycles that outlived the young
 # generations waits longer for its pass: of 200 such graphs made and dropped one after another,
 # about 57 at most wait at once against 7 with the default (tests/test_memory.py), all 200 without
 # full passes.

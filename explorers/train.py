@@ -302,10 +302,8 @@ class Trainer:
             job = self.runs.get(session)
             if job is None or not job.running:
                 return "no run of yours is going on"
-            try:
+            with contextlib.suppress(ProcessLookupError):  # it ended meanwhile (a tick's poll may have reaped it): stopped all the same
                 os.killpg(job.process.pid, signal.SIGTERM)
-            except ProcessLookupError:  # it ended meanwhile (a tick's poll may have reaped it): stopped all the same
-                pass
             try:
                 job.process.wait(timeout=60)
             except subprocess.TimeoutExpired:
