@@ -101,6 +101,20 @@ def test_bad_data_is_counted_by_line(tmp_path, pairs_file, tiny_model_dir, caplo
     assert events[-1]["event"] == "done"
 
 
+def test_training_data_with_no_music_that_reads_is_refused_in_one_line(tmp_path, pairs_file, tiny_model_dir):
+    """Pairs whose music files are all missing (a pairs file copied away from its music: paths are
+    read beside it) were read, then the music projection's whitening failed on an empty list
+    (``torch.cat(): expected a non-empty list``); the data is judged before anything is spent on it."""
+    moved = tmp_path / "elsewhere" / "moved.jsonl"
+    moved.parent.mkdir()
+    moved.write_text(pairs_file.read_text())
+    with pytest.raises(ConfigError, match=r"100% of .*moved.jsonl is bad data, over max_bad_fraction=0.1; the first: .*moved.jsonl:1: missing"):
+        train(config(moved, tmp_path / "r", weights=tiny_model_dir, eval_data="", whiten_music=4))
+    with pytest.raises(ConfigError, match=r"moved.jsonl: no usable training example; the first: .*moved.jsonl:1: missing"):
+        train(config(moved, tmp_path / "r", weights=tiny_model_dir, eval_data="", whiten_music=4, max_bad_fraction=1.0))
+    assert not (tmp_path / "r" / "final").exists()
+
+
 def test_cli_main_trains_with_overrides(pairs_file, tmp_path, tiny_model_dir):
     cfg = tmp_path / "cfg.yaml"
     cfg.write_text(f"train_data: {pairs_file}\nweights: {tiny_model_dir}\nbatch_size: 4\nwarmup_steps: 1\n")

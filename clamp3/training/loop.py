@@ -124,8 +124,6 @@ def _train(config: TrainConfig, on_event: Callable[[dict], None] | None, stop) -
     # Seeded again once the model is built, so that the run's random stream (dropout, masks) does not
     # depend on how many numbers building and loading it drew (a model built on the meta device draws none).
     torch.manual_seed(config.seed + rank)
-    if task.bad_fraction > config.max_bad_fraction:
-        raise ConfigError(f"{task.bad_fraction:.0%} of {config.train_data} is bad data, over max_bad_fraction={config.max_bad_fraction}")
     if config.dropout is not None:
         for module in task.model.modules():
             if isinstance(module, torch.nn.Dropout):

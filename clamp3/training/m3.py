@@ -22,7 +22,7 @@ from clamp3.models.patchilizer import EOS_ID, MASK_ID, PAD_ID, Patchilizer
 from clamp3.preprocess import pad_batch
 from clamp3.training.config import TrainConfig
 from clamp3.training.data import truncate
-from clamp3.training.task import Evaluation
+from clamp3.training.task import Evaluation, check_bad_data
 
 logger = logging.getLogger(__name__)
 
@@ -102,7 +102,7 @@ class M3Task:
         self.eval = M3Data(config.eval_data.split(","), self.model.patch_size, max_patches) if config.eval_data else None
         for line in self.data.bad:
             logger.warning("%s", line)
-        self.bad_fraction = len(self.data.bad) / max(1, len(self.data.bad) + len(self.data))
+        self.bad_fraction = check_bad_data(self.data.bad, len(self.data), config)
         self.rng = random.Random(config.seed)
 
     def __len__(self) -> int:

@@ -12,6 +12,7 @@ from typing import Protocol
 
 import torch
 
+from clamp3.errors import ConfigError
 from clamp3.training.config import TrainConfig
 
 
@@ -22,6 +23,21 @@ class Evaluation:
 
     metrics: dict[str, float]
     score: float
+
+
+def check_bad_data(bad: list[str], usable: int, config: TrainConfig, other_good: int = 0) -> float:
+    """The share of bad examples among those read (``bad``: a line each, the file, line and
+    reason; ``usable`` training examples and ``other_good`` evaluation ones); a ConfigError naming
+    the first bad one where the share is over ``config.max_bad_fraction`` or no training example
+    is usable. A task calls it as soon as its data is read, before it spends anything on the data
+    (text caches, whitening)."""
+    fraction = len(bad) / max(1, len(bad) + usable + other_good)
+    first = f"; the first: {bad[0]}" if bad else ""
+    if fraction > config.max_bad_fraction:
+        raise ConfigError(f"{fraction:.0%} of {config.train_data} is bad data, over max_bad_fraction={config.max_bad_fraction}{first}")
+    if not usable:
+        raise ConfigError(f"{config.train_data}: no usable training example{first}")
+    return fraction
 
 
 class Task(Protocol):
