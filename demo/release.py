@@ -95,6 +95,8 @@ def run_summary(run: Path) -> str:
     steps = [e for e in events if e["event"] == "step"]
     evals = [e for e in events if e["event"] == "eval"]
     settings = ", ".join(f"{k}={config[k]}" for k in STAGE_KEYS if k in config)
+    if not config and not events:
+        return f"- `{run.name}`: no record of the run ({run} holds no config.yaml or metrics.jsonl)"
     line = f"- `{run.name}`: {settings}"
     if steps:
         # elapsed_s restarts with each resumed process: add up the segments (steps redone after a

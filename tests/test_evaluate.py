@@ -227,6 +227,26 @@ def test_a_rendering_goes_into_the_library_and_comes_back_for_the_evaluation():
     assert library_work(item)["rendering"] == {"instrument": "organ", "tempo": "slow"}
 
 
+def test_the_model_card_says_which_training_run_left_no_record(tmp_path):
+    """A stage reused from an earlier release (its run folder holds only the model) got an empty
+    line in the card's Training section; it now says that the run left no record."""
+    import json
+
+    from demo.release import run_summary
+
+    (tmp_path / "symbolic" / "final").mkdir(parents=True)
+    assert run_summary(tmp_path / "symbolic").endswith("no record of the run (" + str(tmp_path / "symbolic") + " holds no config.yaml or metrics.jsonl)")
+    run = tmp_path / "audio"
+    run.mkdir()
+    (run / "config.yaml").write_text("stage: audio\nepochs: 24\n")
+    (run / "metrics.jsonl").write_text("\n".join(json.dumps(e) for e in [
+        {"event": "step", "step": 1, "elapsed_s": 30.0, "loss": 2.0},
+        {"event": "step", "step": 2, "elapsed_s": 60.0, "loss": 1.5},
+        {"event": "eval", "mrr": 0.25, "hit@10": 0.5}]) + "\n")
+    assert run_summary(run) == ("- `audio`: stage=audio, epochs=24; 2 steps, 1 min on 2 CPU cores, final loss 1.500; "
+                                "validation text -> music MRR 0.250, Hit@10 0.500")
+
+
 def test_a_language_with_no_query_is_said_and_left_out_of_the_ratios():
     from demo.evaluate import retrieval, retrieval_summary, retrieval_table
 

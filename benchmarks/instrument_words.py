@@ -1,0 +1,73 @@
+"""How far the text side alone tells instruments apart across languages: the bound on text ->
+audio instrument queries in a language the audio stage never saw.
+
+    python benchmarks/instrument_words.py
+    python benchmarks/instrument_words.py --weights runs/demo/audio/final
+
+Each instrument query of ``demo/rendering_queries.py`` in one language (the frame and the name,
+as ``demo.evaluate`` asks the audio) is matched against the same ten queries in the seven trained
+query languages (en de fr es zh ja ru, the language itself left out): it finds its instrument when
+its mean cosine to that instrument's queries is the highest of the ten. Measured twice, on the
+frozen text tower's pooled output (before the model's text projection) and in the shared space
+(after it). An instrument the text side confuses in a language cannot be found in the audio by a
+query in it, whatever the audio stage learns: the audio can only be near one of the two texts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # demo's queries and instruments
+
+REFERENCE_LANGUAGES = ["en", "de", "fr", "es", "zh", "ja", "ru"]
+
+
+def encode(model, embedder, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(unit vectors before the text projection, unit vectors after it), one text at a time (a
+    batch is padded, and the pooled output is read by a hook on the projection)."""
+    pooled = []
+    hook = model.text_proj.register_forward_hook(lambda module, inputs, output: pooled.append(inputs[0].detach()[0].numpy()))
+    try:
+        projected = np.stack([embedder.encode_texts([text])[0] for text in texts])
+    finally:
+        hook.remove()
+    raw = np.stack(pooled)
+    return raw / np.linalg.norm(raw, axis=1, keepdims=True), projected / np.linalg.norm(projected, axis=1, keepdims=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--weights", default="default")
+    args = parser.parse_args(argv)
+
+    from clamp3 import Embedder
+    from clamp3.models import load_model
+    from demo.rendering_queries import QUERY_LANGUAGES, instrument_queries
+    from demo.renderings import INSTRUMENTS
+
+    model = load_model(args.weights)
+    embedder = Embedder(model)
+    names = list(INSTRUMENTS)
+    vectors = {lang: encode(model, embedder, [instrument_queries(name)[lang] for name in names]) for lang in QUERY_LANGUAGES}
+    print(f"| query language | text tower alone: instruments found (of {len(names)}) | in the shared space | confused |")
+    print("|---|---:|---:|---|")
+    for lang in QUERY_LANGUAGES:
+        found, confused = [], []
+        for space in (0, 1):
+            others = [vectors[ref][space] for ref in REFERENCE_LANGUAGES if ref != lang]
+            similarity = np.mean([vectors[lang][space] @ ref.T for ref in others], axis=0)  # (query, instrument)
+            best = similarity.argmax(axis=1)
+            found.append(int((best == np.arange(len(names))).sum()))
+            if space == 1:
+                confused = [f"{names[i]} -> {names[j]}" for i, j in enumerate(best) if i != j]
+        print(f"| {lang} | {found[0]} | {found[1]} | {', '.join(confused) or '-'} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
