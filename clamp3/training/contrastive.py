@@ -78,7 +78,7 @@ class ContrastiveTask:
             self.eval_data.pairs = self._readable(self.eval_data, eval_pairs, config.eval_data or config.train_data, report.bad)
             if not self.eval_data.pairs:
                 self.eval_data = None
-        self.bad_fraction = check_bad_data(report.bad, len(usable), config, len(self.eval_data or []))
+        check_bad_data(report.bad, len(usable), config, len(self.eval_data or []))
         frozen = FREEZE[config.stage] + (["text_model", "text_proj"] if config.freeze_text else [])
         frozen += ["text_model"] if config.freeze_text_model and not config.freeze_text else []
         frozen += [f"{config.stage}_model"] if config.freeze_music_model else []

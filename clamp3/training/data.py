@@ -42,11 +42,6 @@ class DataReport:
     pairs: int = 0
     bad: list[str] = field(default_factory=list)
 
-    @property
-    def bad_fraction(self) -> float:
-        total = self.pairs + len(self.bad)
-        return len(self.bad) / total if total else 0.0
-
 
 def _texts(record: dict) -> list[str]:
     texts = []

@@ -102,7 +102,7 @@ class M3Task:
         self.eval = M3Data(config.eval_data.split(","), self.model.patch_size, max_patches) if config.eval_data else None
         for line in self.data.bad:
             logger.warning("%s", line)
-        self.bad_fraction = check_bad_data(self.data.bad, len(self.data), config)
+        check_bad_data(self.data.bad, len(self.data), config)
         self.rng = random.Random(config.seed)
 
     def __len__(self) -> int:

@@ -1,7 +1,7 @@
 """What the training loop asks of an objective (:class:`Task`), and the order of an epoch's examples.
 
-A new objective is one module with a class that has these members; ``train`` picks it by
-``TrainConfig.objective``."""
+A new objective is one module with a class that has these members, and that judges its data with
+:func:`check_bad_data` as soon as it is read; ``train`` picks it by ``TrainConfig.objective``."""
 
 from __future__ import annotations
 
@@ -25,11 +25,11 @@ class Evaluation:
     score: float
 
 
-def check_bad_data(bad: list[str], usable: int, config: TrainConfig, other_good: int = 0) -> float:
-    """The share of bad examples among those read (``bad``: a line each, the file, line and
-    reason; ``usable`` training examples and ``other_good`` evaluation ones); a ConfigError naming
-    the first bad one where the share is over ``config.max_bad_fraction`` or no training example
-    is usable. A task calls it as soon as its data is read, before it spends anything on the data
+def check_bad_data(bad: list[str], usable: int, config: TrainConfig, other_good: int = 0) -> None:
+    """A ConfigError naming the first bad example where the share of bad ones among those read
+    (``bad``: a line each, the file, line and reason; ``usable`` training examples and
+    ``other_good`` evaluation ones) is over ``config.max_bad_fraction``, or where no training
+    example is usable. A task calls it as soon as its data is read, before it spends anything on the data
     (text caches, whitening)."""
     fraction = len(bad) / max(1, len(bad) + usable + other_good)
     first = f"; the first: {bad[0]}" if bad else ""
@@ -37,14 +37,12 @@ def check_bad_data(bad: list[str], usable: int, config: TrainConfig, other_good:
         raise ConfigError(f"{fraction:.0%} of {config.train_data} is bad data, over max_bad_fraction={config.max_bad_fraction}{first}")
     if not usable:
         raise ConfigError(f"{config.train_data}: no usable training example{first}")
-    return fraction
 
 
 class Task(Protocol):
     model: torch.nn.Module  # what the checkpoint saves (its state_dict keys are the checkpoint's)
     logit_scale: torch.nn.Parameter | None  # a parameter outside the model, saved beside it, or none
     rng: random.Random  # the data's random stream, saved per rank
-    bad_fraction: float  # of the examples read, the share that could not be used
 
     def __len__(self) -> int: ...
 
