@@ -75,6 +75,7 @@ def test_queries_in_other_languages_find_their_kind_of_music(capsys, query, fiel
     ("Musik für Chor", "instrument", "choir"),
     ("un morceau joué à la guitare", "instrument", "guitar"),
     ("手风琴演奏的音乐", "instrument", "accordion"),  # with 8 audio epochs: 8 violins and 2 organs (issue 21)
+    ("竖琴演奏的音乐", "instrument", "harp"),  # before the text stage the text side put zh harp with guitar (issue 21)
     ("slow music", "tempo", "slow"),
 ])
 def test_queries_about_how_the_music_sounds_find_recordings_played_so(capsys, query, field, value):
