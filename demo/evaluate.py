@@ -109,9 +109,13 @@ def item_kind(item) -> str:
     return "mtf" if item.path.endswith(".mtf") else "abc"
 
 
-def library_work(item) -> dict:
-    """A work as ``demo.texts`` describes it, from a library item's title and metadata."""
+def library_work(item, music: dict[str, dict] | None = None) -> dict:
+    """A work as ``demo.texts`` describes it, from a library item's title and metadata, with what
+    its notes do (``demo.musicwords``, by work id in ``music``: a corpus's; a library keeps no
+    such features, so without them a portrait names the class, function, era and voices only)."""
     work = {**item.metadata, "title": item.title, "id": item.metadata.get("work", item.name), "item_id": item.id}
+    if music and work["id"] in music:
+        work["music"] = music[work["id"]]
     for name in INT_FIELDS:
         if str(work.get(name, "")).isdigit():
             work[name] = int(work[name])
@@ -328,19 +332,25 @@ def evaluate(weights: str, data: Path | None, languages: list[str] = LANGUAGES, 
     texts = RememberedTexts(embedder)
     languages, unwritten = text_languages(languages)
     report: dict = {"weights": weights, "languages": languages, "languages_without_texts": unwritten, "kinds": {}}
+    corpus = None
+    if library is not None and data is not None and (data / "works.jsonl").exists():
+        corpus = read_works(data)
     if library is not None:
         from clamp3.library import Library, read_shipped_map
 
         store = Library.open(library, model=model, read_only=True)  # refuses another model's vectors
+        music = {w["id"]: w["music"] for w in corpus or () if w.get("music")}
         try:
             items = [item for item in store.items() if item_kind(item) in kinds]
-            works = [library_work(item) for item in items]
+            works = [library_work(item, music) for item in items]
             vectors = store.vectors_of([item.id for item in items]).astype(np.float32)  # (items, D), copied off the file
         finally:
             store.close()
         map_points = read_shipped_map(library)
-        report |= {"library": str(library), "heldout_works": len({w["id"] for w in works if w.get("split") == "heldout"}),
-                   "trained_languages": trained_languages or TRAIN_LANGUAGES, "map": map_points is not None}
+        heldout_ids = {w["id"] for w in works if w.get("split") == "heldout"}
+        report |= {"library": str(library), "heldout_works": len(heldout_ids),
+                   "trained_languages": trained_languages or TRAIN_LANGUAGES, "map": map_points is not None,
+                   "portrait_music": len(heldout_ids & music.keys()) / max(len(heldout_ids), 1)}
     else:
         works = read_works(data)
         map_points = None
@@ -348,9 +358,6 @@ def evaluate(weights: str, data: Path | None, languages: list[str] = LANGUAGES, 
         trained = {lang for w in works if w["split"] != "heldout" for lang in w.get("texts", {})}
         report |= {"heldout_works": sum(w["split"] == "heldout" for w in works),
                    "trained_languages": trained_languages or [lang for lang in LANGUAGES if lang in trained]}
-    corpus = None
-    if library is not None and data is not None and (data / "works.jsonl").exists():
-        corpus = read_works(data)
     for kind in kinds:
         from_library = library is not None and (corpus is None or any(item_kind(item) == kind for item in items))
         if from_library:
@@ -457,6 +464,10 @@ def table(report: dict) -> str:
     if report.get("languages_without_texts"):
         lines += [f"Not evaluated (demo.texts writes no descriptions in them): {', '.join(report['languages_without_texts'])}.", ""]
     trained = report.get("trained_languages")
+    if report.get("portrait_music", 1.0) < 1.0:
+        lines += [f"What the notes do (mode, range, motion, ...) is known for {report['portrait_music']:.0%} of the held-out works "
+                  "(a library keeps no such features; give --data, the corpus built by demo.build): the other portraits "
+                  "name the class, function, era and voices only.", ""]
     for section in report["kinds"].values():
         lines += [f"### {section['title']}: {section['pool']} held-out works", ""]
         for part in (classification_table(section) if section["classification"] else [],

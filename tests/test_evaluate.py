@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import demo.musicwords
 import demo.texts
 from demo.evaluate import (
     library_work,
@@ -188,6 +189,8 @@ def test_a_built_library_is_evaluated_read_only_from_its_metadata(small_library,
     assert set(section["neighbours"]["fiddle"]["embedding"]) == {"tune_type"}
     printed = capsys.readouterr().out
     assert "found by its portrait of the music" in printed and "found by its description with key" in printed
+    # no corpus given: the portraits lack what the notes do, and the report says so
+    assert report["portrait_music"] == 0.0 and "What the notes do (mode, range, motion, ...) is known for 0% " in printed
     assert "Hit@10 / English" in printed and "| Essen folk songs | 4 | region |" in printed
     # read, never written (a reader of a WAL database may leave its -shm and -wal files, which git ignores)
     assert {name: ((small_library / name).stat().st_mtime_ns, (small_library / name).read_bytes()) for name in before} == before
@@ -201,6 +204,14 @@ def test_library_items_become_works_that_demo_texts_describes():
     work = library_work(item)
     assert work["id"] == "essen-a-1" and work["item_id"] == 7 and work["voices"] == 1 and work["bars"] == 12
     assert demo.texts.describe(work, "en", title=False) == "a folk song from Germany, a single melody line, 12 bars"
+    # a library keeps no features of what the notes do: the portrait takes them from the corpus, by work id
+    assert demo.texts.portrait(work, "en") == "a folk song from Germany, a single melody line"
+    music = {"essen-a-1": {"mode": "minor", "motion": "stepwise", "upbeat": True}, "other": {"mode": "major"}}
+    with_music = library_work(item, music)
+    assert with_music["music"] == music["essen-a-1"] and "music" not in library_work(item, {"other": {"mode": "major"}})
+    assert demo.texts.portrait(with_music, "en") == ", ".join(["a folk song from Germany, a single melody line",
+                                                              *demo.musicwords.music_phrases(music["essen-a-1"], "en")])
+    assert len(demo.musicwords.music_phrases(music["essen-a-1"], "en")) == 3
 
 
 def test_every_instrument_the_build_renders_has_queries_in_every_query_language():
@@ -282,6 +293,25 @@ def test_kinds_the_library_does_not_hold_come_from_the_corpus(small_library, tmp
     assert "map_pool" not in mtf["neighbours"]["folk"]  # the corpus's MTF has no place on the library's map
     assert set(report["kinds"]) == set(evaluate("default", corpus, ["en"], ("abc", "mtf", "audio"), library=small_library)["kinds"])
     assert set(evaluate("default", None, ["en"], ("abc", "mtf"), library=small_library)["kinds"]) == {"abc"}  # no corpus: no MTF
+
+
+def test_library_portraits_take_what_the_notes_do_from_the_corpus(small_library, tmp_path):
+    """The shipped card's ABC and audio portraits were queries without the music's own features
+    (the library keeps none): with the corpus given they come from its works.jsonl, by work id."""
+    from demo.evaluate import evaluate
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    features = {"mode": "minor", "range": "narrow", "motion": "stepwise", "upbeat": True}
+    works = [{"id": f"t{i:02d}", "kind": "folk", "split": "heldout", "files": {}, "music": features} for i in (0, 3, 6)]
+    (corpus / "works.jsonl").write_text("".join(json.dumps(w) + "\n" for w in works), encoding="utf-8")
+    plain = evaluate("default", None, ["en"], ("abc",), library=small_library)
+    found = evaluate("default", corpus, ["en"], ("abc",), library=small_library)
+    assert plain["portrait_music"] == 0.0 and found["portrait_music"] == 0.5  # 3 of the 6 held-out tunes
+    assert "What the notes do (mode, range, motion, ...) is known for 50% " in table(found)
+    # the descriptions (no music features) search alike; the portraits are other queries
+    assert found["kinds"]["abc"]["retrieval"] == plain["kinds"]["abc"]["retrieval"]
+    assert found["kinds"]["abc"]["retrieval_portrait"] != plain["kinds"]["abc"]["retrieval_portrait"]
 
 
 def test_remembered_texts_encode_each_text_once():
