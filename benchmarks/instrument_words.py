@@ -23,21 +23,18 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # demo's queries and instruments
+sys.path.insert(0, str(ROOT / "benchmarks"))  # language_bound's pooled outputs
 
 REFERENCE_LANGUAGES = ["en", "de", "fr", "es", "zh", "ja", "ru"]
 
 
 def encode(model, embedder, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """(unit vectors before the text projection, unit vectors after it), one text at a time (a
-    batch is padded, and the pooled output is read by a hook on the projection)."""
-    pooled = []
-    hook = model.text_proj.register_forward_hook(lambda module, inputs, output: pooled.append(inputs[0].detach()[0].numpy()))
-    try:
-        projected = np.stack([embedder.encode_texts([text])[0] for text in texts])
-    finally:
-        hook.remove()
-    raw = np.stack(pooled)
-    return raw / np.linalg.norm(raw, axis=1, keepdims=True), projected / np.linalg.norm(projected, axis=1, keepdims=True)
+    """(unit vectors before the text projection, unit vectors after it)."""
+    from language_bound import pooled_encoder
+
+    from clamp3.retrieval import normalize
+
+    return normalize(pooled_encoder(model, embedder)(texts)), normalize(embedder.encode_texts(texts))
 
 
 def main(argv: list[str] | None = None) -> int:

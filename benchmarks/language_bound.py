@@ -6,15 +6,17 @@ model was never trained in, or the frozen text tower under it.
 
 Held-out scores (ABC) are searched by their description (every fact but the title) and by their
 portrait (``demo.evaluate``'s two queries) in the 30 languages of ``demo/languages.py``; Hit@10 of
-each language is compared with English's, as the model card does. The text tower's pooled outputs
+each language is compared with English's, as the model card does (the works and their portraits
+from the corpus's works.jsonl, so with what the notes do). The text tower's pooled outputs
 are computed once, so each row below only changes the text projection (a 384 x 384 linear map)
 and searches the same score vectors again:
 
 - the projection as shipped;
 - the projection refitted on the training pairs against the shipped music vectors (the scores'
   towers kept), from the shipped weights, with and without Gaussian noise on the pooled text
-  vectors (a Tikhonov penalty on directions the training texts barely use), and from the identity
-  instead of the PCA whitening the recipe starts from;
+  vectors (each coordinate's in proportion to its spread: for a linear map, a ridge penalty
+  weighted by each coordinate's variance), and from the identity instead of the PCA whitening the
+  recipe starts from;
 - the shipped projection after removing the k directions in which the 20 training languages differ
   most: their mean vectors over the same generated texts, and the translation residuals (each text
   minus the mean of its translations), as multilingual embeddings are made language-neutral.
@@ -43,12 +45,17 @@ sys.path.insert(0, str(ROOT))  # demo's texts, languages and measures
 
 
 def pooled_encoder(model, embedder):
-    """Texts -> (N, 384) pooled text-tower outputs: the embedder's own text path (its batching,
-    its segments of long texts) with the text projection set to the identity while it runs."""
+    """Texts -> (N, D) pooled text-tower outputs: the embedder's own text path (its batching,
+    its segments of long texts, averaged) with the text projection set to the identity while it
+    runs (a square projection: the tower's width is the space's, as in the embedded default)."""
     import torch
 
+    projection = model.text_proj
+    if projection.in_features != projection.out_features:
+        raise ValueError(f"the text projection maps {projection.in_features} to {projection.out_features} dimensions; "
+                         "the pooled outputs are read through a square one only")
+
     def encode(texts: list[str], batch: int = 2048) -> np.ndarray:
-        projection = model.text_proj
         saved = projection.weight.detach().clone(), projection.bias.detach().clone()
         try:
             with torch.no_grad():
@@ -66,7 +73,9 @@ def pooled_encoder(model, embedder):
 def refit(weight, bias, texts, music, epochs: int, learning_rate: float, noise: float, seed: int, batch: int = 256):
     """The text projection trained by the cosine InfoNCE of the recipe (learnt temperature from
     0.07) on (pooled text, music vector) pairs, music fixed; ``noise`` is the standard deviation of
-    the Gaussian noise added to each pooled text, per dimension, relative to that dimension's."""
+    the Gaussian noise added to each pooled text, per dimension, relative to that dimension's.
+    Simpler than the training stage: no text prior, no weight decay, the temperature unclamped,
+    and with several texts of a score drawn (``--train-texts``) two of them may share a batch."""
     import torch
     import torch.nn.functional as F
 
@@ -128,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from clamp3 import Embedder
     from clamp3.models import load_model
-    from clamp3.retrieval import normalize
+    from clamp3.retrieval import retrieval_metrics, retrieval_ranks
     from demo.evaluate import QUERIES, embed_works, read_works
     from demo.languages import HELDOUT_LANGUAGES, LANGUAGES, TRAIN_LANGUAGES
 
@@ -159,8 +168,9 @@ def main(argv: list[str] | None = None) -> int:
     pooled = dict(zip(unique, encode(unique)))
     queries = {}
     for key, texts in query_texts.items():
-        rows = np.array([i for i, text in enumerate(texts) if text])
-        queries[key] = (rows, np.stack([pooled[texts[i]] for i in rows]))
+        written = np.array([i for i, text in enumerate(texts) if text])
+        if len(written):  # (a language demo.texts writes no query of these works in: left out)
+            queries[key] = (written, np.stack([pooled[texts[i]] for i in written]))
     paths = list(dict.fromkeys(path for path, _ in train_pairs))
     print(f"embedding {len(paths):,} training scores ...", file=sys.stderr, flush=True)
     train_music = {}
@@ -168,6 +178,8 @@ def main(argv: list[str] | None = None) -> int:
         if result.error is None:
             train_music[str(Path(result.source).relative_to(data))] = result.embedding.reshape(-1)
     kept = [(p, t) for p, t in train_pairs if p in train_music]
+    if not kept or not parallel_texts:
+        parser.error(f"{data}: no training score read, or no training work described in every training language")
     fit_text = np.stack([pooled[t] for _, t in kept]).astype(np.float32)
     fit_music = np.stack([train_music[p] for p, _ in kept]).astype(np.float32)
     parallel = np.stack([[pooled[t] for t in group] for group in parallel_texts])  # (groups, languages, D)
@@ -196,11 +208,14 @@ def main(argv: list[str] | None = None) -> int:
         print("| text projection | en | training languages | held-out languages | lowest ratio | under 0.8 |")
         print("|---|---:|---:|---:|---|---:|")
         for name, hits in results:
-            english = hits[query, "en"]
-            ratios = {lang: hits[query, lang] / english for lang in LANGUAGES}
+            english = hits.get((query, "en"), 0.0)
+            if not english:  # (too few works for English to find any)
+                print(f"| {name} | {english:.3f} | | | no ratio | |")
+                continue
+            ratios = {lang: hits[query, lang] / english for lang in LANGUAGES if (query, lang) in hits}
             worst = min(ratios, key=ratios.get)
-            print(f"| {name} | {english:.3f} | {np.mean([hits[query, lang] for lang in TRAIN_LANGUAGES]):.3f} | "
-                  f"{np.mean([hits[query, lang] for lang in HELDOUT_LANGUAGES]):.3f} | {worst} {ratios[worst]:.2f} | "
+            print(f"| {name} | {english:.3f} | {np.mean([hits[query, lang] for lang in TRAIN_LANGUAGES if (query, lang) in hits]):.3f} | "
+                  f"{np.mean([hits[query, lang] for lang in HELDOUT_LANGUAGES if (query, lang) in hits]):.3f} | {worst} {ratios[worst]:.2f} | "
                   f"{sum(r < 0.8 for r in ratios.values())} |")
         print()
 
@@ -212,17 +227,16 @@ def main(argv: list[str] | None = None) -> int:
     for lang in LANGUAGES:
         cells = []
         for query in QUERIES:
+            if (query, lang) not in queries or not shipped.get((query, "en")):
+                cells.append("—")
+                continue
             rows_en, pooled_en = queries[query, "en"]
             rows_lang, pooled_lang = queries[query, lang]
             position = {row: i for i, row in enumerate(rows_en)}
             both = [i for i, row in enumerate(rows_lang) if row in position]
-            target = np.array([position[rows_lang[i]] for i in both])
-            found = []
-            for project in (lambda x: x, lambda x: x @ weight.T + bias):
-                a, b = normalize(project(pooled_lang[both]).astype(np.float32)), normalize(project(pooled_en).astype(np.float32))
-                similarity = a @ b.T
-                rank = (similarity > similarity[np.arange(len(both)), target][:, None]).sum(axis=1)
-                found.append(float((rank < 10).mean()))
+            target = [position[rows_lang[i]] for i in both]
+            found = [retrieval_metrics(retrieval_ranks(project(pooled_lang[both]), project(pooled_en), target))["hit@10"]
+                     for project in (lambda x: x.astype(np.float32), lambda x: (x @ weight.T + bias).astype(np.float32))]
             cells.append(f"{found[0]:.2f} / {found[1]:.2f} / {shipped[query, lang] / shipped[query, 'en']:.2f}")
         print(f"| {lang} | {'yes' if lang in TRAIN_LANGUAGES else 'no'} | {cells[0]} | {cells[1]} |")
     return 0

@@ -1,6 +1,7 @@
 """Put a trained model and its demo library into ``assets/`` (after each retraining).
 
-    python -m demo.release --model runs/demo/audio/final --data data/demo --runs runs/demo/symbolic,runs/demo/audio
+    python -m demo.release --model runs/demo/audio/final --data data/demo \
+        --runs runs/demo/symbolic,runs/demo/audio-tp,runs/demo/text,runs/demo/audio
 
 1. the model (config + safetensors; the text tower is not copied, it comes from PyPI packages);
 2. the demo library: every work's score (interleaved ABC) and, for the rendered subset, its audio
