@@ -2,6 +2,7 @@
 
     python -m demo.release --model runs/demo/audio/final --data data/demo \
         --runs runs/demo/symbolic,runs/demo/audio-tp,runs/demo/text,runs/demo/audio
+    python -m demo.release --evaluate-only --data data/demo     # the shipped release evaluated again
 
 1. the model (config + safetensors; the text tower is not copied, it comes from PyPI packages);
 2. the demo library: every work's score (interleaved ABC) and, for the rendered subset, its audio
@@ -27,6 +28,7 @@ import yaml
 
 from clamp3 import Embedder
 from clamp3.assets import LIBRARY_DIR, MODEL_DIR, MUSIC_ARCHIVE, assets_dir
+from clamp3.io import atomic_write_text
 from clamp3.library import Library, write_shipped_map
 from clamp3.models import load_model
 from demo.evaluate import evaluate, read_works, table
@@ -143,19 +145,43 @@ def render_card(model_folder: Path, data: Path, report: dict | None, runs: list[
     return CARD_TEMPLATE.read_text(encoding="utf-8").format(**values)
 
 
+def evaluate_again(data: Path, assets: Path) -> dict:
+    """The shipped model and library evaluated again (after a change to ``demo.evaluate``): its
+    ``metrics.json`` and the tables of its card rewritten, the model, the library and the rest of
+    the card (its data and training lines, of the release's corpus and runs) untouched."""
+    target = assets / MODEL_DIR
+    card, metrics = target / "README.md", target / "metrics.json"
+    text = card.read_text(encoding="utf-8")
+    shipped = table(json.loads(metrics.read_text(encoding="utf-8")))
+    if shipped not in text:
+        raise SystemExit(f"{card}: its tables are not those of {metrics} (edited by hand?); run the whole release instead")
+    report = evaluate("default", data, library=assets / LIBRARY_DIR)
+    report["library"] = LIBRARY_DIR
+    atomic_write_text(metrics, json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    atomic_write_text(card, text.replace(shipped, table(report)))
+    return report
+
+
 def count_params(model, name: str) -> int:
     return sum(p.numel() for p in getattr(model, name).parameters())
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--model", required=True, help="a trained model folder (e.g. runs/demo/audio/final)")
+    parser.add_argument("--model", help="a trained model folder (e.g. runs/demo/audio/final)")
     parser.add_argument("--data", default="data/demo")
     parser.add_argument("--runs", default="", help="the training runs behind the model, comma-separated, for the model card")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--skip-eval", action="store_true")
+    parser.add_argument("--evaluate-only", action="store_true",
+                        help="evaluate the shipped model and library again and rewrite metrics.json and the card's tables; nothing is rebuilt")
     args = parser.parse_args(argv)
     data, assets = Path(args.data), assets_dir()
+    if args.evaluate_only:
+        print(table(evaluate_again(data, assets)))
+        return 0
+    if not args.model:
+        parser.error("--model is required (or --evaluate-only)")
     target = assets / MODEL_DIR
     copy_model(Path(args.model), target)
     library, tmp, music = build_library(data, assets / LIBRARY_DIR, args.workers)

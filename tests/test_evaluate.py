@@ -325,3 +325,32 @@ def test_remembered_texts_encode_each_text_once():
     assert first.shape[0] == 3 and np.array_equal(first[0], first[2]) and len(texts.vectors) == 2
     assert np.allclose(first[:2], embedder.encode_texts(["a jig", "ein Volkslied"]), atol=1e-5)
     assert np.array_equal(texts.encode_texts(["ein Volkslied"])[0], first[1]) and len(texts.vectors) == 2
+
+
+def test_the_shipped_release_is_evaluated_again_in_place(small_library, tmp_path):
+    """demo.release --evaluate-only: metrics.json and the card's tables from the evaluation of
+    today, the rest of the card kept; a card whose tables are not its metrics' is refused."""
+    from clamp3.assets import LIBRARY_DIR, MODEL_DIR
+    from demo.evaluate import evaluate
+    from demo.release import evaluate_again
+
+    assets = tmp_path / "assets"
+    (assets / MODEL_DIR).mkdir(parents=True)
+    shutil.copytree(small_library, assets / LIBRARY_DIR)
+    shipped = evaluate("default", None, ["en"], ("abc",), library=small_library)
+    card, metrics = assets / MODEL_DIR / "README.md", assets / MODEL_DIR / "metrics.json"
+    metrics.write_text(json.dumps(shipped), encoding="utf-8")
+    card.write_text("# the card\n\n" + table(shipped) + "\n## Limits\n", encoding="utf-8")
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    works = [{"id": f"t{i:02d}", "kind": "folk", "split": "heldout", "files": {}, "music": {"mode": "minor", "motion": "stepwise"}}
+             for i in (0, 3, 6, 9, 12, 15)]
+    (corpus / "works.jsonl").write_text("".join(json.dumps(w) + "\n" for w in works), encoding="utf-8")
+    report = evaluate_again(corpus, assets)
+    assert report["portrait_music"] == 1.0 and json.loads(metrics.read_text(encoding="utf-8"))["portrait_music"] == 1.0
+    assert card.read_text(encoding="utf-8") == "# the card\n\n" + table(report) + "\n## Limits\n"
+    assert "What the notes do" in table(shipped) and "What the notes do" not in table(report)
+    card.write_text("# a card edited by hand\n", encoding="utf-8")
+    with pytest.raises(SystemExit, match="its tables are not those of"):
+        evaluate_again(corpus, assets)
+    assert card.read_text(encoding="utf-8") == "# a card edited by hand\n"
