@@ -43,6 +43,8 @@ def test_default_weights_name_their_text_tower_and_audio_extractor(model):
     assert set(metrics["kinds"]["abc"]["retrieval"]) == set(metrics["kinds"]["abc"]["retrieval_portrait"]) == set(LANGUAGES)
     assert set(metrics["trained_languages"]) == set(TRAIN_LANGUAGES) and len(set(LANGUAGES) - set(TRAIN_LANGUAGES)) >= 10
     assert {"abc", "mtf", "audio"} <= set(metrics["kinds"]) and "rendering" in metrics["kinds"]["audio"]
+    # the library's portraits say what the notes do, as the training texts did (the corpus's features)
+    assert metrics["portrait_music"] == 1.0 and "a library keeps no such features" not in card
 
 
 def test_german_query_for_shanxi_returns_chinese_folk_songs_first(capsys):
