@@ -138,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     from clamp3 import Embedder
     from clamp3.models import load_model
     from clamp3.retrieval import retrieval_metrics, retrieval_ranks
-    from demo.evaluate import QUERIES, embed_works, read_works
+    from demo.evaluate import QUERIES, embed_works, read_works, retrieval_summary
     from demo.languages import HELDOUT_LANGUAGES, LANGUAGES, TRAIN_LANGUAGES
 
     torch.manual_seed(args.seed)
@@ -208,15 +208,15 @@ def main(argv: list[str] | None = None) -> int:
         print("| text projection | en | training languages | held-out languages | lowest ratio | under 0.8 |")
         print("|---|---:|---:|---:|---|---:|")
         for name, hits in results:
-            english = hits.get((query, "en"), 0.0)
-            if not english:  # (too few works for English to find any)
-                print(f"| {name} | {english:.3f} | | | no ratio | |")
+            written = {lang: {"hit@10": hits[query, lang]} for lang in LANGUAGES if (query, lang) in hits}
+            summary = retrieval_summary(written)
+            if not summary:  # (too few works for English to find any)
+                print(f"| {name} | {hits.get((query, 'en'), 0.0):.3f} | | | no ratio | |")
                 continue
-            ratios = {lang: hits[query, lang] / english for lang in LANGUAGES if (query, lang) in hits}
-            worst = min(ratios, key=ratios.get)
-            print(f"| {name} | {english:.3f} | {np.mean([hits[query, lang] for lang in TRAIN_LANGUAGES if (query, lang) in hits]):.3f} | "
-                  f"{np.mean([hits[query, lang] for lang in HELDOUT_LANGUAGES if (query, lang) in hits]):.3f} | {worst} {ratios[worst]:.2f} | "
-                  f"{sum(r < 0.8 for r in ratios.values())} |")
+            ratios, worst = summary["hit@10_ratio"], summary["min_ratio_all"]
+            print(f"| {name} | {written['en']['hit@10']:.3f} | {np.mean([written[lang]['hit@10'] for lang in TRAIN_LANGUAGES if lang in written]):.3f} | "
+                  f"{np.mean([written[lang]['hit@10'] for lang in HELDOUT_LANGUAGES if lang in written]):.3f} | "
+                  f"{worst['language']} {worst['ratio']:.2f} | {sum(r < 0.8 for r in ratios.values())} |")
         print()
 
     print("Each query's own English version among the English queries of all sampled works (Hit@10), in the text tower "
