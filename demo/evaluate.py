@@ -35,7 +35,8 @@ from clamp3.zero_shot import DEFAULT_TEMPERATURE, ZeroShotClassifier
 from demo.languages import HELDOUT_LANGUAGES, LANGUAGES, TRAIN_LANGUAGES
 from demo.rendering_queries import QUERY_LANGUAGES, TEMPI, instrument_queries, tempo_queries
 
-TASKS = {"tune_type": "tune type", "region": "region (Essen)", "composer": "composer"}
+TASKS = {"tune_type": "tune type", "region": "region (Essen)", "composer": "composer", "era": "era (composers, trecento)",
+         "function": "song function (Essen)"}
 COMPOSER_CLASSES = {"Bach", "Palestrina", "Monteverdi", "Beethoven", "Mozart", "Haydn"}
 KINDS = {"abc": "score (ABC)", "mtf": "MIDI (MTF)", "audio": "audio"}
 NEIGHBOURS = 10
@@ -49,10 +50,12 @@ INT_FIELDS = ("voices", "bars")  # a library keeps every field as text; the desc
 
 
 def task_label(work: dict, task: str) -> str | None:
-    if task == "tune_type":
-        return work.get("tune_type")
-    if task == "region":
-        return work.get("region")
+    if task in ("tune_type", "region"):
+        return work.get(task)
+    if task == "era":
+        return work.get("era") if work.get("era") in demo.texts.ERAS["en"] else None
+    if task == "function":
+        return work.get("function") if work.get("function") in demo.texts.FUNCTIONS["en"] else None
     return work.get("composer") if work.get("composer") in COMPOSER_CLASSES else None
 
 

@@ -943,18 +943,32 @@ def sampled(work: dict, lang: str, rng: random.Random) -> str | None:
     return FRAMES[lang]["sep"].join([head, *parts])
 
 
+def on_their_own(work: dict, lang: str) -> list[str]:
+    """The era and the song function, each worded alone as a query names them ("music from the
+    Renaissance", "a lullaby"). Elsewhere they follow the class (a composer's era comes after "a
+    piece by Palestrina"), so "music from the ..." was learnt only for the one era without composers
+    (the trecento) and a query for the Renaissance found medieval pieces."""
+    frames = FRAMES[lang]
+    texts = []
+    if work.get("era") in ERAS[lang] and core(work, lang) != (era := frames["era"].format(era=ERAS[lang][work["era"]])):
+        texts.append(era)
+    if work.get("function") in FUNCTIONS[lang]:
+        texts.append(frames["function"].format(f=FUNCTIONS[lang][work["function"]]))
+    return texts
+
+
 def descriptions(work: dict, rng: random.Random, per_language: int = 1, languages: list[str] | None = None) -> dict[str, list[str]]:
     """The training texts of a work, per training language (``languages``, by default all of
     ``TRAIN_LANGUAGES``; the held-out ones never reach training): its portrait (``portrait``), the
-    short description (its class), and ``per_language`` random subsets of everything (``sampled``),
-    without repeats. (The held-out retrieval query is ``describe(work, lang, title=False)``, in
-    every language.)"""
+    short description (its class), its era and song function on their own (``on_their_own``), and
+    ``per_language`` random subsets of everything (``sampled``), without repeats. (The held-out
+    retrieval query is ``describe(work, lang, title=False)``, in every language.)"""
     out = {}
     for lang in languages or TRAIN_LANGUAGES:
         head = core(work, lang)
         if head is None:
             continue
-        texts = [portrait(work, lang), head] + [sampled(work, lang, rng) for _ in range(per_language)]
+        texts = [portrait(work, lang), head, *on_their_own(work, lang)] + [sampled(work, lang, rng) for _ in range(per_language)]
         out[lang] = list(dict.fromkeys(texts))
     return out
 
@@ -978,4 +992,8 @@ def task_prompts(task: str, lang: str = "en") -> dict[str, list[str]]:
     if task == "composer":
         names = COMPOSERS[lang]
         return {c: [frames["by"].format(c=names[c]), frames["music_by"].format(c=names[c])] for c in COMPOSER_CLASSES}
-    raise ValueError(f"unknown task '{task}'; expected tune_type, region or composer")
+    if task == "era":
+        return {era: [frames["era"].format(era=name)] for era, name in ERAS[lang].items()}
+    if task == "function":
+        return {f: [frames["function"].format(f=name)] for f, name in FUNCTIONS[lang].items()}
+    raise ValueError(f"unknown task '{task}'; expected tune_type, region, composer, era or function")
