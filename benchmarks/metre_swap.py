@@ -6,9 +6,9 @@ the same bar length, so the notes and the bar lines are untouched and only the t
     python benchmarks/metre_swap.py --data data/demo --weights default,/tmp/first-edition
 
 Issue 21 found reels written in 4/4 called hornpipes half the time. In this corpus reels and
-hornpipes are both written in 2/2 and 2/4, and 4/4 is the strathspey's metre (41 of 48 training
-tunes in 4/4), so a model that reads the tune type off the M: line calls a reel in 4/4 a
-strathspey. Prints, per weights and tune type: the tunes, the accuracy (English prompts of
+hornpipes are both written in 2/2 and 2/4, and 4/4 is mostly the strathspey's metre (41 of the 54
+training tunes in 4/4); the hypothesis tested is that the answer follows the M: line rather than
+the notes (to the strathspey, or wherever the model puts "4/4"). Prints, per weights and tune type: the tunes, the accuracy (English prompts of
 ``demo.texts.task_prompts``) as written and in 4/4, the share whose answer changed, and the answers
 in 4/4. Several ``--weights`` run side by side on the same tunes (a former release: its model
 folder from git, e.g. ``git show 135d61d:assets/clamp3-small-multilingual/model.safetensors``

@@ -9,6 +9,7 @@ import random
 from pathlib import Path
 
 import pytest
+from support import benchmark_script
 
 from demo import texts
 from demo.build import TEXT_LANGUAGES, _text_languages, build, music_labels, music_only
@@ -23,6 +24,7 @@ from demo.texts import (
     descriptions,
     details,
     key_name,
+    on_their_own,
     portrait,
     sampled,
     task_prompts,
@@ -117,12 +119,22 @@ def test_era_and_song_function_are_texts_of_their_own():
     assert described["en"][:3] == [portrait(palestrina, "en"), "a piece by Giovanni Pierluigi da Palestrina", "music from the Renaissance"]
     assert "文艺复兴时期的音乐" in described["zh"] and "Musik aus der Renaissance" in described["de"]
     trecento = {"kind": "composer", "era": "Medieval", "voices": 2}  # the era is its class already
+    assert on_their_own(trecento, "en") == [] and on_their_own(palestrina, "ja") == ["ルネサンス時代の音楽"]
     assert descriptions(trecento, random.Random(0))["en"] == ["music from the Middle Ages, for 2 voices", "music from the Middle Ages"]
     lullaby = {"kind": "folk", "region": "Germany", "country": "Germany", "function": "lullaby", "metre": "3/4", "key": "D", "voices": 1, "bars": 8}
     described = descriptions(lullaby, random.Random(0))
     assert "a lullaby" in described["en"] and "ein Wiegenlied" in described["de"] and "摇篮曲" in described["zh"]
     for seed in range(5):  # they take nothing from the draw: the random subsets are those drawn without them
         assert sampled(lullaby, "en", random.Random(seed)) in descriptions(lullaby, random.Random(seed), languages=["en"])["en"]
+
+
+def test_the_metre_swap_benchmark_changes_the_metre_fields_alone():
+    """benchmarks/metre_swap.py: every metre field, header and inline, says 4/4; notes, bar lines
+    and other fields (L:, K:, inline K:) are untouched."""
+    with benchmark_script("metre_swap") as module:
+        abc = "X:1\nL:1/8\nM:2/2\nK:D\nV:1\n[V:1] |:A2FA dAFA|[M:3/4] B2 B2 B2|[K:G][M:2/2] GABc d4:|\n"
+        assert module.in_four_four(abc) == "X:1\nL:1/8\nM:4/4\nK:D\nV:1\n[V:1] |:A2FA dAFA|[M:4/4] B2 B2 B2|[K:G][M:4/4] GABc d4:|\n"
+        assert module.in_four_four("L:1/8\nK:D\nABcd|\n") == "L:1/8\nK:D\nABcd|\n"  # no metre field: nothing to change
 
 
 def test_each_work_is_described_in_its_own_draw_of_the_training_languages():

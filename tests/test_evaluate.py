@@ -121,17 +121,17 @@ def test_the_language_table_gives_hit_at_ten_as_a_ratio_of_english():
     lines = retrieval_table({"retrieval": results, "retrieval_summary": summary}, trained=["en", "de"])
     assert lines[0] == "Text -> music, each held-out work found by its description with key, metre and bars among all of them:"
     assert lines[2] == "| query language | in training | Hit@1 | Hit@10 | MRR | Hit@10 / English |"
-    assert lines[4:7] == ["| en | yes | 0.250 | 0.500 | 0.250 | 1.00 |", "| de | yes | 0.200 | 0.400 | 0.200 | 0.80 |",
-                          "| sv | no | 0.225 | 0.450 | 0.225 | 0.90 |"]
-    assert lines[-1] == ("Lowest Hit@10 as a ratio of English's: 0.80 (de) over 3 languages; "
-                         "0.90 (sv) over 1 held-out languages (target: 0.80 or more).")
+    assert lines[4:7] == ["| en | yes | 0.250 | 0.500 | 0.250 | 1.000 |", "| de | yes | 0.200 | 0.400 | 0.200 | 0.800 |",
+                          "| sv | no | 0.225 | 0.450 | 0.225 | 0.900 |"]
+    assert lines[-1] == ("Lowest Hit@10 as a ratio of English's: 0.800 (de) over 3 languages; "
+                         "0.900 (sv) over 1 held-out languages (target: 0.80 or more).")
     assert retrieval_summary({"de": results["de"]}) == {}  # no English: no ratio
 
 
 def test_a_report_of_the_first_edition_still_renders():
     report = {"weights": "default", "kinds": {"abc": {"title": "score (ABC)", "pool": 3, "classification": {},
               "retrieval": {"en": {"hit@1": 0.1, "hit@10": 0.2, "mrr": 0.15}}}}}
-    assert "| en | ? | 0.100 | 0.200 | 0.150 | 1.00 |" in table(report)
+    assert "| en | ? | 0.100 | 0.200 | 0.150 | 1.000 |" in table(report)
 
 
 # --- the --library mode -------------------------------------------------------------------------
