@@ -45,23 +45,25 @@ def tunes(data: Path) -> list[dict]:
             and w.get("metre") == "2/2" and "abc" in w["files"]]
 
 
-def classify(weights: str, abc_files: list[Path]) -> list[str]:
+def classify(weights: str, *file_sets: list[Path]) -> list[list[str]]:
+    """The tune type of each file of each set, zero-shot with English prompts (``demo.evaluate``'s
+    classifier), the model loaded once."""
     from clamp3 import Embedder
     from clamp3.models import load_model
-    from clamp3.retrieval import normalize
+    from demo.evaluate import zero_shot_classifier
     from demo.texts import task_prompts
 
     embedder = Embedder(load_model(weights), batch_size=32)
-    prompts = task_prompts("tune_type", "en")
-    names = list(prompts)
-    classes = normalize(np.stack([normalize(embedder.encode_texts(prompts[n])).mean(axis=0) for n in names]))
-    vectors = {}
-    for result in embedder.encode_files(abc_files, progress=False):
-        if result.error is not None:
-            raise SystemExit(f"{result.source}: {result.error}")
-        vectors[Path(result.source)] = result.embedding.reshape(-1)
-    x = normalize(np.stack([vectors[p] for p in abc_files]))
-    return [names[i] for i in (x @ classes.T).argmax(axis=1)]
+    classifier = zero_shot_classifier(embedder, task_prompts("tune_type", "en"))
+    answers = []
+    for files in file_sets:
+        vectors = {}
+        for result in embedder.encode_files(files, progress=False):
+            if result.error is not None:
+                raise SystemExit(f"{result.source}: {result.error}")
+            vectors[Path(result.source)] = result.embedding.reshape(-1)
+        answers.append(list(classifier.predict(np.stack([vectors[p] for p in files])).labels))
+    return answers
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -87,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         print("| weights | tune type | n | accuracy as written | accuracy in 4/4 | answer changed | answers in 4/4 |")
         print("|---|---|---:|---:|---:|---:|---|")
         for weights in args.weights.split(","):
-            before, after = classify(weights, written), classify(weights, swapped)
+            before, after = classify(weights, written, swapped)
             for kind in TUNE_TYPES:
                 rows = [i for i, w in enumerate(chosen) if w["tune_type"] == kind]
                 answers = Counter(after[i] for i in rows).most_common()
