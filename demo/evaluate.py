@@ -271,6 +271,9 @@ def neighbours_section(works: list[dict], vectors: np.ndarray, map_points: dict[
     return out
 
 
+RENDERING_TARGET = 0.8  # issue 21: each instrument and tempo query at precision@10 >= 0.8
+
+
 def rendering_section(embedder, vectors: np.ndarray, works: list[dict], k: int = 10) -> dict:
     """Text -> audio by how the audio was rendered: per instrument of the pool and per tempo (slow,
     fast), a query in each of ``QUERY_LANGUAGES`` and its precision at ``k`` over the pool."""
@@ -457,6 +460,15 @@ def rendering_table(section: dict, trained: list[str] | None = None) -> list[str
             shown = result[f"precision@{k}"]
             lines.append(f"| {value} | {result['n']} | {result['chance']:.2f} | {np.mean(list(shown.values())):.2f} | "
                          + " | ".join(_f(shown.get(lang), 2) for lang in langs) + " |")
+    trained_langs = [lang for lang in langs if lang in (trained or TRAIN_LANGUAGES)]
+    counts = []
+    for name, group in (("trained", trained_langs), ("never-trained", [lang for lang in langs if lang not in trained_langs])):
+        cells = [result[f"precision@{k}"][lang] for field in ("instrument", "tempo") for result in rendering.get(field, {}).values()
+                 for lang in group if lang in result[f"precision@{k}"]]
+        if cells:
+            counts.append(f"{sum(p >= RENDERING_TARGET for p in cells)} of {len(cells)} in the {len(group)} {name} languages")
+    if counts:
+        lines += ["", f"Cells at precision@{k} >= {RENDERING_TARGET}: {'; '.join(counts)}."]
     if rendering.get("unlisted_instruments"):
         lines.append(f"\nNo query phrases for: {', '.join(rendering['unlisted_instruments'])} (add them to demo/rendering_queries.py).")
     return lines

@@ -361,6 +361,32 @@ PHRASES = {
                      "accordion": ("অ্যাকর্ডিয়নে বাজানো", "অ্যাকর্ডিয়ন সংগীত"), "violin": ("বেহালায় বাজানো", "বেহালার সংগীত")},
         tempo={"slow": ("ধীর", "ধীর লয়"), "moderate": ("মাঝারি", "মাঝারি লয়"), "fast": ("দ্রুত", "দ্রুত লয়")},
         bpm="মিনিটে {n} বিট", dynamics={"soft": ("মৃদু", "মৃদু স্বরে বাজানো"), "loud": ("জোরালো", "জোরে বাজানো")}, sep=", "),
+    "nb": dict(
+        instruments={"piano": ("spilt på piano", "pianomusikk"), "strings": ("spilt av et strykeensemble", "strykemusikk"),
+                     "flute": ("spilt på fløyte", "fløytemusikk"), "organ": ("spilt på kirkeorgel", "orgelmusikk"),
+                     "guitar": ("spilt på klassisk gitar", "gitarmusikk"), "harp": ("spilt på harpe", "harpemusikk"),
+                     "choir": ("sunget av et kor", "kormusikk"), "brass": ("spilt av et messingensemble", "messingmusikk"),
+                     "accordion": ("spilt på trekkspill", "trekkspillmusikk"), "violin": ("spilt på fiolin", "fiolinmusikk")},
+        tempo={"slow": ("langsomt", "et langsomt tempo"), "moderate": ("moderat", "et moderat tempo"), "fast": ("raskt", "et raskt tempo")},
+        bpm="{n} slag i minuttet", dynamics={"soft": ("svakt", "spilt mykt"), "loud": ("sterkt", "spilt kraftig")}, sep=", "),
+    "hr": dict(
+        instruments={"piano": ("svirano na klaviru", "glazba za klavir"), "strings": ("u izvedbi gudačkog ansambla", "glazba za gudače"),
+                     "flute": ("svirano na flauti", "glazba za flautu"), "organ": ("svirano na crkvenim orguljama", "glazba za orgulje"),
+                     "guitar": ("svirano na klasičnoj gitari", "glazba za gitaru"), "harp": ("svirano na harfi", "glazba za harfu"),
+                     "choir": ("u izvedbi zbora", "zborska glazba"), "brass": ("u izvedbi limenog ansambla", "glazba za limene puhače"),
+                     "accordion": ("svirano na harmonici", "glazba za harmoniku"), "violin": ("svirano na violini", "glazba za violinu")},
+        tempo={"slow": ("sporo", "sporo tempo"), "moderate": ("umjereno", "umjereni tempo"), "fast": ("brzo", "brzi tempo")},
+        bpm={"one": "{n} otkucaj u minuti", "other": "{n} otkucaja u minuti"},
+        dynamics={"soft": ("tiho", "svirano tiho"), "loud": ("glasno", "svirano glasno")}, sep=", "),
+    "bg": dict(
+        instruments={"piano": ("изпълнено на пиано", "музика за пиано"), "strings": ("в изпълнение на струнен ансамбъл", "музика за струнни"),
+                     "flute": ("изпълнено на флейта", "музика за флейта"), "organ": ("изпълнено на църковен орган", "органова музика"),
+                     "guitar": ("изпълнено на класическа китара", "музика за китара"), "harp": ("изпълнено на арфа", "музика за арфа"),
+                     "choir": ("в изпълнение на хор", "хорова музика"), "brass": ("в изпълнение на ансамбъл от медни духови", "музика за медни духови"),
+                     "accordion": ("изпълнено на акордеон", "музика за акордеон"), "violin": ("изпълнено на цигулка", "музика за цигулка")},
+        tempo={"slow": ("бавно", "бавно темпо"), "moderate": ("умерено", "умерено темпо"), "fast": ("бързо", "бързо темпо")},
+        bpm={"one": "{n} удар в минута", "other": "{n} удара в минута"},
+        dynamics={"soft": ("тихо", "тихо изпълнение"), "loud": ("силно", "силно изпълнение")}, sep=", "),
 }
 
 

@@ -150,6 +150,18 @@ PLACES = {
            "the Netherlands": "নেদারল্যান্ডসের", "Yugoslavia": "যুগোস্লাভিয়ার", "Hungary": "হাঙ্গেরির", "Russia": "রাশিয়ার",
            "Romania": "রোমানিয়ার", "Czechoslovakia": "চেকোস্লোভাকিয়ার", "Ireland": "আয়ারল্যান্ডের", "Sweden": "সুইডেনের",
            "Alsace": "আলজাসের"},
+    "nb": {"Germany": "fra Tyskland", "China": "fra Kina", "Lorraine": "fra Lorraine", "Luxembourg": "fra Luxembourg",
+           "Poland": "fra Polen", "Austria": "fra Østerrike", "Switzerland": "fra Sveits", "the Netherlands": "fra Nederland",
+           "Yugoslavia": "fra Jugoslavia", "Hungary": "fra Ungarn", "Russia": "fra Russland", "Romania": "fra Romania",
+           "Czechoslovakia": "fra Tsjekkoslovakia", "Ireland": "fra Irland", "Sweden": "fra Sverige", "Alsace": "fra Alsace"},
+    "hr": {"Germany": "iz Njemačke", "China": "iz Kine", "Lorraine": "iz Lorene", "Luxembourg": "iz Luksemburga",
+           "Poland": "iz Poljske", "Austria": "iz Austrije", "Switzerland": "iz Švicarske", "the Netherlands": "iz Nizozemske",
+           "Yugoslavia": "iz Jugoslavije", "Hungary": "iz Mađarske", "Russia": "iz Rusije", "Romania": "iz Rumunjske",
+           "Czechoslovakia": "iz Čehoslovačke", "Ireland": "iz Irske", "Sweden": "iz Švedske", "Alsace": "iz Alzasa"},
+    "bg": {"Germany": "от Германия", "China": "от Китай", "Lorraine": "от Лотарингия", "Luxembourg": "от Люксембург",
+           "Poland": "от Полша", "Austria": "от Австрия", "Switzerland": "от Швейцария", "the Netherlands": "от Нидерландия",
+           "Yugoslavia": "от Югославия", "Hungary": "от Унгария", "Russia": "от Русия", "Romania": "от Румъния",
+           "Czechoslovakia": "от Чехословакия", "Ireland": "от Ирландия", "Sweden": "от Швеция", "Alsace": "от Елзас"},
 }
 # The Chinese provinces of the Essen collection: pinyin in Latin-script languages, else the name
 # the language uses (Sino-Vietnamese readings in Vietnamese; "성" where Korean says it).
@@ -243,6 +255,14 @@ PROVINCES = {
            "Guangxi": "কুয়াংসি", "Fujian": "ফুচিয়েন", "Jiangxi": "চিয়াংসি", "Guizhou": "কুইচৌ", "Qinghai": "ছিংহাই",
            "Ningxia": "নিংসিয়া", "Xinjiang": "সিনচিয়াং", "Neimenggu": "অন্তর্মঙ্গোলিয়া", "Liaoning": "লিয়াওনিং",
            "Jilin": "চিলিন", "Heilongjiang": "হেইলুংচিয়াং", "Xizang": "তিব্বত", "Shanghai": "সাংহাই", "Beijing": "বেইজিং"},
+    "nb": _PINYIN,
+    "hr": {**_PINYIN, "Neimenggu": "Unutarnja Mongolija", "Xizang": "Tibet", "Shanghai": "Šangaj", "Beijing": "Peking"},
+    "bg": {"Shanxi": "Шанси", "Shaanxi": "Шънси", "Hebei": "Хъбей", "Jiangsu": "Дзянсу", "Yunnan": "Юннан", "Hunan": "Хунан",
+           "Sichuan": "Съчуан", "Gansu": "Гансу", "Taiwan": "Тайван", "Shandong": "Шандун", "Zhejiang": "Джъдзян",
+           "Anhui": "Анхуей", "Henan": "Хънан", "Hubei": "Хубей", "Guangdong": "Гуандун", "Guangxi": "Гуанси",
+           "Fujian": "Фудзиен", "Jiangxi": "Дзянси", "Guizhou": "Гуейджоу", "Qinghai": "Цинхай", "Ningxia": "Нинся",
+           "Xinjiang": "Синдзян", "Neimenggu": "Вътрешна Монголия", "Liaoning": "Ляонин", "Jilin": "Дзилин",
+           "Heilongjiang": "Хъйлундзян", "Xizang": "Тибет", "Shanghai": "Шанхай", "Beijing": "Пекин"},
 }
 TUNE_TYPES = {
     "en": {"jig": "a jig", "reel": "a reel", "hornpipe": "a hornpipe", "slip jig": "a slip jig",
@@ -305,6 +325,12 @@ TUNE_TYPES = {
            "air": "نغمه‌ای آرام (ایر)"},
     "bn": {"jig": "জিগ", "reel": "রিল", "hornpipe": "হর্নপাইপ", "slip jig": "স্লিপ জিগ", "strathspey": "স্ট্র্যাথস্পে",
            "air": "ধীর লয়ের সুর (এয়ার)"},
+    "nb": {"jig": "en jig", "reel": "en reel", "hornpipe": "en hornpipe", "slip jig": "en slip jig",
+           "strathspey": "en strathspey", "air": "en langsom air"},
+    "hr": {"jig": "jig", "reel": "reel", "hornpipe": "hornpipe", "slip jig": "slip jig", "strathspey": "strathspey",
+           "air": "spora melodija (air)"},
+    "bg": {"jig": "джига", "reel": "рийл", "hornpipe": "хорнпайп", "slip jig": "слип джига", "strathspey": "стратспей",
+           "air": "бавна мелодия (еър)"},
 }
 # song function -> the keyword of the Essen R: field that names it (demo.corpus reads it; first match wins)
 FUNCTION_KEYWORDS = {
@@ -434,6 +460,18 @@ FUNCTIONS = {
            "romance": "রোমান্স", "dance": "নাচের গান", "religious": "ধর্মীয় গান", "soldier": "সৈনিকদের গান",
            "work": "কাজের গান", "mountain": "পাহাড়ি গান (শান-গে)", "xiaodiao": "ছোট গান (শিয়াওদিয়াও)",
            "narrative": "কাহিনিমূলক গান", "humorous": "হাসির গান"},
+    "nb": {"love": "en kjærlighetssang", "lullaby": "en vuggevise", "children": "en barnesang", "ballad": "en ballade",
+           "romance": "en romanse", "dance": "en dansevise", "religious": "en religiøs sang", "soldier": "en soldatsang",
+           "work": "en arbeidssang", "mountain": "en fjellsang (shan'ge)", "xiaodiao": "en liten vise (xiaodiao)",
+           "narrative": "en fortellende vise", "humorous": "en skjemtevise"},
+    "hr": {"love": "ljubavna pjesma", "lullaby": "uspavanka", "children": "dječja pjesma", "ballad": "balada",
+           "romance": "romansa", "dance": "plesna pjesma", "religious": "duhovna pjesma", "soldier": "vojnička pjesma",
+           "work": "radna pjesma", "mountain": "planinska pjesma (shan'ge)", "xiaodiao": "pjesmica (xiaodiao)",
+           "narrative": "pripovjedna pjesma", "humorous": "šaljiva pjesma"},
+    "bg": {"love": "любовна песен", "lullaby": "приспивна песен", "children": "детска песен", "ballad": "балада",
+           "romance": "романс", "dance": "танцова песен", "religious": "духовна песен", "soldier": "войнишка песен",
+           "work": "трудова песен", "mountain": "планинска песен (шанге)", "xiaodiao": "песничка (сяодяо)",
+           "narrative": "повествователна песен", "humorous": "шеговита песен"},
 }
 # language -> composer -> the name in the form the language's "by" frame takes (genitive in the
 # Slavic languages, Finnish and Bengali, with the Turkish genitive suffix; surnames where usual)
@@ -489,6 +527,11 @@ COMPOSERS = {
            "Josquin": "ژوسکن دپره", "Schumann": "روبرت شومان"},
     "bn": {"Bach": "বাখের", "Palestrina": "পালেস্ত্রিনার", "Monteverdi": "মোন্তেভের্দির", "Beethoven": "বেটোভেনের",
            "Mozart": "মোৎসার্টের", "Haydn": "হাইডনের", "Josquin": "জোস্কাঁর", "Schumann": "শুমানের"},
+    "nb": _LATIN_NAMES,
+    "hr": {"Bach": "Bacha", "Palestrina": "Palestrine", "Monteverdi": "Monteverdija", "Beethoven": "Beethovena",
+           "Mozart": "Mozarta", "Haydn": "Haydna", "Josquin": "Josquina des Preza", "Schumann": "Schumanna"},
+    "bg": {"Bach": "Бах", "Palestrina": "Палестрина", "Monteverdi": "Монтеверди", "Beethoven": "Бетовен", "Mozart": "Моцарт",
+           "Haydn": "Хайдн", "Josquin": "Жоскен де Пре", "Schumann": "Шуман"},
 }
 # language -> era -> the phrase that follows "music" in the language's era frame and stands alone
 ERAS = {
@@ -551,6 +594,12 @@ ERAS = {
            "Romantic": "دوران رمانتیک"},
     "bn": {"Medieval": "মধ্যযুগের", "Renaissance": "রেনেসাঁ যুগের", "Baroque": "বারোক যুগের", "Classical": "ধ্রুপদী যুগের",
            "Romantic": "রোমান্টিক যুগের"},
+    "nb": {"Medieval": "fra middelalderen", "Renaissance": "fra renessansen", "Baroque": "fra barokken",
+           "Classical": "fra klassisismen", "Romantic": "fra romantikken"},
+    "hr": {"Medieval": "iz srednjeg vijeka", "Renaissance": "iz renesanse", "Baroque": "iz baroka",
+           "Classical": "iz klasicizma", "Romantic": "iz romantizma"},
+    "bg": {"Medieval": "от Средновековието", "Renaissance": "от Ренесанса", "Baroque": "от епохата на барока",
+           "Classical": "от епохата на класицизма", "Romantic": "от епохата на романтизма"},
 }
 # language -> frames: folk song from a place / a Chinese province, fiddle tune, piece by and music by
 # a composer, music of an era, metre, one voice, title, song function, and the separator of parts
@@ -648,6 +697,15 @@ FRAMES = {
     "bn": dict(folk="{place} একটি লোকগীতি", folk_prov="চীনের {prov} প্রদেশের একটি লোকগীতি", fiddle="{type}, বেহালার একটি সুর",
                by="{c} একটি রচনা", music_by="{c} সংগীত", era="{era} সংগীত", metre="{m} ছন্দে", mono="একক সুররেখা",
                title='"{t}" শিরোনামে', function="{f}", sep=", "),
+    "nb": dict(folk="en folkevise {place}", folk_prov="en folkevise fra {prov}, Kina", fiddle="{type}, en spillemannslåt",
+               by="et verk av {c}", music_by="musikk av {c}", era="musikk {era}", metre="i {m}-takt", mono="enstemmig",
+               title="med tittelen «{t}»", function="{f}", sep=", "),
+    "hr": dict(folk="narodna pjesma {place}", folk_prov="narodna pjesma iz pokrajine {prov} (Kina)",
+               fiddle="{type}, melodija za violinu", by="djelo {c}", music_by="glazba {c}", era="glazba {era}",
+               metre="u {m} taktu", mono="jednoglasna melodija", title="pod naslovom „{t}”", function="{f}", sep=", "),
+    "bg": dict(folk="народна песен {place}", folk_prov="народна песен от провинция {prov} (Китай)",
+               fiddle="{type}, мелодия за цигулка", by="произведение на {c}", music_by="музика на {c}", era="музика {era}",
+               metre="в размер {m}", mono="едногласна мелодия", title="със заглавие „{t}“", function="{f}", sep=", "),
 }
 # language -> ABC mode -> its name; a name holding "{k}" is the whole phrase (the frame is not used)
 MODES = {
@@ -681,6 +739,9 @@ MODES = {
     "th": {"maj": "เมเจอร์", "min": "ไมเนอร์", "dor": "โดเรียน", "mix": "มิกโซลิเดียน"},
     "fa": {"maj": "ماژور", "min": "مینور", "dor": "دورین", "mix": "میکسولیدین"},
     "bn": {"maj": "মেজর", "min": "মাইনর", "dor": "ডোরিয়ান", "mix": "মিক্সোলিডিয়ান"},
+    "nb": {"maj": "dur", "min": "moll", "dor": "dorisk", "mix": "miksolydisk"},
+    "hr": {"maj": "dur", "min": "mol", "dor": "dorski", "mix": "miksolidijski"},
+    "bg": {"maj": "мажор", "min": "минор", "dor": "дорийски", "mix": "миксолидийски"},
 }
 _LETTERS = "C D E F G A B"
 _GERMAN = "C D E F G A H"  # B is H; B-flat is B
@@ -724,6 +785,10 @@ KEYS = {
     "th": dict(notes="ซี ดี อี เอฟ จี เอ บี", sharp="{n}ชาร์ป", flat="{n}แฟลต", frame="คีย์{k}{m}"),
     "fa": dict(notes="دو ر می فا سل لا سی", sharp="{n} دیز", flat="{n} بمل", frame="در گام {k} {m}"),
     "bn": dict(notes="সি ডি ই এফ জি এ বি", sharp="{n} শার্প", flat="{n} ফ্ল্যাট", frame="{k} {m} স্কেলে"),
+    "nb": dict(notes=_GERMAN, sharp="{n}iss", flat="{n}ess", flats={"B": "B", "E": "Ess", "A": "Ass"}, lower_minor=True,
+               frame="i {k}-{m}"),
+    "hr": dict(notes=_GERMAN, sharp="{n}is", flat="{n}es", flats=_GERMAN_FLATS, lower_minor=True, frame="{k}-{m}"),
+    "bg": dict(notes="до ре ми фа сол ла си", sharp="{n} диез", flat="{n} бемол", frame="{k} {m}"),
 }
 
 
@@ -794,6 +859,7 @@ PLURAL_RULES = {
     "uk": _east_slavic, "el": _one_other, "tr": _one_other, "ar": _arabic, "hi": _one_other, "ko": _one_other,
     "vi": _one_other, "id": _one_other, "sv": _one_other, "fi": _one_other, "da": _one_other, "hu": _one_other,
     "ro": _romanian, "ca": _one_other, "he": _one_other, "th": _one_other, "fa": _one_other, "bn": _one_other,
+    "nb": _one_other, "hr": _east_slavic, "bg": _one_other,
 }
 # language -> plural category -> the phrase ("other" serves every category a language leaves out;
 # Turkish, Hungarian, Persian and the East Asian languages keep the noun singular after a number)
@@ -814,6 +880,8 @@ BARS = {
     "ro": {"one": "1 măsură", "few": "{n} măsuri", "other": "{n} de măsuri"},
     "ca": {"one": "1 compàs", "other": "{n} compassos"}, "he": {"one": "תיבה אחת", "other": "{n} תיבות"},
     "th": {"other": "{n} ห้อง"}, "fa": {"other": "{n} میزان"}, "bn": {"other": "{n}টি বার"},
+    "nb": {"one": "1 takt", "other": "{n} takter"}, "hr": {"one": "{n} takt", "few": "{n} takta", "other": "{n} taktova"},
+    "bg": {"one": "1 такт", "other": "{n} такта"},
 }
 # language -> plural category -> "for n voices" (n >= 2; one voice is FRAMES' "mono")
 VOICES = {
@@ -830,6 +898,8 @@ VOICES = {
     "ro": {"few": "pentru {n} voci", "other": "pentru {n} de voci"}, "ca": {"other": "a {n} veus"},
     "he": {"other": "ל-{n} קולות"}, "th": {"other": "สำหรับ {n} แนวเสียง"}, "fa": {"other": "برای {n} صدا"},
     "bn": {"other": "{n}টি কণ্ঠের জন্য"},
+    "nb": {"other": "for {n} stemmer"}, "hr": {"few": "za {n} glasa", "other": "za {n} glasova"},
+    "bg": {"other": "за {n} гласа"},
 }
 
 
