@@ -505,7 +505,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="the items whose neighbours are compared: the held-out split (default) or every labelled item")
     parser.add_argument("--trained-languages", default=None,
                         help="the languages the model was trained in, comma-separated (default: those of the corpus's "
-                             "training texts; with --library, the 20 of demo.languages; the first edition's: en,de,fr,es,it,zh,ja,ru)")
+                             "training texts; with --library, the TRAIN_LANGUAGES of demo.languages; the first edition's: en,de,fr,es,it,zh,ja,ru)")
     parser.add_argument("--out", default=None, help="write the report as JSON here")
     args = parser.parse_args(argv)
     kinds = tuple(args.kinds.split(","))
