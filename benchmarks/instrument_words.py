@@ -14,7 +14,7 @@ frozen text tower's pooled output (before the model's text projection) and in th
 (after it). An instrument the text side confuses in a language cannot be found in the audio by a
 query in it, whatever the audio stage learns: the audio can only be near one of the two texts.
 ``--words music`` does the same with the 23 phrases of what the notes do (``demo.musicwords``:
-mode, range, motion, rhythm, texture, upbeat, final) in each of the 30 languages, the words of
+mode, range, motion, rhythm, texture, upbeat, final) in each language of ``demo.languages``, the words of
 the portrait queries.
 """
 

@@ -5,7 +5,7 @@ model was never trained in, or the frozen text tower under it.
     python benchmarks/language_bound.py --data data/demo --works 0 --train-texts 3     # every held-out work (about 30 minutes)
 
 Held-out scores (ABC) are searched by their description (every fact but the title) and by their
-portrait (``demo.evaluate``'s two queries) in the 30 languages of ``demo/languages.py``; Hit@10 of
+portrait (``demo.evaluate``'s two queries) in every language of ``demo/languages.py``; Hit@10 of
 each language is compared with English's, as the model card does (the works and their portraits
 from the corpus's works.jsonl, so with what the notes do). The text tower's pooled outputs
 are computed once, so each row below only changes the text projection (a 384 x 384 linear map)
