@@ -7,6 +7,8 @@ classes of the Classify tab's presets, for the scores those classes describe and
 Prints, per preset, the median best cosine of the scores in its classes and of the rest, and the
 share of each under the threshold (``clamp3.zero_shot.FIT_COSINE`` of the weights unless
 ``--threshold``): a good threshold flags almost none of the first and most of the second. The
+lowest best cosine of the scores in a preset's classes is printed too, the bound of a threshold
+that flags none of them. The
 README's Classify paragraph and ``FIT_COSINE`` take their figures from here.
 """
 
@@ -49,16 +51,17 @@ def main(argv: list[str] | None = None) -> int:
     library.close()
     encode = Embedder(model).encode_texts
     print(f"{args.weights}: {len(rows):,} scores, threshold {threshold:.2f}\n")
-    print("| preset | scores in its classes | median best cosine | under the threshold | other scores | median best cosine | under the threshold |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print("| preset | scores in its classes | median best cosine | lowest | under the threshold | other scores | median best cosine | under the threshold |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for preset, field in PRESET_FIELDS.items():
         classes, templates = PRESETS[preset]
         best = ZeroShotClassifier.from_templates(encode, classes, templates).predict(vectors).cosines.max(axis=1)
         inside = np.array([r.metadata.get(field) in classes for r in rows])
         cells = []
-        for part in (best[inside], best[~inside]):
-            cells += [f"{len(part):,}", f"{np.median(part):.2f}" if len(part) else "-",
-                      f"{np.mean(part < threshold):.0%}" if len(part) else "-"]
+        for i, part in enumerate((best[inside], best[~inside])):
+            cells += [f"{len(part):,}", f"{np.median(part):.2f}" if len(part) else "-"]
+            cells += [f"{part.min():.3f}" if len(part) else "-"] if i == 0 else []
+            cells += [f"{np.mean(part < threshold):.0%}" if len(part) else "-"]
         print(f"| {preset} | " + " | ".join(cells) + " |")
     return 0
 
