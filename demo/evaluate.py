@@ -452,17 +452,18 @@ def rendering_table(section: dict, trained: list[str] | None = None) -> list[str
     if "skipped" in rendering:
         return [f"Text -> audio by instrument and tempo: skipped ({rendering['skipped']})."]
     k, langs = rendering["k"], rendering["languages"]
+    groups = {"trained": [lang for lang in langs if lang in (trained or TRAIN_LANGUAGES)]}
+    groups["never-trained"] = [lang for lang in langs if lang not in groups["trained"]]
     lines = [f"Text -> audio by instrument and tempo: precision@{k} over the {rendering['pool']} held-out audio works, "
-             f"one query per language (not in training: {', '.join(lang for lang in langs if lang not in (trained or TRAIN_LANGUAGES))}).", "",
+             f"one query per language (not in training: {', '.join(groups['never-trained'])}).", "",
              f"| query | n | chance | mean | {' | '.join(langs)} |", "|---" * (4 + len(langs)) + "|"]
     for field in ("instrument", "tempo"):
         for value, result in rendering.get(field, {}).items():
             shown = result[f"precision@{k}"]
             lines.append(f"| {value} | {result['n']} | {result['chance']:.2f} | {np.mean(list(shown.values())):.2f} | "
                          + " | ".join(_f(shown.get(lang), 2) for lang in langs) + " |")
-    trained_langs = [lang for lang in langs if lang in (trained or TRAIN_LANGUAGES)]
     counts = []
-    for name, group in (("trained", trained_langs), ("never-trained", [lang for lang in langs if lang not in trained_langs])):
+    for name, group in groups.items():
         cells = [result[f"precision@{k}"][lang] for field in ("instrument", "tempo") for result in rendering.get(field, {}).values()
                  for lang in group if lang in result[f"precision@{k}"]]
         if cells:
