@@ -18,6 +18,7 @@ import argparse
 import html
 import logging
 import os
+import signal
 import sys
 import threading
 
@@ -122,6 +123,13 @@ def limit_malloc_arenas(count: int = 2) -> bool:
         return False
 
 
+def interrupted(signum, frame) -> None:
+    """A SIGTERM (how a Space, docker or systemd stops the app) taken as a Ctrl-C: gradio closes its
+    server and the exit hooks run (the Train tab's runs stop, with a checkpoint); Python's default
+    SIGTERM ends the process with no hook run."""
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--weights", default=None, help="default: $CLAMP3_WEIGHTS or the embedded model")
@@ -164,6 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     warm_maps.start()
     exports = context.home / "exports"
     exports.mkdir(parents=True, exist_ok=True)
+    signal.signal(signal.SIGTERM, interrupted)
     build_app(context).queue(default_concurrency_limit=4).launch(
         server_name=args.host, server_port=args.port, css=CSS, allowed_paths=[str(exports)],
         max_file_size=f"{context.max_upload_mb:g}mb",

@@ -4,6 +4,7 @@ click serves the new model, the library embedded in its space in the background 
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import csv
 import io
@@ -17,6 +18,7 @@ import subprocess
 import sys
 import threading
 import time
+import weakref
 import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -27,6 +29,7 @@ import yaml
 from plotly.subplots import make_subplots
 
 from clamp3 import SUPPORTED_EXTENSIONS
+from clamp3.cli.train import PARENT_VARIABLE
 from clamp3.errors import Clamp3Error
 from clamp3.training import TrainConfig
 from clamp3.training.data import read_pairs
@@ -87,6 +90,19 @@ class Job:
     def running(self) -> bool:
         return self.process.poll() is None
 
+    def end(self, wait: float = 60.0) -> None:
+        """SIGTERM to the run's process group (the CLI finishes its step and saves a checkpoint),
+        SIGKILL where it has not ended ``wait`` seconds later."""
+        with contextlib.suppress(ProcessLookupError):  # it ended meanwhile (a tick's poll may have reaped it): ended all the same
+            os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=wait)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+        self.stopped = True
+
     def final(self) -> Path | None:
         final = self.output_dir / "final"
         return final if (final / "config.json").exists() else None
@@ -136,6 +152,7 @@ class Trainer:
         self.runs: dict[str, Job] = {}  # owner token -> its latest run
         self.tokens: set[str] = set()  # tokens this app minted; any other is replaced, not trusted
         self.lock = threading.Lock()
+        TRAINERS.add(self)
 
     def owner(self, token: str | None) -> str:
         """The browser's token if this app minted it, else a new one."""
@@ -290,8 +307,10 @@ class Trainer:
             # the page shows the log: no server path
             handle.write(f"{'resumed: ' if resumed else ''}clamp3 train {objective} --config config.yaml\n")
             handle.flush()
+            # a session of its own: Stop ends the run's process group, and a Ctrl-C at the app's terminal does
+            # not reach it; the run watches this process and stops itself once the app has gone (killed, crashed)
             process = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True,
-                                       env=dict(os.environ, PYTHONUNBUFFERED="1"))
+                                       env=dict(os.environ, PYTHONUNBUFFERED="1", **{PARENT_VARIABLE: str(os.getpid())}))
         self.runs[owner] = Job(process, output_dir, log, time.time(), owner, objective, every)
         return self.runs[owner]
 
@@ -302,15 +321,7 @@ class Trainer:
             job = self.runs.get(session)
             if job is None or not job.running:
                 return "no run of yours is going on"
-            with contextlib.suppress(ProcessLookupError):  # it ended meanwhile (a tick's poll may have reaped it): stopped all the same
-                os.killpg(job.process.pid, signal.SIGTERM)
-            try:
-                job.process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(job.process.pid, signal.SIGKILL)
-                job.process.wait()
-            job.stopped = True
+            job.end()
         return f"stopped run {job.output_dir.name}; " + self.resumable(job)[1]
 
     def resumable(self, job: Job) -> tuple[bool, str]:
@@ -365,6 +376,19 @@ class Trainer:
         if job is None or job.running or job.final() is None:
             raise Clamp3Error("no finished run of yours to load yet")
         return job
+
+
+TRAINERS: weakref.WeakSet[Trainer] = weakref.WeakSet()  # every Trainer of this process, for the exit hook
+
+
+@atexit.register
+def stop_every_run() -> int:
+    """Stop the runs still going when the app ends (each saves a checkpoint): started in sessions of
+    their own, they would otherwise go on using the cores with no page left to stop them. The number stopped."""
+    jobs = [job for trainer in list(TRAINERS) for job in trainer.runs.values() if job.running]
+    for job in jobs:
+        job.end()
+    return len(jobs)
 
 
 def rewrite_pairs(table: Path, folder: Path) -> Path:

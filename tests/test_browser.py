@@ -399,3 +399,49 @@ def test_a_box_selection_on_the_map_is_saved_classified_zipped_and_searched_with
     page.get_by_label("Query (any language)").fill("a folk song")
     page.get_by_label("Query (any language)").press("Enter")
     page.locator("#search-results table tr").nth(10).wait_for()
+
+
+def test_a_run_stops_with_the_app_that_started_it(browser, server, tiny_model_dir, tmp_path):
+    """A Train-tab run went on after its app was stopped (SIGTERM: how a Space or a service manager
+    stops it), using the cores with no page left to stop it. Now the app's exit stops it, with a
+    checkpoint, and no process of it is left."""
+    import json
+    import re
+
+    from conftest import GOLDEN
+    from playwright.sync_api import expect
+    from support import serve_app
+
+    _, folder = server
+    root, home = tmp_path / "root", tmp_path / "home"
+    root.mkdir()
+    lines = []
+    for i, score in enumerate(sorted((GOLDEN / "convert" / "abc_official").glob("*.abc"))[:6]):
+        shutil.copy(score, root / score.name)
+        lines.append(json.dumps({"path": score.name, "text": f"tune number {i}"}))
+    (root / "pairs.jsonl").write_text("\n".join(lines) + "\n")
+    options = ["--weights", str(tiny_model_dir), "--index", str(folder / "library"), "--home", str(home), "--roots", str(root)]
+    with serve_app(options, log=tmp_path / "app.log") as (url, app):
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        page.set_default_timeout(60_000)
+        page.goto(url)
+        page.get_by_text("CLaMP 3 explorer").first.wait_for()
+        open_tab(page, "Train")
+        tab = page.locator("[role=tabpanel]:visible")
+        tab.get_by_label("...or a server path").fill(str(root / "pairs.jsonl"))
+        tab.get_by_label("epochs").fill("10000")
+        tab.get_by_label("batch size").fill("2")
+        tab.get_by_role("button", name="Start").click()
+        expect(page.locator("#train-state textarea")).to_have_value(re.compile(r"^running for \d+ s: run \S+, step \d+ of"),
+                                                                    timeout=180_000)
+        page.close()
+        app.terminate()
+        assert app.wait(timeout=90) == 0, (tmp_path / "app.log").read_text()[-3000:]
+    runs = [run for run in (home / "runs").iterdir() if (run / "config.yaml").exists()]
+    assert len(runs) == 1 and (runs[0] / "checkpoint.pt").exists(), (runs[0] / "train.log").read_text()
+    left = []
+    for process in Path("/proc").iterdir():
+        with contextlib.suppress(OSError):
+            if process.name.isdigit() and str(home).encode() in (process / "cmdline").read_bytes():
+                left.append(process.name)
+    assert not left

@@ -4,10 +4,12 @@ and the rules for uploads and server folders."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import shutil
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -593,6 +595,80 @@ def test_train_tab_stops_a_run_and_says_the_truth_then_resumes_it(context, tmp_p
     finally:
         trainer.stop()
     assert not resumed.running
+
+
+@pytest.fixture(autouse=True)
+def no_run_outlives_its_test():
+    """A failing test stops its runs all the same (each in a session of its own, they would go on)."""
+    yield
+    train.stop_every_run()
+
+
+def long_run_config(trainer, scores, tmp_path: Path, out: Path):
+    lines = pairs_in_root(scores, tmp_path / "root", "tune")
+    (tmp_path / "root" / "pairs.jsonl").write_text("\n".join(lines) + "\n")
+    return trainer.config(tmp_path / "root" / "pairs.jsonl", out, "symbolic", 10_000, 1e-4, 2, "cpu", 0.0)
+
+
+def stepped(out: Path) -> bool:
+    return any(e.get("event") == "step" for e in train.read_events(out / "metrics.jsonl"))
+
+
+def test_the_apps_exit_stops_its_runs_with_a_checkpoint(context, tmp_path, scores):
+    """A run goes on in a session of its own: when the app ended (Ctrl-C, a Space stopped), it went on
+    using the cores with no page left to stop it. The app's exit hook stops every run as Stop does."""
+    trainer = train.Trainer(context)
+    out = context.home / "runs" / "left"
+    job = trainer.start(long_run_config(trainer, scores, tmp_path, out), "alice")
+    wait_for(lambda: stepped(out))
+    assert job.running and train.stop_every_run() == 1
+    assert not job.running and job.process.returncode == 0 and (out / "checkpoint.pt").exists()
+    assert trainer.status("alice")[0].startswith("stopped: run left; step ")
+    assert train.stop_every_run() == 0
+
+
+def test_a_run_whose_app_was_killed_stops_itself(context, tmp_path, scores):
+    """An app killed outright (SIGKILL, a crash) runs no exit hook: the run sees its parent gone and
+    stops itself as Stop would, with a checkpoint."""
+    import os
+    import signal
+    import subprocess
+    from dataclasses import asdict
+
+    import yaml
+
+    from clamp3.cli.train import PARENT_VARIABLE
+
+    out = tmp_path / "orphan"
+    out.mkdir()
+    config = long_run_config(train.Trainer(context), scores, tmp_path, out)
+    (out / "config.yaml").write_text(yaml.safe_dump(asdict(config)))
+    # a stand-in for the app: it starts the run as the Train tab does, then waits to be killed
+    app = textwrap.dedent(f"""
+        import os, subprocess, sys, time
+        run = subprocess.Popen([sys.executable, "-m", "clamp3.cli", "train", "clamp3", "--config", {str(out / "config.yaml")!r}, "-q"],
+                               start_new_session=True, stdout=open({str(out / "train.log")!r}, "w"), stderr=subprocess.STDOUT,
+                               env=dict(os.environ, {PARENT_VARIABLE}=str(os.getpid())))
+        print(run.pid, flush=True)
+        time.sleep(600)
+    """)
+    parent = subprocess.Popen([sys.executable, "-c", app], stdout=subprocess.PIPE, text=True)
+    pid = int(parent.stdout.readline())
+    try:
+        wait_for(lambda: stepped(out))
+        assert stepped(out), (out / "train.log").read_text()
+        parent.kill()
+        parent.wait()
+        wait_for(lambda: not Path(f"/proc/{pid}").exists() or Path(f"/proc/{pid}/stat").read_text().split(")")[1].split()[0] == "Z",
+                 seconds=120)
+        assert not Path(f"/proc/{pid}").exists() or Path(f"/proc/{pid}/stat").read_text().split(")")[1].split()[0] == "Z"
+    finally:
+        parent.kill()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)
+    log = (out / "train.log").read_text()
+    assert "the process that started this run" in log and "has ended: stopping" in log, log
+    assert (out / "checkpoint.pt").exists() and "killed" not in log
 
 
 def test_stop_before_a_checkpoint_says_there_is_none(context, tmp_path):
