@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         for i, part in enumerate((best[inside], best[~inside])):
             cells += [f"{len(part):,}", f"{np.median(part):.2f}" if len(part) else "-"]
             cells += [f"{part.min():.3f}" if len(part) else "-"] if i == 0 else []
-            cells += [f"{np.mean(part < threshold):.0%}" if len(part) else "-"]
+            cells += [f"{np.mean(part < threshold):.0%} ({int((part < threshold).sum()):,})" if len(part) else "-"]
         print(f"| {preset} | " + " | ".join(cells) + " |")
     return 0
 
