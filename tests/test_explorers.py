@@ -570,16 +570,25 @@ def wait_for(condition, seconds: float = 240) -> None:
         time.sleep(0.5)
 
 
-def test_train_tab_stops_a_run_and_says_the_truth_then_resumes_it(context, tmp_path, scores):
-    """Issue 18 bug 6: Stop said "its last checkpoint resumes it" when none existed, and there was no Resume."""
+def long_run_config(trainer, scores, tmp_path: Path, out: Path):
+    """A run of 10,000 epochs on the scores (copied into the allowed root), into ``out``."""
     lines = pairs_in_root(scores, tmp_path / "root", "tune")
     (tmp_path / "root" / "pairs.jsonl").write_text("\n".join(lines) + "\n")
+    return trainer.config(tmp_path / "root" / "pairs.jsonl", out, "symbolic", 10_000, 1e-4, 2, "cpu", 0.0)
+
+
+def stepped(out: Path) -> bool:
+    return any(e.get("event") == "step" for e in train.read_events(out / "metrics.jsonl"))
+
+
+def test_train_tab_stops_a_run_and_says_the_truth_then_resumes_it(context, tmp_path, scores):
+    """Issue 18 bug 6: Stop said "its last checkpoint resumes it" when none existed, and there was no Resume."""
     trainer = train.Trainer(context)
     out = context.home / "runs" / "long"
-    job = trainer.start(trainer.config(tmp_path / "root" / "pairs.jsonl", out, "symbolic", 10_000, 1e-4, 2, "cpu", 0.0))
+    job = trainer.start(long_run_config(trainer, scores, tmp_path, out))
     with pytest.raises(Clamp3Error, match="a run is going on"):
         trainer.resume()
-    wait_for(lambda: any(e.get("event") == "step" for e in train.read_events(out / "metrics.jsonl")))
+    wait_for(lambda: stepped(out))
     said = trainer.stop()
     assert not job.running and trainer.stop() == "no run of yours is going on"
     step = max(e["step"] for e in train.read_events(out / "metrics.jsonl") if e.get("event") == "step")
@@ -604,16 +613,6 @@ def no_run_outlives_its_test():
     train.stop_every_run()
 
 
-def long_run_config(trainer, scores, tmp_path: Path, out: Path):
-    lines = pairs_in_root(scores, tmp_path / "root", "tune")
-    (tmp_path / "root" / "pairs.jsonl").write_text("\n".join(lines) + "\n")
-    return trainer.config(tmp_path / "root" / "pairs.jsonl", out, "symbolic", 10_000, 1e-4, 2, "cpu", 0.0)
-
-
-def stepped(out: Path) -> bool:
-    return any(e.get("event") == "step" for e in train.read_events(out / "metrics.jsonl"))
-
-
 def test_the_apps_exit_stops_its_runs_with_a_checkpoint(context, tmp_path, scores):
     """A run goes on in a session of its own: when the app ended (Ctrl-C, a Space stopped), it went on
     using the cores with no page left to stop it. The app's exit hook stops every run as Stop does."""
@@ -625,6 +624,14 @@ def test_the_apps_exit_stops_its_runs_with_a_checkpoint(context, tmp_path, score
     assert not job.running and job.process.returncode == 0 and (out / "checkpoint.pt").exists()
     assert trainer.status("alice")[0].startswith("stopped: run left; step ")
     assert train.stop_every_run() == 0
+
+
+def ended(pid: int) -> bool:
+    """The process is gone or a zombie (its new parent has not reaped it yet)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[1].split()[0] == "Z"
+    except OSError:
+        return True
 
 
 def test_a_run_whose_app_was_killed_stops_itself(context, tmp_path, scores):
@@ -659,9 +666,8 @@ def test_a_run_whose_app_was_killed_stops_itself(context, tmp_path, scores):
         assert stepped(out), (out / "train.log").read_text()
         parent.kill()
         parent.wait()
-        wait_for(lambda: not Path(f"/proc/{pid}").exists() or Path(f"/proc/{pid}/stat").read_text().split(")")[1].split()[0] == "Z",
-                 seconds=120)
-        assert not Path(f"/proc/{pid}").exists() or Path(f"/proc/{pid}/stat").read_text().split(")")[1].split()[0] == "Z"
+        wait_for(lambda: ended(pid), seconds=120)
+        assert ended(pid)
     finally:
         parent.kill()
         with contextlib.suppress(ProcessLookupError):
