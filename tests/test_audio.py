@@ -4,7 +4,10 @@ and `clamp3 embed` / `clamp3 features` on audio files."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -14,7 +17,7 @@ from clamp3.cli import main
 from clamp3.errors import CheckpointError, InputError
 from clamp3.features import FeatureCache, extract_files, load_extractor, window_bounds
 from clamp3.features.mert import MertExtractor
-from clamp3.features.spectral import SpectralExtractor
+from clamp3.features.spectral import SpectralExtractor, zero_crossing_rate
 from clamp3.formats import read_items
 from clamp3.formats.audio import load_audio
 
@@ -106,6 +109,34 @@ def test_spectral_features():
     np.testing.assert_array_equal(features, extractor.extract(load_audio(AUDIO / "chorale_12s.wav")))
     assert not np.allclose(features[0], features[2])
     assert load_extractor("spectral").name == "spectral-v1"
+
+
+# librosa's zero-crossing rate of each array in an .npz, in a child process whose numba compiles for
+# a generic CPU: for its own CPU (AMD EPYC, numba 0.67 and 0.68) librosa's kernel crashes the process
+LIBROSA_ZCR = """
+import sys, numpy as np, librosa
+arrays = np.load(sys.argv[1])
+np.savez(sys.argv[2], **{k: librosa.feature.zero_crossing_rate(v, frame_length=2048, hop_length=512)[0] for k, v in arrays.items()})
+"""
+
+
+def test_the_zero_crossing_rate_is_librosas_without_its_numba_kernel(tmp_path):
+    """spectral-v1's last value is computed in numpy (librosa's numba kernel for it crashed the app's
+    process on some CPUs); a model trained on spectral-v1 must get the same features, so its values
+    are librosa's to the last bit, on odd lengths, silence, signed zeros and values under its 1e-10
+    threshold (which count as +0: no crossing between 0, -0.0 and 1e-11)."""
+    y = np.array([1, -1, 1, 1, 0, -0.0, -1, 1e-11, 1], np.float32)
+    np.testing.assert_array_equal(zero_crossing_rate(y, frame_length=4, hop_length=2), [0.25, 0.5, 0.0, 0.5, 0.25])
+    rng = np.random.default_rng(0)
+    arrays = {f"noise_{n}": rng.standard_normal(n).astype(np.float32) for n in (1, 2047, 2048, 2049, 24_000 * 5 + 37)}
+    arrays |= {"silence": np.zeros(5000, np.float32), "chorale": load_audio(AUDIO / "chorale_12s.wav"),
+               "signed_zeros": np.array([-0.0, 0.0, 1, -1e-11, 1e-11, -1, -0.0] * 900, np.float32)}
+    np.savez(tmp_path / "in.npz", **arrays)
+    env = {**os.environ, "NUMBA_CPU_NAME": "generic"}
+    subprocess.run([sys.executable, "-c", LIBROSA_ZCR, tmp_path / "in.npz", tmp_path / "out.npz"], env=env, check=True, timeout=300)
+    expected = np.load(tmp_path / "out.npz")
+    for name, waveform in arrays.items():
+        np.testing.assert_array_equal(zero_crossing_rate(waveform), expected[name], err_msg=name)
 
 
 @pytest.mark.parametrize(

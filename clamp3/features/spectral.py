@@ -28,6 +28,18 @@ N_MELS = 96
 N_MFCC = 13
 
 
+def zero_crossing_rate(y: np.ndarray, frame_length: int = N_FFT, hop_length: int = HOP, threshold: float = 1e-10) -> np.ndarray:
+    """The share of sign changes in each centred frame, as ``librosa.feature.zero_crossing_rate``
+    computes it (edge padding, samples within ``threshold`` of zero taken as +0, a frame's first
+    sample counted as no change), in numpy: librosa's numba kernel for it crashes the process on
+    some CPUs (AMD EPYC, numba 0.67 and 0.68), and a crash here would take the app down with it."""
+    y = np.pad(y, frame_length // 2, mode="edge")
+    signs = np.signbit(np.where(np.abs(y) <= threshold, 0, y))
+    changes = np.concatenate([[0], np.cumsum(signs[1:] != signs[:-1])])  # changes[i]: sign changes up to sample i
+    starts = np.arange(1 + (len(y) - frame_length) // hop_length) * hop_length
+    return (changes[starts + frame_length - 1] - changes[starts]) / frame_length
+
+
 class SpectralExtractor:
     name = SPECTRAL_NAME
     sample_rate = SAMPLE_RATE
@@ -55,7 +67,7 @@ class SpectralExtractor:
         onset = librosa.onset.onset_strength(S=log_mel, sr=self.sample_rate, hop_length=HOP)
         tempo = librosa.feature.tempo(onset_envelope=onset, sr=self.sample_rate, hop_length=HOP)[0] if onset.any() else 0.0
         rms = librosa.feature.rms(S=magnitude, frame_length=N_FFT, hop_length=HOP)[0]
-        zcr = librosa.feature.zero_crossing_rate(y, frame_length=N_FFT, hop_length=HOP)[0]
+        zcr = zero_crossing_rate(y)
         vector = np.concatenate(
             [
                 log_mel.mean(1) / 100, log_mel.std(1) / 100,  # dB scaled to about unit range
