@@ -32,6 +32,7 @@ from clamp3 import SUPPORTED_EXTENSIONS
 from clamp3.cli.train import PARENT_VARIABLE
 from clamp3.errors import Clamp3Error
 from clamp3.training import TrainConfig
+from clamp3.training.contrastive import held_out
 from clamp3.training.data import read_pairs
 from explorers.common import file_input, shown_errors
 from explorers.context import Context, upload_name
@@ -84,6 +85,7 @@ class Job:
     owner: str
     objective: str
     checkpoint_every: int
+    pairs: str = ""  # "6 pairs, 1 held out": in every state line of the run (Start's own answer is soon replaced)
     stopped: bool = False
 
     @property
@@ -265,7 +267,7 @@ class Trainer:
             listed = [uploads] if isinstance(uploads, str) else list(uploads or [])
             name = next((Path(u).name for u in listed if Path(u).suffix.lower() in PAIR_TYPES), data.name)
             count = self.check_pairs(data, [Path(r) for r in config.data_roots.split(os.pathsep) if r], name)
-            return self.start(config, owner), count
+            return self.start(config, owner, pairs=f"{count} pairs, {held_out(count, config.eval_split)} held out"), count
         except BaseException:
             shutil.rmtree(output_dir, ignore_errors=True)  # a refused start leaves nothing behind
             raise
@@ -288,9 +290,10 @@ class Trainer:
                 raise Clamp3Error(f"a run is going on (yours, {busy.output_dir.name}): stop it first")
             raise Clamp3Error("a run is going on (another visitor's): one run at a time, try again when it ends")
 
-    def start(self, config: TrainConfig, session: str = "anonymous") -> Job:
+    def start(self, config: TrainConfig, session: str = "anonymous", pairs: str = "") -> Job:
         """Write ``config.yaml`` into the run's folder and run ``clamp3 train`` on it for ``session``
-        (the owner token); refused, with nothing written, while another run goes on."""
+        (the owner token); refused, with nothing written, while another run goes on. ``pairs``
+        (how many, how many held out) is said in the run's state lines."""
         self.context.writable()
         output_dir = Path(config.output_dir)
         with self.lock:
@@ -298,9 +301,9 @@ class Trainer:
             output_dir.mkdir(parents=True, exist_ok=True)
             settings = output_dir / "config.yaml"
             settings.write_text(yaml.safe_dump(asdict(config), sort_keys=False), encoding="utf-8")
-            return self.launch(output_dir, config.objective, config.checkpoint_every, session, resumed=False)
+            return self.launch(output_dir, config.objective, config.checkpoint_every, session, resumed=False, pairs=pairs)
 
-    def launch(self, output_dir: Path, objective: str, every: int, owner: str, resumed: bool) -> Job:
+    def launch(self, output_dir: Path, objective: str, every: int, owner: str, resumed: bool, pairs: str = "") -> Job:
         command = [sys.executable, "-m", "clamp3.cli", "train", objective, "--config", str(output_dir / "config.yaml"), "-q"]
         log = output_dir / "train.log"
         with open(log, "a" if resumed else "w", encoding="utf-8") as handle:
@@ -311,7 +314,7 @@ class Trainer:
             # not reach it; the run watches this process and stops itself once the app has gone (killed, crashed)
             process = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True,
                                        env=dict(os.environ, PYTHONUNBUFFERED="1", **{PARENT_VARIABLE: str(os.getpid())}))
-        self.runs[owner] = Job(process, output_dir, log, time.time(), owner, objective, every)
+        self.runs[owner] = Job(process, output_dir, log, time.time(), owner, objective, every, pairs)
         return self.runs[owner]
 
     def stop(self, session: str = "anonymous") -> str:
@@ -347,7 +350,7 @@ class Trainer:
             can, why = self.resumable(job)
             if not can:
                 raise Clamp3Error(f"run {job.output_dir.name} cannot be resumed: {why}")
-            return self.launch(job.output_dir, job.objective, job.checkpoint_every, session, resumed=True)
+            return self.launch(job.output_dir, job.objective, job.checkpoint_every, session, resumed=True, pairs=job.pairs)
 
     def status(self, session: str = "anonymous") -> tuple[str, list[dict], str]:
         """The state, metrics and log of the owner's own run, with no server folder in them."""
@@ -361,7 +364,7 @@ class Trainer:
         if job.running:
             steps = [e for e in events if e.get("event") == "step"]
             at = f", step {steps[-1]['step']} of {steps[-1]['total']}" if steps else ", starting"
-            state = f"running for {time.time() - job.started:.0f} s: run {job.output_dir.name}{at}"
+            state = f"running for {time.time() - job.started:.0f} s: run {job.output_dir.name}{at}" + (f" ({job.pairs})" if job.pairs else "")
         elif job.stopped:
             state = f"stopped: run {job.output_dir.name}; {self.resumable(job)[1]}"
         elif job.final():
@@ -498,7 +501,7 @@ def build(context: Context, app: gr.Blocks) -> None:
     def run_start(uploads, server, stage, epochs, learning_rate, batch_size, device, eval_split, token):
         owner = trainer.owner(token)
         job, count = trainer.begin(uploads, server, owner, stage, epochs, learning_rate, batch_size, device, eval_split)
-        held = max(1, int(count * float(eval_split))) if eval_split else 0  # as the run splits
+        held = held_out(count, float(eval_split))
         warning = f" (only {held} held out for evaluation: under {MIN_EVAL_PAIRS}, its figures are noise)" if 0 < held < MIN_EVAL_PAIRS else ""
         return f"started run {job.output_dir.name} on {count} pairs{warning}", gr.Timer(active=True), owner
 

@@ -47,6 +47,11 @@ def _whitening_init(proj: torch.nn.Linear, x: torch.Tensor) -> None:
     proj.bias.copy_((-weight @ mean).to(proj.bias.dtype))
 
 
+
+def held_out(count: int, split: float) -> int:
+    """How many of ``count`` pairs a run holds out for evaluation at ``eval_split=split``: at least one when the split is not 0."""
+    return max(1, int(count * split)) if split > 0 else 0
+
 class ContrastiveTask:
     """Text-music pairs through CLaMP 3, one music stage at a time."""
 
@@ -63,7 +68,7 @@ class ContrastiveTask:
             eval_pairs, eval_report = read_pairs(config.eval_data, roots)
             report.bad += eval_report.bad
         if not eval_pairs and config.eval_split > 0:
-            cut = max(1, int(len(pairs) * config.eval_split))
+            cut = held_out(len(pairs), config.eval_split)
             eval_pairs, pairs = pairs[:cut], pairs[cut:]
         inputs = Preprocess.from_model(model)  # the embedder's tokenizer, patchilizer and segment lengths
         patchilizer, max_text, max_music = inputs.patchilizer, inputs.max_lengths["text"], inputs.max_lengths[config.stage]
