@@ -1,5 +1,5 @@
 """The demo's renderings (``demo.renderings``): does each instrument sound in TimGM6mb, how far
-apart are their spectral-v1 features, and what does one rendered excerpt cost.
+apart are their features (``demo.build.AUDIO_FEATURES``), and what does one rendered excerpt cost.
 
 1. One Essen song and one Bach chorale rendered with every instrument at one tempo and velocity:
    the peak level of each, and the RMS distance between instruments' feature vectors
@@ -9,9 +9,10 @@ apart are their spectral-v1 features, and what does one rendered excerpt cost.
    and with their drawn rendering: the CPU seconds an excerpt adds (render, resample, features),
    and what that costs for a few audio fractions of the whole corpus on 2 workers. CPU time, not
    wall time: the machine may be shared.
-3. On those works' features (mean and standard deviation over windows, standardised), the 5-fold
-   accuracy of a linear probe for instrument, tempo class, slow against fast, and dynamics, beside
-   the majority class: what the audio tower can hope to learn from spectral-v1.
+3. On those works' renderings, the features of spectral-v1 and spectral-v2 side by side (mean and
+   standard deviation over windows, standardised): the 5-fold accuracy of a linear probe for
+   instrument, tempo class, slow against fast, slow against the rest, and dynamics, beside the
+   majority class: what the audio tower can hope to learn from each.
 
     python benchmarks/renderings.py [--works 240]
 """
@@ -39,9 +40,10 @@ def instruments() -> None:
 
     from clamp3.features import load_extractor
     from clamp3.features.render import render_midi
+    from demo.build import AUDIO_FEATURES
     from demo.renderings import INSTRUMENTS, apply_rendering
 
-    extractor = load_extractor("spectral-v1")
+    extractor = load_extractor(AUDIO_FEATURES)
     pieces = {"essen": corpus.parse("essenFolksong/altdeu10", number=1), "chorale": corpus.parse("bach/bwv66.6")}
     features = {}
     for name, score in pieces.items():
@@ -64,7 +66,23 @@ def instruments() -> None:
     print(f"\nbetween the two pieces on one instrument: mean {np.mean(between):.3f}")
 
 
+def rendered_features(work: dict, root: str, extractors: dict) -> dict[str, np.ndarray] | None:
+    """The work rendered as ``demo.build`` renders it, through each extractor: windows' mean and
+    standard deviation (512 values); None where it is silent."""
+    from clamp3.features.render import render_midi
+    from demo.build import AUDIO_SECONDS, _midi_bytes, read_work
+    from demo.renderings import apply_rendering
+
+    _, score = read_work(work, root)
+    midi = _midi_bytes(score, flat=work["kind"] == "fiddle")
+    waveform = render_midi(apply_rendering(midi, work["rendering"]), work["id"], max_seconds=AUDIO_SECONDS)
+    if not np.abs(waveform).max() > 0:
+        return None
+    return {name: np.concatenate([f.mean(0), f.std(0)]) for name, f in ((n, e.extract(waveform)) for n, e in extractors.items())}
+
+
 def cost(n_works: int) -> None:
+    from clamp3.features import load_extractor
     from demo.build import convert
     from demo.corpus import corpus_root, select
     from demo.renderings import draw_rendering
@@ -72,7 +90,8 @@ def cost(n_works: int) -> None:
     works = select(0)
     root = str(corpus_root())
     times = {"scores only": [], "with audio": []}
-    features, renderings = [], []
+    extractors = {name: load_extractor(name) for name in ("spectral-v1", "spectral-v2")}
+    features, renderings = {name: [] for name in extractors}, []
     for work in random.Random(0).sample(works, n_works):
         work["rendering"] = draw_rendering(work["id"], work)
         for name, with_audio in (("scores only", False), ("with audio", True)):
@@ -80,7 +99,8 @@ def cost(n_works: int) -> None:
             result = convert((work, root, with_audio))
             times[name].append(time.process_time() - start)
         if "error" not in result and result["features"] is not None:
-            features.append(np.concatenate([result["features"].mean(0), result["features"].std(0)]))  # (512,)
+            for name, values in rendered_features(work, root, extractors).items():
+                features[name].append(values)
             renderings.append(work["rendering"])
     print(f"\n{n_works} works of {len(works)}: CPU seconds per work (mean, max) of demo.build.convert")
     for name, values in times.items():
@@ -89,25 +109,28 @@ def cost(n_works: int) -> None:
     for fraction in (0.15, 0.3, 0.5, 0.7):
         n = fraction * len(works)
         print(f"audio fraction {fraction}: {n:.0f} excerpts, + {n * extra / 2 / 60:.0f} min on 2 workers for render + features")
-    probe(np.stack(features), renderings)
+    probe({name: np.stack(values) for name, values in features.items()}, renderings)
 
 
-def probe(features: np.ndarray, renderings: list[dict]) -> None:
+def probe(features: dict[str, np.ndarray], renderings: list[dict]) -> None:
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import cross_val_score
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    print(f"\nlinear probe on {len(features)} excerpts (5-fold accuracy, majority class)")
+    print(f"\nlinear probe on {len(renderings)} excerpts (5-fold accuracy)\n{'':12s} " + " ".join(f"{n:>11s}" for n in features) + "   majority")
     fast_or_slow = np.array([r["tempo"] != "moderate" for r in renderings])
-    tasks = {"instrument": (features, [r["instrument"] for r in renderings]),
-             "tempo": (features, [r["tempo"] for r in renderings]),
-             "slow / fast": (features[fast_or_slow], [r["tempo"] for r in renderings if r["tempo"] != "moderate"]),
-             "dynamics": (features, [r["dynamics"] for r in renderings])}
-    for name, (x, y) in tasks.items():
-        model = make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=2000))
-        accuracy = np.mean(cross_val_score(model, x, y, cv=5))
-        print(f"{name:12s} {accuracy:.3f}  {max(y.count(c) for c in set(y)) / len(y):.3f}")
+    tasks = {"instrument": (None, [r["instrument"] for r in renderings]),
+             "tempo": (None, [r["tempo"] for r in renderings]),
+             "slow / fast": (fast_or_slow, [r["tempo"] for r in renderings if r["tempo"] != "moderate"]),
+             "slow / rest": (None, [r["tempo"] == "slow" for r in renderings]),
+             "dynamics": (None, [r["dynamics"] for r in renderings])}
+    for task, (rows, y) in tasks.items():
+        accuracies = []
+        for x in features.values():
+            model = make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=2000))
+            accuracies.append(np.mean(cross_val_score(model, x if rows is None else x[rows], y, cv=5)))
+        print(f"{task:12s} " + " ".join(f"{a:11.3f}" for a in accuracies) + f"   {max(y.count(c) for c in set(y)) / len(y):.3f}")
 
 
 def main(argv: list[str] | None = None) -> int:

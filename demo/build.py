@@ -6,7 +6,7 @@ Each work becomes interleaved ABC (metadata fields removed: the model sees music
 (through music21's MIDI export; for fiddle tunes, and where that export fails, the flattened
 notes without repeats); a seeded subset
 is rendered to audio with the General MIDI SoundFont (the first 20 s), each work on its own
-instrument, tempo and dynamics (``demo.renderings``), and turned into spectral-v1 features. Texts
+instrument, tempo and dynamics (``demo.renderings``), and turned into spectral-v2 features. Texts
 in the 23 training languages of ``demo.languages`` come from each work's metadata; what the music
 itself shows (mode, range, melodic motion, texture, ...: ``demo.musicwords``) is read from the
 score parsed for the conversion; the audio pairs' texts also say how the excerpt sounds. Output:
@@ -16,6 +16,7 @@ score parsed for the conversion; the audio pairs' texts also say how the excerpt
     works.jsonl                      metadata, split, files, music features, texts and rendering of every work
     pairs_{symbolic,audio}_{train,val}.jsonl   training pairs for ``clamp3 train``
     failed.txt                       works that could not be converted, with the reason
+    audio_features                   the extractor of the .npy files: a rerun with another drops them first
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ import logging
 import random
 import re
 import sys
-from multiprocessing import Pool
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +47,7 @@ logger = logging.getLogger("demo.build")
 
 MUSIC_FIELDS = set("LMKQVIU")  # header fields that describe the music itself
 AUDIO_SECONDS = 20.0
+AUDIO_FEATURES = "spectral-v2"  # (spectral-v1 until 2026-12-06: it hardly says how fast the music goes)
 # An excerpt costs 0.35-0.5 CPU s beyond the conversion (render, resample, features; measured by
 # benchmarks/renderings.py): half the corpus is about 5,600 excerpts, 16-22 min on 2 workers
 AUDIO_FRACTION = 0.5
@@ -129,7 +132,7 @@ def convert(task: tuple[dict, str, bool]) -> dict:
             from clamp3.features.render import render_midi
 
             waveform = render_midi(apply_rendering(midi, work["rendering"]), source, max_seconds=AUDIO_SECONDS)
-            features = load_extractor("spectral-v1").extract(waveform) if np.abs(waveform).max() > 0 else None
+            features = load_extractor(AUDIO_FEATURES).extract(waveform) if np.abs(waveform).max() > 0 else None
     except Exception as exc:  # any reader or music21 failure: this work is reported and left out
         return {"id": work["id"], "error": f"{type(exc).__name__}: {str(exc)[:200]}"}
     abc = music_only(abc)
@@ -153,6 +156,21 @@ def _music_file(out: Path, work: dict) -> Path:
 
 def _converted(out: Path, work: dict) -> bool:
     return all(path.exists() for path in [*_files(out, work).values(), _music_file(out, work)])
+
+
+def drop_other_features(out: Path) -> None:
+    """Remove the audio features of an earlier run made with another extractor (their names say
+    the rendering, not the extractor; a build without the marker made spectral-v1), then mark the
+    folder as this extractor's."""
+    marker = out / "audio_features"
+    made_by = marker.read_text(encoding="utf-8").strip() if marker.exists() else "spectral-v1"
+    if made_by != AUDIO_FEATURES:
+        stale = list((out / "music").rglob("*.npy"))
+        logger.info("%d feature files of %s removed: this build makes %s", len(stale), made_by, AUDIO_FEATURES)
+        for path in stale:
+            path.unlink()
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(marker, AUDIO_FEATURES + "\n")
 
 
 def _load(out: Path, work: dict) -> dict:
@@ -213,13 +231,14 @@ def build(out: Path, seed: int = 0, workers: int = 2, audio_fraction: float = AU
         if work["audio"]:
             work["rendering"] = draw_rendering(work["id"], work)
     root = str(corpus_root())
+    drop_other_features(out)
     done = [w for w in works if _converted(out, w)]  # a rerun converts only what is missing
     tasks = [(w, root, w["audio"]) for w in works if not _converted(out, w)]
     tasks.sort(key=lambda t: (t[0]["source"], t[0]["id"]))  # in source order: a worker reads each tune book once
     by_id = {w["id"]: w for w in works}
     failed, records = [], []
-    with Pool(workers) if workers > 1 else _Serial() as pool:
-        results = pool.imap(convert, tasks, chunksize=4)
+    with ProcessPoolExecutor(workers) if workers > 1 else _Serial() as pool:
+        results = _converted_in(pool, tasks)
         for result in tqdm(_chain((_load(out, w) for w in done), results), total=len(works), desc="converting", unit="work"):
             work = by_id[result["id"]]
             if "error" in result:
@@ -284,6 +303,16 @@ def _write_jsonl(path: Path, rows: list[dict]) -> None:
     atomic_write_text(path, buffer.getvalue())
 
 
+def _converted_in(pool, tasks: list):
+    """``convert`` over ``tasks`` in order; a worker that died (a crash in a native library) stops
+    the build with a message, where ``multiprocessing.Pool`` waited forever for its lost work."""
+    try:
+        yield from pool.map(convert, tasks, chunksize=4)
+    except BrokenProcessPool as exc:
+        raise SystemExit(f"demo.build: a worker process died ({exc}); the works converted before it are kept: "
+                         "run the same command again to go on") from exc
+
+
 class _Serial:
     def __enter__(self):
         return self
@@ -292,7 +321,7 @@ class _Serial:
         return False
 
     @staticmethod
-    def imap(function, iterable, chunksize=1):
+    def map(function, iterable, chunksize=1):
         return map(function, iterable)
 
 

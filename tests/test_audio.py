@@ -17,7 +17,7 @@ from clamp3.cli import main
 from clamp3.errors import CheckpointError, InputError
 from clamp3.features import FeatureCache, extract_files, load_extractor, window_bounds
 from clamp3.features.mert import MertExtractor
-from clamp3.features.spectral import SpectralExtractor, zero_crossing_rate
+from clamp3.features.spectral import SpectralExtractor, SpectralExtractorV2, zero_crossing_rate
 from clamp3.formats import read_items
 from clamp3.formats.audio import load_audio
 
@@ -108,7 +108,39 @@ def test_spectral_features():
     assert features.shape == (3, 256) and features.dtype == np.float32 and np.isfinite(features).all()
     np.testing.assert_array_equal(features, extractor.extract(load_audio(AUDIO / "chorale_12s.wav")))
     assert not np.allclose(features[0], features[2])
-    assert load_extractor("spectral").name == "spectral-v1"
+    assert load_extractor("spectral-v1").name == "spectral-v1"
+
+
+def clicks(bpm: float, seconds: int = 20, sample_rate: int = 24_000) -> np.ndarray:
+    """A click (5 ms of noise) on every beat at ``bpm``."""
+    waveform = np.zeros(sample_rate * seconds, np.float32)
+    burst = np.random.default_rng(0).standard_normal(120).astype(np.float32) * 0.5
+    for start in (np.arange(0, seconds, 60 / bpm) * sample_rate).astype(int):
+        waveform[start:start + 120] += burst[: len(waveform[start:start + 120])]
+    return waveform
+
+
+def test_spectral_v2_is_v1_with_how_fast_the_music_goes():
+    """spectral-v2 keeps every v1 value but chroma's and MFCC's standard deviations (so a tower
+    trained on v1 can go on training on it), and in their place says the tempo: the onset
+    envelope's autocorrelation peaks at the beat of a click track, and the onset rate follows it."""
+    v1, v2 = load_extractor("spectral-v1"), load_extractor("spectral-v2")
+    assert isinstance(v2, SpectralExtractorV2) and (v2.name, v2.dim) == ("spectral-v2", 256)
+    waveform = load_audio(AUDIO / "chorale_12s.wav")
+    a, b = v1.extract(waveform), v2.extract(waveform)
+    replaced = np.r_[204:216, 229:242]
+    kept = np.setdiff1d(np.arange(256), replaced)
+    np.testing.assert_array_equal(a[:, kept], b[:, kept])
+    assert not np.allclose(a[:, replaced], b[:, replaced]) and b.dtype == np.float32
+    rates = []
+    for bpm in (50, 90, 150, 240):
+        features = v2.extract(clicks(bpm))
+        periodicity = np.concatenate([features[:, 204:216], features[:, 229:241]], axis=1).mean(0)
+        assert abs(v2.TEMPI[periodicity.argmax()] / bpm - 1) < 0.1, bpm
+        rates.append(features[:, 241].mean() * 10)
+    assert rates == sorted(rates) and abs(rates[-1] - 4.0) < 0.5  # onsets per second
+    for silent in (np.zeros(24_000, np.float32), np.zeros(100, np.float32)):
+        assert np.isfinite(v2.extract(silent)).all() and not v2.extract(silent)[:, replaced].any()
 
 
 # librosa's zero-crossing rate of each array in an .npz, in a child process whose numba compiles for

@@ -5,14 +5,17 @@ metadata)."""
 from __future__ import annotations
 
 import json
+import os
 import random
 from pathlib import Path
 
+import numpy as np
 import pytest
 from support import benchmark_script
 
+from demo import build as demo_build
 from demo import texts
-from demo.build import TEXT_LANGUAGES, _text_languages, build, music_labels, music_only
+from demo.build import AUDIO_FEATURES, TEXT_LANGUAGES, _text_languages, build, music_labels, music_only
 from demo.corpus import essen_origin, song_function, tunes_of
 from demo.languages import HELDOUT_LANGUAGES, TRAIN_LANGUAGES
 from demo.musicwords import music_phrases
@@ -197,6 +200,29 @@ def test_build_writes_music_texts_and_a_disjoint_held_out_split(tmp_path):
     before = (tmp_path / "works.jsonl").read_text(encoding="utf-8")
     build(tmp_path, seed=3, workers=1, audio_fraction=0.5, limit=12)
     assert (tmp_path / "works.jsonl").read_text(encoding="utf-8") == before
+    # features of another extractor (their names say the rendering only) are made again, not taken
+    assert (tmp_path / "audio_features").read_text().strip() == AUDIO_FEATURES
+    features = tmp_path / next(w["files"]["audio"] for w in works if "audio" in w["files"])
+    made = np.load(features)
+    np.save(features, np.zeros_like(made))
+    (tmp_path / "audio_features").write_text("spectral-v1\n")
+    build(tmp_path, seed=3, workers=1, audio_fraction=0.5, limit=12)
+    np.testing.assert_array_equal(np.load(features), made)
+    assert (tmp_path / "audio_features").read_text().strip() == AUDIO_FEATURES
+
+
+def crash(task):
+    os._exit(1)  # as a segfault in a native library ends a worker
+
+
+def test_a_worker_that_dies_stops_the_build_with_a_message(monkeypatch):
+    """multiprocessing.Pool waited forever for the work of a worker that crashed (librosa's numba
+    kernel did, on one CPU): the build hung with nothing said."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    monkeypatch.setattr(demo_build, "convert", crash)
+    with ProcessPoolExecutor(2) as pool, pytest.raises(SystemExit, match="a worker process died.*run the same command again"):
+        list(demo_build._converted_in(pool, [({"id": "a"}, "", False)] * 3))
 
 
 def test_every_phrase_table_has_every_language_and_the_same_entries():

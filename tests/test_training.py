@@ -122,6 +122,11 @@ def test_cli_main_trains_with_overrides(pairs_file, tmp_path, tiny_model_dir):
     steps = [json.loads(line) for line in (tmp_path / "cli" / "metrics.jsonl").read_text().splitlines()]
     assert [s["step"] for s in steps if s["event"] == "step"] == [1, 2]
     assert main(["train", "clamp3", "--config", str(cfg), "nonsense=1"]) == 2
+    # the extractor the data's audio features came from is named by the model the run saves, for the app to extract alike
+    assert json.loads((tmp_path / "cli" / "final" / "config.json").read_text())["audio_extractor"] != "spectral-v2"
+    assert main(["train", "clamp3", "--config", str(cfg), f"output_dir={tmp_path / 'v2'}", "max_steps=1", "audio_extractor=spectral-v2", "-q"]) == 0
+    assert json.loads((tmp_path / "v2" / "final" / "config.json").read_text())["audio_extractor"] == "spectral-v2"
+    assert main(["train", "clamp3", "--config", str(cfg), "audio_extractor=spectral-v3"]) == 2
 
 
 def test_settings_take_their_field_types_and_read_from_yaml_then_overrides(tmp_path):

@@ -9,20 +9,34 @@ import numpy as np
 
 from clamp3.errors import InputError
 from clamp3.features.cache import FeatureCache
-from clamp3.features.extractors import DEFAULT_MERT, SPECTRAL_NAME, AudioExtractor, window_bounds
+from clamp3.features.extractors import (
+    DEFAULT_MERT,
+    SPECTRAL_DEFAULT,
+    SPECTRAL_NAME,
+    SPECTRAL_V2_NAME,
+    AudioExtractor,
+    window_bounds,
+)
 from clamp3.formats import AUDIO_EXTENSIONS, read_many
 from clamp3.io import file_digest
 
 
 def load_extractor(name: str, mert: str | None = None, device: str = "cpu", batch_size: int = 8) -> AudioExtractor:
-    """``spectral-v1`` (no weights), or a MERT hub id / snapshot directory.
+    """``spectral-v1`` or ``spectral-v2`` (no weights; ``spectral``: the one the embedded default
+    reads), or a MERT hub id / snapshot directory.
 
     ``mert`` replaces the MERT location a checkpoint names (a local copy of the same model).
     """
-    if name == SPECTRAL_NAME or name == "spectral":
+    if name == "spectral":  # the version the embedded default reads
+        name = SPECTRAL_DEFAULT
+    if name == SPECTRAL_NAME:
         from clamp3.features.spectral import SpectralExtractor
 
         return SpectralExtractor()
+    if name == SPECTRAL_V2_NAME:
+        from clamp3.features.spectral import SpectralExtractorV2
+
+        return SpectralExtractorV2()
     from clamp3.features.mert import MertExtractor
 
     return MertExtractor.load(mert or name, device=device, batch_size=batch_size)
@@ -68,6 +82,7 @@ def extract_files(
 __all__ = [
     "DEFAULT_MERT",
     "SPECTRAL_NAME",
+    "SPECTRAL_V2_NAME",
     "AudioExtractor",
     "FeatureCache",
     "extract_files",

@@ -14,6 +14,8 @@ import numpy as np
 WINDOW_SECONDS = 5.0
 MIN_LAST_SECONDS = 1.0
 SPECTRAL_NAME = "spectral-v1"
+SPECTRAL_V2_NAME = "spectral-v2"
+SPECTRAL_DEFAULT = SPECTRAL_NAME  # what "spectral" names: the version the embedded default reads
 DEFAULT_MERT = "m-a-p/MERT-v1-95M"
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import torch
 
 from clamp3.errors import ConfigError
+from clamp3.features.extractors import SPECTRAL_NAME, SPECTRAL_V2_NAME
 
 OBJECTIVES = ("clamp3", "m3")
 STAGES = ("symbolic", "audio")
@@ -70,6 +71,7 @@ class TrainConfig:
     freeze_music_model: bool = False  # the stage's music tower only; its pooled outputs are computed once per input
     whiten_text: int = 0  # > 0, with a frozen text tower: text_proj starts as the whitening of this many training texts
     whiten_music: int = 0  # > 0: the stage's music projection starts as the whitening of this many training inputs
+    audio_extractor: str = ""  # the extractor of the training data's audio features, when not the one the weights name: the trained model names it
     text_dropout: bool = True
     augment: bool = True  # random truncation and instrument-name removal of the music
     eval_split: float = 0.0
@@ -101,6 +103,9 @@ class TrainConfig:
             raise ConfigError(f"a contrastive batch needs at least 2 pairs, got batch_size={self.batch_size}")
         if not self.train_data:
             raise ConfigError("train_data is required")
+        spectral = (SPECTRAL_NAME, SPECTRAL_V2_NAME)
+        if self.audio_extractor.startswith("spectral") and self.audio_extractor not in spectral:
+            raise ConfigError(f"audio_extractor '{self.audio_extractor}' is no extractor; the weight-free ones are {' and '.join(spectral)} (or a MERT hub id or folder)")
 
     @classmethod
     def from_yaml(cls, path: str | Path | None, overrides: Sequence[str] = (), **fixed) -> TrainConfig:

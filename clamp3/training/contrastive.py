@@ -58,6 +58,8 @@ class ContrastiveTask:
     def __init__(self, config: TrainConfig):
         self.config = config
         model = load_model(config.weights, text_model=config.text_model, device=config.device)
+        if config.audio_extractor:  # what the app must extract from an upload for the model trained here
+            model.config.audio_extractor = config.audio_extractor
         if config.init_m3:
             model.symbolic_model.load_state_dict(load_m3(config.init_m3).encoder.state_dict())
         self.tokenizer = model.tokenizer
