@@ -6,7 +6,7 @@ Each work becomes interleaved ABC (metadata fields removed: the model sees music
 (through music21's MIDI export; for fiddle tunes, and where that export fails, the flattened
 notes without repeats); a seeded subset
 is rendered to audio with the General MIDI SoundFont (the first 20 s), each work on its own
-instrument, tempo and dynamics (``demo.renderings``), and turned into spectral-v2 features. Texts
+instrument, tempo and dynamics (``demo.renderings``), and turned into features (``AUDIO_FEATURES``). Texts
 in the 23 training languages of ``demo.languages`` come from each work's metadata; what the music
 itself shows (mode, range, melodic motion, texture, ...: ``demo.musicwords``) is read from the
 score parsed for the conversion; the audio pairs' texts also say how the excerpt sounds. Output:
@@ -47,7 +47,7 @@ logger = logging.getLogger("demo.build")
 
 MUSIC_FIELDS = set("LMKQVIU")  # header fields that describe the music itself
 AUDIO_SECONDS = 20.0
-AUDIO_FEATURES = "spectral-v2"  # (spectral-v1 until 2026-12-06: it hardly says how fast the music goes)
+AUDIO_FEATURES = "spectral-v1"  # the shipped model's; spectral-v2 (tempo) was tried on 2026-12-06 and not shipped: demo/README.md
 # An excerpt costs 0.35-0.5 CPU s beyond the conversion (render, resample, features; measured by
 # benchmarks/renderings.py): half the corpus is about 5,600 excerpts, 16-22 min on 2 workers
 AUDIO_FRACTION = 0.5

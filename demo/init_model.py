@@ -1,5 +1,5 @@
 """The untrained embedded model: multilingual-e5-small (frozen, from PyPI packages) as the text
-tower, a small M3 symbolic tower and a small audio tower over spectral-v2 features.
+tower, a small M3 symbolic tower and a small audio tower over spectral-v1 features.
 
     python -m demo.init_model --out runs/demo/init
 """
@@ -20,9 +20,9 @@ CONFIG = CLaMP3Config(
     max_text_length=64,
     patch_size=64,
     symbolic=EncoderConfig(hidden_size=256, num_layers=4, max_length=64),  # 64 patches: a folk tune, the start of a longer work
-    audio=EncoderConfig(hidden_size=256, num_layers=2, max_length=64),  # 256 = the spectral-v2 feature size
+    audio=EncoderConfig(hidden_size=256, num_layers=2, max_length=64),  # 256 = the spectral-v1 feature size
     projection_size=384,
-    audio_extractor="spectral-v2",
+    audio_extractor="spectral-v1",
 )
 
 

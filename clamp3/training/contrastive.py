@@ -47,10 +47,10 @@ def _whitening_init(proj: torch.nn.Linear, x: torch.Tensor) -> None:
     proj.bias.copy_((-weight @ mean).to(proj.bias.dtype))
 
 
-
 def held_out(count: int, split: float) -> int:
     """How many of ``count`` pairs a run holds out for evaluation at ``eval_split=split``: at least one when the split is not 0."""
     return max(1, int(count * split)) if split > 0 else 0
+
 
 class ContrastiveTask:
     """Text-music pairs through CLaMP 3, one music stage at a time."""
