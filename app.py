@@ -173,10 +173,14 @@ def main(argv: list[str] | None = None) -> int:
     exports = context.home / "exports"
     exports.mkdir(parents=True, exist_ok=True)
     signal.signal(signal.SIGTERM, interrupted)
-    build_app(context).queue(default_concurrency_limit=4).launch(
-        server_name=args.host, server_port=args.port, css=CSS, allowed_paths=[str(exports)],
-        max_file_size=f"{context.max_upload_mb:g}mb",
-    )
+    app = build_app(context).queue(default_concurrency_limit=4)
+    try:
+        app.launch(
+            server_name=args.host, server_port=args.port, css=CSS, allowed_paths=[str(exports)],
+            max_file_size=f"{context.max_upload_mb:g}mb",
+        )
+    except KeyboardInterrupt:  # a Ctrl-C or SIGTERM while launch() still checks its own server (its wait loop takes later ones)
+        app.close()
     return 0
 
 

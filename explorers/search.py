@@ -6,11 +6,13 @@ restores the search."""
 
 from __future__ import annotations
 
+import atexit
 import csv
 import html
 import json
 import re
 import threading
+import time
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,6 +63,18 @@ class Answer:
 _fits: dict[tuple[str, int], FitCalibration] = {}
 _fits_lock = threading.Lock()
 _fits_running: set[tuple[str, int]] = set()
+_fit_threads: list[threading.Thread] = []
+FIT_EXIT_WAIT = 60.0  # seconds the app's exit waits for a fit still encoding
+
+
+@atexit.register
+def wait_for_fits(timeout: float = FIT_EXIT_WAIT) -> None:
+    """Let a fit still going end before the interpreter does: a daemon thread left inside the
+    model's native code when Python finalises aborts the process (a SIGTERM in the app's first
+    seconds ended it with SIGABRT, not 0)."""
+    deadline = time.monotonic() + timeout
+    for thread in list(_fit_threads):
+        thread.join(max(0.0, deadline - time.monotonic()))
 
 
 def fit_calibration(context: Context, wait: bool = False) -> FitCalibration | None:
@@ -92,7 +106,9 @@ def fit_calibration(context: Context, wait: bool = False) -> FitCalibration | No
 
     if wait:  # (where another thread makes it too, made here as well rather than polled for)
         return make()
-    threading.Thread(target=make, name="clamp3-fit", daemon=True).start()
+    thread = threading.Thread(target=make, name="clamp3-fit", daemon=True)
+    _fit_threads[:] = [t for t in _fit_threads if t.is_alive()] + [thread]
+    thread.start()
     return None
 
 

@@ -130,3 +130,17 @@ def test_a_read_only_app_serves_a_library_on_read_only_storage(tmp_path, tiny_mo
         page = Client(url, verbose=False).predict("ein Volkslied", None, 5, "all", api_name="/search")
         assert page.count("<tr>") == 6  # the header and five results
     assert [p.name for p in folder.iterdir()] == ["library.sqlite3"]
+
+
+def test_a_sigterm_as_soon_as_the_app_answers_ends_it_cleanly(tmp_path):
+    """A SIGTERM in the app's first seconds (a Space restarted at once) ended it with SIGINT or
+    SIGABRT instead of 0: launch() was still checking its own server, so the KeyboardInterrupt the
+    SIGTERM becomes escaped it, and the search's fit of the library was still encoding in a daemon
+    thread when Python finalised (an abort in native code). Now each exits 0, at once."""
+    from support import log_tail, serve_app
+
+    for attempt in range(2):  # the fit's window is short: twice, as a restart loop would
+        log = tmp_path / f"app{attempt}.log"
+        with serve_app(["--home", str(tmp_path / f"home{attempt}")], log=log) as (_, app):
+            app.terminate()  # as soon as the port answers: launch() has not returned yet
+            assert app.wait(timeout=90) == 0, log_tail(log)
