@@ -63,7 +63,7 @@ class Answer:
 _fits: dict[tuple[str, int], FitCalibration] = {}
 _fits_lock = threading.Lock()
 _fits_running: set[tuple[str, int]] = set()
-_fit_threads: list[threading.Thread] = []
+FIT_THREAD = "clamp3-fit"
 FIT_EXIT_WAIT = 60.0  # seconds the app's exit waits for a fit still encoding
 
 
@@ -73,8 +73,9 @@ def wait_for_fits(timeout: float = FIT_EXIT_WAIT) -> None:
     model's native code when Python finalises aborts the process (a SIGTERM in the app's first
     seconds ended it with SIGABRT, not 0)."""
     deadline = time.monotonic() + timeout
-    for thread in list(_fit_threads):
-        thread.join(max(0.0, deadline - time.monotonic()))
+    for thread in threading.enumerate():
+        if thread.name == FIT_THREAD:
+            thread.join(max(0.0, deadline - time.monotonic()))
 
 
 def fit_calibration(context: Context, wait: bool = False) -> FitCalibration | None:
@@ -106,9 +107,7 @@ def fit_calibration(context: Context, wait: bool = False) -> FitCalibration | No
 
     if wait:  # (where another thread makes it too, made here as well rather than polled for)
         return make()
-    thread = threading.Thread(target=make, name="clamp3-fit", daemon=True)
-    _fit_threads[:] = [t for t in _fit_threads if t.is_alive()] + [thread]
-    thread.start()
+    threading.Thread(target=make, name=FIT_THREAD, daemon=True).start()
     return None
 
 

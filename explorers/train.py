@@ -85,7 +85,8 @@ class Job:
     owner: str
     objective: str
     checkpoint_every: int
-    pairs: str = ""  # "6 pairs, 1 held out": in every state line of the run (Start's own answer is soon replaced)
+    pairs: int = 0  # how many, and how many of them held out: in every state line of the run (Start's own answer is soon replaced)
+    held: int = 0
     stopped: bool = False
 
     @property
@@ -267,7 +268,7 @@ class Trainer:
             listed = [uploads] if isinstance(uploads, str) else list(uploads or [])
             name = next((Path(u).name for u in listed if Path(u).suffix.lower() in PAIR_TYPES), data.name)
             count = self.check_pairs(data, [Path(r) for r in config.data_roots.split(os.pathsep) if r], name)
-            return self.start(config, owner, pairs=f"{count} pairs, {held_out(count, config.eval_split)} held out"), count
+            return self.start(config, owner, pairs=count), count
         except BaseException:
             shutil.rmtree(output_dir, ignore_errors=True)  # a refused start leaves nothing behind
             raise
@@ -290,7 +291,7 @@ class Trainer:
                 raise Clamp3Error(f"a run is going on (yours, {busy.output_dir.name}): stop it first")
             raise Clamp3Error("a run is going on (another visitor's): one run at a time, try again when it ends")
 
-    def start(self, config: TrainConfig, session: str = "anonymous", pairs: str = "") -> Job:
+    def start(self, config: TrainConfig, session: str = "anonymous", pairs: int = 0) -> Job:
         """Write ``config.yaml`` into the run's folder and run ``clamp3 train`` on it for ``session``
         (the owner token); refused, with nothing written, while another run goes on. ``pairs``
         (how many, how many held out) is said in the run's state lines."""
@@ -301,9 +302,10 @@ class Trainer:
             output_dir.mkdir(parents=True, exist_ok=True)
             settings = output_dir / "config.yaml"
             settings.write_text(yaml.safe_dump(asdict(config), sort_keys=False), encoding="utf-8")
-            return self.launch(output_dir, config.objective, config.checkpoint_every, session, resumed=False, pairs=pairs)
+            return self.launch(output_dir, config.objective, config.checkpoint_every, session, resumed=False, pairs=pairs,
+                               held=held_out(pairs, config.eval_split))
 
-    def launch(self, output_dir: Path, objective: str, every: int, owner: str, resumed: bool, pairs: str = "") -> Job:
+    def launch(self, output_dir: Path, objective: str, every: int, owner: str, resumed: bool, pairs: int = 0, held: int = 0) -> Job:
         command = [sys.executable, "-m", "clamp3.cli", "train", objective, "--config", str(output_dir / "config.yaml"), "-q"]
         log = output_dir / "train.log"
         with open(log, "a" if resumed else "w", encoding="utf-8") as handle:
@@ -314,7 +316,7 @@ class Trainer:
             # not reach it; the run watches this process and stops itself once the app has gone (killed, crashed)
             process = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True,
                                        env=dict(os.environ, PYTHONUNBUFFERED="1", **{PARENT_VARIABLE: str(os.getpid())}))
-        self.runs[owner] = Job(process, output_dir, log, time.time(), owner, objective, every, pairs)
+        self.runs[owner] = Job(process, output_dir, log, time.time(), owner, objective, every, pairs, held)
         return self.runs[owner]
 
     def stop(self, session: str = "anonymous") -> str:
@@ -350,7 +352,7 @@ class Trainer:
             can, why = self.resumable(job)
             if not can:
                 raise Clamp3Error(f"run {job.output_dir.name} cannot be resumed: {why}")
-            return self.launch(job.output_dir, job.objective, job.checkpoint_every, session, resumed=True, pairs=job.pairs)
+            return self.launch(job.output_dir, job.objective, job.checkpoint_every, session, resumed=True, pairs=job.pairs, held=job.held)
 
     def status(self, session: str = "anonymous") -> tuple[str, list[dict], str]:
         """The state, metrics and log of the owner's own run, with no server folder in them."""
@@ -364,7 +366,7 @@ class Trainer:
         if job.running:
             steps = [e for e in events if e.get("event") == "step"]
             at = f", step {steps[-1]['step']} of {steps[-1]['total']}" if steps else ", starting"
-            state = f"running for {time.time() - job.started:.0f} s: run {job.output_dir.name}{at}" + (f" ({job.pairs})" if job.pairs else "")
+            state = f"running for {time.time() - job.started:.0f} s: run {job.output_dir.name}{at}" + (f" ({job.pairs} pairs, {job.held} held out)" if job.pairs else "")
         elif job.stopped:
             state = f"stopped: run {job.output_dir.name}; {self.resumable(job)[1]}"
         elif job.final():
@@ -501,7 +503,7 @@ def build(context: Context, app: gr.Blocks) -> None:
     def run_start(uploads, server, stage, epochs, learning_rate, batch_size, device, eval_split, token):
         owner = trainer.owner(token)
         job, count = trainer.begin(uploads, server, owner, stage, epochs, learning_rate, batch_size, device, eval_split)
-        held = held_out(count, float(eval_split))
+        held = job.held  # as the run splits
         warning = f" (only {held} held out for evaluation: under {MIN_EVAL_PAIRS}, its figures are noise)" if 0 < held < MIN_EVAL_PAIRS else ""
         return f"started run {job.output_dir.name} on {count} pairs{warning}", gr.Timer(active=True), owner
 

@@ -16,6 +16,7 @@ from clamp3.cli.options import (
     resolve_device,
     shard_from_args,
 )
+from clamp3.features.extractors import SPECTRAL_VERSIONS
 
 
 def _batch_command(commands, name: str, verb: str, metavar: str, out_help: str, **described) -> argparse.ArgumentParser:
@@ -51,7 +52,7 @@ def register(commands) -> None:
         commands, "features", "extract", "AUDIO", "output folder", help="audio files -> features per 5-second window",
         description="Extract audio features as the official extract_mert.py: (1, windows, dim) per file.",
     )
-    features.add_argument("--extractor", default="mert", choices=["mert", "spectral", "spectral-v1", "spectral-v2"],
+    features.add_argument("--extractor", default="mert", choices=["mert", "spectral", *SPECTRAL_VERSIONS],
                           help="default: mert; spectral: the weight-free version the embedded default reads (spectral-v1)")
     features.add_argument("--mert", default="m-a-p/MERT-v1-95M", help="MERT hub id or folder (default: m-a-p/MERT-v1-95M)")
     features.add_argument("--workers", type=int, default=1, help="processes decoding audio (default: 1)")

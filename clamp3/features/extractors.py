@@ -15,6 +15,7 @@ WINDOW_SECONDS = 5.0
 MIN_LAST_SECONDS = 1.0
 SPECTRAL_NAME = "spectral-v1"
 SPECTRAL_V2_NAME = "spectral-v2"
+SPECTRAL_VERSIONS = (SPECTRAL_NAME, SPECTRAL_V2_NAME)  # the weight-free extractors, oldest first
 SPECTRAL_DEFAULT = SPECTRAL_NAME  # what "spectral" names: the version the embedded default reads
 DEFAULT_MERT = "m-a-p/MERT-v1-95M"
 

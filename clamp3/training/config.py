@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 from clamp3.errors import ConfigError
-from clamp3.features.extractors import SPECTRAL_NAME, SPECTRAL_V2_NAME
+from clamp3.features.extractors import SPECTRAL_VERSIONS
 
 OBJECTIVES = ("clamp3", "m3")
 STAGES = ("symbolic", "audio")
@@ -103,9 +103,9 @@ class TrainConfig:
             raise ConfigError(f"a contrastive batch needs at least 2 pairs, got batch_size={self.batch_size}")
         if not self.train_data:
             raise ConfigError("train_data is required")
-        spectral = (SPECTRAL_NAME, SPECTRAL_V2_NAME)
-        if self.audio_extractor.startswith("spectral") and self.audio_extractor not in spectral:
-            raise ConfigError(f"audio_extractor '{self.audio_extractor}' is no extractor; the weight-free ones are {' and '.join(spectral)} (or a MERT hub id or folder)")
+        if self.audio_extractor.startswith("spectral") and self.audio_extractor not in SPECTRAL_VERSIONS:
+            raise ConfigError(f"audio_extractor '{self.audio_extractor}' is no extractor; the weight-free ones are "
+                              f"{' and '.join(SPECTRAL_VERSIONS)} (or a MERT hub id or folder)")
 
     @classmethod
     def from_yaml(cls, path: str | Path | None, overrides: Sequence[str] = (), **fixed) -> TrainConfig:
