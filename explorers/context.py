@@ -479,7 +479,7 @@ class Context:
         model = model if model is not None else serving_model(weights)
         library.use_model(model)
         with self.lock:
-            self.weights, self.library = weights, library
+            self.library = library
             self.index = (base or library).directory
             old_filler, self.base, self.filler = self.filler, base, filler
             old, self.maps = self.maps, BackgroundMaps(library)
@@ -492,6 +492,7 @@ class Context:
             root = self.home / "sessions"
             for name in set(self.sessions) | {p.name for p in (root.iterdir() if root.is_dir() else [])}:
                 self.end_session(name)
+            self.weights = weights  # last: a reader without the lock that sees the new weights sees the rest of the swap
 
     def serve(self, weights: str, at_once: bool = False, poll: float = 2.0) -> str:
         """Serve other weights (the Train tab's last step) from their space in the library given,
