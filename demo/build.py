@@ -7,7 +7,7 @@ Each work becomes interleaved ABC (metadata fields removed: the model sees music
 notes without repeats); a seeded subset
 is rendered to audio with the General MIDI SoundFont (the first 20 s), each work on its own
 instrument, tempo and dynamics (``demo.renderings``), and turned into features (``AUDIO_FEATURES``). Texts
-in the 23 training languages of ``demo.languages`` come from each work's metadata; what the music
+in the 26 training languages of ``demo.languages`` come from each work's metadata; what the music
 itself shows (mode, range, melodic motion, texture, ...: ``demo.musicwords``) is read from the
 score parsed for the conversion; the audio pairs' texts also say how the excerpt sounds. Output:
 
@@ -51,10 +51,10 @@ AUDIO_FEATURES = "spectral-v1"  # the shipped model's; spectral-v2 (tempo) was t
 # An excerpt costs 0.35-0.5 CPU s beyond the conversion (render, resample, features; measured by
 # benchmarks/renderings.py): half the corpus is about 5,600 excerpts, 16-22 min on 2 workers
 AUDIO_FRACTION = 0.5
-# Each work's texts are written in this many of the 23 training languages, drawn per work (every
-# language gets about a sixth of the works). Training draws one text per work and epoch, so a
-# work's ~70 texts in all 23 would mostly go unseen, yet each new text costs the frozen text tower
-# a forward pass (about 10 ms on 2 CPU cores): 4 of 23 cut the text cache to about a sixth.
+# Each work's texts are written in this many of the 26 training languages, drawn per work (every
+# language gets about 15 % of the works). Training draws one text per work and epoch, so a
+# work's ~80 texts in all 26 would mostly go unseen, yet each new text costs the frozen text tower
+# a forward pass (about 10 ms on 2 CPU cores): 4 of 26 cut the text cache to about a seventh.
 TEXT_LANGUAGES = 4
 
 

@@ -387,6 +387,33 @@ PHRASES = {
         tempo={"slow": ("бавно", "бавно темпо"), "moderate": ("умерено", "умерено темпо"), "fast": ("бързо", "бързо темпо")},
         bpm={"one": "{n} удар в минута", "other": "{n} удара в минута"},
         dynamics={"soft": ("тихо", "тихо изпълнение"), "loud": ("силно", "силно изпълнение")}, sep=", "),
+    "sk": dict(
+        instruments={"piano": ("hrané na klavíri", "klavírna hudba"), "strings": ("hrané sláčikovým súborom", "hudba pre sláčiky"),
+                     "flute": ("hrané na flaute", "flautová hudba"), "organ": ("hrané na chrámovom organe", "organová hudba"),
+                     "guitar": ("hrané na klasickej gitare", "gitarová hudba"), "harp": ("hrané na harfe", "harfová hudba"),
+                     "choir": ("spievané zborom", "zborová hudba"), "brass": ("hrané plechovým dychovým súborom", "hudba pre plechové dychy"),
+                     "accordion": ("hrané na akordeóne", "akordeónová hudba"), "violin": ("hrané na husliach", "husľová hudba")},
+        tempo={"slow": ("pomaly", "pomalé tempo"), "moderate": ("stredne rýchlo", "stredné tempo"), "fast": ("rýchlo", "rýchle tempo")},
+        bpm={"one": "{n} úder za minútu", "few": "{n} údery za minútu", "other": "{n} úderov za minútu"},
+        dynamics={"soft": ("potichu", "hrané potichu"), "loud": ("nahlas", "hrané nahlas")}, sep=", "),
+    "lt": dict(
+        instruments={"piano": ("grojama fortepijonu", "fortepijono muzika"), "strings": ("atlieka styginių ansamblis", "muzika styginiams"),
+                     "flute": ("grojama fleita", "fleitos muzika"), "organ": ("grojama bažnytiniais vargonais", "vargonų muzika"),
+                     "guitar": ("grojama klasikine gitara", "gitaros muzika"), "harp": ("grojama arfa", "arfos muzika"),
+                     "choir": ("gieda choras", "chorinė muzika"), "brass": ("atlieka varinių pučiamųjų ansamblis", "muzika variniams pučiamiesiems"),
+                     "accordion": ("grojama akordeonu", "akordeono muzika"), "violin": ("grojama smuiku", "smuiko muzika")},
+        tempo={"slow": ("lėtai", "lėtas tempas"), "moderate": ("vidutiniu tempu", "vidutinis tempas"), "fast": ("greitai", "greitas tempas")},
+        bpm={"one": "{n} dūžis per minutę", "few": "{n} dūžiai per minutę", "other": "{n} dūžių per minutę"},
+        dynamics={"soft": ("tyliai", "grojama tyliai"), "loud": ("garsiai", "grojama garsiai")}, sep=", "),
+    "sr": dict(
+        instruments={"piano": ("свирано на клавиру", "музика за клавир"), "strings": ("у извођењу гудачког ансамбла", "музика за гудаче"),
+                     "flute": ("свирано на флаути", "музика за флауту"), "organ": ("свирано на црквеним оргуљама", "музика за оргуље"),
+                     "guitar": ("свирано на класичној гитари", "музика за гитару"), "harp": ("свирано на харфи", "музика за харфу"),
+                     "choir": ("у извођењу хора", "хорска музика"), "brass": ("у извођењу лименог ансамбла", "музика за лимене дуваче"),
+                     "accordion": ("свирано на хармоници", "музика за хармонику"), "violin": ("свирано на виолини", "музика за виолину")},
+        tempo={"slow": ("споро", "споро темпо"), "moderate": ("умерено", "умерен темпо"), "fast": ("брзо", "брз темпо")},
+        bpm={"one": "{n} откуцај у минути", "other": "{n} откуцаја у минути"},
+        dynamics={"soft": ("тихо", "свирано тихо"), "loud": ("гласно", "свирано гласно")}, sep=", "),
 }
 
 

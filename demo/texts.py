@@ -162,6 +162,18 @@ PLACES = {
            "Poland": "от Полша", "Austria": "от Австрия", "Switzerland": "от Швейцария", "the Netherlands": "от Нидерландия",
            "Yugoslavia": "от Югославия", "Hungary": "от Унгария", "Russia": "от Русия", "Romania": "от Румъния",
            "Czechoslovakia": "от Чехословакия", "Ireland": "от Ирландия", "Sweden": "от Швеция", "Alsace": "от Елзас"},
+    "sk": {"Germany": "z Nemecka", "China": "z Číny", "Lorraine": "z Lotrinska", "Luxembourg": "z Luxemburska",
+           "Poland": "z Poľska", "Austria": "z Rakúska", "Switzerland": "zo Švajčiarska", "the Netherlands": "z Holandska",
+           "Yugoslavia": "z Juhoslávie", "Hungary": "z Maďarska", "Russia": "z Ruska", "Romania": "z Rumunska",
+           "Czechoslovakia": "z Československa", "Ireland": "z Írska", "Sweden": "zo Švédska", "Alsace": "z Alsaska"},
+    "lt": {"Germany": "iš Vokietijos", "China": "iš Kinijos", "Lorraine": "iš Lotaringijos", "Luxembourg": "iš Liuksemburgo",
+           "Poland": "iš Lenkijos", "Austria": "iš Austrijos", "Switzerland": "iš Šveicarijos", "the Netherlands": "iš Nyderlandų",
+           "Yugoslavia": "iš Jugoslavijos", "Hungary": "iš Vengrijos", "Russia": "iš Rusijos", "Romania": "iš Rumunijos",
+           "Czechoslovakia": "iš Čekoslovakijos", "Ireland": "iš Airijos", "Sweden": "iš Švedijos", "Alsace": "iš Elzaso"},
+    "sr": {"Germany": "из Немачке", "China": "из Кине", "Lorraine": "из Лорене", "Luxembourg": "из Луксембурга",
+           "Poland": "из Пољске", "Austria": "из Аустрије", "Switzerland": "из Швајцарске", "the Netherlands": "из Холандије",
+           "Yugoslavia": "из Југославије", "Hungary": "из Мађарске", "Russia": "из Русије", "Romania": "из Румуније",
+           "Czechoslovakia": "из Чехословачке", "Ireland": "из Ирске", "Sweden": "из Шведске", "Alsace": "из Алзаса"},
 }
 # The Chinese provinces of the Essen collection: pinyin in Latin-script languages, else the name
 # the language uses (Sino-Vietnamese readings in Vietnamese; "성" where Korean says it).
@@ -263,6 +275,14 @@ PROVINCES = {
            "Fujian": "Фудзиен", "Jiangxi": "Дзянси", "Guizhou": "Гуейджоу", "Qinghai": "Цинхай", "Ningxia": "Нинся",
            "Xinjiang": "Синдзян", "Neimenggu": "Вътрешна Монголия", "Liaoning": "Ляонин", "Jilin": "Дзилин",
            "Heilongjiang": "Хъйлундзян", "Xizang": "Тибет", "Shanghai": "Шанхай", "Beijing": "Пекин"},
+    "sk": {**_PINYIN, "Neimenggu": "Vnútorné Mongolsko", "Xizang": "Tibet", "Shanghai": "Šanghaj", "Beijing": "Peking"},
+    "lt": {**_PINYIN, "Neimenggu": "Vidinė Mongolija", "Xizang": "Tibetas", "Shanghai": "Šanchajus", "Beijing": "Pekinas"},
+    "sr": {"Shanxi": "Шанси", "Shaanxi": "Шенси", "Hebei": "Хебеј", "Jiangsu": "Ђангсу", "Yunnan": "Јунан", "Hunan": "Хунан",
+           "Sichuan": "Сечуан", "Gansu": "Гансу", "Taiwan": "Тајван", "Shandong": "Шандунг", "Zhejiang": "Џеђанг",
+           "Anhui": "Анхуеј", "Henan": "Хенан", "Hubei": "Хубеј", "Guangdong": "Гуангдунг", "Guangxi": "Гуангси",
+           "Fujian": "Фуђен", "Jiangxi": "Ђангси", "Guizhou": "Гуејџоу", "Qinghai": "Ћингхај", "Ningxia": "Нингсја",
+           "Xinjiang": "Синкјанг", "Neimenggu": "Унутрашња Монголија", "Liaoning": "Љаонинг", "Jilin": "Ђилин",
+           "Heilongjiang": "Хејлунгђанг", "Xizang": "Тибет", "Shanghai": "Шангај", "Beijing": "Пекинг"},
 }
 TUNE_TYPES = {
     "en": {"jig": "a jig", "reel": "a reel", "hornpipe": "a hornpipe", "slip jig": "a slip jig",
@@ -331,6 +351,12 @@ TUNE_TYPES = {
            "air": "spora melodija (air)"},
     "bg": {"jig": "джига", "reel": "рийл", "hornpipe": "хорнпайп", "slip jig": "слип джига", "strathspey": "стратспей",
            "air": "бавна мелодия (еър)"},
+    "sk": {"jig": "jig", "reel": "reel", "hornpipe": "hornpipe", "slip jig": "slip jig", "strathspey": "strathspey",
+           "air": "pomalá melódia (air)"},
+    "lt": {"jig": "džigas", "reel": "rilas", "hornpipe": "hornpaipas", "slip jig": "slip džigas", "strathspey": "stratspėjus",
+           "air": "lėta melodija (air)"},
+    "sr": {"jig": "џиг", "reel": "рил", "hornpipe": "хорнпајп", "slip jig": "слип џиг", "strathspey": "стратспеј",
+           "air": "спора мелодија (ер)"},
 }
 # song function -> the keyword of the Essen R: field that names it (demo.corpus reads it; first match wins)
 FUNCTION_KEYWORDS = {
@@ -472,6 +498,18 @@ FUNCTIONS = {
            "romance": "романс", "dance": "танцова песен", "religious": "духовна песен", "soldier": "войнишка песен",
            "work": "трудова песен", "mountain": "планинска песен (шанге)", "xiaodiao": "песничка (сяодяо)",
            "narrative": "повествователна песен", "humorous": "шеговита песен"},
+    "sk": {"love": "ľúbostná pieseň", "lullaby": "uspávanka", "children": "detská pieseň", "ballad": "balada",
+           "romance": "romanca", "dance": "tanečná pieseň", "religious": "duchovná pieseň", "soldier": "vojenská pieseň",
+           "work": "pracovná pieseň", "mountain": "horská pieseň (shan'ge)", "xiaodiao": "pesnička (xiaodiao)",
+           "narrative": "epická pieseň", "humorous": "žartovná pieseň"},
+    "lt": {"love": "meilės daina", "lullaby": "lopšinė", "children": "vaikų daina", "ballad": "baladė",
+           "romance": "romansas", "dance": "šokių daina", "religious": "religinė giesmė", "soldier": "karių daina",
+           "work": "darbo daina", "mountain": "kalnų daina (shan'ge)", "xiaodiao": "dainelė (xiaodiao)",
+           "narrative": "pasakojamoji daina", "humorous": "humoristinė daina"},
+    "sr": {"love": "љубавна песма", "lullaby": "успаванка", "children": "дечја песма", "ballad": "балада",
+           "romance": "романса", "dance": "плесна песма", "religious": "духовна песма", "soldier": "војничка песма",
+           "work": "радна песма", "mountain": "планинска песма (шанге)", "xiaodiao": "песмица (сјаодјао)",
+           "narrative": "приповедна песма", "humorous": "шаљива песма"},
 }
 # language -> composer -> the name in the form the language's "by" frame takes (genitive in the
 # Slavic languages, Finnish and Bengali, with the Turkish genitive suffix; surnames where usual)
@@ -532,6 +570,16 @@ COMPOSERS = {
            "Mozart": "Mozarta", "Haydn": "Haydna", "Josquin": "Josquina des Preza", "Schumann": "Schumanna"},
     "bg": {"Bach": "Бах", "Palestrina": "Палестрина", "Monteverdi": "Монтеверди", "Beethoven": "Бетовен", "Mozart": "Моцарт",
            "Haydn": "Хайдн", "Josquin": "Жоскен де Пре", "Schumann": "Шуман"},
+    "sk": {"Bach": "Johanna Sebastiana Bacha", "Palestrina": "Giovanniho Pierluigiho da Palestrinu",
+           "Monteverdi": "Claudia Monteverdiho", "Beethoven": "Ludwiga van Beethovena",
+           "Mozart": "Wolfganga Amadea Mozarta", "Haydn": "Josepha Haydna", "Josquin": "Josquina des Prez",
+           "Schumann": "Roberta Schumanna"},
+    "lt": {"Bach": "Johano Sebastiano Bacho", "Palestrina": "Džovanio Pjerluidžio da Palestrinos",
+           "Monteverdi": "Klaudijo Monteverdžio", "Beethoven": "Liudviko van Bethoveno",
+           "Mozart": "Volfgango Amadėjaus Mocarto", "Haydn": "Jozefo Haidno", "Josquin": "Žoskeno de Pre",
+           "Schumann": "Roberto Šumano"},
+    "sr": {"Bach": "Баха", "Palestrina": "Палестрине", "Monteverdi": "Монтевердија", "Beethoven": "Бетовена",
+           "Mozart": "Моцарта", "Haydn": "Хајдна", "Josquin": "Жоскена де Преа", "Schumann": "Шумана"},
 }
 # language -> era -> the phrase that follows "music" in the language's era frame and stands alone
 ERAS = {
@@ -600,6 +648,12 @@ ERAS = {
            "Classical": "iz klasicizma", "Romantic": "iz romantizma"},
     "bg": {"Medieval": "от Средновековието", "Renaissance": "от Ренесанса", "Baroque": "от епохата на барока",
            "Classical": "от епохата на класицизма", "Romantic": "от епохата на романтизма"},
+    "sk": {"Medieval": "zo stredoveku", "Renaissance": "z obdobia renesancie", "Baroque": "z obdobia baroka",
+           "Classical": "z obdobia klasicizmu", "Romantic": "z obdobia romantizmu"},
+    "lt": {"Medieval": "iš viduramžių", "Renaissance": "iš Renesanso epochos", "Baroque": "iš baroko epochos",
+           "Classical": "iš klasicizmo epochos", "Romantic": "iš romantizmo epochos"},
+    "sr": {"Medieval": "из средњег века", "Renaissance": "из ренесансе", "Baroque": "из барока",
+           "Classical": "из класицизма", "Romantic": "из романтизма"},
 }
 # language -> frames: folk song from a place / a Chinese province, fiddle tune, piece by and music by
 # a composer, music of an era, metre, one voice, title, song function, and the separator of parts
@@ -706,6 +760,15 @@ FRAMES = {
     "bg": dict(folk="народна песен {place}", folk_prov="народна песен от провинция {prov} (Китай)",
                fiddle="{type}, мелодия за цигулка", by="произведение на {c}", music_by="музика на {c}", era="музика {era}",
                metre="в размер {m}", mono="едногласна мелодия", title="със заглавие „{t}“", function="{f}", sep=", "),
+    "sk": dict(folk="ľudová pieseň {place}", folk_prov="ľudová pieseň z provincie {prov} (Čína)",
+               fiddle="{type}, skladba pre husle", by="skladba {c}", music_by="hudba {c}", era="hudba {era}",
+               metre="v takte {m}", mono="jednohlasná melódia", title="s názvom „{t}“", function="{f}", sep=", "),
+    "lt": dict(folk="liaudies daina {place}", folk_prov="liaudies daina iš {prov} provincijos (Kinija)",
+               fiddle="{type}, melodija smuikui", by="{c} kūrinys", music_by="{c} muzika", era="muzika {era}",
+               metre="{m} metru", mono="vienbalsė melodija", title="pavadinimu „{t}“", function="{f}", sep=", "),
+    "sr": dict(folk="народна песма {place}", folk_prov="народна песма из покрајине {prov} (Кина)",
+               fiddle="{type}, мелодија за виолину", by="дело {c}", music_by="музика {c}", era="музика {era}",
+               metre="у {m} такту", mono="једногласна мелодија", title="под насловом „{t}”", function="{f}", sep=", "),
 }
 # language -> ABC mode -> its name; a name holding "{k}" is the whole phrase (the frame is not used)
 MODES = {
@@ -742,6 +805,9 @@ MODES = {
     "nb": {"maj": "dur", "min": "moll", "dor": "dorisk", "mix": "miksolydisk"},
     "hr": {"maj": "dur", "min": "mol", "dor": "dorski", "mix": "miksolidijski"},
     "bg": {"maj": "мажор", "min": "минор", "dor": "дорийски", "mix": "миксолидийски"},
+    "sk": {"maj": "dur", "min": "mol", "dor": "dórska", "mix": "mixolýdická"},
+    "lt": {"maj": "mažoras", "min": "minoras", "dor": "{k} dorinė dermė", "mix": "{k} miksolidinė dermė"},
+    "sr": {"maj": "дур", "min": "мол", "dor": "дорски", "mix": "миксолидијски"},
 }
 _LETTERS = "C D E F G A B"
 _GERMAN = "C D E F G A H"  # B is H; B-flat is B
@@ -789,6 +855,10 @@ KEYS = {
                frame="i {k}-{m}"),
     "hr": dict(notes=_GERMAN, sharp="{n}is", flat="{n}es", flats=_GERMAN_FLATS, lower_minor=True, frame="{k}-{m}"),
     "bg": dict(notes="до ре ми фа сол ла си", sharp="{n} диез", flat="{n} бемол", frame="{k} {m}"),
+    "sk": dict(notes=_GERMAN, sharp="{n}is", flat="{n}es", flats=_GERMAN_FLATS, lower_minor=True, frame="{k} {m}"),
+    "lt": dict(notes=_SOLFEGE, sharp="{n} diezas", flat="{n} bemolis", frame="{k} {m}"),
+    "sr": dict(notes="Ц Д Е Ф Г А Х", sharp="{n}ис", flat="{n}ес", flats={"B": "Б", "E": "Ес", "A": "Ас"}, lower_minor=True,
+               frame="{k}-{m}"),
 }
 
 
@@ -827,7 +897,7 @@ def _one_other(n: int) -> str:
     return "one" if n == 1 else "other"
 
 
-def _east_slavic(n: int) -> str:  # ru, uk: 1, 21 такт; 2-4, 22 такта; 5-20, 25 тактов
+def _east_slavic(n: int) -> str:  # ru, uk, hr, sr: 1, 21 такт; 2-4, 22 такта; 5-20, 25 тактов
     if n % 10 == 1 and n % 100 != 11:
         return "one"
     return "few" if n % 10 in (2, 3, 4) and n % 100 not in (12, 13, 14) else "other"
@@ -841,6 +911,12 @@ def _polish(n: int) -> str:  # 1 takt; 2-4, 22 takty; 5-21, 25 taktów
 
 def _czech(n: int) -> str:  # 1 takt; 2-4 takty; 5 and more taktů
     return "one" if n == 1 else "few" if n in (2, 3, 4) else "other"
+
+
+def _lithuanian(n: int) -> str:  # 1, 21 taktas; 2-9, 22 taktai; 10-20, 30 taktų
+    if n % 10 == 1 and n % 100 != 11:
+        return "one"
+    return "few" if n % 10 >= 2 and not 12 <= n % 100 <= 19 else "other"
 
 
 def _arabic(n: int) -> str:  # singular, dual, plural for 3-10, accusative singular for 11-99
@@ -859,7 +935,7 @@ PLURAL_RULES = {
     "uk": _east_slavic, "el": _one_other, "tr": _one_other, "ar": _arabic, "hi": _one_other, "ko": _one_other,
     "vi": _one_other, "id": _one_other, "sv": _one_other, "fi": _one_other, "da": _one_other, "hu": _one_other,
     "ro": _romanian, "ca": _one_other, "he": _one_other, "th": _one_other, "fa": _one_other, "bn": _one_other,
-    "nb": _one_other, "hr": _east_slavic, "bg": _one_other,
+    "nb": _one_other, "hr": _east_slavic, "bg": _one_other, "sk": _czech, "lt": _lithuanian, "sr": _east_slavic,
 }
 # language -> plural category -> the phrase ("other" serves every category a language leaves out;
 # Turkish, Hungarian, Persian and the East Asian languages keep the noun singular after a number)
@@ -882,6 +958,9 @@ BARS = {
     "th": {"other": "{n} ห้อง"}, "fa": {"other": "{n} میزان"}, "bn": {"other": "{n}টি বার"},
     "nb": {"one": "1 takt", "other": "{n} takter"}, "hr": {"one": "{n} takt", "few": "{n} takta", "other": "{n} taktova"},
     "bg": {"one": "1 такт", "other": "{n} такта"},
+    "sk": {"one": "1 takt", "few": "{n} takty", "other": "{n} taktov"},
+    "lt": {"one": "{n} taktas", "few": "{n} taktai", "other": "{n} taktų"},
+    "sr": {"one": "{n} такт", "few": "{n} такта", "other": "{n} тактова"},
 }
 # language -> plural category -> "for n voices" (n >= 2; one voice is FRAMES' "mono")
 VOICES = {
@@ -900,6 +979,8 @@ VOICES = {
     "bn": {"other": "{n}টি কণ্ঠের জন্য"},
     "nb": {"other": "for {n} stemmer"}, "hr": {"few": "za {n} glasa", "other": "za {n} glasova"},
     "bg": {"other": "за {n} гласа"},
+    "sk": {"few": "pre {n} hlasy", "other": "pre {n} hlasov"}, "lt": {"other": "{n} balsams"},
+    "sr": {"few": "за {n} гласа", "other": "за {n} гласова"},
 }
 
 
