@@ -517,6 +517,11 @@ _LATIN_NAMES = {"Bach": "Johann Sebastian Bach", "Palestrina": "Giovanni Pierlui
                 "Monteverdi": "Claudio Monteverdi", "Beethoven": "Ludwig van Beethoven",
                 "Mozart": "Wolfgang Amadeus Mozart", "Haydn": "Joseph Haydn", "Josquin": "Josquin des Prez",
                 "Schumann": "Robert Schumann"}
+# Czech genitives ("a piece by ..."), which Slovak shares but for Palestrina's
+_CZECH_NAMES = {"Bach": "Johanna Sebastiana Bacha", "Palestrina": "Giovanniho Pierluigiho da Palestriny",
+                "Monteverdi": "Claudia Monteverdiho", "Beethoven": "Ludwiga van Beethovena",
+                "Mozart": "Wolfganga Amadea Mozarta", "Haydn": "Josepha Haydna", "Josquin": "Josquina des Prez",
+                "Schumann": "Roberta Schumanna"}
 COMPOSERS = {
     "en": _LATIN_NAMES, "de": _LATIN_NAMES, "fr": _LATIN_NAMES, "es": _LATIN_NAMES, "it": _LATIN_NAMES,
     "zh": {"Bach": "巴赫", "Palestrina": "帕莱斯特里纳", "Monteverdi": "蒙特威尔第", "Beethoven": "贝多芬", "Mozart": "莫扎特",
@@ -530,10 +535,7 @@ COMPOSERS = {
            "Monteverdi": "Claudia Monteverdiego", "Beethoven": "Ludwiga van Beethovena",
            "Mozart": "Wolfganga Amadeusza Mozarta", "Haydn": "Josepha Haydna", "Josquin": "Josquina des Prez",
            "Schumann": "Roberta Schumanna"},
-    "cs": {"Bach": "Johanna Sebastiana Bacha", "Palestrina": "Giovanniho Pierluigiho da Palestriny",
-           "Monteverdi": "Claudia Monteverdiho", "Beethoven": "Ludwiga van Beethovena",
-           "Mozart": "Wolfganga Amadea Mozarta", "Haydn": "Josepha Haydna", "Josquin": "Josquina des Prez",
-           "Schumann": "Roberta Schumanna"},
+    "cs": _CZECH_NAMES,
     "uk": {"Bach": "Баха", "Palestrina": "Палестрини", "Monteverdi": "Монтеверді", "Beethoven": "Бетховена",
            "Mozart": "Моцарта", "Haydn": "Гайдна", "Josquin": "Жоскена", "Schumann": "Шумана"},
     "el": {"Bach": "Μπαχ", "Palestrina": "Παλεστρίνα", "Monteverdi": "Μοντεβέρντι", "Beethoven": "Μπετόβεν",
@@ -570,10 +572,7 @@ COMPOSERS = {
            "Mozart": "Mozarta", "Haydn": "Haydna", "Josquin": "Josquina des Preza", "Schumann": "Schumanna"},
     "bg": {"Bach": "Бах", "Palestrina": "Палестрина", "Monteverdi": "Монтеверди", "Beethoven": "Бетовен", "Mozart": "Моцарт",
            "Haydn": "Хайдн", "Josquin": "Жоскен де Пре", "Schumann": "Шуман"},
-    "sk": {"Bach": "Johanna Sebastiana Bacha", "Palestrina": "Giovanniho Pierluigiho da Palestrinu",
-           "Monteverdi": "Claudia Monteverdiho", "Beethoven": "Ludwiga van Beethovena",
-           "Mozart": "Wolfganga Amadea Mozarta", "Haydn": "Josepha Haydna", "Josquin": "Josquina des Prez",
-           "Schumann": "Roberta Schumanna"},
+    "sk": {**_CZECH_NAMES, "Palestrina": "Giovanniho Pierluigiho da Palestrinu"},  # masculine -a nouns take -u in Slovak
     "lt": {"Bach": "Johano Sebastiano Bacho", "Palestrina": "Džovanio Pjerluidžio da Palestrinos",
            "Monteverdi": "Klaudijo Monteverdžio", "Beethoven": "Liudviko van Bethoveno",
            "Mozart": "Volfgango Amadėjaus Mocarto", "Haydn": "Jozefo Haidno", "Josquin": "Žoskeno de Pre",
