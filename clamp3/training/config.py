@@ -66,6 +66,8 @@ class TrainConfig:
     freeze_text: bool = False  # the text tower and its projection
     freeze_text_model: bool = False  # the text tower only; its pooled outputs are computed once per text
     text_cache: str = ""  # with a frozen text tower: a file keeping its pooled outputs between runs and stages
+    text_train_layers: int = 0  # > 0: only the text tower's top N layers are trained (below them it runs frozen, in eval mode)
+    text_learning_rate: float = 0.0  # > 0: the learning rate of those layers (pretrained weights take a smaller one)
     text_sampling: str = "official"  # or "one": one candidate text per example (see PairDataset)
     text_prior: bool = False  # with text_sampling=one: music -> text logits corrected by each text's log frequency (see contrastive_loss)
     freeze_music_model: bool = False  # the stage's music tower only; its pooled outputs are computed once per input
@@ -97,6 +99,14 @@ class TrainConfig:
             raise ConfigError(f"stage must be one of {sorted(STAGES)}, got '{self.stage}'")
         if self.precision not in PRECISIONS:
             raise ConfigError(f"precision must be one of {sorted(PRECISIONS)}, got '{self.precision}'")
+        if self.text_train_layers < 0 or self.text_learning_rate < 0:
+            raise ConfigError(f"text_train_layers and text_learning_rate must not be negative, got "
+                              f"{self.text_train_layers} and {self.text_learning_rate}")
+        if self.text_train_layers and (self.freeze_text or self.freeze_text_model or self.text_cache):
+            raise ConfigError("text_train_layers trains part of the text tower: it cannot go with freeze_text, "
+                              "freeze_text_model or text_cache")
+        if self.text_learning_rate and not self.text_train_layers:
+            raise ConfigError("text_learning_rate is the learning rate of text_train_layers; set those too")
         if self.text_prior and self.text_sampling != "one":
             raise ConfigError("text_prior needs text_sampling=one (the frequency of a text is that of one whole candidate)")
         if self.objective == "clamp3" and self.batch_size < 2:

@@ -94,6 +94,7 @@ class ContrastiveTask:
                 param.requires_grad = False
         self.frozen = frozen
         self.model = model
+        self.tuned_text_layers = self._tune_text_layers(config.text_train_layers) if config.text_train_layers else []
         self.text_cache = TextCache(Path(config.text_cache), model.text_model) if config.text_cache else None
         if self.text_cache is not None and "text_model" not in frozen:
             raise ConfigError("text_cache needs a frozen text tower (freeze_text_model=true or freeze_text=true)")
@@ -145,13 +146,40 @@ class ContrastiveTask:
             lengths.append((len(self.data.patchilizer.units(music)) if isinstance(music, str) else len(music)) + 2)
         return lengths
 
+    def _tune_text_layers(self, count: int) -> list[torch.nn.Module]:
+        """Freeze the text tower but its top ``count`` layers; the model's config then names them as
+        tuned, so that a packaged tower's saved model holds their weights."""
+        text, config = self.model.text_model, self.model.config
+        layers = list(text.encoder.layer) if hasattr(text, "encoder") and hasattr(text.encoder, "layer") else []
+        if count > len(layers):
+            raise ConfigError(f"text_train_layers={count}, but the text tower has {len(layers)} layers")
+        tuned = layers[len(layers) - count:]
+        kept = {id(p) for layer in tuned for p in layer.parameters()}
+        for param in text.parameters():
+            param.requires_grad = id(param) in kept
+        config.text_tuned_layers = max(config.text_tuned_layers, count)
+        return tuned
+
     def parameters(self):
         return [p for p in self.model.parameters() if p.requires_grad] + ([self.logit_scale] if self.config.learnable_temperature else [])
+
+    def parameter_groups(self) -> list[dict]:
+        """What the optimiser trains, by learning rate: the tuned text layers at ``text_learning_rate`` when set."""
+        rate = self.config.text_learning_rate
+        if not rate:
+            return [{"params": self.parameters()}]
+        tuned = {id(p) for layer in self.tuned_text_layers for p in layer.parameters()}
+        return [{"params": [p for p in self.parameters() if id(p) not in tuned]},
+                {"params": [p for p in self.parameters() if id(p) in tuned], "lr": rate}]
 
     def train_mode(self) -> None:
         self.model.train()
         for name in self.frozen:
             getattr(self.model, name).eval()
+        if self.tuned_text_layers:  # the frozen part of the text tower computes as at inference (no dropout)
+            self.model.text_model.eval()
+            for layer in self.tuned_text_layers:
+                layer.train()
 
     def _text_log_prior(self, pairs) -> tuple[dict[bytes, float], float]:
         """Log probability that a training example draws each text (one candidate of its pair,

@@ -132,7 +132,7 @@ def _train(config: TrainConfig, on_event: Callable[[dict], None] | None, stop) -
     steps_per_epoch = len(task) // global_batch
     if steps_per_epoch == 0:
         raise ConfigError(f"a global batch of {global_batch} is larger than the {len(task)} training examples")
-    optimizer = torch.optim.AdamW(task.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+    optimizer = torch.optim.AdamW(task.parameter_groups(), lr=config.learning_rate, weight_decay=config.weight_decay)
     total_steps = config.max_steps or steps_per_epoch * config.epochs
 
     def lr_factor(step: int) -> float:

@@ -114,6 +114,9 @@ class M3Task:
     def parameters(self):
         return list(self.model.parameters())
 
+    def parameter_groups(self) -> list[dict]:
+        return [{"params": self.parameters()}]
+
     def train_mode(self) -> None:
         self.model.train()
 

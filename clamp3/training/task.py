@@ -52,6 +52,9 @@ class Task(Protocol):
     def parameters(self) -> list[torch.nn.Parameter]:
         """What the optimiser trains."""
 
+    def parameter_groups(self) -> list[dict]:
+        """:meth:`parameters` as the optimiser's groups (``{"params": [...]}``, with ``"lr"`` where a group has its own)."""
+
     def train_mode(self) -> None:
         """The model in training mode (its frozen parts stay in eval mode)."""
 
