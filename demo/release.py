@@ -37,7 +37,9 @@ from demo.relabel import compact, relabel
 METADATA_FIELDS = ("kind", "collection", "region", "country", "province", "tune_type", "function", "composer", "era",
                    "metre", "key", "voices", "bars", "split")  # split: kept for evaluation, never shown
 CARD_TEMPLATE = Path(__file__).with_name("model_card.md")
-STAGE_KEYS = ("stage", "freeze_text", "freeze_text_model", "text_prior", "epochs", "batch_size", "learning_rate", "lr_schedule")
+STAGE_KEYS = ("stage", "freeze_text", "freeze_text_model", "text_train_layers", "text_learning_rate", "text_prior", "epochs",
+              "batch_size", "learning_rate", "lr_schedule")
+_SHOWN_WHEN_SET = {"text_train_layers", "text_learning_rate"}  # a run's config.yaml holds every setting: these only where used
 
 
 def copy_model(source: Path, target: Path) -> None:
@@ -97,7 +99,7 @@ def run_summary(run: Path) -> str:
     events = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()] if (run / "metrics.jsonl").exists() else []
     steps = [e for e in events if e["event"] == "step"]
     evals = [e for e in events if e["event"] == "eval"]
-    settings = ", ".join(f"{k}={config[k]}" for k in STAGE_KEYS if k in config)
+    settings = ", ".join(f"{k}={config[k]}" for k in STAGE_KEYS if k in config and (config[k] or k not in _SHOWN_WHEN_SET))
     if not config and not events:
         return f"- `{run.name}`: no record of the run ({run} holds no config.yaml or metrics.jsonl)"
     line = f"- `{run.name}`: {settings}"
@@ -120,6 +122,22 @@ def run_summary(run: Path) -> str:
     return line
 
 
+def tuned_text_params(model) -> int:
+    """Parameters of the text tower's layers trained with the model (``text_tuned_layers``)."""
+    layers = model.text_model.encoder.layer
+    return sum(p.numel() for layer in layers[len(layers) - model.config.text_tuned_layers:] for p in layer.parameters()) \
+        if model.config.text_tuned_layers else 0
+
+
+def text_tuned(model) -> str:
+    """How much of the packaged text tower was trained with the model, for the card's architecture table."""
+    tuned = model.config.text_tuned_layers
+    if not tuned:
+        return "**frozen**"
+    which = "its top layer" if tuned == 1 else f"its top {tuned} layers"
+    return f"frozen but {which} ({tuned_text_params(model) / 1e6:.1f}M parameters, trained here and stored in `model.safetensors`)"
+
+
 def render_card(model_folder: Path, data: Path, report: dict | None, runs: list[Path]) -> str:
     model = load_model("default")
     config = model.config
@@ -135,6 +153,8 @@ def render_card(model_folder: Path, data: Path, report: dict | None, runs: list[
         "audio_layers": config.audio.num_layers, "audio_hidden": config.audio.hidden_size, "audio_params": count("audio_model"),
         "proj_params": f"{sum(count_params(model, n) for n in ('text_proj', 'symbolic_proj', 'audio_proj')) / 1e6:.2f}M",
         "file_mb": f"{(model_folder / 'model.safetensors').stat().st_size / 1e6:.1f}",
+        "text_tuned": text_tuned(model),
+        "text_in_file": f"{tuned_text_params(model) / 1e6:.1f}M" if config.text_tuned_layers else "none",
         "works": f"{len(works):,}", "essen": f"{kinds['folk']:,}", "fiddle": f"{kinds['fiddle']:,}", "composer": f"{kinds['composer']:,}",
         "audio": f"{sum('audio' in w['files'] for w in works):,}", "heldout": f"{sum(w['split'] == 'heldout' for w in works):,}",
         "val": f"{sum(w['split'] == 'val' for w in works):,}",

@@ -34,7 +34,7 @@ def test_default_weights_name_their_text_tower_and_audio_extractor(model):
     assert build_parser().parse_args(["embed", "x", "--out", "y"]).weights == "default"
     assert model.config.text_model == "packaged:multilingual-e5-small"
     assert model.config.audio_extractor == "spectral-v1"
-    assert (model_dir() / "model.safetensors").stat().st_size <= 60e6
+    assert (model_dir() / "model.safetensors").stat().st_size <= 40e6  # CPU-sized (issue 21), its tuned text layer included
     card = (model_dir() / "README.md").read_text(encoding="utf-8")
     for section in ("## Data", "## Training", "## Evaluation", "## Limits", "## Reproduce"):
         assert section in card

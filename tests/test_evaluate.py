@@ -267,6 +267,23 @@ def test_the_model_card_says_which_training_run_left_no_record(tmp_path):
         {"event": "eval", "mrr": 0.25, "hit@10": 0.5}]) + "\n")
     assert run_summary(run) == ("- `audio`: stage=audio, epochs=24; 2 steps, 1 min on 2 CPU cores, final loss 1.500; "
                                 "validation text -> music MRR 0.250, Hit@10 0.500")
+    (run / "config.yaml").write_text("stage: symbolic\ntext_train_layers: 1\ntext_learning_rate: 5.0e-05\nepochs: 5\n")
+    assert run_summary(run).startswith("- `audio`: stage=symbolic, text_train_layers=1, text_learning_rate=5e-05, epochs=5;")
+    (run / "config.yaml").write_text("stage: audio\ntext_train_layers: 0\ntext_learning_rate: 0.0\nepochs: 24\n")
+    assert run_summary(run).startswith("- `audio`: stage=audio, epochs=24;")  # settings a run did not use are not listed
+
+
+def test_the_model_card_says_how_much_of_the_text_tower_was_trained():
+    from clamp3.models import load_model
+    from demo.release import text_tuned
+
+    model = load_model("default")
+    model.config.text_tuned_layers = 0
+    assert text_tuned(model) == "**frozen**"
+    model.config.text_tuned_layers = 1
+    assert text_tuned(model).startswith("frozen but its top layer (1.8M parameters")
+    model.config.text_tuned_layers = 2
+    assert text_tuned(model).startswith("frozen but its top 2 layers (3.5M parameters")
 
 
 def test_a_language_with_no_query_is_said_and_left_out_of_the_ratios():
