@@ -479,5 +479,6 @@ def test_a_packaged_text_tower_saves_only_its_tuned_layers(pairs_file, tmp_path)
     (final / "config.json").write_text(json.dumps(config_file))
     with pytest.raises(CheckpointError, match="text_tuned_layers=0"):
         load(final)
-    default.config.save(tmp_path / "untuned.json")  # a model without tuned layers keeps the config earlier versions read
+    # a model without tuned layers keeps the config earlier versions read (the default itself has one since 2026-12-06)
+    dataclasses.replace(default.config, text_tuned_layers=0).save(tmp_path / "untuned.json")
     assert "text_tuned_layers" not in json.loads((tmp_path / "untuned.json").read_text())
