@@ -140,6 +140,22 @@ def test_the_metre_swap_benchmark_changes_the_metre_fields_alone():
         assert module.in_four_four("L:1/8\nK:D\nABcd|\n") == "L:1/8\nK:D\nABcd|\n"  # no metre field: nothing to change
 
 
+def test_the_description_facets_benchmark_leaves_out_one_fact_at_a_time():
+    """benchmarks/description_facets.py: each column is the held-out description query less one
+    spelled-out fact (the rest in the same order), or the class alone."""
+    work = {"kind": "folk", "region": "Germany", "country": "Germany", "function": "love", "metre": "6/8", "key": "G",
+            "voices": 1, "bars": 32, "title": "Ach Gott"}
+    with benchmark_script("description_facets") as module:
+        for lang in ("en", "zh", "he"):
+            full = module.query(work, lang, module.VARIANTS["description"])
+            assert full == describe(work, lang, title=False)
+            for fact, word in (("key", key_name("G", lang)), ("metre", "6/8"), ("bars", bars_phrase(32, lang))):
+                less = module.query(work, lang, module.VARIANTS[f"-{fact}"])
+                assert word in full and word not in less and len(less) < len(full)
+            assert module.query(work, lang, module.VARIANTS["class"]) == core(work, lang)
+        assert module.query({"kind": "folk", "country": None}, "en", frozenset()) is None  # no class: no query
+
+
 def test_each_work_is_described_in_its_own_draw_of_the_training_languages():
     works = [{"id": f"work{i}"} for i in range(2000)]
     drawn = [_text_languages(work, 0, 4) for work in works]
