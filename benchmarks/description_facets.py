@@ -33,27 +33,19 @@ VARIANTS = {  # column -> the facts left out of the description
 }
 
 
-def query(work: dict, lang: str, left_out: frozenset | None) -> str | None:
-    """The held-out description of ``work`` without the facts ``left_out`` (None: the class alone)."""
+def query(left_out: frozenset | None):
+    """The held-out description query without the facts ``left_out`` (None: the class alone)."""
     from demo import texts
 
-    head = texts.core(work, lang)
-    if head is None or left_out is None:
-        return head
-    parts = [phrase for what, phrase in texts.facts(work, lang, title=False) if what not in left_out]
-    return texts.FRAMES[lang]["sep"].join([head, *parts])
+    if left_out is None:
+        return texts.core
+    return lambda work, lang: texts.describe(work, lang, title=False, leave_out=left_out)
 
 
 def hits(embedder, vectors: np.ndarray, works: list[dict], lang: str) -> dict[str, float]:
-    from clamp3.retrieval import normalize, retrieval_metrics, retrieval_ranks
+    from demo.evaluate import retrieval
 
-    out = {}
-    for name, left_out in VARIANTS.items():
-        queries = [query(work, lang, left_out) for work in works]
-        rows = [i for i, text in enumerate(queries) if text]
-        encoded = normalize(embedder.encode_texts([queries[i] for i in rows]))
-        out[name] = retrieval_metrics(retrieval_ranks(encoded, vectors, np.array(rows)))["hit@10"]
-    return out
+    return {name: retrieval(embedder, vectors, works, lang, query(left_out))["hit@10"] for name, left_out in VARIANTS.items()}
 
 
 def main(argv: list[str] | None = None) -> int:

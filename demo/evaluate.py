@@ -23,6 +23,7 @@ import argparse
 import json
 import sys
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -226,10 +227,12 @@ QUERIES = {
 }
 
 
-def retrieval(embedder, vectors, works, lang, query: str = "retrieval") -> dict:
-    """Each held-out work's query of ``QUERIES[query]`` in ``lang`` (by default its description of
-    everything but the title) as the query for that work among all of them."""
-    texts = [QUERIES[query][1](w, lang) for w in works]
+def retrieval(embedder, vectors, works, lang, query: str | Callable[[dict, str], str | None] = "retrieval") -> dict:
+    """Each held-out work's query in ``lang`` as the query for that work among all of them: the
+    query of ``QUERIES[query]`` (by default its description of everything but the title), or
+    ``query(work, lang)`` itself when it is a function."""
+    make = QUERIES[query][1] if isinstance(query, str) else query
+    texts = [make(w, lang) for w in works]
     rows = [i for i, text in enumerate(texts) if text]
     if not rows:  # no work of the pool can be described in this language
         return {"pool": len(works), "queries": 0}

@@ -1050,12 +1050,14 @@ def details(work: dict, lang: str, title: bool = True) -> list[str]:
     return [phrase for _, phrase in facts(work, lang, title)]
 
 
-def describe(work: dict, lang: str, rng: random.Random | None = None, title: bool = True) -> str | None:
-    """A description; with ``rng`` a random subset and order of the details, else all of them."""
+def describe(work: dict, lang: str, rng: random.Random | None = None, title: bool = True,
+             leave_out: frozenset[str] = frozenset()) -> str | None:
+    """A description; with ``rng`` a random subset and order of the details, else all of them but
+    those named in ``leave_out`` (the ``what`` of ``facts``: "key", "metre", "bars", ...)."""
     head = core(work, lang)
     if head is None:
         return None
-    parts = details(work, lang, title)
+    parts = [phrase for what, phrase in facts(work, lang, title) if what not in leave_out]
     if rng is not None:
         parts = [p for p in parts if rng.random() < 0.5]
         rng.shuffle(parts)

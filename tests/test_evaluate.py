@@ -382,3 +382,20 @@ def test_the_shipped_release_is_evaluated_again_in_place(small_library, tmp_path
     with pytest.raises(SystemExit, match="its tables are not those of"):
         evaluate_again(corpus, assets)
     assert card.read_text(encoding="utf-8") == "# a card edited by hand\n"
+
+
+def test_retrieval_takes_a_query_function_as_well_as_a_named_query():
+    from demo.evaluate import retrieval
+
+    class Words:  # a text "a" / "b" / "c" is the unit vector of that work
+        def encode_texts(self, texts):
+            return np.eye(3, dtype=np.float32)[["abc".index(t) for t in texts]]
+
+    works = [{"id": "a"}, {"id": "b"}, {"id": "c"}]
+    vectors = np.eye(3, dtype=np.float32)
+    own = retrieval(Words(), vectors, works, "en", lambda work, lang: work["id"])
+    assert own["hit@1"] == 1.0 and own["queries"] == 3
+    shifted = retrieval(Words(), vectors, works, "en", lambda work, lang: "bca"["abc".index(work["id"])])
+    assert shifted["hit@1"] == 0.0
+    some = retrieval(Words(), vectors, works, "en", lambda work, lang: None if work["id"] == "c" else work["id"])
+    assert some["queries"] == 2 and some["pool"] == 3
