@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +34,7 @@ VARIANTS = {  # column -> the facts left out of the description
 }
 
 
-def query(left_out: frozenset | None):
+def query(left_out: frozenset | None) -> Callable[[dict, str], str | None]:
     """The held-out description query without the facts ``left_out`` (None: the class alone)."""
     from demo import texts
 

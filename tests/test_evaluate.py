@@ -384,7 +384,7 @@ def test_the_shipped_release_is_evaluated_again_in_place(small_library, tmp_path
     assert card.read_text(encoding="utf-8") == "# a card edited by hand\n"
 
 
-def test_retrieval_takes_a_query_function_as_well_as_a_named_query():
+def test_retrieval_takes_a_query_function_in_place_of_a_named_query():
     from demo.evaluate import retrieval
 
     class Words:  # a text "a" / "b" / "c" is the unit vector of that work
