@@ -1045,9 +1045,10 @@ def facts(work: dict, lang: str, title: bool = True) -> list[tuple[str, str]]:
     return parts
 
 
-def details(work: dict, lang: str, title: bool = True) -> list[str]:
-    """Optional parts: title, song function, era, metre, key, voices, length in bars."""
-    return [phrase for _, phrase in facts(work, lang, title)]
+def details(work: dict, lang: str, title: bool = True, leave_out: frozenset[str] = frozenset()) -> list[str]:
+    """Optional parts: title, song function, era, metre, key, voices, length in bars; but those
+    named in ``leave_out`` (the ``what`` of ``facts``)."""
+    return [phrase for what, phrase in facts(work, lang, title) if what not in leave_out]
 
 
 def describe(work: dict, lang: str, rng: random.Random | None = None, title: bool = True,
@@ -1057,7 +1058,7 @@ def describe(work: dict, lang: str, rng: random.Random | None = None, title: boo
     head = core(work, lang)
     if head is None:
         return None
-    parts = [phrase for what, phrase in facts(work, lang, title) if what not in leave_out]
+    parts = details(work, lang, title, leave_out)
     if rng is not None:
         parts = [p for p in parts if rng.random() < 0.5]
         rng.shuffle(parts)
@@ -1072,7 +1073,7 @@ def describe(work: dict, lang: str, rng: random.Random | None = None, title: boo
 # the last release of 2026-12-06: held-out descriptions in other languages gained from these facts
 # about half of what English's did (``benchmarks/description_facets.py``); with twice the share every
 # language found its scores more often (demo/README.md).
-SPELLED_OUT = {"key", "metre", "bars"}
+SPELLED_OUT = frozenset({"key", "metre", "bars"})
 SPELLED_OUT_SHARE = 0.3
 
 
@@ -1082,7 +1083,7 @@ def portrait(work: dict, lang: str) -> str | None:
     head = core(work, lang)
     if head is None:
         return None
-    parts = [phrase for what, phrase in facts(work, lang, title=False) if what not in SPELLED_OUT]
+    parts = details(work, lang, title=False, leave_out=SPELLED_OUT)
     return FRAMES[lang]["sep"].join([head, *parts, *music_phrases(work.get("music") or {}, lang)])
 
 
