@@ -55,7 +55,7 @@ AUDIO_FRACTION = 0.5
 # language gets about 30 % of the works). Training draws one text per work and epoch. The text
 # stage tunes the tower's top layer and so caches nothing: more languages cost it nothing, and with
 # 4 (until 2026-12-07) each language met the same 15 % of the works in every release. Only the
-# audio stage caches texts (about 10 ms each on 2 CPU cores, about 5 min more for 8 than for 4).
+# audio stage caches texts (about 10 ms each on 2 CPU cores: 7 min with 4, 20 with 8 on a slower machine).
 TEXT_LANGUAGES = 8
 
 
