@@ -158,6 +158,8 @@ def render_card(model_folder: Path, data: Path, report: dict | None, runs: list[
         "works": f"{len(works):,}", "essen": f"{kinds['folk']:,}", "fiddle": f"{kinds['fiddle']:,}", "composer": f"{kinds['composer']:,}",
         "audio": f"{sum('audio' in w['files'] for w in works):,}", "heldout": f"{sum(w['split'] == 'heldout' for w in works):,}",
         "val": f"{sum(w['split'] == 'val' for w in works):,}",
+        # the training languages each work's texts are written in, as the data has them (demo.build's --text-languages)
+        "text_languages": Counter(len(w.get("texts", ())) for w in works).most_common(1)[0][0] if works else 0,
         "stages": "\n".join(run_summary(run) for run in runs) or "- (no training runs given to the release)",
         "tables": table(report) if report else "(not evaluated in this release)",
         "commands": "\n".join(f"    clamp3 train clamp3 --config demo/configs/{run.name}.yaml" for run in runs),

@@ -286,6 +286,22 @@ def test_the_model_card_says_how_much_of_the_text_tower_was_trained():
     assert text_tuned(model).startswith("frozen but its top 2 layers (3.5M parameters")
 
 
+def test_the_model_card_says_how_many_languages_each_work_was_described_in(tmp_path):
+    """The card's Data section said "four drawn per work" after the recipe went to eight; it now
+    counts the languages of each work's texts in the data the release was given."""
+    import json
+
+    from clamp3.assets import model_dir
+    from demo.release import render_card
+
+    works = [{"id": f"w{i}", "kind": "folk", "split": "train", "files": {"abc": f"music/train/w{i}.abc"},
+              "texts": {lang: ["a song"] for lang in ("en", "de", "fr")[:3 if i else 2]}} for i in range(3)]
+    (tmp_path / "works.jsonl").write_text("\n".join(json.dumps(w) for w in works) + "\n", encoding="utf-8")
+    card = render_card(model_dir(), tmp_path, None, [])
+    assert "`demo/languages.py`;\n3 drawn per work;" in card and "four drawn" not in card
+    assert "3 works from the music21 corpus" in card
+
+
 def test_a_language_with_no_query_is_said_and_left_out_of_the_ratios():
     from demo.evaluate import retrieval, retrieval_summary, retrieval_table
 
