@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import shutil
 import sys
@@ -122,6 +123,26 @@ def run_summary(run: Path) -> str:
     return line
 
 
+def earlier_card(card: str) -> dict:
+    """What a release that goes on from the shipped model keeps of the shipped card: the lines of
+    the stages before (``stages``), the Reproduce section's ``clamp3 train`` lines (``commands``)
+    and its note after the release line (``note``)."""
+    if "\n## Training\n" not in card or "\n## Evaluation\n" not in card or "\n## Reproduce\n" not in card:
+        raise ValueError("not a model card written by demo.release (no Training, Evaluation or Reproduce section)")
+    training = card[card.index("\n## Training\n"):card.index("\n## Evaluation\n")]
+    reproduce = card[card.index("\n## Reproduce\n"):].splitlines()
+    release = next((i for i, line in enumerate(reproduce) if line.startswith("    python -m demo.release")), len(reproduce))
+    return {"stages": [line for line in training.splitlines() if line.startswith("- `")],
+            "commands": [line for line in reproduce if line.startswith("    clamp3 train ")],
+            "note": "\n".join(reproduce[release + 1:]).strip()}
+
+
+def continued(lines: list[str], date: str) -> list[str]:
+    """The new runs' card lines marked as going on from the release above, each from the one before it."""
+    return [line.replace("`: ", f"` ({date}, from {'the release above' if i == 0 else 'that stage'}): ", 1)
+            for i, line in enumerate(lines)]
+
+
 def tuned_text_params(model) -> int:
     """Parameters of the text tower's layers trained with the model (``text_tuned_layers``)."""
     layers = model.text_model.encoder.layer
@@ -138,11 +159,20 @@ def text_tuned(model) -> str:
     return f"frozen but {which} ({tuned_text_params(model) / 1e6:.1f}M parameters, trained here and stored in `model.safetensors`)"
 
 
-def render_card(model_folder: Path, data: Path, report: dict | None, runs: list[Path]) -> str:
+def render_card(model_folder: Path, data: Path, report: dict | None, runs: list[Path], earlier: dict | None = None,
+                date: str = "") -> str:
+    """The model card from ``demo/model_card.md``. With ``earlier`` (``earlier_card`` of the shipped
+    card), the runs went on from the shipped model: its stage lines, commands and Reproduce note are
+    kept and the runs' lines follow, marked with ``date``."""
     model = load_model("default")
     config = model.config
     works = read_works(data)
     kinds = Counter(w["kind"] for w in works)
+    stages = [run_summary(run) for run in runs]
+    commands = [f"    clamp3 train clamp3 --config demo/configs/{run.name}.yaml" for run in runs]
+    if earlier:
+        stages = earlier["stages"] + continued(stages, date)
+        commands = earlier["commands"] + [line for line in commands if line not in earlier["commands"]]
 
     def count(prefix: str) -> str:
         return f"{sum(p.numel() for n, p in model.named_parameters() if n.startswith(prefix)) / 1e6:.1f}M"
@@ -160,9 +190,10 @@ def render_card(model_folder: Path, data: Path, report: dict | None, runs: list[
         "val": f"{sum(w['split'] == 'val' for w in works):,}",
         # the training languages each work's texts are written in, as the data has them (demo.build's --text-languages)
         "text_languages": Counter(len(w.get("texts", ())) for w in works).most_common(1)[0][0] if works else 0,
-        "stages": "\n".join(run_summary(run) for run in runs) or "- (no training runs given to the release)",
+        "stages": "\n".join(stages) or "- (no training runs given to the release)",
         "tables": table(report) if report else "(not evaluated in this release)",
-        "commands": "\n".join(f"    clamp3 train clamp3 --config demo/configs/{run.name}.yaml" for run in runs),
+        "commands": "\n".join(commands),
+        "reproduce_note": f"\n{earlier['note']}\n" if earlier and earlier["note"] else "",
     }
     return CARD_TEMPLATE.read_text(encoding="utf-8").format(**values)
 
@@ -193,6 +224,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", help="a trained model folder (e.g. runs/demo/audio/final)")
     parser.add_argument("--data", default="data/demo")
     parser.add_argument("--runs", default="", help="the training runs behind the model, comma-separated, for the model card")
+    parser.add_argument("--continues", action="store_true",
+                        help="the runs went on from the shipped model: keep its card's stage lines, commands and Reproduce "
+                             "note, and add the runs' lines after them")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--skip-eval", action="store_true")
     parser.add_argument("--evaluate-only", action="store_true",
@@ -205,6 +239,12 @@ def main(argv: list[str] | None = None) -> int:
     if not args.model:
         parser.error("--model is required (or --evaluate-only)")
     target = assets / MODEL_DIR
+    earlier = None
+    if args.continues:  # read before anything is overwritten, and before the hour of work
+        try:
+            earlier = earlier_card((target / "README.md").read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:
+            parser.error(f"--continues: {target / 'README.md'}: {error}")
     copy_model(Path(args.model), target)
     library, tmp, music = build_library(data, assets / LIBRARY_DIR, args.workers)
     print(relabel(library), file=sys.stderr)  # what demo.relabel gives the shipped library, repeats removed
@@ -223,7 +263,8 @@ def main(argv: list[str] | None = None) -> int:
         (target / "metrics.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         print(table(report))
     runs = [Path(r) for r in args.runs.split(",") if r]
-    (target / "README.md").write_text(render_card(target, data, report, runs), encoding="utf-8")
+    card = render_card(target, data, report, runs, earlier, date=datetime.date.today().isoformat())
+    (target / "README.md").write_text(card, encoding="utf-8")
     compact(tmp)
     with tarfile.open(tmp / MUSIC_ARCHIVE, "w:xz", preset=9) as tar:
         tar.add(music, arcname="music")

@@ -289,8 +289,6 @@ def test_the_model_card_says_how_much_of_the_text_tower_was_trained():
 def test_the_model_card_says_how_many_languages_each_work_was_described_in(tmp_path):
     """The card's Data section said "four drawn per work" after the recipe went to eight; it now
     counts the languages of each work's texts in the data the release was given."""
-    import json
-
     from clamp3.assets import model_dir
     from demo.release import render_card
 
@@ -300,6 +298,36 @@ def test_the_model_card_says_how_many_languages_each_work_was_described_in(tmp_p
     card = render_card(model_dir(), tmp_path, None, [])
     assert "`demo/languages.py`;\n3 drawn per work;" in card and "four drawn" not in card
     assert "3 works from the music21 corpus" in card
+
+
+def test_a_release_that_goes_on_from_the_shipped_model_keeps_its_card_history(tmp_path, monkeypatch):
+    """Each release since 2026-12-05 went on from the one before, and its card's earlier stage lines
+    and Reproduce note were put back by hand; ``--continues`` keeps them and adds the new runs after them."""
+    from clamp3.assets import model_dir
+    from demo.release import earlier_card, main, render_card
+
+    (tmp_path / "works.jsonl").write_text(json.dumps({"id": "w", "kind": "folk", "split": "train", "files": {}, "texts": {"en": ["a"]}}) + "\n")
+    for name, stage in (("symbolic", "symbolic"), ("audio", "audio")):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "config.yaml").write_text(f"stage: {stage}\nepochs: 2\n")
+    first = render_card(model_dir(), tmp_path, None, [tmp_path / "symbolic"]) + "\nThe symbolic stage ran on 2026-12-03.\n"
+    kept = earlier_card(first)
+    assert kept == {"stages": ["- `symbolic`: stage=symbolic, epochs=2"],
+                    "commands": ["    clamp3 train clamp3 --config demo/configs/symbolic.yaml"],
+                    "note": "The symbolic stage ran on 2026-12-03."}
+    card = render_card(model_dir(), tmp_path, None, [tmp_path / "audio", tmp_path / "symbolic"], kept, date="2026-12-07")
+    assert ("- `symbolic`: stage=symbolic, epochs=2\n- `audio` (2026-12-07, from the release above): stage=audio, epochs=2\n"
+            "- `symbolic` (2026-12-07, from that stage): stage=symbolic, epochs=2\n") in card
+    reproduce = card[card.index("## Reproduce"):]
+    assert reproduce.count("clamp3 train") == 2 and reproduce.index("symbolic.yaml") < reproduce.index("audio.yaml")
+    assert reproduce.rstrip().endswith("--data data/demo\n\nThe symbolic stage ran on 2026-12-03.")
+    assert "{" not in render_card(model_dir(), tmp_path, None, [])  # no history: nothing left of the template's fields
+    with pytest.raises(ValueError, match="not a model card"):
+        earlier_card("# a README\n")
+    monkeypatch.setenv("CLAMP3_ASSETS", str(tmp_path / "assets"))  # no shipped card there
+    with pytest.raises(SystemExit) as refused:  # refused before any work: no model copied
+        main(["--model", str(tmp_path / "nowhere"), "--data", str(tmp_path), "--continues"])
+    assert refused.value.code == 2 and not (tmp_path / "assets").exists()
 
 
 def test_a_language_with_no_query_is_said_and_left_out_of_the_ratios():
