@@ -94,16 +94,18 @@ def write_map(library: Library, folder: Path) -> None:
     write_shipped_map(folder, [r.id for r in rows], points)
 
 
-def run_summary(run: Path) -> str:
-    """One line of a training run: its settings, steps, time on this machine and last evaluation."""
+def run_summary(run: Path, note: str = "") -> str:
+    """One line of a training run: its settings, steps, time on this machine and last evaluation;
+    ``note`` goes in brackets after its name."""
     config = yaml.safe_load((run / "config.yaml").read_text()) if (run / "config.yaml").exists() else {}
     events = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()] if (run / "metrics.jsonl").exists() else []
     steps = [e for e in events if e["event"] == "step"]
     evals = [e for e in events if e["event"] == "eval"]
     settings = ", ".join(f"{k}={config[k]}" for k in STAGE_KEYS if k in config and (config[k] or k not in _SHOWN_WHEN_SET))
+    name = f"`{run.name}`" + (f" ({note})" if note else "")
     if not config and not events:
-        return f"- `{run.name}`: no record of the run ({run} holds no config.yaml or metrics.jsonl)"
-    line = f"- `{run.name}`: {settings}"
+        return f"- {name}: no record of the run ({run} holds no config.yaml or metrics.jsonl)"
+    line = f"- {name}: {settings}"
     if steps:
         # elapsed_s restarts with each resumed process: add up the segments (steps redone after a
         # kill, between the last checkpoint and the kill, count as time spent)
@@ -137,12 +139,6 @@ def earlier_card(card: str) -> dict:
             "note": "\n".join(reproduce[release + 1:]).strip()}
 
 
-def continued(lines: list[str], date: str) -> list[str]:
-    """The new runs' card lines marked as going on from the release above, each from the one before it."""
-    return [line.replace("`: ", f"` ({date}, from {'the release above' if i == 0 else 'that stage'}): ", 1)
-            for i, line in enumerate(lines)]
-
-
 def tuned_text_params(model) -> int:
     """Parameters of the text tower's layers trained with the model (``text_tuned_layers``)."""
     layers = model.text_model.encoder.layer
@@ -168,10 +164,12 @@ def render_card(model_folder: Path, data: Path, report: dict | None, runs: list[
     config = model.config
     works = read_works(data)
     kinds = Counter(w["kind"] for w in works)
-    stages = [run_summary(run) for run in runs]
+    # with a history, each run is marked as going on from the release above, or from the run before it
+    stages = [run_summary(run, f"{date}, from {'that stage' if i else 'the release above'}" if earlier else "")
+              for i, run in enumerate(runs)]
     commands = [f"    clamp3 train clamp3 --config demo/configs/{run.name}.yaml" for run in runs]
     if earlier:
-        stages = earlier["stages"] + continued(stages, date)
+        stages = earlier["stages"] + stages
         commands = earlier["commands"] + [line for line in commands if line not in earlier["commands"]]
 
     def count(prefix: str) -> str:
