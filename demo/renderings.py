@@ -440,9 +440,15 @@ def rendering_phrases(rendering: dict, lang: str) -> list[str]:
     return [*instrument, *tempo, *(dynamics or ())]
 
 
-def audio_captions(rendering: dict, lang: str, descriptions: list[str], rng: random.Random) -> list[str]:
+def audio_captions(rendering: dict, lang: str, descriptions: list[str], rng: random.Random, alone: bool = False) -> list[str]:
     """Captions of a rendered excerpt in ``lang``: each description with the instrument, tempo and
-    dynamics joined, in a random choice of their phrases, and two captions of the rendering alone."""
+    dynamics joined, in a random choice of their phrases, and two captions of the rendering alone;
+    with ``alone``, the instrument alone and the tempo alone too (``"played on the flute"``,
+    ``"slow, 60 beats per minute"``). Without them every caption says an instrument and a tempo
+    together, and a query for a tempo ("slow music") ranks first the renderings of the instrument
+    its words stand nearest to; with them (and two descriptions: ``demo.build.audio_texts``) the
+    audio stage found tempo and instruments better and composers from audio worse (demo/README.md,
+    2026-12-07)."""
     (played, music), tempo, dynamics = _parts(rendering, lang)
     sep = PHRASES[lang]["sep"]
 
@@ -451,4 +457,6 @@ def audio_captions(rendering: dict, lang: str, descriptions: list[str], rng: ran
 
     texts = [sep.join([text, *said(rng.choice((played, music)))]) for text in descriptions]
     texts += [sep.join(said(played)), sep.join([music, tempo[0], *(dynamics[:1] if dynamics else ())])]
+    if alone:  # no draw of ``rng``: the captions above are the same either way
+        texts += [played, tempo[0]]
     return list(dict.fromkeys(texts))

@@ -147,6 +147,9 @@ def test_every_language_says_instrument_tempo_and_dynamics(lang):
     captions = audio_captions(_rendering("organ", 160, "soft"), lang, ["D1", "D2"], random.Random(0))
     assert [c.startswith("D") for c in captions] == [True, True, False, False]
     assert all("{" not in c for c in captions)
+    alone = audio_captions(_rendering("organ", 160, "soft"), lang, ["D1", "D2"], random.Random(0), alone=True)
+    phrases = rendering_phrases(_rendering("organ", 160, "soft"), lang)
+    assert alone == [*captions, phrases[0], phrases[2]] and "160" in alone[-1]  # the same draws, then the instrument alone, the tempo alone
 
 
 def test_numbers_take_each_language_plural():
@@ -188,3 +191,15 @@ def test_the_build_renders_each_work_its_own_way_and_only_its_audio_says_so(tmp_
     (tmp_path / work["files"]["audio"]).rename(old)
     build(tmp_path, seed=3, workers=1, audio_fraction=0.5, limit=12)
     assert (tmp_path / work["files"]["audio"]).is_file() and not old.exists()
+
+
+def test_alone_captions_say_the_work_twice_and_its_instrument_and_tempo_on_their_own():
+    from demo.build import audio_texts
+
+    work = {"rendering": _rendering("flute", 60, "soft"), "texts": {lang: [f"{lang} D{i}" for i in range(4)] for lang in ("en", "de")}}
+    plain, alone = audio_texts(work, random.Random(1), alone=False), audio_texts(work, random.Random(1), alone=True)
+    assert len(plain) == 6 and len(alone) == 12  # per language: 1 description + 2, or 2 descriptions + 2 + 2
+    for lang in ("en", "de"):
+        phrases = rendering_phrases(work["rendering"], lang)
+        assert sum(t.startswith(f"{lang} D") for t in plain) == 1 and sum(t.startswith(f"{lang} D") for t in alone) == 2
+        assert phrases[0] in alone and phrases[2] in alone and phrases[0] not in plain and phrases[2] not in plain
