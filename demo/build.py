@@ -344,7 +344,7 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"works rendered to audio (default: {AUDIO_FRACTION}; see demo/README.md for the cost)")
     parser.add_argument("--text-languages", type=int, default=TEXT_LANGUAGES,
                         help=f"training languages each work's texts are written in, drawn per work (default: {TEXT_LANGUAGES} of {len(TRAIN_LANGUAGES)})")
-    parser.add_argument("--alone-captions", action="store_true",
+    parser.add_argument("--alone-captions", action=argparse.BooleanOptionalAction, default=ALONE_CAPTIONS,
                         help="caption each rendering by its instrument alone and by its tempo alone too, with two of its descriptions: "
                              "tempo and instrument queries found better, composers from audio worse (tried 2026-12-07, not in the "
                              "shipped model yet: demo/README.md)")
