@@ -37,21 +37,17 @@ def measure(weights: str, data: Path, k: int = 10) -> dict[str, dict[str, tuple[
     """Class ('slow', 'violin', ...) -> language -> (precision@k, average precision)."""
     from clamp3.embedding import Embedder
     from clamp3.retrieval import normalize
-    from demo.evaluate import embed_works, load_model, read_works
-    from demo.rendering_queries import QUERY_LANGUAGES, TEMPI, instrument_queries
+    from demo.evaluate import embed_works, load_model, precision_at_k, read_works, rendering_classes
 
     works = [w for w in read_works(data) if w["split"] == "heldout" and "audio" in w["files"]]
     embedder = Embedder(load_model(weights), batch_size=32)
     audio = normalize(embed_works(embedder, data, works, "audio"))
-    classes = [("tempo", tempo, dict(zip(QUERY_LANGUAGES, TEMPI[tempo]))) for tempo in TEMPI]
-    classes += [("instrument", name, instrument_queries(name)) for name in sorted({w["rendering"]["instrument"] for w in works})
-                if instrument_queries(name)]
     result = {}
-    for field, value, queries in classes:
+    for field, value, queries in rendering_classes([w["rendering"] for w in works]):  # demo.evaluate's classes and P@k
         relevant = np.array([w["rendering"][field] == value for w in works])
-        scores = normalize(embedder.encode_texts(list(queries.values()))) @ audio.T
-        result[value] = {lang: (float(relevant[np.argsort(-row, kind="stable")[:k]].mean()), average_precision(row, relevant))
-                         for lang, row in zip(queries, scores)}
+        texts = normalize(embedder.encode_texts(list(queries.values())))
+        result[value] = {lang: (float(precision), average_precision(row, relevant))
+                         for lang, precision, row in zip(queries, precision_at_k(texts, audio, relevant, k), texts @ audio.T)}
     return result
 
 

@@ -277,6 +277,13 @@ def neighbours_section(works: list[dict], vectors: np.ndarray, map_points: dict[
 RENDERING_TARGET = 0.8  # issue 21: each instrument and tempo query at precision@10 >= 0.8
 
 
+def rendering_classes(rendered: list[dict]) -> list[tuple[str, str, dict[str, str]]]:
+    """The classes of renderings a query asks for: (field, value, language -> query) for each
+    instrument of ``rendered`` that has queries, then each tempo (slow, fast)."""
+    return [("instrument", name, instrument_queries(name)) for name in sorted({r.get("instrument") for r in rendered} - {None})
+            if instrument_queries(name)] + [("tempo", tempo, tempo_queries(tempo)) for tempo in TEMPI]
+
+
 def rendering_section(embedder, vectors: np.ndarray, works: list[dict], k: int = 10) -> dict:
     """Text -> audio by how the audio was rendered: per instrument of the pool and per tempo (slow,
     fast), a query in each of ``QUERY_LANGUAGES`` and its precision at ``k`` over the pool."""
@@ -285,9 +292,7 @@ def rendering_section(embedder, vectors: np.ndarray, works: list[dict], k: int =
         return {"skipped": "no held-out audio work carries a rendering (instrument, tempo)"}
     groups: dict[str, dict] = {"instrument": {}, "tempo": {}}
     unlisted = sorted({r["instrument"] for r in rendered if r.get("instrument") and instrument_queries(r["instrument"]) is None})
-    classes = [("instrument", name, instrument_queries(name)) for name in sorted({r.get("instrument") for r in rendered} - {None})
-               if instrument_queries(name)] + [("tempo", tempo, tempo_queries(tempo)) for tempo in TEMPI]
-    for field, value, queries in classes:
+    for field, value, queries in rendering_classes(rendered):
         relevant = np.array([r.get(field) == value for r in rendered])
         if not relevant.any():
             continue
