@@ -60,9 +60,9 @@ TEXT_LANGUAGES = 8
 # Caption each rendering by its instrument alone and its tempo alone as well, with two of its
 # descriptions (--alone-captions). Tried on 2026-12-07 (demo/README.md): tempo and instrument queries
 # found better (mean average precision 0.574 -> 0.636 slow, 0.910 -> 0.958 instruments), composers
-# from audio worse (zero-shot 0.62 -> 0.52), the rest of what audio tells as good or better; not in
-# the shipped model's recipe yet.
-ALONE_CAPTIONS = False
+# from audio worse (zero-shot 0.62 -> 0.52), the rest of what audio tells as good or better; in the
+# shipped model's recipe since the release of 2026-12-07 (evening).
+ALONE_CAPTIONS = True
 
 
 def music_only(abc: str) -> str:
