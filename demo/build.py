@@ -346,8 +346,8 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"training languages each work's texts are written in, drawn per work (default: {TEXT_LANGUAGES} of {len(TRAIN_LANGUAGES)})")
     parser.add_argument("--alone-captions", action=argparse.BooleanOptionalAction, default=ALONE_CAPTIONS,
                         help="caption each rendering by its instrument alone and by its tempo alone too, with two of its descriptions: "
-                             "tempo and instrument queries found better, composers from audio worse (tried 2026-12-07, not in the "
-                             "shipped model yet: demo/README.md)")
+                             "tempo and instrument queries found better, composers from audio worse (the shipped model's "
+                             "recipe since 2026-12-07: demo/README.md)")
     parser.add_argument("--limit", type=int, default=None, help="a random sample of this many works (for tests)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
