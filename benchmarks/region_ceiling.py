@@ -138,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", default="data/demo", help="a corpus built by demo.build")
     parser.add_argument("--metrics", default=None, help="a demo.evaluate report (JSON) whose ABC figures go beside the ceiling")
-    parser.add_argument("--weights", default=None, help="comma-separated models whose vectors are measured here too (default: the embedded default)")
+    parser.add_argument("--weights", default=None, help="comma-separated models whose vectors are measured here too ('default': the embedded default)")
     args = parser.parse_args(argv)
 
     from sklearn.feature_extraction.text import TfidfVectorizer
