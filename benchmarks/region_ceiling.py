@@ -57,19 +57,17 @@ def note_features(path: Path) -> np.ndarray:
     clipped (25), of each note value (onset to onset, log2 of beats in half-octave bins, 13), and
     seven summaries: length, range, pitch classes used, mean leap, share of steps and of repeated
     notes, onsets per beat."""
-    import mido
+    from mido.messages.specs import SPEC_BY_TYPE
 
-    ticks, notes, now = 480, [], 0  # (onset tick, MIDI pitch) of each note
-    for line in path.read_text(encoding="utf-8").splitlines():
-        kind, *values = line.split()
-        if kind == "ticks_per_beat":
-            ticks = int(values[0])
-        elif kind in mido.messages.specs.SPEC_BY_TYPE:  # a channel message: its time comes first
-            now += int(values[0])
-            if kind == "note_on" and int(values[3]) > 0:
-                notes.append((now, int(values[2])))
-        elif values and values[-1].isdigit():  # a meta message: its time comes last
-            now += int(values[-1])
+    from clamp3.passages import mtf_line
+
+    first, *lines = path.read_text(encoding="utf-8").splitlines()
+    ticks, notes, now = int(first.split()[1]), [], 0  # (onset tick, MIDI pitch) of each note
+    for line in lines:
+        values, at = mtf_line(line, SPEC_BY_TYPE)
+        now += int(values[at])
+        if values[0] == "note_on" and int(values[4]) > 0:  # type, time, channel, note, velocity
+            notes.append((now, int(values[3])))
     if len(notes) < 3:
         raise ValueError(f"{path}: {len(notes)} notes; note features need 3 or more")
     onsets, pitches = np.array(notes).T  # (notes,) each
@@ -165,8 +163,9 @@ def main(argv: list[str] | None = None) -> int:
         knn = tfidf_neighbours(test_x, labels)
         print(f"| TF-IDF char 2-5-grams of the {what}: nearest neighbours | - | - | {knn:.3f} |")
         supervised_rows("them", train_x, [w["region"] for w in train], test_x, labels)
-    scaler = StandardScaler().fit(np.stack([note_features(data / w["files"]["mtf"]) for w in train]))
-    train_x, test_x = (scaler.transform(np.stack([note_features(data / w["files"]["mtf"]) for w in songs])) for songs in (train, heldout))
+    train_x, test_x = (np.stack([note_features(data / w["files"]["mtf"]) for w in songs]) for songs in (train, heldout))
+    scaler = StandardScaler().fit(train_x)
+    train_x, test_x = scaler.transform(train_x), scaler.transform(test_x)
     knn = neighbour_agreement(test_x, {"region": labels})["region"]["agreement"]  # cosine of the standardised features
     print(f"| the notes' features (pitch classes, intervals, note values, range; from the MTF): nearest neighbours | - | - | {knn:.3f} |")
     supervised_rows("them", train_x, [w["region"] for w in train], test_x, labels)

@@ -164,7 +164,7 @@ _STATE = ("set_tempo", "time_signature", "key_signature", "program_change")
 _DEFAULT_TEMPO = 500_000  # microseconds a beat (120 a minute), until a set_tempo says otherwise
 
 
-def _mtf_line(line: str, channel_types) -> tuple[list[str], int]:
+def mtf_line(line: str, channel_types) -> tuple[list[str], int]:
     """An MTF line -> (its values, where its delta time stands): mido writes a channel message's
     time second (``note_on 0 0 60 80``: type, time, channel, note, velocity), a meta message's last."""
     values = line.split(" ")
@@ -180,7 +180,7 @@ def midi_windows(item: Item, seconds: int = DEFAULT_SECONDS, every: int = DEFAUL
     try:
         ticks_per_beat = int(lines[0].split()[1])
         for line in lines[1:]:
-            values, at = _mtf_line(line, SPEC_BY_TYPE)
+            values, at = mtf_line(line, SPEC_BY_TYPE)
             now, tick = now + int(values[at]) * tempo / (1e6 * ticks_per_beat), tick + int(values[at])
             if values[0] == "set_tempo":
                 tempo = int(values[1])
